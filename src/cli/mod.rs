@@ -1,0 +1,172 @@
+//! Command line: clap definitions (one file per command group) and the
+//! mapping of errors to Docker's exit codes. Parsing and printing only; the
+//! work is in `rcon::engine`.
+
+mod docs;
+mod images;
+mod system;
+
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+use rcon::engine::Engine;
+use rcon::paths::Paths;
+
+#[derive(Parser)]
+#[command(
+    name = "rcon",
+    about = "A daemonless, rootless container engine with Docker's command line",
+    disable_version_flag = true,
+    arg_required_else_help = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Print version information and quit
+    #[arg(short = 'v', long = "version", global = false)]
+    version: bool,
+
+    /// Storage root (images, layers, containers); default $XDG_DATA_HOME/rcon, or /var/lib/rcon as root
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "RCON_ROOT",
+        hide_env = true
+    )]
+    root: Option<std::path::PathBuf>,
+
+    /// Runtime state directory; default $XDG_RUNTIME_DIR/rcon, or /run/rcon as root
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "RCON_RUNROOT",
+        hide_env = true
+    )]
+    runroot: Option<std::path::PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List images
+    Images(images::ListArgs),
+    /// Remove one or more images
+    Rmi(images::RmArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(images::TagArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(images::LoadArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(images::SaveArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(images::ImportArgs),
+    /// Show the history of an image
+    History(images::HistoryArgs),
+    /// Return low-level information on rcon objects
+    Inspect(images::InspectArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(images::ImageCommand),
+    /// Show the rcon version information
+    Version(system::VersionArgs),
+    /// Display system-wide information
+    Info(system::InfoArgs),
+    /// Manage rcon
+    #[command(subcommand)]
+    System(system::SystemCommand),
+    /// Generate the autocompletion script for the specified shell
+    Completion(docs::CompletionArgs),
+    /// Write man pages for every command into a directory
+    #[command(hide = true, name = "__man")]
+    Man(docs::ManArgs),
+}
+
+/// Parse argv, run the command, return the process exit status.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            let code = match e.kind() {
+                DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand => 0,
+                _ => 125,
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    if cli.version {
+        println!("rcon version {}", rcon::VERSION);
+        return 0;
+    }
+    let Some(command) = cli.command else { return 0 };
+    let engine = Engine::new(Paths::detect(cli.root, cli.runroot));
+    let result = match command {
+        Command::Images(a) => images::list(&engine, a),
+        Command::Rmi(a) => images::rm(&engine, a),
+        Command::Tag(a) => images::tag(&engine, a),
+        Command::Load(a) => images::load(&engine, a),
+        Command::Save(a) => images::save(&engine, a),
+        Command::Import(a) => images::import(&engine, a),
+        Command::History(a) => images::history(&engine, a),
+        Command::Inspect(a) => images::inspect(&engine, a),
+        Command::Image(c) => images::dispatch(&engine, c),
+        Command::Version(a) => system::version(a),
+        Command::Info(a) => system::info(&engine, a),
+        Command::System(c) => system::dispatch(&engine, c),
+        Command::Completion(a) => docs::completion(a),
+        Command::Man(a) => docs::man(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let code = e
+                .downcast_ref::<rcon::Error>()
+                .map(|e| e.exit_code())
+                .unwrap_or(125);
+            let _ = std::io::stdout().flush();
+            eprintln!("Error: {}", error_chain(&e));
+            code
+        }
+    }
+}
+
+/// One line: the error and its causes, as "a: b: c" (no duplicates).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.contains(&c) {
+            out.push_str(": ");
+            out.push_str(&c);
+        }
+    }
+    out
+}
+
+pub type CmdResult = anyhow::Result<i32>;
+
+/// Print to stdout; a closed pipe (`rcon images | head -1`) is not an error.
+pub fn out(s: &str) {
+    let mut o = std::io::stdout().lock();
+    if o.write_all(s.as_bytes()).and_then(|_| o.flush()).is_err() {
+        std::process::exit(0);
+    }
+}
+
+/// Docker's y/N prompt; anything but y/yes (including no terminal, EOF) is no.
+pub fn confirm(question: &str) -> bool {
+    eprint!("{question} [y/N] ");
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line).is_err() {
+        return false;
+    }
+    matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+pub fn cli_command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}

@@ -1,0 +1,33 @@
+//! The engine: one function per verb. The CLI is a thin layer over this; so
+//! will be anything else that drives rcon (compose, an API socket).
+
+pub mod images;
+pub mod system;
+
+use crate::error::Result;
+use crate::image::store::Store;
+use crate::paths::Paths;
+
+/// What every verb needs: where state lives, and the image store opened lazily
+/// (`rcon version` must not create directories).
+pub struct Engine {
+    pub paths: Paths,
+    store: std::cell::OnceCell<Store>,
+}
+
+impl Engine {
+    pub fn new(paths: Paths) -> Engine {
+        Engine {
+            paths,
+            store: std::cell::OnceCell::new(),
+        }
+    }
+
+    pub fn store(&self) -> Result<&Store> {
+        if let Some(s) = self.store.get() {
+            return Ok(s);
+        }
+        let s = Store::open(&self.paths)?;
+        Ok(self.store.get_or_init(|| s))
+    }
+}

@@ -1,0 +1,81 @@
+//! The library's error type. Every variant maps to one of Docker's exit codes
+//! (125 engine error, 126 cannot execute, 127 not found) so the CLI can turn
+//! any failure into the status a script written for Docker expects.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no such image: {0}")]
+    NoSuchImage(String),
+
+    #[error("no such object: {0}")]
+    NoSuchObject(String),
+
+    #[error("invalid reference format: {0}")]
+    InvalidReference(String),
+
+    #[error("{0}")]
+    InvalidArgument(String),
+
+    #[error("short id {prefix} is ambiguous: it matches {count} images, give more characters")]
+    AmbiguousId { prefix: String, count: usize },
+
+    #[error("unable to remove image {image}: it is referenced in multiple repositories ({tags}); use -f or remove the tags one by one")]
+    ImageMultipleTags { image: String, tags: String },
+
+    #[error("image {image} is in use by container {container}: stop and remove the container first or use -f")]
+    ImageInUse { image: String, container: String },
+
+    #[error("invalid archive: {0}")]
+    InvalidArchive(String),
+
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{path}: {reason}")]
+    State { path: PathBuf, reason: String },
+
+    #[error(transparent)]
+    Extract(#[from] crate::storage::extract::ExtractError),
+
+    #[error(transparent)]
+    UserNs(#[from] crate::storage::userns::UserNsError),
+
+    #[error(transparent)]
+    Template(#[from] crate::format::template::TemplateError),
+
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    /// Docker's CLI exit status for this error.
+    pub fn exit_code(&self) -> i32 {
+        125
+    }
+
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+/// Attach "what we were doing" to an io::Error, so messages name the object.
+pub trait IoContext<T> {
+    fn ctx(self, what: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn ctx(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error::io(what(), e))
+    }
+}

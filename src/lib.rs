@@ -1,0 +1,19 @@
+//! rcon: a daemonless, rootless container engine with Docker's command line.
+//!
+//! The library is the engine (`engine::*`, one function per verb); the `rcon`
+//! binary is a thin clap front end over it. See docs/ARCHITECTURE.md.
+
+pub mod engine;
+pub mod error;
+pub mod format;
+pub mod image;
+pub mod paths;
+pub mod state;
+pub mod storage;
+pub mod util;
+
+pub use error::{Error, Result};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The Docker Engine API version whose semantics we follow.
+pub const API_VERSION: &str = "1.43";

@@ -1,0 +1,183 @@
+//! Durable state files: atomic JSON writes and advisory locks.
+//!
+//! Many rcon processes run at once (shell scripts, parallel CI jobs) and any of
+//! them may be killed at any instant. Every state change therefore takes an
+//! exclusive `flock`, re-reads the file, changes it and replaces it with
+//! rename(2), so a reader sees either the old or the new file, never a mix.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{Error, IoContext, Result};
+
+/// An exclusive advisory lock held until dropped. The kernel drops it when
+/// the process dies, so a killed rcon never leaves the store locked.
+pub struct Lock {
+    _file: File,
+}
+
+impl Lock {
+    pub fn exclusive(path: &Path) -> Result<Lock> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(path)
+            .ctx(|| format!("open lock {}", path.display()))?;
+        loop {
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            if rc == 0 {
+                break;
+            }
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::Interrupted {
+                return Err(Error::io(format!("lock {}", path.display()), err));
+            }
+        }
+        Ok(Lock { _file: file })
+    }
+}
+
+/// Write `bytes` to `path` atomically: temp file in the same directory,
+/// fsync, rename over the target, fsync the directory.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .mode(0o644)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    };
+    write().map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io(format!("write {}", path.display()), e)
+    })
+}
+
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::State {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    atomic_write(path, &bytes)
+}
+
+/// Read a JSON state file; a missing file is `None`.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::State {
+                path: path.to_owned(),
+                reason: format!("corrupt state file ({e}); move it away to start afresh"),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("read {}", path.display()), e)),
+    }
+}
+
+pub fn ensure_dir(path: &Path) -> Result<()> {
+    fs::create_dir_all(path).ctx(|| format!("create directory {}", path.display()))
+}
+
+/// A scratch directory for one command, removed when dropped (also on error),
+/// so a failed command leaves nothing behind. Named after our pid and start
+/// time so that `sweep_stale` can remove those of processes that were killed.
+pub struct TempDir {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl TempDir {
+    pub fn new(parent: &Path, tag: &str) -> Result<TempDir> {
+        ensure_dir(parent)?;
+        let pid = std::process::id();
+        let start = process_start_time(pid).unwrap_or(0);
+        for n in 0..1000u32 {
+            let path = parent.join(format!("{tag}-{pid}-{start}-{n}"));
+            match fs::create_dir(&path) {
+                Ok(()) => return Ok(TempDir { path, keep: false }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::io(format!("create {}", path.display()), e)),
+            }
+        }
+        Err(Error::Other(format!(
+            "cannot create a temporary directory in {}",
+            parent.display()
+        )))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Leave the directory for someone else to remove (e.g. a userns helper).
+    pub fn keep(mut self) -> PathBuf {
+        self.keep = true;
+        self.path.clone()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Names of entries in `dir` created by `TempDir` for processes that no
+/// longer exist (pid gone, or reused by a process with another start time).
+pub fn stale_temp_entries(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for ent in rd.flatten() {
+        let name = ent.file_name().to_string_lossy().into_owned();
+        let parts: Vec<&str> = name.rsplitn(4, '-').collect();
+        if parts.len() != 4 {
+            continue;
+        }
+        let (Ok(start), Ok(pid)) = (parts[1].parse::<u64>(), parts[2].parse::<u32>()) else {
+            continue;
+        };
+        if process_start_time(pid) != Some(start) {
+            out.push(ent.path());
+        }
+    }
+    out
+}
+
+/// Start time of a process in clock ticks since boot (field 22 of
+/// /proc/PID/stat): with the pid it identifies a process across pid reuse.
+pub fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces and parentheses: skip past the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}

@@ -1,0 +1,9 @@
+//! Layers on disk: safe tar application, compression, mount drivers, and the
+//! user-namespace helper that owns files for mapped ids.
+
+pub mod compress;
+pub mod driver;
+pub mod extract;
+#[cfg(test)]
+mod hostile_corpus;
+pub mod userns;

@@ -1,0 +1,400 @@
+//! Running storage work inside the user's subordinate id mapping.
+//!
+//! Layers must keep the owners their tar says (root, www-data, …). As an
+//! unprivileged user that is only possible inside a user namespace whose ids
+//! are mapped onto the user's /etc/subuid and /etc/subgid ranges by the setuid
+//! `newuidmap`/`newgidmap`. The same mapping is used by containers later, so a
+//! file owned by uid 1000 in a layer shows as (subuid start + 999) on the host.
+//!
+//! We never fork a multi-threaded process: the helper is this binary
+//! re-executed (`/proc/self/exe __storage-helper`), which unshares a user
+//! namespace first thing, waits for its parent to write the maps, then reads a
+//! JSON request from stdin and answers on stdout. As real root no namespace is
+//! needed and the work runs in-process.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserNsError {
+    #[error("{0} not found: install the uidmap package (apt-get install uidmap)")]
+    MissingTool(&'static str),
+    #[error("{tool} failed: {msg}: check /etc/subuid and /etc/subgid for user {user}")]
+    MapFailed {
+        tool: &'static str,
+        msg: String,
+        user: String,
+    },
+    #[error("storage helper: {0}")]
+    Helper(String),
+}
+
+/// One contiguous range: container ids `inside..inside+count` are host ids
+/// `outside..outside+count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdRange {
+    pub inside: u32,
+    pub outside: u32,
+    pub count: u32,
+}
+
+/// The id mapping rcon uses for the calling user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdMap {
+    pub uids: Vec<IdRange>,
+    pub gids: Vec<IdRange>,
+}
+
+impl IdMap {
+    /// Root inside = the user; 1.. = the subordinate ranges, in file order.
+    /// With no subordinate range, only the user's own id is mapped.
+    pub fn for_current_user() -> IdMap {
+        let uid = unsafe { libc::geteuid() };
+        let gid = unsafe { libc::getegid() };
+        let name = user_name(uid);
+        let build = |own: u32, file: &str| {
+            let mut v = vec![IdRange {
+                inside: 0,
+                outside: own,
+                count: 1,
+            }];
+            let mut next = 1u32;
+            for (start, count) in subordinate_ranges(file, &name, uid) {
+                v.push(IdRange {
+                    inside: next,
+                    outside: start,
+                    count,
+                });
+                next = next.saturating_add(count);
+            }
+            v
+        };
+        IdMap {
+            uids: build(uid, "/etc/subuid"),
+            gids: build(gid, "/etc/subgid"),
+        }
+    }
+
+    /// True when only the user's own id is mapped (no subuid/subgid range).
+    pub fn is_single(&self) -> bool {
+        self.uids.len() == 1 || self.gids.len() == 1
+    }
+
+    /// Host uid for a container uid, if mapped.
+    pub fn host_uid(&self, id: u32) -> Option<u32> {
+        map_one(&self.uids, id)
+    }
+
+    pub fn host_gid(&self, id: u32) -> Option<u32> {
+        map_one(&self.gids, id)
+    }
+}
+
+fn map_one(ranges: &[IdRange], id: u32) -> Option<u32> {
+    ranges
+        .iter()
+        .find(|r| id >= r.inside && id - r.inside < r.count)
+        .map(|r| r.outside + (id - r.inside))
+}
+
+fn user_name(uid: u32) -> String {
+    nix::unistd::User::from_uid(uid.into())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| uid.to_string())
+}
+
+/// Ranges for `name` (or the numeric uid) in an /etc/subuid-style file.
+pub fn subordinate_ranges(file: &str, name: &str, uid: u32) -> Vec<(u32, u32)> {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return Vec::new();
+    };
+    let uid_s = uid.to_string();
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.trim().splitn(3, ':');
+            let (who, start, count) = (it.next()?, it.next()?, it.next()?);
+            if who != name && who != uid_s {
+                return None;
+            }
+            Some((start.trim().parse().ok()?, count.trim().parse().ok()?))
+        })
+        .filter(|&(_, c)| c > 0)
+        .collect()
+}
+
+/// What a helper is asked to do.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Request {
+    /// Apply image layers: each source file (compressed or not) into its dest dir.
+    Extract(Vec<ExtractJob>),
+    /// Remove directory trees whose files belong to mapped ids.
+    Remove(Vec<PathBuf>),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ExtractJob {
+    pub src: PathBuf,
+    pub dest: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExtractOutcome {
+    /// sha256 of the uncompressed tar stream: the layer's DiffID.
+    pub diff_id: String,
+    pub tar_size: u64,
+    /// Docker's layer size: the content's bytes.
+    pub size: u64,
+    pub skipped_devices: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Reply {
+    Extracted(Vec<ExtractOutcome>),
+    Removed,
+    Failed(String),
+}
+
+static WARNED_SINGLE: AtomicBool = AtomicBool::new(false);
+
+/// Run `req` with the store's ownership rules: in-process as root, else in a
+/// helper inside the user's mapping.
+pub fn run(req: Request) -> crate::Result<Vec<ExtractOutcome>> {
+    if unsafe { libc::geteuid() } == 0 {
+        return execute(req, true, false).map_err(|e| UserNsError::Helper(e).into());
+    }
+    let map = IdMap::for_current_user();
+    if map.is_single() && !WARNED_SINGLE.swap(true, Ordering::Relaxed) {
+        eprintln!(
+            "warning: no subuid/subgid range for user {}: files owned by other users in images will belong to you (add one with: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {})",
+            user_name(unsafe { libc::geteuid() }),
+            user_name(unsafe { libc::geteuid() })
+        );
+    }
+    let mut child = Command::new("/proc/self/exe")
+        .arg("__storage-helper")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| UserNsError::Helper(format!("cannot start: {e}")))?;
+    let result = drive(&mut child, &map, &req);
+    if result.is_err() {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+    match result? {
+        Reply::Extracted(v) => Ok(v),
+        Reply::Removed => Ok(Vec::new()),
+        Reply::Failed(msg) => Err(crate::Error::Other(msg)),
+    }
+}
+
+fn drive(
+    child: &mut std::process::Child,
+    map: &IdMap,
+    req: &Request,
+) -> Result<Reply, UserNsError> {
+    let mut stdin = child.stdin.take().expect("piped");
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut b = [0u8; 1];
+    stdout.read_exact(&mut b).map_err(|_| UserNsError::Helper("exited before creating its user namespace (are unprivileged user namespaces disabled? sysctl kernel.unprivileged_userns_clone=1)".into()))?;
+    write_maps(child.id(), map)?;
+    let mut msg = b"G".to_vec();
+    msg.extend(serde_json::to_vec(req).map_err(|e| UserNsError::Helper(e.to_string()))?);
+    stdin
+        .write_all(&msg)
+        .map_err(|e| UserNsError::Helper(e.to_string()))?;
+    drop(stdin);
+    let mut out = Vec::new();
+    stdout
+        .read_to_end(&mut out)
+        .map_err(|e| UserNsError::Helper(e.to_string()))?;
+    serde_json::from_slice(&out).map_err(|_| UserNsError::Helper("died without an answer".into()))
+}
+
+/// Write the child's uid/gid maps: through newuidmap/newgidmap for ranges,
+/// directly for the single-id fallback (allowed for one's own id once
+/// setgroups is denied).
+pub fn write_maps(pid: u32, map: &IdMap) -> Result<(), UserNsError> {
+    if map.is_single() {
+        let uid = map.uids[0].outside;
+        let gid = map.gids[0].outside;
+        let w = |f: &str, s: String| {
+            std::fs::write(format!("/proc/{pid}/{f}"), s)
+                .map_err(|e| UserNsError::Helper(format!("write {f}: {e}")))
+        };
+        w("setgroups", "deny".into())?;
+        w("uid_map", format!("0 {uid} 1\n"))?;
+        w("gid_map", format!("0 {gid} 1\n"))?;
+        return Ok(());
+    }
+    newidmap("newuidmap", pid, &map.uids)?;
+    newidmap("newgidmap", pid, &map.gids)
+}
+
+fn newidmap(tool: &'static str, pid: u32, ranges: &[IdRange]) -> Result<(), UserNsError> {
+    let mut cmd = Command::new(tool);
+    cmd.arg(pid.to_string());
+    for r in ranges {
+        cmd.args([
+            r.inside.to_string(),
+            r.outside.to_string(),
+            r.count.to_string(),
+        ]);
+    }
+    let out = cmd.stdin(Stdio::null()).output().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            UserNsError::MissingTool(tool)
+        } else {
+            UserNsError::Helper(format!("{tool}: {e}"))
+        }
+    })?;
+    if !out.status.success() {
+        return Err(UserNsError::MapFailed {
+            tool,
+            msg: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            user: user_name(unsafe { libc::geteuid() }),
+        });
+    }
+    Ok(())
+}
+
+/// Entry point of `rcon __storage-helper` (hidden; called by `run`).
+pub fn helper_main() -> i32 {
+    if let Err(e) = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER) {
+        eprintln!("rcon: cannot create a user namespace: {e}");
+        return 125;
+    }
+    let mut stdout = std::io::stdout().lock();
+    let mut stdin = std::io::stdin().lock();
+    if stdout.write_all(b"R").and_then(|_| stdout.flush()).is_err() {
+        return 125;
+    }
+    let mut input = Vec::new();
+    if stdin.read_to_end(&mut input).is_err() || input.first() != Some(&b'G') {
+        return 125;
+    }
+    // Become root of the namespace so files are created as container uid 0.
+    unsafe {
+        libc::setresgid(0, 0, 0);
+        libc::setresuid(0, 0, 0);
+    }
+    let single = std::fs::read_to_string("/proc/self/uid_map")
+        .map(|m| m.lines().count() <= 1)
+        .unwrap_or(true);
+    let reply = match serde_json::from_slice::<Request>(&input[1..]) {
+        Ok(req) => match execute(req, !single, true) {
+            Ok(v) if v.is_empty() => Reply::Removed,
+            Ok(v) => Reply::Extracted(v),
+            Err(e) => Reply::Failed(e),
+        },
+        Err(e) => Reply::Failed(format!("bad request: {e}")),
+    };
+    let _ = serde_json::to_writer(&mut stdout, &reply);
+    let _ = stdout.flush();
+    0
+}
+
+/// Do the work. `full_map`: chown must succeed; `userns`: overlay metadata
+/// goes to user.* xattrs (rootless overlay is mounted with `userxattr`).
+fn execute(req: Request, full_map: bool, userns: bool) -> Result<Vec<ExtractOutcome>, String> {
+    use super::extract::{ChownMode, ExtractOptions};
+    match req {
+        Request::Extract(jobs) => {
+            let opts = ExtractOptions {
+                chown: if full_map {
+                    ChownMode::Strict
+                } else {
+                    ChownMode::BestEffort
+                },
+                overlay_xattr_prefix: if userns {
+                    "user.overlay."
+                } else {
+                    "trusted.overlay."
+                },
+                allow_devices: !userns,
+            };
+            let mut out = Vec::new();
+            for job in jobs {
+                out.push(
+                    extract_one(&job, &opts)
+                        .map_err(|e| format!("layer {}: {e}", short_name(&job.src)))?,
+                );
+            }
+            Ok(out)
+        }
+        Request::Remove(paths) => {
+            for p in paths {
+                remove_tree(&p).map_err(|e| format!("remove {}: {e}", p.display()))?;
+            }
+            Ok(Vec::new())
+        }
+    }
+}
+
+fn extract_one(
+    job: &ExtractJob,
+    opts: &super::extract::ExtractOptions,
+) -> Result<ExtractOutcome, String> {
+    let f = std::fs::File::open(&job.src).map_err(|e| e.to_string())?;
+    let (_, plain) = super::compress::decompress(f)
+        .map_err(|e| format!("not a valid compressed stream: {e}"))?;
+    let mut hashing = super::compress::HashingReader::new(plain);
+    let stats =
+        super::extract::apply_layer(&mut hashing, &job.dest, opts).map_err(|e| e.to_string())?;
+    let (diff_id, tar_size) = hashing
+        .finish()
+        .map_err(|e| format!("reading layer: {e}"))?;
+    Ok(ExtractOutcome {
+        diff_id,
+        tar_size,
+        size: stats.size,
+        skipped_devices: stats.skipped_devices,
+    })
+}
+
+fn short_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// remove_dir_all, but first make directories writable: image layers contain
+/// read-only directories (mode 0555) that would otherwise stop the removal.
+pub fn remove_tree(p: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(p) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(_) => {
+            make_writable(p);
+            match std::fs::remove_dir_all(p) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                r => r,
+            }
+        }
+    }
+}
+
+fn make_writable(p: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(md) = std::fs::symlink_metadata(p) else {
+        return;
+    };
+    if md.is_dir() {
+        let _ = std::fs::set_permissions(
+            p,
+            std::fs::Permissions::from_mode(md.permissions().mode() | 0o700),
+        );
+        if let Ok(rd) = std::fs::read_dir(p) {
+            for e in rd.flatten() {
+                make_writable(&e.path());
+            }
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Hostile layers through `rcon load`, as the unprivileged user and as root:
+//! every one is rejected (store unchanged) or contained. The full corpus of
+//! tar tricks is unit-tested against the extractor in src/storage/extract.rs.
+
+use crate::common::fixtures::{self, E};
+use crate::common::*;
+use serde_json::json;
+
+/// A raw tar header whose name the tar crate would refuse to write.
+fn raw_entry(out: &mut Vec<u8>, name: &str, kind: u8, link: &str, data: &[u8], mode: u32) {
+    let mut h = tar::Header::new_old();
+    {
+        let o = h.as_old_mut();
+        o.name[..name.len()].copy_from_slice(name.as_bytes());
+        o.linkname[..link.len()].copy_from_slice(link.as_bytes());
+    }
+    h.set_mode(mode);
+    h.set_size(data.len() as u64);
+    h.set_mtime(fixtures::MTIME);
+    h.set_entry_type(tar::EntryType::new(kind));
+    h.set_cksum();
+    out.extend_from_slice(h.as_bytes());
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+}
+
+fn finish(mut v: Vec<u8>) -> Vec<u8> {
+    v.extend_from_slice(&[0u8; 1024]);
+    v
+}
+
+fn load_layer(t: &TestEnv, name: &str, layer: &[u8]) -> Run {
+    let p = fixtures::image_archive(
+        &t.dir,
+        &format!("{name}.tar"),
+        &[&format!("{name}:1")],
+        &[layer],
+        json!({}),
+    );
+    t.give(&p);
+    t.rcon(["load", "-i", p.to_str().unwrap()])
+}
+
+both_modes!(hostile_layers_via_load, |t| {
+    let sentinel_dir = t.path("outside");
+    std::fs::create_dir_all(&sentinel_dir).unwrap();
+    t.give(&sentinel_dir);
+    let escape_target = sentinel_dir.join("pwned");
+    let rel_up = "../../../../../../../../../../..";
+    let outside_rel = format!("{rel_up}{}", escape_target.display());
+    let mut cases: Vec<(&str, Vec<u8>, &str)> = Vec::new();
+    let mut v = Vec::new();
+    raw_entry(&mut v, &outside_rel, b'0', "", b"x", 0o644);
+    cases.push(("dotdot", finish(v), "escapes the layer"));
+    let mut v = Vec::new();
+    raw_entry(
+        &mut v,
+        "evil",
+        b'2',
+        sentinel_dir.to_str().unwrap(),
+        b"",
+        0o777,
+    );
+    raw_entry(&mut v, "evil/pwned", b'0', "", b"x", 0o644);
+    cases.push(("symlink then write", finish(v), "symlink"));
+    let mut v = Vec::new();
+    raw_entry(&mut v, "hl", b'1', &outside_rel, b"", 0o644);
+    cases.push(("hardlink outside", finish(v), "outside the layer"));
+    let mut v = Vec::new();
+    raw_entry(&mut v, "hl", b'1', "/etc/passwd", b"", 0o644);
+    cases.push(("hardlink to host file", finish(v), "hardlink"));
+    for (what, layer, needle) in cases {
+        let r = load_layer(t, what.replace(' ', "-").as_str(), &layer);
+        assert_eq!(r.code, 125, "{what}: {}", r.stderr);
+        assert!(r.stderr.contains(needle), "{what}: {}", r.stderr);
+        assert!(!escape_target.exists(), "{what}: wrote outside");
+        assert_eq!(t.rcon(["images", "-q"]).ok(), "", "{what}: nothing stored");
+        assert_eq!(
+            std::fs::read_dir(t.data.join("rcon/layers"))
+                .unwrap()
+                .count(),
+            0,
+            "{what}"
+        );
+    }
+    // an absolute name is contained under the layer
+    let layer = fixtures::layer_tar(&[E::File("/abs/file", b"ok", 0o644)]);
+    load_layer(t, "absolute", &layer).ok();
+    let hex = &fixtures::sha256(&layer)[7..];
+    assert!(t
+        .data
+        .join("rcon/layers")
+        .join(hex)
+        .join("diff/abs/file")
+        .exists());
+    // device nodes: skipped with a warning as a user, created as root
+    let mut v = Vec::new();
+    {
+        let mut h = tar::Header::new_gnu();
+        h.set_path("dev/sda-copy").unwrap();
+        h.set_entry_type(tar::EntryType::Block);
+        h.set_device_major(8).unwrap();
+        h.set_device_minor(0).unwrap();
+        h.set_mode(0o666);
+        h.set_size(0);
+        h.set_cksum();
+        v.extend_from_slice(h.as_bytes());
+    }
+    let r = load_layer(t, "device", &finish(v.clone()));
+    let dev = t
+        .data
+        .join("rcon/layers")
+        .join(&fixtures::sha256(&finish(v))[7..])
+        .join("diff/dev/sda-copy");
+    match t.mode {
+        Mode::Rootless => {
+            r.ok();
+            assert!(r.stderr.contains("device node(s) skipped"), "{}", r.stderr);
+            assert!(!dev.exists());
+        }
+        Mode::Root => {
+            r.ok();
+            use std::os::unix::fs::FileTypeExt;
+            assert!(std::fs::symlink_metadata(&dev)
+                .unwrap()
+                .file_type()
+                .is_block_device());
+        }
+    }
+});
+
+both_modes!(whiteouts_become_overlay_whiteouts, |t| {
+    let mut v = Vec::new();
+    raw_entry(&mut v, "etc/", b'5', "", b"", 0o755);
+    raw_entry(&mut v, "etc/.wh.passwd", b'0', "", b"", 0o644);
+    raw_entry(&mut v, "opaque/", b'5', "", b"", 0o755);
+    raw_entry(&mut v, "opaque/.wh..wh..opq", b'0', "", b"", 0o644);
+    let layer = finish(v);
+    let p = fixtures::image_archive(
+        &t.dir,
+        "wh.tar",
+        &["wh:1"],
+        &[fixtures::busybox_layer(), &layer],
+        json!({}),
+    );
+    t.give(&p);
+    t.rcon(["load", "-i", p.to_str().unwrap()]).ok();
+    let diff = t
+        .data
+        .join("rcon/layers")
+        .join(&fixtures::sha256(&layer)[7..])
+        .join("diff");
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let md = std::fs::symlink_metadata(diff.join("etc/passwd")).unwrap();
+    assert!(
+        md.file_type().is_char_device() && md.rdev() == 0,
+        "0:0 whiteout"
+    );
+    assert!(!diff.join("etc/.wh.passwd").exists());
+    assert!(!diff.join("opaque/.wh..wh..opq").exists());
+    let key = if t.mode == Mode::Root {
+        "trusted.overlay.opaque"
+    } else {
+        "user.overlay.opaque"
+    };
+    let out = std::process::Command::new("getfattr")
+        .args(["--absolute-names", "-n", key, "--only-values"])
+        .arg(diff.join("opaque"))
+        .output();
+    if let Ok(o) = out {
+        if o.status.success() {
+            assert_eq!(String::from_utf8_lossy(&o.stdout), "y");
+        } else {
+            panic!(
+                "opaque xattr {key} missing: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    } else {
+        panic!("getfattr missing: apt-get install attr (make test-setup does it)");
+    }
+});

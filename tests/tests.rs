@@ -1,0 +1,11 @@
+//! One integration test binary (as ripgrep does), one module per area.
+//! Every test runs the built `rcon` binary as a user would.
+
+#[macro_use]
+mod common;
+
+mod archives;
+mod concurrency;
+mod docs;
+mod hostile;
+mod images;
