@@ -23,21 +23,11 @@ impl Paths {
     pub fn detect(root: Option<PathBuf>, runroot: Option<PathBuf>) -> Paths {
         let uid = unsafe { libc::geteuid() };
         let rootless = uid != 0;
-        let env = |k: &str| {
-            std::env::var_os(k)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
-        let home = || {
-            env("HOME")
-                .or_else(home_from_passwd)
-                .unwrap_or_else(|| PathBuf::from("/"))
-        };
+        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let home = || env("HOME").or_else(home_from_passwd).unwrap_or_else(|| PathBuf::from("/"));
         let data = root.or_else(|| env("RCON_ROOT")).unwrap_or_else(|| {
             if rootless {
-                env("XDG_DATA_HOME")
-                    .unwrap_or_else(|| home().join(".local/share"))
-                    .join("rcon")
+                env("XDG_DATA_HOME").unwrap_or_else(|| home().join(".local/share")).join("rcon")
             } else {
                 PathBuf::from("/var/lib/rcon")
             }
@@ -56,19 +46,12 @@ impl Paths {
         });
         let config = env("RCON_CONFIG").unwrap_or_else(|| {
             if rootless {
-                env("XDG_CONFIG_HOME")
-                    .unwrap_or_else(|| home().join(".config"))
-                    .join("rcon")
+                env("XDG_CONFIG_HOME").unwrap_or_else(|| home().join(".config")).join("rcon")
             } else {
                 PathBuf::from("/etc/rcon")
             }
         });
-        Paths {
-            data,
-            runtime,
-            config,
-            rootless,
-        }
+        Paths { data, runtime, config, rootless }
     }
 }
 
@@ -82,8 +65,5 @@ fn is_writable_dir(p: &Path) -> bool {
 
 fn home_from_passwd() -> Option<PathBuf> {
     let uid = nix::unistd::getuid();
-    nix::unistd::User::from_uid(uid)
-        .ok()
-        .flatten()
-        .map(|u| u.dir)
+    nix::unistd::User::from_uid(uid).ok().flatten().map(|u| u.dir)
 }

@@ -2,7 +2,7 @@
 //! every one is rejected (store unchanged) or contained. The full corpus of
 //! tar tricks is unit-tested against the extractor in src/storage/extract.rs.
 
-use crate::common::fixtures::{self, E};
+use crate::common::fixtures;
 use crate::common::*;
 use serde_json::json;
 
@@ -30,13 +30,7 @@ fn finish(mut v: Vec<u8>) -> Vec<u8> {
 }
 
 fn load_layer(t: &TestEnv, name: &str, layer: &[u8]) -> Run {
-    let p = fixtures::image_archive(
-        &t.dir,
-        &format!("{name}.tar"),
-        &[&format!("{name}:1")],
-        &[layer],
-        json!({}),
-    );
+    let p = fixtures::image_archive(&t.dir, &format!("{name}.tar"), &[&format!("{name}:1")], &[layer], json!({}));
     t.give(&p);
     t.rcon(["load", "-i", p.to_str().unwrap()])
 }
@@ -53,14 +47,7 @@ both_modes!(hostile_layers_via_load, |t| {
     raw_entry(&mut v, &outside_rel, b'0', "", b"x", 0o644);
     cases.push(("dotdot", finish(v), "escapes the layer"));
     let mut v = Vec::new();
-    raw_entry(
-        &mut v,
-        "evil",
-        b'2',
-        sentinel_dir.to_str().unwrap(),
-        b"",
-        0o777,
-    );
+    raw_entry(&mut v, "evil", b'2', sentinel_dir.to_str().unwrap(), b"", 0o777);
     raw_entry(&mut v, "evil/pwned", b'0', "", b"x", 0o644);
     cases.push(("symlink then write", finish(v), "symlink"));
     let mut v = Vec::new();
@@ -75,24 +62,15 @@ both_modes!(hostile_layers_via_load, |t| {
         assert!(r.stderr.contains(needle), "{what}: {}", r.stderr);
         assert!(!escape_target.exists(), "{what}: wrote outside");
         assert_eq!(t.rcon(["images", "-q"]).ok(), "", "{what}: nothing stored");
-        assert_eq!(
-            std::fs::read_dir(t.data.join("rcon/layers"))
-                .unwrap()
-                .count(),
-            0,
-            "{what}"
-        );
+        assert_eq!(std::fs::read_dir(t.data.join("rcon/layers")).unwrap().count(), 0, "{what}");
     }
     // an absolute name is contained under the layer
-    let layer = fixtures::layer_tar(&[E::File("/abs/file", b"ok", 0o644)]);
+    let mut v = Vec::new();
+    raw_entry(&mut v, "/abs/file", b'0', "", b"ok", 0o644);
+    let layer = finish(v);
     load_layer(t, "absolute", &layer).ok();
     let hex = &fixtures::sha256(&layer)[7..];
-    assert!(t
-        .data
-        .join("rcon/layers")
-        .join(hex)
-        .join("diff/abs/file")
-        .exists());
+    assert!(t.data.join("rcon/layers").join(hex).join("diff/abs/file").exists());
     // device nodes: skipped with a warning as a user, created as root
     let mut v = Vec::new();
     {
@@ -107,11 +85,7 @@ both_modes!(hostile_layers_via_load, |t| {
         v.extend_from_slice(h.as_bytes());
     }
     let r = load_layer(t, "device", &finish(v.clone()));
-    let dev = t
-        .data
-        .join("rcon/layers")
-        .join(&fixtures::sha256(&finish(v))[7..])
-        .join("diff/dev/sda-copy");
+    let dev = t.data.join("rcon/layers").join(&fixtures::sha256(&finish(v))[7..]).join("diff/dev/sda-copy");
     match t.mode {
         Mode::Rootless => {
             r.ok();
@@ -121,10 +95,7 @@ both_modes!(hostile_layers_via_load, |t| {
         Mode::Root => {
             r.ok();
             use std::os::unix::fs::FileTypeExt;
-            assert!(std::fs::symlink_metadata(&dev)
-                .unwrap()
-                .file_type()
-                .is_block_device());
+            assert!(std::fs::symlink_metadata(&dev).unwrap().file_type().is_block_device());
         }
     }
 });
@@ -136,33 +107,16 @@ both_modes!(whiteouts_become_overlay_whiteouts, |t| {
     raw_entry(&mut v, "opaque/", b'5', "", b"", 0o755);
     raw_entry(&mut v, "opaque/.wh..wh..opq", b'0', "", b"", 0o644);
     let layer = finish(v);
-    let p = fixtures::image_archive(
-        &t.dir,
-        "wh.tar",
-        &["wh:1"],
-        &[fixtures::busybox_layer(), &layer],
-        json!({}),
-    );
+    let p = fixtures::image_archive(&t.dir, "wh.tar", &["wh:1"], &[fixtures::busybox_layer(), &layer], json!({}));
     t.give(&p);
     t.rcon(["load", "-i", p.to_str().unwrap()]).ok();
-    let diff = t
-        .data
-        .join("rcon/layers")
-        .join(&fixtures::sha256(&layer)[7..])
-        .join("diff");
+    let diff = t.data.join("rcon/layers").join(&fixtures::sha256(&layer)[7..]).join("diff");
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let md = std::fs::symlink_metadata(diff.join("etc/passwd")).unwrap();
-    assert!(
-        md.file_type().is_char_device() && md.rdev() == 0,
-        "0:0 whiteout"
-    );
+    assert!(md.file_type().is_char_device() && md.rdev() == 0, "0:0 whiteout");
     assert!(!diff.join("etc/.wh.passwd").exists());
     assert!(!diff.join("opaque/.wh..wh..opq").exists());
-    let key = if t.mode == Mode::Root {
-        "trusted.overlay.opaque"
-    } else {
-        "user.overlay.opaque"
-    };
+    let key = if t.mode == Mode::Root { "trusted.overlay.opaque" } else { "user.overlay.opaque" };
     let out = std::process::Command::new("getfattr")
         .args(["--absolute-names", "-n", key, "--only-values"])
         .arg(diff.join("opaque"))
@@ -171,10 +125,7 @@ both_modes!(whiteouts_become_overlay_whiteouts, |t| {
         if o.status.success() {
             assert_eq!(String::from_utf8_lossy(&o.stdout), "y");
         } else {
-            panic!(
-                "opaque xattr {key} missing: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
+            panic!("opaque xattr {key} missing: {}", String::from_utf8_lossy(&o.stderr));
         }
     } else {
         panic!("getfattr missing: apt-get install attr (make test-setup does it)");

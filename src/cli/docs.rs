@@ -23,7 +23,9 @@ pub struct ManArgs {
 
 pub fn completion(a: CompletionArgs) -> CmdResult {
     let mut cmd = super::cli_command();
-    clap_complete::generate(a.shell, &mut cmd, "rcon", &mut std::io::stdout());
+    let mut buf = Vec::new();
+    clap_complete::generate(a.shell, &mut cmd, "rcon", &mut buf);
+    super::out(&String::from_utf8_lossy(&buf));
     Ok(0)
 }
 
@@ -36,17 +38,11 @@ pub fn man(a: ManArgs) -> CmdResult {
 }
 
 fn write_pages(cmd: &clap::Command, name: &str, dir: &std::path::Path) -> anyhow::Result<()> {
-    let page = cmd
-        .clone()
-        .name(&*name.to_string().leak())
-        .bin_name(name.replace('-', " "));
+    let page = cmd.clone().name(&*name.to_string().leak()).bin_name(name.replace('-', " "));
     let mut buf = Vec::new();
     clap_mangen::Man::new(page).render(&mut buf)?;
     std::fs::write(dir.join(format!("{name}.1")), buf)?;
-    for sub in cmd
-        .get_subcommands()
-        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
-    {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
         write_pages(sub, &format!("{name}-{}", sub.get_name()), dir)?;
     }
     Ok(())

@@ -47,14 +47,9 @@ pub fn dispatch(engine: &Engine, c: ImageCommand) -> CmdResult {
         ImageCommand::Save(a) => save(engine, a),
         ImageCommand::Import(a) => import(engine, a),
         ImageCommand::History(a) => history(engine, a),
-        ImageCommand::Inspect(a) => inspect(
-            engine,
-            InspectArgs {
-                format: a.format,
-                kind: Some("image".into()),
-                names: a.names,
-            },
-        ),
+        ImageCommand::Inspect(a) => {
+            inspect(engine, InspectArgs { format: a.format, kind: Some("image".into()), names: a.names })
+        }
         ImageCommand::Prune(a) => prune(engine, a),
     }
 }
@@ -98,14 +93,7 @@ const IMAGE_HEADERS: &[(&str, &str)] = &[
 ];
 
 pub fn list(engine: &Engine, a: ListArgs) -> CmdResult {
-    let rows = eng::list(
-        engine.store()?,
-        &eng::ListOptions {
-            all: a.all,
-            filters: a.filter,
-            reference: a.reference,
-        },
-    )?;
+    let rows = eng::list(engine.store()?, &eng::ListOptions { all: a.all, filters: a.filter, reference: a.reference })?;
     let now = units_now();
     let id = |full: &str| {
         if a.no_trunc {
@@ -147,12 +135,7 @@ pub fn list(engine: &Engine, a: ListArgs) -> CmdResult {
     } else {
         "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
     };
-    out(&table::render_list(
-        a.format.as_deref().unwrap_or(""),
-        default,
-        IMAGE_HEADERS,
-        &values,
-    )?);
+    out(&table::render_list(a.format.as_deref().unwrap_or(""), default, IMAGE_HEADERS, &values)?);
     Ok(0)
 }
 
@@ -267,26 +250,18 @@ pub struct SaveArgs {
 
 pub fn save(engine: &Engine, a: SaveArgs) -> CmdResult {
     let store = engine.store()?;
-    let format = if a.format == "oci-archive" {
-        ArchiveFormat::OciArchive
-    } else {
-        ArchiveFormat::DockerArchive
-    };
+    let format = if a.format == "oci-archive" { ArchiveFormat::OciArchive } else { ArchiveFormat::DockerArchive };
     match &a.output {
         Some(path) => {
             // Write beside the target and rename, so a failed save leaves no half archive.
             let tmp = path.with_file_name(format!(
                 ".{}.rcon-tmp-{}",
-                path.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
+                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
                 std::process::id()
             ));
-            let f = File::create(&tmp)
-                .map_err(|e| anyhow::anyhow!("create {}: {e}", path.display()))?;
+            let f = File::create(&tmp).map_err(|e| anyhow::anyhow!("create {}: {e}", path.display()))?;
             let res = eng::save(store, &a.images, format, BufWriter::new(f)).and_then(|_| {
-                std::fs::rename(&tmp, path)
-                    .map_err(|e| rcon::Error::io(format!("write {}", path.display()), e))
+                std::fs::rename(&tmp, path).map_err(|e| rcon::Error::io(format!("write {}", path.display()), e))
             });
             if res.is_err() {
                 let _ = std::fs::remove_file(&tmp);
@@ -296,9 +271,7 @@ pub fn save(engine: &Engine, a: SaveArgs) -> CmdResult {
         None => {
             let stdout = std::io::stdout();
             if stdout.is_terminal() {
-                anyhow::bail!(
-                    "cowardly refusing to save to a terminal: use the -o flag or redirect"
-                );
+                anyhow::bail!("cowardly refusing to save to a terminal: use the -o flag or redirect");
             }
             eng::save(store, &a.images, format, BufWriter::new(stdout.lock()))?;
         }
@@ -333,11 +306,7 @@ pub fn import(engine: &Engine, a: ImportArgs) -> CmdResult {
     let done = eng::import(
         engine.store()?,
         &a.source,
-        &ImportOptions {
-            reference: a.reference,
-            changes: a.change,
-            message: a.message,
-        },
+        &ImportOptions { reference: a.reference, changes: a.change, message: a.message },
     )?;
     out(&format!("{}\n", done.id));
     Ok(0)
@@ -398,12 +367,7 @@ pub fn history(engine: &Engine, a: HistoryArgs) -> CmdResult {
         })
         .collect();
     let default = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
-    out(&table::render_list(
-        a.format.as_deref().unwrap_or(""),
-        default,
-        HISTORY_HEADERS,
-        &values,
-    )?);
+    out(&table::render_list(a.format.as_deref().unwrap_or(""), default, HISTORY_HEADERS, &values)?);
     Ok(0)
 }
 
@@ -465,9 +429,7 @@ pub fn inspect(engine: &Engine, a: InspectArgs) -> CmdResult {
 /// Docker prints a JSON array (4-space indent) or the template per object.
 pub fn print_inspect(values: &[Value], format: Option<&str>) -> anyhow::Result<()> {
     match format {
-        None | Some("") => {
-            out(&(rcon::format::json::to_go_pretty(&Value::Array(values.to_vec())) + "\n"))
-        }
+        None | Some("") => out(&(rcon::format::json::to_go_pretty(&Value::Array(values.to_vec())) + "\n")),
         Some(f) => {
             let mut s = String::new();
             for v in values {

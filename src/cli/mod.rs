@@ -26,23 +26,11 @@ pub struct Cli {
     version: bool,
 
     /// Storage root (images, layers, containers); default $XDG_DATA_HOME/rcon, or /var/lib/rcon as root
-    #[arg(
-        long,
-        global = true,
-        value_name = "DIR",
-        env = "RCON_ROOT",
-        hide_env = true
-    )]
+    #[arg(long, global = true, value_name = "DIR", env = "RCON_ROOT", hide_env = true)]
     root: Option<std::path::PathBuf>,
 
     /// Runtime state directory; default $XDG_RUNTIME_DIR/rcon, or /run/rcon as root
-    #[arg(
-        long,
-        global = true,
-        value_name = "DIR",
-        env = "RCON_RUNROOT",
-        hide_env = true
-    )]
+    #[arg(long, global = true, value_name = "DIR", env = "RCON_RUNROOT", hide_env = true)]
     runroot: Option<std::path::PathBuf>,
 
     #[command(subcommand)]
@@ -123,10 +111,7 @@ pub fn run() -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            let code = e
-                .downcast_ref::<rcon::Error>()
-                .map(|e| e.exit_code())
-                .unwrap_or(125);
+            let code = e.downcast_ref::<rcon::Error>().map(|e| e.exit_code()).unwrap_or(125);
             let _ = std::io::stdout().flush();
             eprintln!("Error: {}", error_chain(&e));
             code

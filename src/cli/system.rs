@@ -39,12 +39,7 @@ pub fn version(a: VersionArgs) -> CmdResult {
         out(&table::render_one(&f, &v)?);
         return Ok(0);
     }
-    let s = |p: &str| {
-        v.pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
+    let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
     let text = format!(
         "Client:\trcon\n Version:\t{}\n API version:\t{}\n OS/Arch:\t{}\n Context:\tdefault\n\nServer:\trcon (no daemon)\n Engine:\n  Version:\t{}\n  API version:\t{}\n  OS/Arch:\t{}\n  Kernel:\t{}\n",
         s("/Client/Version"),
@@ -71,10 +66,7 @@ pub fn info(engine: &Engine, a: InfoArgs) -> CmdResult {
         other => other.to_string(),
     };
     let mut t = String::new();
-    t += &format!(
-        "Client:\n Version:    {}\n Context:    default\n Debug Mode: false\n\n",
-        rcon::VERSION
-    );
+    t += &format!("Client:\n Version:    {}\n Context:    default\n Debug Mode: false\n\n", rcon::VERSION);
     t += "Server:\n";
     t += &format!(
         " Containers: {}\n  Running: {}\n  Paused: {}\n  Stopped: {}\n",
@@ -84,32 +76,18 @@ pub fn info(engine: &Engine, a: InfoArgs) -> CmdResult {
         g("ContainersStopped")
     );
     t += &format!(" Images: {}\n", g("Images"));
-    t += &format!(
-        " Server Version: {} (rcon, no daemon)\n",
-        g("ServerVersion")
-    );
+    t += &format!(" Server Version: {} (rcon, no daemon)\n", g("ServerVersion"));
     t += &format!(" Storage Driver: {}\n", g("Driver"));
     if let Value::Array(st) = &v["DriverStatus"] {
         for pair in st {
-            t += &format!(
-                "  {}: {}\n",
-                pair[0].as_str().unwrap_or(""),
-                pair[1].as_str().unwrap_or("")
-            );
+            t += &format!("  {}: {}\n", pair[0].as_str().unwrap_or(""), pair[1].as_str().unwrap_or(""));
         }
     }
-    t += &format!(
-        " Cgroup Driver: {}\n Cgroup Version: {}\n",
-        g("CgroupDriver"),
-        g("CgroupVersion")
-    );
+    t += &format!(" Cgroup Driver: {}\n Cgroup Version: {}\n", g("CgroupDriver"), g("CgroupVersion"));
     t += " Security Options:\n";
     if let Value::Array(opts) = &v["SecurityOptions"] {
         for o in opts {
-            t += &format!(
-                "  {}\n",
-                o.as_str().unwrap_or("").trim_start_matches("name=")
-            );
+            t += &format!("  {}\n", o.as_str().unwrap_or("").trim_start_matches("name="));
         }
     }
     t += &format!(" Rootless: {}\n", g("Rootless"));
@@ -118,10 +96,7 @@ pub fn info(engine: &Engine, a: InfoArgs) -> CmdResult {
             t += &format!(" {title}:\n");
             if let Value::Array(rs) = &m[key] {
                 for r in rs {
-                    t += &format!(
-                        "  container {} -> host {} (size {})\n",
-                        r["ContainerID"], r["HostID"], r["Size"]
-                    );
+                    t += &format!("  container {} -> host {} (size {})\n", r["ContainerID"], r["HostID"], r["Size"]);
                 }
             }
         }

@@ -42,12 +42,18 @@ enum Filter {
 fn parse_filters(store_images: &[ImageRecord], raw: &[String]) -> Result<Vec<Filter>> {
     raw.iter()
         .map(|f| {
-            let (k, v) = f.split_once('=').ok_or_else(|| Error::InvalidArgument(format!("bad format of filter \"{f}\": expected name=value")))?;
+            let (k, v) = f
+                .split_once('=')
+                .ok_or_else(|| Error::InvalidArgument(format!("bad format of filter \"{f}\": expected name=value")))?;
             Ok(match k {
                 "dangling" => match v {
                     "true" | "1" => Filter::Dangling(true),
                     "false" | "0" => Filter::Dangling(false),
-                    _ => return Err(Error::InvalidArgument(format!("invalid filter \"dangling={v}\": use true or false"))),
+                    _ => {
+                        return Err(Error::InvalidArgument(format!(
+                            "invalid filter \"dangling={v}\": use true or false"
+                        )))
+                    }
                 },
                 "label" => match v.split_once('=') {
                     Some((lk, lv)) => Filter::Label(lk.into(), Some(lv.into())),
@@ -81,9 +87,7 @@ pub fn glob(pat: &str, s: &str) -> bool {
     fn m(p: &[char], s: &[char]) -> bool {
         match p.first() {
             None => s.is_empty(),
-            Some('*') => (0..=s.len())
-                .take_while(|&i| i == 0 || s[i - 1] != '/')
-                .any(|i| m(&p[1..], &s[i..])),
+            Some('*') => (0..=s.len()).take_while(|&i| i == 0 || s[i - 1] != '/').any(|i| m(&p[1..], &s[i..])),
             Some('?') => !s.is_empty() && s[0] != '/' && m(&p[1..], &s[1..]),
             Some('[') => {
                 let Some(end) = p.iter().position(|&c| c == ']') else {
@@ -93,11 +97,7 @@ pub fn glob(pat: &str, s: &str) -> bool {
                     return false;
                 }
                 let class = &p[1..end];
-                let (neg, class) = if class.first() == Some(&'^') {
-                    (true, &class[1..])
-                } else {
-                    (false, class)
-                };
+                let (neg, class) = if class.first() == Some(&'^') { (true, &class[1..]) } else { (false, class) };
                 let mut hit = false;
                 let mut i = 0;
                 while i < class.len() {
@@ -150,21 +150,10 @@ pub fn list(store: &Store, opts: &ListOptions) -> Result<Vec<ImageRow>> {
         if !keep {
             continue;
         }
-        let refs: Vec<&String> = filters
-            .iter()
-            .filter_map(|f| {
-                if let Filter::Reference(r) = f {
-                    Some(r)
-                } else {
-                    None
-                }
-            })
-            .collect();
+        let refs: Vec<&String> =
+            filters.iter().filter_map(|f| if let Filter::Reference(r) = f { Some(r) } else { None }).collect();
         for row in rows_for(img) {
-            if !refs
-                .iter()
-                .all(|p| reference_matches(p, &row.repository, &row.tag))
-            {
+            if !refs.iter().all(|p| reference_matches(p, &row.repository, &row.tag)) {
                 continue;
             }
             if let Some(r) = &opts.reference {
@@ -224,9 +213,7 @@ fn rows_for(img: &ImageRecord) -> Vec<ImageRow> {
 fn full_tag(arg: &str) -> Result<String> {
     let r = Reference::parse(arg)?;
     if r.digest.is_some() {
-        return Err(Error::InvalidReference(format!(
-            "\"{arg}\": a tag cannot contain a digest"
-        )));
+        return Err(Error::InvalidReference(format!("\"{arg}\": a tag cannot contain a digest")));
     }
     Ok(r.with_default_tag().full_tagged().expect("tag set"))
 }
@@ -250,19 +237,11 @@ pub fn remove(store: &Store, arg: &str, force: bool) -> Result<Vec<Removed>> {
     store.update(|images| {
         let img = resolve_in(images, arg)?.clone();
         let mut out = Vec::new();
-        let by_name = Reference::parse(arg)
-            .ok()
-            .map(|r| r.with_default_tag())
-            .filter(|r| {
-                r.full_tagged().is_some_and(|t| img.repo_tags.contains(&t))
-                    || r.digest.as_ref().is_some_and(|d| {
-                        img.repo_digests.contains(&format!("{}@{d}", r.full_name()))
-                    })
-            });
-        let entry = images
-            .iter_mut()
-            .find(|i| i.id == img.id)
-            .expect("resolved");
+        let by_name = Reference::parse(arg).ok().map(|r| r.with_default_tag()).filter(|r| {
+            r.full_tagged().is_some_and(|t| img.repo_tags.contains(&t))
+                || r.digest.as_ref().is_some_and(|d| img.repo_digests.contains(&format!("{}@{d}", r.full_name())))
+        });
+        let entry = images.iter_mut().find(|i| i.id == img.id).expect("resolved");
         if let Some(r) = by_name {
             if let Some(t) = r.full_tagged().filter(|t| entry.repo_tags.contains(t)) {
                 entry.repo_tags.retain(|x| x != &t);
@@ -276,27 +255,15 @@ pub fn remove(store: &Store, arg: &str, force: bool) -> Result<Vec<Removed>> {
                 return Ok(out);
             }
         } else {
-            let repos: HashSet<&str> = entry
-                .repo_tags
-                .iter()
-                .map(|t| t.rsplit_once(':').map(|x| x.0).unwrap_or(t))
-                .collect();
+            let repos: HashSet<&str> =
+                entry.repo_tags.iter().map(|t| t.rsplit_once(':').map(|x| x.0).unwrap_or(t)).collect();
             if repos.len() > 1 && !force {
                 return Err(Error::ImageMultipleTags {
                     image: entry.short_id().to_string(),
-                    tags: entry
-                        .repo_tags
-                        .iter()
-                        .map(|t| reference::familiar(t))
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    tags: entry.repo_tags.iter().map(|t| reference::familiar(t)).collect::<Vec<_>>().join(", "),
                 });
             }
-            for t in entry
-                .repo_tags
-                .drain(..)
-                .chain(entry.repo_digests.drain(..))
-            {
+            for t in entry.repo_tags.drain(..).chain(entry.repo_digests.drain(..)) {
                 out.push(Removed::Untagged(reference::familiar(&t)));
             }
         }
@@ -356,19 +323,11 @@ pub fn history(store: &Store, arg: &str) -> Result<Vec<HistoryRow>> {
         let size = if h.empty_layer {
             0
         } else {
-            layers
-                .next()
-                .map(|l| store.layer(l).map(|r| r.size).unwrap_or(0))
-                .unwrap_or(0)
+            layers.next().map(|l| store.layer(l).map(|r| r.size).unwrap_or(0)).unwrap_or(0)
         };
         rows.push(HistoryRow {
             id: "<missing>".into(),
-            created: h
-                .created
-                .as_deref()
-                .and_then(units::parse_rfc3339)
-                .map(|t| t.0)
-                .unwrap_or(0),
+            created: h.created.as_deref().and_then(units::parse_rfc3339).map(|t| t.0).unwrap_or(0),
             created_by: h.created_by.clone().unwrap_or_default(),
             size,
             comment: h.comment.clone().unwrap_or_default(),
@@ -416,12 +375,8 @@ pub fn inspect(store: &Store, arg: &str) -> Result<Value> {
             }
         }
     }
-    let diff_dirs: Vec<String> = img
-        .layers
-        .iter()
-        .rev()
-        .map(|l| store.layer_dir(l).join("diff").display().to_string())
-        .collect();
+    let diff_dirs: Vec<String> =
+        img.layers.iter().rev().map(|l| store.layer_dir(l).join("diff").display().to_string()).collect();
     let mut gd = Map::new();
     if let Some((upper, lower)) = diff_dirs.split_first() {
         if !lower.is_empty() {
@@ -429,13 +384,7 @@ pub fn inspect(store: &Store, arg: &str) -> Result<Value> {
         }
         gd.insert("UpperDir".into(), json!(upper));
     }
-    let extra_str = |k: &str| {
-        cfg.extra
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
+    let extra_str = |k: &str| cfg.extra.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let mut v = json!({
         "Id": img.id,
         "RepoTags": img.repo_tags.iter().map(|t| reference::familiar(t)).collect::<Vec<_>>(),
@@ -454,9 +403,7 @@ pub fn inspect(store: &Store, arg: &str) -> Result<Value> {
         "Metadata": {"LastTagTime": if img.last_tag_time > 0 { units::rfc3339_nano(img.last_tag_time, 0) } else { "0001-01-01T00:00:00Z".into() }},
     });
     if let Some(var) = &cfg.variant {
-        v.as_object_mut()
-            .expect("object")
-            .insert("Variant".into(), json!(var));
+        v.as_object_mut().expect("object").insert("Variant".into(), json!(var));
     }
     Ok(v)
 }
@@ -477,10 +424,7 @@ pub fn save(store: &Store, args: &[String], format: ArchiveFormat, out: impl Wri
             .filter(|t| img.repo_tags.contains(t));
         match items.iter_mut().find(|i| i.image.id == img.id) {
             Some(item) => item.tags.extend(tag.filter(|t| !item.tags.contains(t))),
-            None => items.push(SaveItem {
-                image: img.clone(),
-                tags: tag.into_iter().collect(),
-            }),
+            None => items.push(SaveItem { image: img.clone(), tags: tag.into_iter().collect() }),
         }
     }
     archive::save(store, &items, format, out)

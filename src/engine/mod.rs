@@ -17,10 +17,7 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(paths: Paths) -> Engine {
-        Engine {
-            paths,
-            store: std::cell::OnceCell::new(),
-        }
+        Engine { paths, store: std::cell::OnceCell::new() }
     }
 
     pub fn store(&self) -> Result<&Store> {

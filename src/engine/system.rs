@@ -33,20 +33,13 @@ pub fn version() -> Value {
 }
 
 fn kernel_release() -> String {
-    nix::sys::utsname::uname()
-        .map(|u| u.release().to_string_lossy().into_owned())
-        .unwrap_or_default()
+    nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 fn os_name() -> String {
     std::fs::read_to_string("/etc/os-release")
         .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("PRETTY_NAME=")
-                    .map(|v| v.trim_matches('"').to_string())
-            })
-        })
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string())))
         .unwrap_or_else(|| "Linux".into())
 }
 
@@ -55,8 +48,7 @@ fn mem_total() -> u64 {
         .ok()
         .and_then(|s| {
             s.lines().find_map(|l| {
-                l.strip_prefix("MemTotal:")
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                l.strip_prefix("MemTotal:").and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             })
         })
         .map(|kb| kb * 1024)
@@ -78,9 +70,7 @@ pub fn info(engine: &Engine) -> Result<Value> {
     let drv = driver::detect(rootless);
     let map = IdMap::for_current_user();
     let ranges = |v: &[crate::storage::userns::IdRange]| {
-        v.iter()
-            .map(|r| json!({"ContainerID": r.inside, "HostID": r.outside, "Size": r.count}))
-            .collect::<Vec<_>>()
+        v.iter().map(|r| json!({"ContainerID": r.inside, "HostID": r.outside, "Size": r.count})).collect::<Vec<_>>()
     };
     let mut security = vec![json!("name=seccomp,profile=builtin")];
     if rootless {
@@ -90,10 +80,7 @@ pub fn info(engine: &Engine) -> Result<Value> {
     if drv == driver::Driver::Overlay {
         driver_status.push(json!(["Supports d_type", "true"]));
         driver_status.push(json!(["Native Overlay Diff", "true"]));
-        driver_status.push(json!([
-            "userxattr",
-            if rootless { "true" } else { "false" }
-        ]));
+        driver_status.push(json!(["userxattr", if rootless { "true" } else { "false" }]));
     }
     let mut v = json!({
         "ID": "",

@@ -63,20 +63,14 @@ fn prepare_format(format: &str) -> String {
     } else {
         format
     };
-    f.trim_matches(' ')
-        .replace("\\t", "\t")
-        .replace("\\n", "\n")
+    f.trim_matches(' ').replace("\\t", "\t").replace("\\n", "\n")
 }
 
 /// Render one object (`inspect --format`, `version --format`,
 /// `info --format`): the template once, plus a newline. The format `json`
 /// means `{{json .}}`.
 pub fn render_one(format: &str, value: &Value) -> Result<String, TemplateError> {
-    let src = if format == "json" {
-        "{{json .}}"
-    } else {
-        format
-    };
+    let src = if format == "json" { "{{json .}}" } else { format };
     let mut out = Template::parse(src)?.render(value)?;
     out.push('\n');
     Ok(out)
@@ -382,8 +376,7 @@ mod tests {
         ("CreatedAt", "CREATED AT"),
         ("Size", "SIZE"),
     ];
-    const IMAGE_TABLE: &str =
-        "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+    const IMAGE_TABLE: &str = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
 
     fn images() -> Vec<Value> {
         vec![
@@ -401,27 +394,15 @@ REPOSITORY                      TAG       IMAGE ID       CREATED        SIZE
 ubuntu                          22.04     3f57d9401f8d   2 months ago   77.8MB
 registry.example.com/team/app   latest    a6b8c2d1e4f7   3 weeks ago    7.33MB
 ";
-        assert_eq!(
-            render_list("", IMAGE_TABLE, IMAGE_HEADERS, &images()).unwrap(),
-            want
-        );
-        assert_eq!(
-            render_list("table", IMAGE_TABLE, IMAGE_HEADERS, &images()).unwrap(),
-            want
-        );
+        assert_eq!(render_list("", IMAGE_TABLE, IMAGE_HEADERS, &images()).unwrap(), want);
+        assert_eq!(render_list("table", IMAGE_TABLE, IMAGE_HEADERS, &images()).unwrap(), want);
     }
 
     #[test]
     fn custom_table_with_typed_backslash_t() {
         // `--format 'table {{.ID}}\t{{.Repository}}'` from a shell: the \t
         // arrives as a backslash and a t.
-        let out = render_list(
-            r"table {{.ID}}\t{{.Repository}}",
-            IMAGE_TABLE,
-            IMAGE_HEADERS,
-            &images(),
-        )
-        .unwrap();
+        let out = render_list(r"table {{.ID}}\t{{.Repository}}", IMAGE_TABLE, IMAGE_HEADERS, &images()).unwrap();
         assert_eq!(
             out,
             "IMAGE ID       REPOSITORY\n3f57d9401f8d   ubuntu\na6b8c2d1e4f7   registry.example.com/team/app\n"
@@ -431,17 +412,8 @@ registry.example.com/team/app   latest    a6b8c2d1e4f7   3 weeks ago    7.33MB
     #[test]
     fn header_for_unknown_fields_and_functions() {
         let rows = vec![json!({"ID": "abc", "Tag": "v1"})];
-        let out = render_list(
-            "table {{.ID}}\t{{.Foo}}\t{{lower .Tag}}",
-            "",
-            IMAGE_HEADERS,
-            &rows,
-        )
-        .unwrap();
-        assert_eq!(
-            out,
-            "IMAGE ID   FOO          TAG\nabc        <no value>   v1\n"
-        );
+        let out = render_list("table {{.ID}}\t{{.Foo}}\t{{lower .Tag}}", "", IMAGE_HEADERS, &rows).unwrap();
+        assert_eq!(out, "IMAGE ID   FOO          TAG\nabc        <no value>   v1\n");
         // `table` without a space is still a table (Docker's prefix test).
         let out = render_list("table{{.ID}}", "", IMAGE_HEADERS, &rows).unwrap();
         assert_eq!(out, "IMAGE ID\nabc\n");
@@ -450,8 +422,7 @@ registry.example.com/team/app   latest    a6b8c2d1e4f7   3 weeks ago    7.33MB
     #[test]
     fn minimum_column_width_is_ten() {
         let rows = vec![json!({"A": "x", "B": "y"})];
-        let out =
-            render_list("table {{.A}}\t{{.B}}", "", &[("A", "A"), ("B", "B")], &rows).unwrap();
+        let out = render_list("table {{.A}}\t{{.B}}", "", &[("A", "A"), ("B", "B")], &rows).unwrap();
         assert_eq!(out, "A         B\nx         y\n");
     }
 
@@ -463,27 +434,15 @@ registry.example.com/team/app   latest    a6b8c2d1e4f7   3 weeks ago    7.33MB
 
     #[test]
     fn plain_format_is_one_line_per_row_without_tabwriter() {
-        let out = render_list(
-            "{{.ID}}: {{.Repository}}",
-            IMAGE_TABLE,
-            IMAGE_HEADERS,
-            &images(),
-        )
-        .unwrap();
-        assert_eq!(
-            out,
-            "3f57d9401f8d: ubuntu\na6b8c2d1e4f7: registry.example.com/team/app\n"
-        );
+        let out = render_list("{{.ID}}: {{.Repository}}", IMAGE_TABLE, IMAGE_HEADERS, &images()).unwrap();
+        assert_eq!(out, "3f57d9401f8d: ubuntu\na6b8c2d1e4f7: registry.example.com/team/app\n");
         // Tabs are kept as tabs when not in table mode.
         let out = render_list(r"{{.ID}}\t{{.Tag}}", IMAGE_TABLE, IMAGE_HEADERS, &images()).unwrap();
         assert_eq!(out, "3f57d9401f8d\t22.04\na6b8c2d1e4f7\tlatest\n");
         // Surrounding spaces are trimmed, like Docker.
         let out = render_list("  {{.Tag}} ", IMAGE_TABLE, IMAGE_HEADERS, &images()).unwrap();
         assert_eq!(out, "22.04\nlatest\n");
-        assert_eq!(
-            render_list("{{.ID}}", IMAGE_TABLE, IMAGE_HEADERS, &[]).unwrap(),
-            ""
-        );
+        assert_eq!(render_list("{{.ID}}", IMAGE_TABLE, IMAGE_HEADERS, &[]).unwrap(), "");
     }
 
     #[test]
@@ -497,23 +456,14 @@ registry.example.com/team/app   latest    a6b8c2d1e4f7   3 weeks ago    7.33MB
         let same = render_list("{{json .}}", IMAGE_TABLE, IMAGE_HEADERS, &images()[..1]).unwrap();
         assert_eq!(same, out);
         // A field's json is not escaped (Docker's json template function).
-        let out = render_list(
-            "{{json .Digest}}",
-            IMAGE_TABLE,
-            IMAGE_HEADERS,
-            &images()[..1],
-        )
-        .unwrap();
+        let out = render_list("{{json .Digest}}", IMAGE_TABLE, IMAGE_HEADERS, &images()[..1]).unwrap();
         assert_eq!(out, "\"<none>\"\n");
     }
 
     #[test]
     fn errors_are_reported() {
         let err = render_list("{{.ID", IMAGE_TABLE, IMAGE_HEADERS, &images()).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "template parsing error: template: :1: unclosed action"
-        );
+        assert_eq!(err.to_string(), "template parsing error: template: :1: unclosed action");
         let err = render_list("{{.ID.X}}", IMAGE_TABLE, IMAGE_HEADERS, &images()).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -521,13 +471,7 @@ registry.example.com/team/app   latest    a6b8c2d1e4f7   3 weeks ago    7.33MB
         );
         // The header is rendered leniently; row errors still fail.
         let rows = vec![json!({"Labels": {"a": "1"}})];
-        let out = render_list(
-            "table {{range $k, $v := .Labels}}{{$k}}{{end}}",
-            "",
-            &[],
-            &rows,
-        )
-        .unwrap();
+        let out = render_list("table {{range $k, $v := .Labels}}{{$k}}{{end}}", "", &[], &rows).unwrap();
         assert_eq!(out, "\na\n");
     }
 
@@ -536,18 +480,12 @@ registry.example.com/team/app   latest    a6b8c2d1e4f7   3 weeks ago    7.33MB
         let v = json!({"Id": "sha256:abc", "Config": {"Labels": {"a": "<b>"}}, "Size": 123});
         assert_eq!(render_one("{{.Id}}", &v).unwrap(), "sha256:abc\n");
         assert_eq!(render_one("{{.Size}}", &v).unwrap(), "123\n");
-        assert_eq!(
-            render_one("{{json .Config}}", &v).unwrap(),
-            "{\"Labels\":{\"a\":\"<b>\"}}\n"
-        );
+        assert_eq!(render_one("{{json .Config}}", &v).unwrap(), "{\"Labels\":{\"a\":\"<b>\"}}\n");
         assert_eq!(
             render_one("json", &v).unwrap(),
             "{\"Id\":\"sha256:abc\",\"Config\":{\"Labels\":{\"a\":\"<b>\"}},\"Size\":123}\n"
         );
-        assert_eq!(
-            render_one("{{index .Config.Labels \"a\"}}", &v).unwrap(),
-            "<b>\n"
-        );
+        assert_eq!(render_one("{{index .Config.Labels \"a\"}}", &v).unwrap(), "<b>\n");
         // No \t expansion for single-object formats (Docker's inspect doesn't).
         assert_eq!(render_one(r"{{.Id}}\t", &v).unwrap(), "sha256:abc\\t\n");
         assert!(render_one("{{.Id", &v).is_err());
@@ -560,10 +498,7 @@ registry.example.com/team/app   latest    a6b8c2d1e4f7   3 weeks ago    7.33MB
             "a         b               c\naaaa      bbbbbbbbbbbbb   c\n"
         );
         // The last cell is never padded; a trailing tab pads the cell before it.
-        assert_eq!(
-            tabwrite("a\tb\t\nc\td\t\n"),
-            "a         b         \nc         d         \n"
-        );
+        assert_eq!(tabwrite("a\tb\t\nc\td\t\n"), "a         b         \nc         d         \n");
         // Text without a trailing newline is kept as is.
         assert_eq!(tabwrite("a\tb"), "a         b");
         assert_eq!(tabwrite(""), "");
@@ -586,10 +521,7 @@ registry.example.com/team/app   latest    a6b8c2d1e4f7   3 weeks ago    7.33MB
     fn tabwriter_uses_display_width() {
         // "é" as one char, CJK as two columns each.
         assert_eq!(tabwrite("é\tx\nab\tx\n"), "é         x\nab        x\n");
-        assert_eq!(
-            tabwrite("日本語の名前\tx\nab\tx\n"),
-            "日本語の名前   x\nab             x\n"
-        );
+        assert_eq!(tabwrite("日本語の名前\tx\nab\tx\n"), "日本語の名前   x\nab             x\n");
         assert_eq!(char_width('e'), 1);
         assert_eq!(char_width('\u{301}'), 0);
         assert_eq!(char_width('中'), 2);
@@ -599,9 +531,6 @@ registry.example.com/team/app   latest    a6b8c2d1e4f7   3 weeks ago    7.33MB
     #[test]
     fn info_style_key_value_alignment() {
         let text = "Client:\trcon\n Version:\t0.1.0\n API version:\t1.43\n";
-        assert_eq!(
-            tabwrite(text),
-            "Client:         rcon\n Version:       0.1.0\n API version:   1.43\n"
-        );
+        assert_eq!(tabwrite(text), "Client:         rcon\n Version:       0.1.0\n API version:   1.43\n");
     }
 }

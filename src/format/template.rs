@@ -39,9 +39,7 @@ pub struct TemplateError {
 
 impl TemplateError {
     pub fn new(message: impl Into<String>) -> Self {
-        TemplateError {
-            message: message.into(),
-        }
+        TemplateError { message: message.into() }
     }
 
     pub fn message(&self) -> &str {
@@ -174,15 +172,7 @@ struct Lexer<'s> {
 }
 
 fn lex(src: &str) -> Vec<Item> {
-    let mut lx = Lexer {
-        src,
-        pos: 0,
-        start: 0,
-        line: 1,
-        start_line: 1,
-        paren_depth: 0,
-        items: Vec::new(),
-    };
+    let mut lx = Lexer { src, pos: 0, start: 0, line: 1, start_line: 1, paren_depth: 0, items: Vec::new() };
     lx.run();
     lx.items
 }
@@ -225,12 +215,7 @@ impl<'s> Lexer<'s> {
     /// Emit the token spanning `start..pos`.
     fn emit(&mut self, tok: Tok) {
         let val = self.src[self.start..self.pos].to_string();
-        self.items.push(Item {
-            tok,
-            val,
-            pos: self.start,
-            line: self.start_line,
-        });
+        self.items.push(Item { tok, val, pos: self.start, line: self.start_line });
         self.ignore();
     }
 
@@ -240,12 +225,7 @@ impl<'s> Lexer<'s> {
     }
 
     fn error(&mut self, msg: String) {
-        self.items.push(Item {
-            tok: Tok::Error(msg.clone()),
-            val: msg,
-            pos: self.start,
-            line: self.line,
-        });
+        self.items.push(Item { tok: Tok::Error(msg.clone()), val: msg, pos: self.start, line: self.line });
     }
 
     fn advance_to(&mut self, pos: usize) {
@@ -262,12 +242,7 @@ impl<'s> Lexer<'s> {
                     let text = self.src[self.start..self.pos].to_string();
                     self.emit(Tok::Text(text));
                 }
-                self.items.push(Item {
-                    tok: Tok::Eof,
-                    val: String::new(),
-                    pos: self.pos,
-                    line: self.line,
-                });
+                self.items.push(Item { tok: Tok::Eof, val: String::new(), pos: self.pos, line: self.line });
                 return;
             };
             let delim = self.pos + x;
@@ -428,10 +403,7 @@ impl<'s> Lexer<'s> {
                     true
                 }
                 c => {
-                    self.error(format!(
-                        "unrecognized character in action: {}",
-                        fmt_unicode(c)
-                    ));
+                    self.error(format!("unrecognized character in action: {}", fmt_unicode(c)));
                     false
                 }
             };
@@ -533,11 +505,7 @@ impl<'s> Lexer<'s> {
     fn lex_field_or_variable(&mut self, tok: Tok) -> bool {
         if self.at_terminator() {
             // Nothing follows: "." or "$".
-            self.emit(if tok == Tok::Variable {
-                Tok::Variable
-            } else {
-                Tok::Dot
-            });
+            self.emit(if tok == Tok::Variable { Tok::Variable } else { Tok::Dot });
             return true;
         }
         let mut last = None;
@@ -753,9 +721,8 @@ impl fmt::Display for Operand {
 
 /// Functions known to the parser: Go's builtins and Docker's additions.
 const FUNCTIONS: &[&str] = &[
-    "and", "or", "not", "len", "index", "slice", "print", "printf", "println", "eq", "ne", "lt",
-    "le", "gt", "ge", "html", "js", "urlquery", "json", "split", "join", "title", "lower", "upper",
-    "pad", "truncate",
+    "and", "or", "not", "len", "index", "slice", "print", "printf", "println", "eq", "ne", "lt", "le", "gt", "ge",
+    "html", "js", "urlquery", "json", "split", "join", "title", "lower", "upper", "pad", "truncate",
 ];
 
 enum Parsed {
@@ -817,10 +784,7 @@ impl Parser {
     }
 
     fn unexpected(&self, it: &Item, context: &str) -> TemplateError {
-        parse_error(
-            it.line,
-            format!("unexpected {} in {}", it.describe(), context),
-        )
+        parse_error(it.line, format!("unexpected {} in {}", it.describe(), context))
     }
 
     fn expect(&mut self, tok: Tok, context: &str) -> PResult<Item> {
@@ -870,11 +834,7 @@ impl Parser {
         match it.tok {
             Tok::Keyword(Kw::Break) | Tok::Keyword(Kw::Continue) => {
                 let is_break = it.tok == Tok::Keyword(Kw::Break);
-                let name = if is_break {
-                    "{{break}}"
-                } else {
-                    "{{continue}}"
-                };
+                let name = if is_break { "{{break}}" } else { "{{continue}}" };
                 let t = self.next_non_space()?;
                 if t.tok != Tok::RightDelim {
                     return Err(self.unexpected(&t, name));
@@ -882,11 +842,7 @@ impl Parser {
                 if self.range_depth == 0 {
                     return Err(self.errorf(format!("{name} outside {{{{range}}}}")));
                 }
-                Ok(Parsed::Node(if is_break {
-                    Node::Break
-                } else {
-                    Node::Continue
-                }))
+                Ok(Parsed::Node(if is_break { Node::Break } else { Node::Continue }))
             }
             Tok::Keyword(Kw::Else) => {
                 // "{{else if ...}}" and "{{else with ...}}" leave the keyword
@@ -902,21 +858,15 @@ impl Parser {
                 Ok(Parsed::End)
             }
             Tok::Keyword(Kw::If) => Ok(Parsed::Node(Node::If(Box::new(self.parse_control("if")?)))),
-            Tok::Keyword(Kw::With) => Ok(Parsed::Node(Node::With(Box::new(
-                self.parse_control("with")?,
-            )))),
-            Tok::Keyword(Kw::Range) => Ok(Parsed::Node(Node::Range(Box::new(
-                self.parse_control("range")?,
-            )))),
+            Tok::Keyword(Kw::With) => Ok(Parsed::Node(Node::With(Box::new(self.parse_control("with")?)))),
+            Tok::Keyword(Kw::Range) => Ok(Parsed::Node(Node::Range(Box::new(self.parse_control("range")?)))),
             Tok::Keyword(Kw::Block) | Tok::Keyword(Kw::Define) | Tok::Keyword(Kw::Template) => {
                 Err(self.errorf(format!("{{{{{}}}}} is not supported", it.val)))
             }
             _ => {
                 self.backup();
                 // Variables declared here persist until the enclosing "end".
-                Ok(Parsed::Node(Node::Action(
-                    self.pipeline("command", &Tok::RightDelim)?,
-                )))
+                Ok(Parsed::Node(Node::Action(self.pipeline("command", &Tok::RightDelim)?)))
             }
         }
     }
@@ -950,19 +900,11 @@ impl Parser {
             }
         }
         self.vars.truncate(saved_vars);
-        Ok(Control {
-            pipe,
-            list,
-            else_list,
-        })
+        Ok(Control { pipe, list, else_list })
     }
 
     fn pipeline(&mut self, context: &str, end: &Tok) -> PResult<Pipe> {
-        let mut pipe = Pipe {
-            decl: Vec::new(),
-            is_assign: false,
-            cmds: Vec::new(),
-        };
+        let mut pipe = Pipe { decl: Vec::new(), is_assign: false, cmds: Vec::new() };
         // Declarations or assignments: `$x :=`, `$x =`, `$i, $e :=` (range only).
         loop {
             let v = self.peek_non_space()?;
@@ -1008,14 +950,8 @@ impl Parser {
                 }
                 // Only the first command may start with a non-executable operand.
                 for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
-                    if matches!(
-                        c.args[0].op,
-                        Op::Bool(_) | Op::Dot | Op::Nil | Op::Number(..) | Op::Str(..)
-                    ) {
-                        return Err(self.errorf(format!(
-                            "non executable command in pipeline stage {}",
-                            i + 1
-                        )));
+                    if matches!(c.args[0].op, Op::Bool(_) | Op::Dot | Op::Nil | Op::Number(..) | Op::Str(..)) {
+                        return Err(self.errorf(format!("non executable command in pipeline stage {}", i + 1)));
                     }
                 }
                 return Ok(pipe);
@@ -1087,10 +1023,7 @@ impl Parser {
                 Op::Variable(name, idents)
             }
             Op::Bool(_) | Op::Str(..) | Op::Number(..) | Op::Nil | Op::Dot => {
-                return Err(self.errorf(format!(
-                    "unexpected . after term {}",
-                    go_quote(&node.to_string())
-                )));
+                return Err(self.errorf(format!("unexpected . after term {}", go_quote(&node.to_string()))));
             }
             _ => Op::Chain(Box::new(node), fields),
         };
@@ -1121,9 +1054,7 @@ impl Parser {
                 let value = parse_number(&it).map_err(|m| self.errorf(m))?;
                 Op::Number(it.val, value)
             }
-            Tok::LParen => Op::Pipe(Box::new(
-                self.pipeline("parenthesized pipeline", &Tok::RParen)?,
-            )),
+            Tok::LParen => Op::Pipe(Box::new(self.pipeline("parenthesized pipeline", &Tok::RParen)?)),
             Tok::Str | Tok::RawStr => {
                 let s = unquote(&it.val).map_err(|m| self.errorf(m))?;
                 Op::Str(it.val, s)
@@ -1174,16 +1105,10 @@ fn unquote(text: &str) -> Result<String, String> {
             out.push(b);
             continue;
         }
-        let take = |chars: &mut std::iter::Peekable<std::str::Chars>,
-                    n: usize,
-                    radix: u32|
-         -> Result<u32, String> {
+        let take = |chars: &mut std::iter::Peekable<std::str::Chars>, n: usize, radix: u32| -> Result<u32, String> {
             let mut v = 0u32;
             for _ in 0..n {
-                let d = chars
-                    .next()
-                    .and_then(|c| c.to_digit(radix))
-                    .ok_or_else(bad)?;
+                let d = chars.next().and_then(|c| c.to_digit(radix)).ok_or_else(bad)?;
                 v = v * radix + d;
             }
             Ok(v)
@@ -1227,12 +1152,8 @@ fn parse_number(it: &Item) -> Result<Value, String> {
     if text.ends_with('i') {
         return Err("complex numbers are not supported".into());
     }
-    let hex = text
-        .trim_start_matches(['+', '-'])
-        .to_ascii_lowercase()
-        .starts_with("0x");
-    let is_float_text =
-        !hex && text.contains(['.', 'e', 'E']) || hex && text.contains(['.', 'p', 'P']);
+    let hex = text.trim_start_matches(['+', '-']).to_ascii_lowercase().starts_with("0x");
+    let is_float_text = !hex && text.contains(['.', 'e', 'E']) || hex && text.contains(['.', 'p', 'P']);
     if !is_float_text {
         if let Some(i) = parse_go_int(text) {
             if i > i64::MAX as i128 || i < i64::MIN as i128 {
@@ -1249,9 +1170,7 @@ fn parse_number(it: &Item) -> Result<Value, String> {
     if !is_float_text && f.fract() == 0.0 && f.abs() < 9.2e18 {
         return Ok(Value::from(f as i64));
     }
-    serde_json::Number::from_f64(f)
-        .map(Value::Number)
-        .ok_or_else(illegal)
+    serde_json::Number::from_f64(f).map(Value::Number).ok_or_else(illegal)
 }
 
 /// strconv.ParseInt(text, 0, 64) without the range check (done by the caller).
@@ -1310,18 +1229,9 @@ impl Template {
     /// Parse a template.
     pub fn parse(src: &str) -> Result<Template, TemplateError> {
         let items = lex(src);
-        let mut p = Parser {
-            items,
-            idx: 0,
-            line: 1,
-            vars: vec!["$".to_string()],
-            range_depth: 0,
-        };
+        let mut p = Parser { items, idx: 0, line: 1, vars: vec!["$".to_string()], range_depth: 0 };
         let root = p.parse()?;
-        Ok(Template {
-            src: src.to_string(),
-            root,
-        })
+        Ok(Template { src: src.to_string(), root })
     }
 
     /// Execute the template with `data` as dot (and `$`).
@@ -1332,22 +1242,10 @@ impl Template {
 
     /// Execute, returning whatever was written before an error too (Docker
     /// prints the partial table header when its execution fails).
-    pub(crate) fn execute(
-        &self,
-        data: &Value,
-        mode: Mode<'_>,
-    ) -> (String, Result<(), TemplateError>) {
-        let mut st = State {
-            root: data,
-            mode,
-            vars: Vec::new(),
-            out: String::new(),
-        };
+    pub(crate) fn execute(&self, data: &Value, mode: Mode<'_>) -> (String, Result<(), TemplateError>) {
+        let mut st = State { root: data, mode, vars: Vec::new(), out: String::new() };
         st.vars.push(("$".to_string(), Some(Cow::Borrowed(data))));
-        let res = st
-            .walk(&self.root, &Some(Cow::Borrowed(data)))
-            .map(|_| ())
-            .map_err(|e| e.into_error(&self.src));
+        let res = st.walk(&self.root, &Some(Cow::Borrowed(data))).map(|_| ()).map_err(|e| e.into_error(&self.src));
         (st.out, res)
     }
 }
@@ -1390,21 +1288,14 @@ impl ExecError {
             let cut: String = context.chars().take(20).collect();
             context = format!("{cut}...");
         }
-        TemplateError::new(format!(
-            "{ERR_PREFIX}template: :{line}:{col}: executing \"\" at <{context}>: {}",
-            self.msg
-        ))
+        TemplateError::new(format!("{ERR_PREFIX}template: :{line}:{col}: executing \"\" at <{context}>: {}", self.msg))
     }
 }
 
 type R<T> = Result<T, ExecError>;
 
 fn exec_err(pos: usize, context: impl fmt::Display, msg: impl Into<String>) -> ExecError {
-    ExecError {
-        pos,
-        context: context.to_string(),
-        msg: msg.into(),
-    }
+    ExecError { pos, context: context.to_string(), msg: msg.into() }
 }
 
 /// Error from a function: argument type errors are reported as is, errors
@@ -1500,50 +1391,30 @@ impl<'t, 'a, 'h> State<'a, 'h> {
         match v {
             None | Some(Cow::Borrowed(Value::Null)) | Some(Cow::Owned(Value::Null)) => {}
             Some(Cow::Borrowed(Value::Array(a))) => {
-                items = a
-                    .iter()
-                    .enumerate()
-                    .map(|(i, e)| (Value::from(i), Some(Cow::Borrowed(e))))
-                    .collect()
+                items = a.iter().enumerate().map(|(i, e)| (Value::from(i), Some(Cow::Borrowed(e)))).collect()
             }
             Some(Cow::Owned(Value::Array(a))) => {
-                items = a
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, e)| (Value::from(i), Some(Cow::Owned(e))))
-                    .collect()
+                items = a.into_iter().enumerate().map(|(i, e)| (Value::from(i), Some(Cow::Owned(e)))).collect()
             }
             // Go ranges over maps in sorted key order.
             Some(Cow::Borrowed(Value::Object(m))) => {
                 let mut keys: Vec<&String> = m.keys().collect();
                 keys.sort();
-                items = keys
-                    .into_iter()
-                    .map(|k| (Value::from(k.as_str()), Some(Cow::Borrowed(&m[k]))))
-                    .collect();
+                items = keys.into_iter().map(|k| (Value::from(k.as_str()), Some(Cow::Borrowed(&m[k])))).collect();
             }
             Some(Cow::Owned(Value::Object(m))) => {
                 let mut pairs: Vec<(String, Value)> = m.into_iter().collect();
                 pairs.sort_by(|a, b| a.0.cmp(&b.0));
-                items = pairs
-                    .into_iter()
-                    .map(|(k, e)| (Value::from(k), Some(Cow::Owned(e))))
-                    .collect();
+                items = pairs.into_iter().map(|(k, e)| (Value::from(k), Some(Cow::Owned(e)))).collect();
             }
             // Go 1.22: range over an integer n iterates 0..n.
             Some(ref n) if n.as_i64().is_some() => {
                 let n = n.as_i64().unwrap().max(0);
-                items = (0..n)
-                    .map(|i| (Value::from(i), Some(Cow::Owned(Value::from(i)))))
-                    .collect();
+                items = (0..n).map(|i| (Value::from(i), Some(Cow::Owned(Value::from(i))))).collect();
             }
             Some(other) => {
                 let pos = c.pipe.cmds.first().map(|c| c.pos).unwrap_or(0);
-                return Err(exec_err(
-                    pos,
-                    &c.pipe,
-                    format!("range can't iterate over {}", sprint_value(&other)),
-                ));
+                return Err(exec_err(pos, &c.pipe, format!("range can't iterate over {}", sprint_value(&other))));
             }
         }
         if items.is_empty() {
@@ -1640,11 +1511,7 @@ impl<'t, 'a, 'h> State<'a, 'h> {
             Op::Pipe(p) => self.eval_pipeline(dot, p)?,
             Op::Chain(node, idents) => {
                 if let Op::Nil = node.op {
-                    return Err(exec_err(
-                        arg.pos,
-                        arg,
-                        format!("indirection through explicit nil in {arg}"),
-                    ));
+                    return Err(exec_err(arg.pos, arg, format!("indirection through explicit nil in {arg}")));
                 }
                 let v = self.eval_arg(dot, node)?;
                 self.eval_fields(v, idents, arg)?
@@ -1655,11 +1522,7 @@ impl<'t, 'a, 'h> State<'a, 'h> {
     fn var_value(&self, name: &str, node: &Operand) -> R<V<'a>> {
         match self.vars.iter().rev().find(|(n, _)| n == name) {
             Some((_, v)) => Ok(v.clone()),
-            None => Err(exec_err(
-                node.pos,
-                node,
-                format!("undefined variable: {name}"),
-            )),
+            None => Err(exec_err(node.pos, node, format!("undefined variable: {name}"))),
         }
     }
 
@@ -1710,9 +1573,7 @@ impl<'t, 'a, 'h> State<'a, 'h> {
         // and/or evaluate their arguments lazily and return one of them.
         if name == "and" || name == "or" {
             if nargs < 1 {
-                return Err(err_at(format!(
-                    "wrong number of args for {name}: want at least 1 got 0"
-                )));
+                return Err(err_at(format!("wrong number of args for {name}: want at least 1 got 0")));
             }
             let want = name == "or";
             let mut v = None;
@@ -1757,10 +1618,7 @@ impl<'t, 'a, 'h> State<'a, 'h> {
         }
         if let Mode::Header(_) = self.mode {
             // docker/cli templates.HeaderFunctions: keep the column title intact.
-            if matches!(
-                name,
-                "json" | "split" | "join" | "title" | "lower" | "upper" | "truncate"
-            ) {
+            if matches!(name, "json" | "split" | "join" | "title" | "lower" | "upper" | "truncate") {
                 return Ok(vals.swap_remove(0));
             }
         }
@@ -1773,10 +1631,9 @@ impl<'t, 'a, 'h> State<'a, 'h> {
             "println" => Ok(owned_str(sprintln(&vals))),
             "printf" => match vals[0].as_deref() {
                 Some(Value::String(f)) => Ok(owned_str(sprintf(f, &vals[1..]))),
-                Some(other) => Err(FnError::Arg(format!(
-                    "wrong type for value; expected string; got {}",
-                    go_type(other)
-                ))),
+                Some(other) => {
+                    Err(FnError::Arg(format!("wrong type for value; expected string; got {}", go_type(other))))
+                }
                 None => Err(FnError::Arg("invalid value; expected string".into())),
             },
             "eq" => fn_eq(&vals),
@@ -1831,12 +1688,7 @@ impl<'t, 'a, 'h> State<'a, 'h> {
                     return Ok(owned_str(String::new()));
                 }
                 let (b, a) = (before.max(0) as usize, after.max(0) as usize);
-                Ok(owned_str(format!(
-                    "{}{}{}",
-                    " ".repeat(b),
-                    s,
-                    " ".repeat(a)
-                )))
+                Ok(owned_str(format!("{}{}{}", " ".repeat(b), s, " ".repeat(a))))
             })(),
             "truncate" => (|| {
                 let s = want_str(&vals[0])?;
@@ -1851,12 +1703,7 @@ impl<'t, 'a, 'h> State<'a, 'h> {
                 }
                 Ok(owned_str(s[..n].to_string()))
             })(),
-            _ => {
-                return Err(err_at(format!(
-                    "{} is not a defined function",
-                    go_quote(name)
-                )))
-            }
+            _ => return Err(err_at(format!("{} is not a defined function", go_quote(name)))),
         };
         res.map_err(|e| match e {
             FnError::Arg(m) => err_at(m),
@@ -1872,10 +1719,7 @@ fn owned_str<'a>(s: String) -> V<'a> {
 fn want_str<'v>(v: &'v V<'_>) -> Result<&'v str, FnError> {
     match v.as_deref() {
         Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(FnError::Arg(format!(
-            "wrong type for value; expected string; got {}",
-            go_type(other)
-        ))),
+        Some(other) => Err(FnError::Arg(format!("wrong type for value; expected string; got {}", go_type(other)))),
         None => Err(FnError::Arg("invalid value; expected string".into())),
     }
 }
@@ -1894,12 +1738,9 @@ fn as_int(v: &Value) -> Option<i64> {
 
 fn want_int(v: &V<'_>) -> Result<i64, FnError> {
     match v.as_deref() {
-        Some(x) => as_int(x).ok_or_else(|| {
-            FnError::Arg(format!(
-                "wrong type for value; expected int; got {}",
-                go_type(x)
-            ))
-        }),
+        Some(x) => {
+            as_int(x).ok_or_else(|| FnError::Arg(format!("wrong type for value; expected int; got {}", go_type(x))))
+        }
         None => Err(FnError::Arg("invalid value; expected int".into())),
     }
 }
@@ -1927,16 +1768,11 @@ fn fn_index<'a>(mut vals: Vec<V<'a>>) -> FResult<'a> {
             Some(cur) => {
                 let int_index = |len: usize| -> Result<usize, FnError> {
                     match idx_v {
-                        Value::Null => {
-                            Err(FnError::Call("cannot index slice/array with nil".into()))
-                        }
+                        Value::Null => Err(FnError::Call("cannot index slice/array with nil".into())),
                         x => match as_int(x) {
                             Some(i) if i >= 0 && (i as usize) < len => Ok(i as usize),
                             Some(i) => Err(FnError::Call(format!("index out of range: {i}"))),
-                            None => Err(FnError::Call(format!(
-                                "cannot index slice/array with type {}",
-                                go_type(x)
-                            ))),
+                            None => Err(FnError::Call(format!("cannot index slice/array with type {}", go_type(x)))),
                         },
                     }
                 };
@@ -1950,32 +1786,20 @@ fn fn_index<'a>(mut vals: Vec<V<'a>>) -> FResult<'a> {
                         // Go indexes the bytes of a string.
                         Some(Cow::Owned(Value::from(s.as_bytes()[int_index(s.len())?])))
                     }
-                    Cow::Owned(Value::String(s)) => {
-                        Some(Cow::Owned(Value::from(s.as_bytes()[int_index(s.len())?])))
-                    }
+                    Cow::Owned(Value::String(s)) => Some(Cow::Owned(Value::from(s.as_bytes()[int_index(s.len())?]))),
                     Cow::Borrowed(Value::Object(m)) => match idx_v {
                         Value::String(k) => match m.get(k) {
                             Some(e) => Some(Cow::Borrowed(e)),
                             None => missing_index(m),
                         },
-                        x => {
-                            return call_err(format!(
-                                "value has type {}; should be string",
-                                go_type(x)
-                            ))
-                        }
+                        x => return call_err(format!("value has type {}; should be string", go_type(x))),
                     },
                     Cow::Owned(Value::Object(mut m)) => match idx_v {
                         Value::String(k) => match m.remove(k) {
                             Some(e) => Some(Cow::Owned(e)),
                             None => missing_index(&m),
                         },
-                        x => {
-                            return call_err(format!(
-                                "value has type {}; should be string",
-                                go_type(x)
-                            ))
-                        }
+                        x => return call_err(format!("value has type {}; should be string", go_type(x))),
                     },
                     // A JSON null is usually a nil map[string]string (empty
                     // Labels): indexing it by key gives "" in Docker.
@@ -1986,9 +1810,7 @@ fn fn_index<'a>(mut vals: Vec<V<'a>>) -> FResult<'a> {
                             None
                         }
                     },
-                    other => {
-                        return call_err(format!("can't index item of type {}", go_type(&other)))
-                    }
+                    other => return call_err(format!("can't index item of type {}", go_type(&other))),
                 }
             }
         };
@@ -2028,9 +1850,7 @@ fn fn_slice<'a>(mut vals: Vec<V<'a>>) -> FResult<'a> {
     let mut idx = [0usize, len, len];
     for (i, v) in idx_vals.iter().enumerate() {
         let x = val(v);
-        let n = as_int(x).ok_or_else(|| {
-            FnError::Call(format!("cannot index slice/array with type {}", go_type(x)))
-        })?;
+        let n = as_int(x).ok_or_else(|| FnError::Call(format!("cannot index slice/array with type {}", go_type(x))))?;
         if n < 0 || n as usize > len {
             return call_err(format!("index out of range: {n}"));
         }
@@ -2044,9 +1864,7 @@ fn fn_slice<'a>(mut vals: Vec<V<'a>>) -> FResult<'a> {
     }
     let (lo, hi) = (idx[0], idx[1]);
     Ok(Some(Cow::Owned(match &*item {
-        Value::String(s) => {
-            Value::String(String::from_utf8_lossy(&s.as_bytes()[lo..hi]).into_owned())
-        }
+        Value::String(s) => Value::String(String::from_utf8_lossy(&s.as_bytes()[lo..hi]).into_owned()),
         Value::Array(a) => Value::Array(a[lo..hi].to_vec()),
         _ => Value::Null,
     })))
@@ -2063,9 +1881,7 @@ fn num_cmp(a: &serde_json::Number, b: &serde_json::Number) -> Option<std::cmp::O
 }
 
 fn int_of(n: &serde_json::Number) -> Option<i128> {
-    n.as_i64()
-        .map(i128::from)
-        .or_else(|| n.as_u64().map(i128::from))
+    n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from))
 }
 
 fn fn_eq<'a>(vals: &[V<'a>]) -> FResult<'a> {
@@ -2080,16 +1896,10 @@ fn fn_eq<'a>(vals: &[V<'a>]) -> FResult<'a> {
             (None | Some(Value::Null), _) | (_, None | Some(Value::Null)) => false,
             (Some(Value::Bool(x)), Some(Value::Bool(y))) => x == y,
             (Some(Value::String(x)), Some(Value::String(y))) => x == y,
-            (Some(Value::Number(x)), Some(Value::Number(y))) => {
-                num_cmp(x, y) == Some(std::cmp::Ordering::Equal)
-            }
+            (Some(Value::Number(x)), Some(Value::Number(y))) => num_cmp(x, y) == Some(std::cmp::Ordering::Equal),
             (Some(x @ (Value::Array(_) | Value::Object(_))), _)
             | (_, Some(x @ (Value::Array(_) | Value::Object(_)))) => {
-                return call_err(format!(
-                    "non-comparable type {}: {}",
-                    sprint_value(x),
-                    go_type(x)
-                ))
+                return call_err(format!("non-comparable type {}: {}", sprint_value(x), go_type(x)))
             }
             _ => return call_err("incompatible types for comparison"),
         };
@@ -2190,9 +2000,7 @@ fn js_escape(s: &str) -> String {
             '>' => out.push_str("\\u003E"),
             '&' => out.push_str("\\u0026"),
             '=' => out.push_str("\\u003D"),
-            c if (c as u32) < 0x20 || c.is_control() => {
-                out.push_str(&format!("\\u{:04X}", c as u32))
-            }
+            c if (c as u32) < 0x20 || c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
             c => out.push(c),
         }
     }
@@ -2204,9 +2012,7 @@ fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
             b' ' => out.push('+'),
             b => out.push_str(&format!("%{b:02X}")),
         }
@@ -2302,11 +2108,7 @@ pub(crate) fn sprintf(format: &str, args: &[V<'_>]) -> String {
         // Width.
         if let Some(&(_, '*')) = chars.peek() {
             chars.next();
-            match args
-                .get(arg_num)
-                .and_then(|a| a.as_deref())
-                .and_then(as_int)
-            {
+            match args.get(arg_num).and_then(|a| a.as_deref()).and_then(as_int) {
                 Some(w) => {
                     if w < 0 {
                         spec.minus = true;
@@ -2325,11 +2127,7 @@ pub(crate) fn sprintf(format: &str, args: &[V<'_>]) -> String {
             chars.next();
             if let Some(&(_, '*')) = chars.peek() {
                 chars.next();
-                match args
-                    .get(arg_num)
-                    .and_then(|a| a.as_deref())
-                    .and_then(as_int)
-                {
+                match args.get(arg_num).and_then(|a| a.as_deref()).and_then(as_int) {
                     Some(p) if p >= 0 => spec.prec = Some(p as usize),
                     _ => out.push_str("%!(BADPREC)"),
                 }
@@ -2474,17 +2272,11 @@ fn fmt_int(out: &mut String, spec: &Spec, verb: char, i: i128, orig: &Value) {
         'x' => (16, false),
         'X' => (16, true),
         'c' => {
-            let c = u32::try_from(i)
-                .ok()
-                .and_then(char::from_u32)
-                .unwrap_or('\u{FFFD}');
+            let c = u32::try_from(i).ok().and_then(char::from_u32).unwrap_or('\u{FFFD}');
             return pad(out, spec, &c.to_string());
         }
         'q' => {
-            let c = u32::try_from(i)
-                .ok()
-                .and_then(char::from_u32)
-                .unwrap_or('\u{FFFD}');
+            let c = u32::try_from(i).ok().and_then(char::from_u32).unwrap_or('\u{FFFD}');
             return pad(out, spec, &go_quote_rune(c));
         }
         'U' => {
@@ -2507,10 +2299,7 @@ fn fmt_int(out: &mut String, spec: &Spec, verb: char, i: i128, orig: &Value) {
     if let Some(p) = spec.prec {
         prec = p;
         if p == 0 && u == 0 {
-            let blank = Spec {
-                zero: false,
-                ..*spec
-            };
+            let blank = Spec { zero: false, ..*spec };
             return pad(out, &blank, "");
         }
     } else if spec.zero && !spec.minus {
@@ -2543,10 +2332,7 @@ fn fmt_int(out: &mut String, spec: &Spec, verb: char, i: i128, orig: &Value) {
     if verb == 'O' {
         prefix.push_str("0o");
     }
-    let no_zero = Spec {
-        zero: false,
-        ..*spec
-    };
+    let no_zero = Spec { zero: false, ..*spec };
     pad(out, &no_zero, &(prefix + &digits));
 }
 
@@ -2569,14 +2355,7 @@ fn fmt_float(out: &mut String, spec: &Spec, verb: char, f: f64, orig: &Value) {
     };
     if body.starts_with(['I', 'N', 'i', 'n']) {
         let s = format!("{sign}{body}");
-        return pad(
-            out,
-            &Spec {
-                zero: false,
-                ..*spec
-            },
-            &s,
-        );
+        return pad(out, &Spec { zero: false, ..*spec }, &s);
     }
     let total = sign.len() + body.chars().count();
     match spec.width {
@@ -2586,14 +2365,7 @@ fn fmt_float(out: &mut String, spec: &Spec, verb: char, f: f64, orig: &Value) {
             out.extend(std::iter::repeat('0').take(w - total));
             out.push_str(&body);
         }
-        _ => pad(
-            out,
-            &Spec {
-                zero: false,
-                ..*spec
-            },
-            &format!("{sign}{body}"),
-        ),
+        _ => pad(out, &Spec { zero: false, ..*spec }, &format!("{sign}{body}")),
     }
 }
 
@@ -2606,10 +2378,7 @@ fn fmt_str(out: &mut String, spec: &Spec, verb: char, s: &str, orig: &Value) {
     match verb {
         'v' | 's' => pad(out, spec, &limited),
         'q' => {
-            if spec.sharp
-                && !limited.contains('`')
-                && !limited.chars().any(|c| c.is_control() && c != '\t')
-            {
+            if spec.sharp && !limited.contains('`') && !limited.chars().any(|c| c.is_control() && c != '\t') {
                 pad(out, spec, &format!("`{limited}`"));
             } else {
                 pad(out, spec, &go_quote(&limited));
@@ -2635,11 +2404,7 @@ fn fmt_str(out: &mut String, spec: &Spec, verb: char, s: &str, orig: &Value) {
             pad(out, spec, &h);
         }
         _ => {
-            let o = if orig.is_null() {
-                Value::String(s.to_string())
-            } else {
-                orig.clone()
-            };
+            let o = if orig.is_null() { Value::String(s.to_string()) } else { orig.clone() };
             bad_verb(out, verb, &o)
         }
     }
@@ -2758,11 +2523,7 @@ fn fmt_f(neg: bool, digits: &[u8], dp: i32, prec: usize) -> String {
         out.push('.');
         for i in 1..=prec as i32 {
             let idx = dp + i - 1;
-            let d = if idx >= 0 {
-                digits.get(idx as usize).copied()
-            } else {
-                None
-            };
+            let d = if idx >= 0 { digits.get(idx as usize).copied() } else { None };
             out.push(d.map(|d| d as char).unwrap_or('0'));
         }
     }
@@ -2776,29 +2537,14 @@ pub(crate) fn format_float(f: f64, fmt: char, prec: i32) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
+        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
     }
     let neg = f.is_sign_negative() && f != 0.0;
     let shortest = prec < 0;
     match fmt {
         'e' => {
-            let (d, dp) = decimal_digits(
-                f,
-                if shortest {
-                    None
-                } else {
-                    Some(prec as usize + 1)
-                },
-            );
-            let p = if shortest {
-                d.len().saturating_sub(1)
-            } else {
-                prec as usize
-            };
+            let (d, dp) = decimal_digits(f, if shortest { None } else { Some(prec as usize + 1) });
+            let p = if shortest { d.len().saturating_sub(1) } else { prec as usize };
             fmt_e(neg, &d, dp, p)
         }
         'f' => {
@@ -3003,11 +2749,7 @@ mod tests {
     }
 
     fn exec_err(t: &str, data: &Value) -> String {
-        Template::parse(t)
-            .unwrap()
-            .render(data)
-            .unwrap_err()
-            .to_string()
+        Template::parse(t).unwrap().render(data).unwrap_err().to_string()
     }
 
     #[test]
@@ -3055,24 +2797,15 @@ mod tests {
             "whole": 2.0, "million": 1000000.0, "small": 0.0001, "tiny": 0.00001,
             "t": true, "n": null, "a": ["a", "b", 3], "e": [], "o": {"b": 2, "a": [1, 2], "c": {"x": "y"}}, "eo": {}
         });
-        assert_eq!(
-            r("{{.s}} {{.i}} {{.neg}} {{.u}}", &d),
-            "str 42 -7 18446744073709551615"
-        );
-        assert_eq!(
-            r("{{.f}} {{.big}} {{.whole}} {{.million}}", &d),
-            "1.5 1e+21 2 1e+06"
-        );
+        assert_eq!(r("{{.s}} {{.i}} {{.neg}} {{.u}}", &d), "str 42 -7 18446744073709551615");
+        assert_eq!(r("{{.f}} {{.big}} {{.whole}} {{.million}}", &d), "1.5 1e+21 2 1e+06");
         assert_eq!(r("{{.small}} {{.tiny}}", &d), "0.0001 1e-05");
         assert_eq!(r("{{.t}} {{.n}}", &d), "true <nil>");
         assert_eq!(r("{{.a}} {{.e}}", &d), "[a b 3] []");
         assert_eq!(r("{{.o}}", &d), "map[a:[1 2] b:2 c:map[x:y]]");
         assert_eq!(r("{{.eo}}", &d), "map[]");
         assert_eq!(
-            r(
-                "{{123456789.0}} {{1e3}} {{0x1F}} {{017}} {{'a'}} {{-5}} {{1_000}}",
-                &d
-            ),
+            r("{{123456789.0}} {{1e3}} {{0x1F}} {{017}} {{'a'}} {{-5}} {{1_000}}", &d),
             "1.23456789e+08 1000 31 15 97 -5 1000"
         );
     }
@@ -3092,19 +2825,15 @@ mod tests {
 
     #[test]
     fn if_else_chains() {
-        let d =
-            json!({"Running": true, "Paused": false, "Code": 0, "Name": "", "List": [], "Map": {}});
+        let d = json!({"Running": true, "Paused": false, "Code": 0, "Name": "", "List": [], "Map": {}});
         assert_eq!(r("{{if .Running}}up{{end}}", &d), "up");
         assert_eq!(r("{{if .Paused}}p{{else}}np{{end}}", &d), "np");
+        assert_eq!(r("{{if .Paused}}p{{else if .Running}}r{{else}}x{{end}}", &d), "r");
+        assert_eq!(r("{{if .Paused}}p{{else if .Code}}c{{else}}x{{end}}", &d), "x");
         assert_eq!(
-            r("{{if .Paused}}p{{else if .Running}}r{{else}}x{{end}}", &d),
-            "r"
+            r("{{if .Name}}a{{else}}b{{end}}{{if .List}}a{{else}}b{{end}}{{if .Map}}a{{else}}b{{end}}", &d),
+            "bbb"
         );
-        assert_eq!(
-            r("{{if .Paused}}p{{else if .Code}}c{{else}}x{{end}}", &d),
-            "x"
-        );
-        assert_eq!(r("{{if .Name}}a{{else}}b{{end}}{{if .List}}a{{else}}b{{end}}{{if .Map}}a{{else}}b{{end}}", &d), "bbb");
         assert_eq!(r("{{if .Missing}}a{{else}}b{{end}}", &d), "b");
         assert_eq!(r("{{if and .Running (not .Paused)}}ok{{end}}", &d), "ok");
         assert_eq!(r("{{if or .Paused .Code .Running}}ok{{end}}", &d), "ok");
@@ -3114,22 +2843,10 @@ mod tests {
     #[test]
     fn with_blocks() {
         let d = json!({"State": {"Status": "exited", "ExitCode": 1}, "Empty": ""});
-        assert_eq!(
-            r("{{with .State}}{{.Status}} ({{.ExitCode}}){{end}}", &d),
-            "exited (1)"
-        );
+        assert_eq!(r("{{with .State}}{{.Status}} ({{.ExitCode}}){{end}}", &d), "exited (1)");
         assert_eq!(r("{{with .Empty}}x{{else}}none{{end}}", &d), "none");
-        assert_eq!(
-            r("{{with .Empty}}x{{else with .State}}{{.Status}}{{end}}", &d),
-            "exited"
-        );
-        assert_eq!(
-            r(
-                "{{with $s := .State}}{{$s.Status}}/{{.ExitCode}}{{end}}",
-                &d
-            ),
-            "exited/1"
-        );
+        assert_eq!(r("{{with .Empty}}x{{else with .State}}{{.Status}}{{end}}", &d), "exited");
+        assert_eq!(r("{{with $s := .State}}{{$s.Status}}/{{.ExitCode}}{{end}}", &d), "exited/1");
     }
 
     #[test]
@@ -3142,64 +2859,30 @@ mod tests {
             "Mounts": [{"Source": "/a", "Destination": "/x"}, {"Source": "/b", "Destination": "/y"}]
         });
         assert_eq!(r("{{range .Ports}}[{{.}}]{{end}}", &d), "[80/tcp][443/tcp]");
-        assert_eq!(
-            r("{{range $i, $p := .Ports}}{{$i}}={{$p}} {{end}}", &d),
-            "0=80/tcp 1=443/tcp "
-        );
-        assert_eq!(
-            r("{{range $p := .Ports}}{{$p}},{{end}}", &d),
-            "80/tcp,443/tcp,"
-        );
+        assert_eq!(r("{{range $i, $p := .Ports}}{{$i}}={{$p}} {{end}}", &d), "0=80/tcp 1=443/tcp ");
+        assert_eq!(r("{{range $p := .Ports}}{{$p}},{{end}}", &d), "80/tcp,443/tcp,");
         // Objects iterate in sorted key order, like Go maps.
-        assert_eq!(
-            r("{{range $k, $v := .Labels}}{{$k}}={{$v}};{{end}}", &d),
-            "a=first;m=mid;z=last;"
-        );
+        assert_eq!(r("{{range $k, $v := .Labels}}{{$k}}={{$v}};{{end}}", &d), "a=first;m=mid;z=last;");
         assert_eq!(r("{{range .None}}x{{else}}empty{{end}}", &d), "empty");
         assert_eq!(r("{{range .Null}}x{{else}}empty{{end}}", &d), "empty");
         assert_eq!(r("{{range .Missing}}x{{else}}empty{{end}}", &d), "empty");
-        assert_eq!(
-            r("{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}", &d),
-            "/a:/x /b:/y "
-        );
+        assert_eq!(r("{{range .Mounts}}{{.Source}}:{{.Destination}} {{end}}", &d), "/a:/x /b:/y ");
         // $ stays the root inside range.
         assert_eq!(r("{{range .Ports}}{{len $.Ports}}{{end}}", &d), "22");
-        assert_eq!(
-            r(
-                "{{range $i, $e := .Ports}}{{if $i}}, {{end}}{{$e}}{{end}}",
-                &d
-            ),
-            "80/tcp, 443/tcp"
-        );
+        assert_eq!(r("{{range $i, $e := .Ports}}{{if $i}}, {{end}}{{$e}}{{end}}", &d), "80/tcp, 443/tcp");
         assert_eq!(r("{{range 3}}{{.}}{{end}}", &d), "012");
     }
 
     #[test]
     fn range_break_continue_and_scoping() {
         let d = json!({"N": [1, 2, 3, 4]});
-        assert_eq!(
-            r("{{range .N}}{{if eq . 3}}{{break}}{{end}}{{.}}{{end}}", &d),
-            "12"
-        );
-        assert_eq!(
-            r(
-                "{{range .N}}{{if eq . 2}}{{continue}}{{end}}{{.}}{{end}}",
-                &d
-            ),
-            "134"
-        );
+        assert_eq!(r("{{range .N}}{{if eq . 3}}{{break}}{{end}}{{.}}{{end}}", &d), "12");
+        assert_eq!(r("{{range .N}}{{if eq . 2}}{{continue}}{{end}}{{.}}{{end}}", &d), "134");
         // Assignment updates the outer variable.
+        assert_eq!(r("{{$sum := 0}}{{range .N}}{{$sum = .}}{{end}}{{$sum}}", &d), "4");
+        assert_eq!(r("{{$x := 1}}{{if true}}{{$x := 2}}{{$x}}{{end}}{{$x}}", &d), "21");
         assert_eq!(
-            r("{{$sum := 0}}{{range .N}}{{$sum = .}}{{end}}{{$sum}}", &d),
-            "4"
-        );
-        assert_eq!(
-            r("{{$x := 1}}{{if true}}{{$x := 2}}{{$x}}{{end}}{{$x}}", &d),
-            "21"
-        );
-        assert_eq!(
-            exec_err("{{range .N}}{{end}}{{range 1.5}}{{end}}", &d)
-                .contains("range can't iterate over 1.5"),
+            exec_err("{{range .N}}{{end}}{{range 1.5}}{{end}}", &d).contains("range can't iterate over 1.5"),
             true
         );
     }
@@ -3212,9 +2895,7 @@ mod tests {
         assert_eq!(r("{{$x := .A}}{{$x = \"z\"}}{{$x}}", &d), "z");
         assert!(parse_err("{{$y}}").contains("undefined variable \"$y\""));
         // A variable declared in a block is gone after its end.
-        assert!(
-            parse_err("{{if true}}{{$v := 1}}{{end}}{{$v}}").contains("undefined variable \"$v\"")
-        );
+        assert!(parse_err("{{if true}}{{$v := 1}}{{end}}{{$v}}").contains("undefined variable \"$v\""));
     }
 
     #[test]
@@ -3231,17 +2912,8 @@ mod tests {
     #[test]
     fn chain_on_parenthesised_pipeline() {
         let d = json!({"Nets": {"bridge": {"IPAddress": "172.17.0.2"}}});
-        assert_eq!(
-            r("{{(index .Nets \"bridge\").IPAddress}}", &d),
-            "172.17.0.2"
-        );
-        assert_eq!(
-            r(
-                "{{range $k, $v := .Nets}}{{$k}} {{$v.IPAddress}}{{end}}",
-                &d
-            ),
-            "bridge 172.17.0.2"
-        );
+        assert_eq!(r("{{(index .Nets \"bridge\").IPAddress}}", &d), "172.17.0.2");
+        assert_eq!(r("{{range $k, $v := .Nets}}{{$k}} {{$v.IPAddress}}{{end}}", &d), "bridge 172.17.0.2");
     }
 
     #[test]
@@ -3279,36 +2951,16 @@ mod tests {
     #[test]
     fn len_slice_and_comparisons() {
         let d = json!({"A": [1, 2, 3], "S": "hello", "M": {"a": 1}, "N": null, "I": 5});
+        assert_eq!(r("{{len .A}} {{len .S}} {{len .M}} {{len .N}}", &d), "3 5 1 0");
+        assert_eq!(r("{{slice .A 1}} {{slice .A 1 2}} {{slice .S 1 3}} {{slice .S}}", &d), "[2 3] [2] el hello");
+        assert_eq!(r("{{eq .I 5}} {{eq .I 4 5}} {{ne .I 5}} {{eq .S \"hello\"}}", &d), "true true false true");
         assert_eq!(
-            r("{{len .A}} {{len .S}} {{len .M}} {{len .N}}", &d),
-            "3 5 1 0"
-        );
-        assert_eq!(
-            r(
-                "{{slice .A 1}} {{slice .A 1 2}} {{slice .S 1 3}} {{slice .S}}",
-                &d
-            ),
-            "[2 3] [2] el hello"
-        );
-        assert_eq!(
-            r(
-                "{{eq .I 5}} {{eq .I 4 5}} {{ne .I 5}} {{eq .S \"hello\"}}",
-                &d
-            ),
-            "true true false true"
-        );
-        assert_eq!(
-            r(
-                "{{lt .I 6}} {{le .I 5}} {{gt .I 5}} {{ge .I 5}} {{lt \"a\" \"b\"}}",
-                &d
-            ),
+            r("{{lt .I 6}} {{le .I 5}} {{gt .I 5}} {{ge .I 5}} {{lt \"a\" \"b\"}}", &d),
             "true true false true true"
         );
         assert_eq!(r("{{eq .N nil}} {{eq .Missing nil}}", &d), "true true");
-        assert!(exec_err("{{eq .S 1}}", &d)
-            .ends_with("error calling eq: incompatible types for comparison"));
-        assert!(exec_err("{{lt true false}}", &d)
-            .ends_with("error calling lt: invalid type for comparison"));
+        assert!(exec_err("{{eq .S 1}}", &d).ends_with("error calling eq: incompatible types for comparison"));
+        assert!(exec_err("{{lt true false}}", &d).ends_with("error calling lt: invalid type for comparison"));
         assert!(exec_err("{{len .I}}", &d).ends_with("error calling len: len of type int"));
     }
 
@@ -3334,19 +2986,10 @@ mod tests {
     #[test]
     fn printf_verbs() {
         let d = json!({"S": "web", "N": 42, "F": 3.14159, "B": true, "A": ["x", "y"], "Neg": -5});
+        assert_eq!(r(r#"{{printf "%s|%d|%v|%t" .S .N .F .B}}"#, &d), "web|42|3.14159|true");
+        assert_eq!(r(r#"{{printf "%-10s|%10s|" .S .S}}"#, &d), "web       |       web|");
         assert_eq!(
-            r(r#"{{printf "%s|%d|%v|%t" .S .N .F .B}}"#, &d),
-            "web|42|3.14159|true"
-        );
-        assert_eq!(
-            r(r#"{{printf "%-10s|%10s|" .S .S}}"#, &d),
-            "web       |       web|"
-        );
-        assert_eq!(
-            r(
-                r#"{{printf "%5d|%-5d|%05d|%+d|%x|%X|%#x|%o|%b" .N .N .N .N .N .N .N .N .N}}"#,
-                &d
-            ),
+            r(r#"{{printf "%5d|%-5d|%05d|%+d|%x|%X|%#x|%o|%b" .N .N .N .N .N .N .N .N .N}}"#, &d),
             "   42|42   |00042|+42|2a|2A|0x2a|52|101010"
         );
         assert_eq!(r(r#"{{printf "%05d" .Neg}}"#, &d), "-0005");
@@ -3376,15 +3019,9 @@ mod tests {
         // Docker's `json` does not HTML-escape (docker/cli #32120).
         assert_eq!(r("{{json .Ports}}", &d), r#""0.0.0.0:80->80/tcp""#);
         assert_eq!(r("{{json .Cmd}}", &d), r#"["sh","-c","a && b < c"]"#);
-        assert_eq!(
-            r("{{json .A}}", &d),
-            r#"{"k":null,"f":1.5,"big":1e+21,"tiny":1e-7}"#
-        );
+        assert_eq!(r("{{json .A}}", &d), r#"{"k":null,"f":1.5,"big":1e+21,"tiny":1e-7}"#);
         // Struct-like objects keep their field order.
-        assert_eq!(
-            r("{{json .}}", &json!({"b": 1, "a": 2})),
-            r#"{"b":1,"a":2}"#
-        );
+        assert_eq!(r("{{json .}}", &json!({"b": 1, "a": 2})), r#"{"b":1,"a":2}"#);
         assert_eq!(r("{{json .Missing}}", &d), "null");
         assert_eq!(r("{{json \"\\u2028\\x01\\b\"}}", &d), r#""\u2028\u0001\b""#);
     }
@@ -3395,10 +3032,7 @@ mod tests {
         let row = json!({"Tag": "<none>", "ID": "abc", "Size": "1&2"});
         let (out, res) = t.execute(&row, Mode::Row);
         res.unwrap();
-        assert_eq!(
-            out,
-            r#"{"ID":"abc","Size":"1\u00262","Tag":"\u003cnone\u003e"}"#
-        );
+        assert_eq!(out, r#"{"ID":"abc","Size":"1\u00262","Tag":"\u003cnone\u003e"}"#);
         // Only the row itself marshals that way; its fields don't.
         let t = Template::parse("{{json .Tag}}").unwrap();
         assert_eq!(t.execute(&row, Mode::Row).0, r#""<none>""#);
@@ -3411,24 +3045,14 @@ mod tests {
         assert_eq!(r(r#"{{split .S ":"}}"#, &d), "[text with colon]");
         assert_eq!(r(r#"{{join .L ", "}}"#, &d), "a, b, c");
         assert_eq!(r("{{title .T}}", &d), "Hello WORLD-X_y");
+        assert_eq!(r("{{lower .T}}|{{upper .T}}", &d), "hello world-x_y|HELLO WORLD-X_Y");
         assert_eq!(
-            r("{{lower .T}}|{{upper .T}}", &d),
-            "hello world-x_y|HELLO WORLD-X_Y"
-        );
-        assert_eq!(
-            r(
-                "{{truncate .Id 5}}|{{truncate .Id 25}}|{{truncate .Id 30}}",
-                &d
-            ),
+            r("{{truncate .Id 5}}|{{truncate .Id 25}}|{{truncate .Id 30}}", &d),
             "tupx5|tupx5xzf6hvsrhnruz5cr8gwp|tupx5xzf6hvsrhnruz5cr8gwp"
         );
-        assert_eq!(
-            r("{{pad .Id 3 3}}|", &d),
-            "   tupx5xzf6hvsrhnruz5cr8gwp   |"
-        );
+        assert_eq!(r("{{pad .Id 3 3}}|", &d), "   tupx5xzf6hvsrhnruz5cr8gwp   |");
         assert_eq!(r("[{{pad .E 3 3}}]", &d), "[]");
-        assert!(exec_err("{{upper .L}}", &d)
-            .ends_with("wrong type for value; expected string; got []interface {}"));
+        assert!(exec_err("{{upper .L}}", &d).ends_with("wrong type for value; expected string; got []interface {}"));
         assert!(exec_err("{{truncate .Nope 2}}", &d).ends_with("invalid value; expected string"));
     }
 
@@ -3436,21 +3060,17 @@ mod tests {
     fn go_escaping_functions() {
         let d = json!({"S": "<a href='x'>&"});
         assert_eq!(r("{{html .S}}", &d), "&lt;a href=&#39;x&#39;&gt;&amp;");
-        assert_eq!(
-            r("{{js .S}}", &d),
-            "\\u003Ca href\\u003D\\'x\\'\\u003E\\u0026"
-        );
+        assert_eq!(r("{{js .S}}", &d), "\\u003Ca href\\u003D\\'x\\'\\u003E\\u0026");
         assert_eq!(r(r#"{{urlquery "a b&c"}}"#, &d), "a+b%26c");
     }
 
     #[test]
     fn header_mode() {
-        let t = Template::parse("{{.ID}}\t{{.Repository | upper}}\t{{json .Labels}}\t{{.Foo}}\t{{truncate .Tag 1}}\t{{pad .ID 1 1}}").unwrap();
-        let headers = [
-            ("ID", "IMAGE ID"),
-            ("Repository", "REPOSITORY"),
-            ("Tag", "TAG"),
-        ];
+        let t = Template::parse(
+            "{{.ID}}\t{{.Repository | upper}}\t{{json .Labels}}\t{{.Foo}}\t{{truncate .Tag 1}}\t{{pad .ID 1 1}}",
+        )
+        .unwrap();
+        let headers = [("ID", "IMAGE ID"), ("Repository", "REPOSITORY"), ("Tag", "TAG")];
         let ctx = header_context(&headers);
         let (out, res) = t.execute(&ctx, Mode::Header(&headers));
         res.unwrap();
@@ -3459,70 +3079,28 @@ mod tests {
 
     #[test]
     fn parse_errors() {
-        assert_eq!(
-            parse_err("{{.Foo }x}}"),
-            "template parsing error: template: :1: unexpected \"}\" in operand"
-        );
-        assert_eq!(
-            parse_err("{{.Foo}"),
-            "template parsing error: template: :1: bad character U+007D '}'"
-        );
-        assert_eq!(
-            parse_err("{{.Foo"),
-            "template parsing error: template: :1: unclosed action"
-        );
-        assert_eq!(
-            parse_err("{{nope .}}"),
-            "template parsing error: template: :1: function \"nope\" not defined"
-        );
-        assert_eq!(
-            parse_err("{{if .A}}x"),
-            "template parsing error: template: :1: unexpected EOF"
-        );
-        assert_eq!(
-            parse_err("x{{end}}"),
-            "template parsing error: template: :1: unexpected {{end}}"
-        );
-        assert_eq!(
-            parse_err("{{else}}"),
-            "template parsing error: template: :1: unexpected {{else}}"
-        );
-        assert_eq!(
-            parse_err("{{}}"),
-            "template parsing error: template: :1: missing value for command"
-        );
-        assert_eq!(
-            parse_err("{{\"abc}}"),
-            "template parsing error: template: :1: unterminated quoted string"
-        );
+        assert_eq!(parse_err("{{.Foo }x}}"), "template parsing error: template: :1: unexpected \"}\" in operand");
+        assert_eq!(parse_err("{{.Foo}"), "template parsing error: template: :1: bad character U+007D '}'");
+        assert_eq!(parse_err("{{.Foo"), "template parsing error: template: :1: unclosed action");
+        assert_eq!(parse_err("{{nope .}}"), "template parsing error: template: :1: function \"nope\" not defined");
+        assert_eq!(parse_err("{{if .A}}x"), "template parsing error: template: :1: unexpected EOF");
+        assert_eq!(parse_err("x{{end}}"), "template parsing error: template: :1: unexpected {{end}}");
+        assert_eq!(parse_err("{{else}}"), "template parsing error: template: :1: unexpected {{else}}");
+        assert_eq!(parse_err("{{}}"), "template parsing error: template: :1: missing value for command");
+        assert_eq!(parse_err("{{\"abc}}"), "template parsing error: template: :1: unterminated quoted string");
         assert_eq!(
             parse_err("a\n{{.A | \"x\"}}"),
             "template parsing error: template: :2: non executable command in pipeline stage 2"
         );
-        assert_eq!(
-            parse_err("{{break}}"),
-            "template parsing error: template: :1: {{break}} outside {{range}}"
-        );
-        assert_eq!(
-            parse_err("{{(.A}}"),
-            "template parsing error: template: :1: unclosed left paren"
-        );
-        assert_eq!(
-            parse_err("{{.A)}}"),
-            "template parsing error: template: :1: unexpected right paren"
-        );
+        assert_eq!(parse_err("{{break}}"), "template parsing error: template: :1: {{break}} outside {{range}}");
+        assert_eq!(parse_err("{{(.A}}"), "template parsing error: template: :1: unclosed left paren");
+        assert_eq!(parse_err("{{.A)}}"), "template parsing error: template: :1: unexpected right paren");
         assert_eq!(
             parse_err("{{template \"x\"}}"),
             "template parsing error: template: :1: {{template}} is not supported"
         );
-        assert_eq!(
-            parse_err("{{/* x }}"),
-            "template parsing error: template: :1: unclosed comment"
-        );
-        assert_eq!(
-            parse_err("{{3x}}"),
-            "template parsing error: template: :1: bad number syntax: \"3x\""
-        );
+        assert_eq!(parse_err("{{/* x }}"), "template parsing error: template: :1: unclosed comment");
+        assert_eq!(parse_err("{{3x}}"), "template parsing error: template: :1: bad number syntax: \"3x\"");
         assert_eq!(
             parse_err("{{if $a, $b := .}}{{end}}"),
             "template parsing error: template: :1: too many declarations in if"
@@ -3585,9 +3163,6 @@ mod tests {
             "[\n    {\n        \"Id\": \"sha256:abc\",\n        \"RepoTags\": [],\n        \"Config\": {\n            \"Env\": [\n                \"A=<b>\"\n            ],\n            \"Labels\": {}\n        },\n        \"Size\": 5\n    }\n]"
         );
         assert_eq!(to_go_pretty(&json!([])), "[]");
-        assert_eq!(
-            to_go_compact(&json!({"b": [1, "<"], "a": null})),
-            r#"{"b":[1,"<"],"a":null}"#
-        );
+        assert_eq!(to_go_compact(&json!({"b": [1, "<"], "a": null})), r#"{"b":[1,"<"],"a":null}"#);
     }
 }

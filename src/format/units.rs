@@ -139,10 +139,7 @@ fn days_in_month(y: i64, m: u32) -> u32 {
 fn split(secs: i64) -> ((i64, u32, u32), (i64, i64, i64)) {
     let days = secs.div_euclid(86400);
     let rem = secs.rem_euclid(86400);
-    (
-        civil_from_days(days),
-        (rem / 3600, rem % 3600 / 60, rem % 60),
-    )
+    (civil_from_days(days), (rem / 3600, rem % 3600 / 60, rem % 60))
 }
 
 fn fmt_year(y: i64) -> String {
@@ -164,19 +161,13 @@ pub fn rfc3339_nano(secs: i64, nanos: u32) -> String {
             frac.pop();
         }
     }
-    format!(
-        "{}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{frac}Z",
-        fmt_year(y)
-    )
+    format!("{}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{frac}Z", fmt_year(y))
 }
 
 /// Go's `time.Time.String()` of a UTC time: "2023-05-19 20:19:32 +0000 UTC".
 pub fn go_time_string(secs: i64) -> String {
     let ((y, mo, d), (h, mi, s)) = split(secs);
-    format!(
-        "{}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} +0000 UTC",
-        fmt_year(y)
-    )
+    format!("{}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} +0000 UTC", fmt_year(y))
 }
 
 // ---------------------------------------------------------------------------
@@ -220,10 +211,7 @@ impl Cursor<'_> {
 /// and an optional fraction, then a zone (`Z` or `±hh:mm`) when `zone`,
 /// else nothing (a "local" time, read as UTC). Returns UTC (secs, nanos).
 fn parse_datetime(s: &str, time_fields: usize, zone: bool) -> Option<(i64, u32)> {
-    let mut c = Cursor {
-        s: s.as_bytes(),
-        i: 0,
-    };
+    let mut c = Cursor { s: s.as_bytes(), i: 0 };
     let y = c.digits(4)?;
     c.byte(b"-")?;
     let mo = c.digits(2)? as u32;
@@ -318,9 +306,7 @@ pub fn parse_go_duration(s: &str) -> Option<i128> {
         if int_part.is_empty() && frac_part.is_empty() {
             return None;
         }
-        let unit_len = rest
-            .find(|c: char| c == '.' || c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c == '.' || c.is_ascii_digit()).unwrap_or(rest.len());
         let unit: i128 = match &rest[..unit_len] {
             "ns" => 1,
             "us" | "µs" | "μs" => 1_000,
@@ -331,11 +317,7 @@ pub fn parse_go_duration(s: &str) -> Option<i128> {
             _ => return None, // missing or unknown unit
         };
         rest = &rest[unit_len..];
-        let v: i128 = if int_part.is_empty() {
-            0
-        } else {
-            int_part.parse().ok()?
-        };
+        let v: i128 = if int_part.is_empty() { 0 } else { int_part.parse().ok()? };
         let mut part = v.checked_mul(unit)?;
         if !frac_part.is_empty() {
             let digits = &frac_part[..frac_part.len().min(30)];
@@ -448,10 +430,7 @@ mod tests {
         const WEEK: u64 = 7 * DAY;
         const MONTH: u64 = 30 * DAY;
         const YEAR: u64 = 365 * DAY;
-        assert_eq!(
-            human_duration(Duration::from_millis(450)),
-            "Less than a second"
-        );
+        assert_eq!(human_duration(Duration::from_millis(450)), "Less than a second");
         assert_eq!(hd(0), "Less than a second");
         assert_eq!(hd(1), "1 second");
         assert_eq!(human_duration(Duration::from_millis(1999)), "1 second");
@@ -514,14 +493,8 @@ mod tests {
 
     #[test]
     fn go_time_formats() {
-        assert_eq!(
-            rfc3339_nano(1684527572, 123456789),
-            "2023-05-19T20:19:32.123456789Z"
-        );
-        assert_eq!(
-            rfc3339_nano(1684527572, 120000000),
-            "2023-05-19T20:19:32.12Z"
-        );
+        assert_eq!(rfc3339_nano(1684527572, 123456789), "2023-05-19T20:19:32.123456789Z");
+        assert_eq!(rfc3339_nano(1684527572, 120000000), "2023-05-19T20:19:32.12Z");
         assert_eq!(rfc3339_nano(1684527572, 0), "2023-05-19T20:19:32Z");
         assert_eq!(rfc3339_nano(0, 0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339_nano(-1, 0), "1969-12-31T23:59:59Z");
@@ -533,30 +506,12 @@ mod tests {
     #[test]
     fn rfc3339_parsing() {
         assert_eq!(parse_rfc3339("2023-05-19T20:19:32Z"), Some((1684527572, 0)));
-        assert_eq!(
-            parse_rfc3339("2023-05-19T20:19:32.123456789Z"),
-            Some((1684527572, 123456789))
-        );
-        assert_eq!(
-            parse_rfc3339("2023-05-19T20:19:32.5Z"),
-            Some((1684527572, 500000000))
-        );
-        assert_eq!(
-            parse_rfc3339("2023-05-19T20:19:32.1234567891Z"),
-            Some((1684527572, 123456789))
-        );
-        assert_eq!(
-            parse_rfc3339("2023-05-19T22:19:32+02:00"),
-            Some((1684527572, 0))
-        );
-        assert_eq!(
-            parse_rfc3339("2023-05-19T15:49:32.25-04:30"),
-            Some((1684527572, 250000000))
-        );
-        assert_eq!(
-            parse_rfc3339("0001-01-01T00:00:00Z"),
-            Some((-62135596800, 0))
-        );
+        assert_eq!(parse_rfc3339("2023-05-19T20:19:32.123456789Z"), Some((1684527572, 123456789)));
+        assert_eq!(parse_rfc3339("2023-05-19T20:19:32.5Z"), Some((1684527572, 500000000)));
+        assert_eq!(parse_rfc3339("2023-05-19T20:19:32.1234567891Z"), Some((1684527572, 123456789)));
+        assert_eq!(parse_rfc3339("2023-05-19T22:19:32+02:00"), Some((1684527572, 0)));
+        assert_eq!(parse_rfc3339("2023-05-19T15:49:32.25-04:30"), Some((1684527572, 250000000)));
+        assert_eq!(parse_rfc3339("0001-01-01T00:00:00Z"), Some((-62135596800, 0)));
         assert_eq!(parse_rfc3339("2023-05-19 20:19:32Z"), None);
         assert_eq!(parse_rfc3339("2023-05-19T20:19:32"), None);
         assert_eq!(parse_rfc3339("2023-02-29T00:00:00Z"), None);
@@ -596,42 +551,15 @@ mod tests {
         assert_eq!(parse_since_until("1.5s", now), Some(now - 2)); // Unix() floors
         assert_eq!(parse_since_until("-1h", now), Some(now + 3600));
         assert_eq!(parse_since_until("2013-01-02", now), Some(1357084800));
-        assert_eq!(
-            parse_since_until("2013-01-02T13", now),
-            Some(1357084800 + 13 * 3600)
-        );
-        assert_eq!(
-            parse_since_until("2013-01-02T13:04", now),
-            Some(1357084800 + 13 * 3600 + 240)
-        );
-        assert_eq!(
-            parse_since_until("2013-01-02T13:04:05", now),
-            Some(1357131845)
-        );
-        assert_eq!(
-            parse_since_until("2013-01-02T13:04:05Z", now),
-            Some(1357131845)
-        );
-        assert_eq!(
-            parse_since_until("2013-01-02T13:04:05.5Z", now),
-            Some(1357131845)
-        );
-        assert_eq!(
-            parse_since_until("2013-01-02T13:04:05.123", now),
-            Some(1357131845)
-        );
-        assert_eq!(
-            parse_since_until("2013-01-02T15:04:05+02:00", now),
-            Some(1357131845)
-        );
-        assert_eq!(
-            parse_since_until("2013-01-02T11:04:05-02:00", now),
-            Some(1357131845)
-        );
-        assert_eq!(
-            parse_since_until("2013-01-02T15:04+02:00", now),
-            Some(1357131840)
-        );
+        assert_eq!(parse_since_until("2013-01-02T13", now), Some(1357084800 + 13 * 3600));
+        assert_eq!(parse_since_until("2013-01-02T13:04", now), Some(1357084800 + 13 * 3600 + 240));
+        assert_eq!(parse_since_until("2013-01-02T13:04:05", now), Some(1357131845));
+        assert_eq!(parse_since_until("2013-01-02T13:04:05Z", now), Some(1357131845));
+        assert_eq!(parse_since_until("2013-01-02T13:04:05.5Z", now), Some(1357131845));
+        assert_eq!(parse_since_until("2013-01-02T13:04:05.123", now), Some(1357131845));
+        assert_eq!(parse_since_until("2013-01-02T15:04:05+02:00", now), Some(1357131845));
+        assert_eq!(parse_since_until("2013-01-02T11:04:05-02:00", now), Some(1357131845));
+        assert_eq!(parse_since_until("2013-01-02T15:04+02:00", now), Some(1357131840));
         assert_eq!(parse_since_until("2013-01-02Z", now), Some(1357084800));
         assert_eq!(parse_since_until("1700000000", now), Some(1700000000));
         assert_eq!(parse_since_until("1600000000.123", now), Some(1600000000));

@@ -55,22 +55,16 @@ impl Contents {
                 None => break,
             }
         }
-        Err(Error::InvalidArchive(format!(
-            "{name} is listed but not in the archive"
-        )))
+        Err(Error::InvalidArchive(format!("{name} is listed but not in the archive")))
     }
 
     fn json<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<(T, &StagedFile)> {
         let f = self.get(name)?;
         if f.size > MAX_JSON {
-            return Err(Error::InvalidArchive(format!(
-                "{name} is too large ({} bytes) for a JSON document",
-                f.size
-            )));
+            return Err(Error::InvalidArchive(format!("{name} is too large ({} bytes) for a JSON document", f.size)));
         }
         let bytes = fs::read(&f.path).ctx(|| format!("read {name}"))?;
-        let v = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::InvalidArchive(format!("{name}: {e}")))?;
+        let v = serde_json::from_slice(&bytes).map_err(|e| Error::InvalidArchive(format!("{name}: {e}")))?;
         Ok((v, f))
     }
 }
@@ -91,13 +85,10 @@ fn normalise(name: &str) -> String {
 
 /// Read every file of the archive into the staging directory.
 fn unpack_archive(input: impl Read, dir: &Path) -> Result<Contents> {
-    let (_, plain) = compress::decompress(input)
-        .map_err(|e| Error::InvalidArchive(format!("cannot decompress: {e}")))?;
+    let (_, plain) =
+        compress::decompress(input).map_err(|e| Error::InvalidArchive(format!("cannot decompress: {e}")))?;
     let mut ar = tar::Archive::new(plain);
-    let mut contents = Contents {
-        files: HashMap::new(),
-        links: HashMap::new(),
-    };
+    let mut contents = Contents { files: HashMap::new(), links: HashMap::new() };
     let bad = |e: io::Error| Error::InvalidArchive(format!("not a valid tar archive: {e}"));
     let mut n = 0usize;
     for entry in ar.entries().map_err(bad)? {
@@ -109,22 +100,15 @@ fn unpack_archive(input: impl Read, dir: &Path) -> Result<Contents> {
                 let path = dir.join(format!("f{n}"));
                 let mut out = File::create(&path).ctx(|| format!("write {}", path.display()))?;
                 let mut h = HashingReader::new(&mut entry);
-                io::copy(&mut h, &mut out).map_err(|e| {
-                    Error::InvalidArchive(format!("{name}: truncated or unreadable: {e}"))
-                })?;
+                io::copy(&mut h, &mut out)
+                    .map_err(|e| Error::InvalidArchive(format!("{name}: truncated or unreadable: {e}")))?;
                 let (digest, size) = h.finish().map_err(bad)?;
-                contents
-                    .files
-                    .insert(name, StagedFile { path, digest, size });
+                contents.files.insert(name, StagedFile { path, digest, size });
             }
             tar::EntryType::Symlink | tar::EntryType::Link => {
-                let target = entry
-                    .link_name_bytes()
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default();
-                let resolved = if entry.header().entry_type() == tar::EntryType::Symlink
-                    && !target.starts_with('/')
-                {
+                let target =
+                    entry.link_name_bytes().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+                let resolved = if entry.header().entry_type() == tar::EntryType::Symlink && !target.starts_with('/') {
                     let parent = name.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
                     normalise(&format!("{parent}/{target}"))
                 } else {
@@ -172,12 +156,9 @@ pub fn load(store: &Store, input: impl Read) -> Result<Vec<Committed>> {
 fn check_config(bytes_file: &StagedFile, name: &str) -> Result<ImageConfig> {
     let bytes = fs::read(&bytes_file.path).ctx(|| format!("read {name}"))?;
     if bytes.len() as u64 > MAX_JSON {
-        return Err(Error::InvalidArchive(format!(
-            "{name} is too large for an image config"
-        )));
+        return Err(Error::InvalidArchive(format!("{name} is too large for an image config")));
     }
-    serde_json::from_slice(&bytes)
-        .map_err(|e| Error::InvalidArchive(format!("image config {name}: {e}")))
+    serde_json::from_slice(&bytes).map_err(|e| Error::InvalidArchive(format!("image config {name}: {e}")))
 }
 
 fn plan_docker(c: &Contents) -> Result<Vec<PlannedImage>> {
@@ -217,9 +198,7 @@ fn plan_docker(c: &Contents) -> Result<Vec<PlannedImage>> {
 
 fn blob_name(digest: &str) -> Result<String> {
     if !super::reference::is_digest(digest) {
-        return Err(Error::InvalidArchive(format!(
-            "unsupported digest {digest:?}"
-        )));
+        return Err(Error::InvalidArchive(format!("unsupported digest {digest:?}")));
     }
     Ok(format!("blobs/sha256/{}", hex_of(digest)))
 }
@@ -256,29 +235,23 @@ fn plan_oci(c: &Contents) -> Result<Vec<PlannedImage>> {
         }
         let f = oci_blob(c, &desc)?;
         if f.size > MAX_JSON {
-            return Err(Error::InvalidArchive(format!(
-                "manifest {} is too large",
-                desc.digest
-            )));
+            return Err(Error::InvalidArchive(format!("manifest {} is too large", desc.digest)));
         }
-        let m: Manifest =
-            serde_json::from_slice(&fs::read(&f.path).ctx(|| "read manifest".into())?)
-                .map_err(|e| Error::InvalidArchive(format!("manifest {}: {e}", desc.digest)))?;
+        let m: Manifest = serde_json::from_slice(&fs::read(&f.path).ctx(|| "read manifest".into())?)
+            .map_err(|e| Error::InvalidArchive(format!("manifest {}: {e}", desc.digest)))?;
         if m.is_index() {
             // A multi-platform index: take the host's platform, as docker load does.
             let sub = m.manifests.unwrap_or_default();
-            let pick = sub
-                .iter()
-                .find(|d| platform_matches(d.platform.as_ref()))
-                .or(sub.first());
+            let pick = sub.iter().find(|d| platform_matches(d.platform.as_ref())).or(sub.first());
             if let Some(d) = pick {
                 queue.push((d.clone(), tags));
             }
             continue;
         }
-        let cd = m.config.as_ref().ok_or_else(|| {
-            Error::InvalidArchive(format!("manifest {} has no config", desc.digest))
-        })?;
+        let cd = m
+            .config
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArchive(format!("manifest {} has no config", desc.digest)))?;
         let cf = oci_blob(c, cd)?;
         let config = check_config(cf, &cd.digest)?;
         let layer_descs = m.layers.unwrap_or_default();
@@ -315,10 +288,7 @@ fn oci_tags(d: &Descriptor) -> Vec<String> {
     let Some(a) = &d.annotations else {
         return Vec::new();
     };
-    for key in [
-        "io.containerd.image.name",
-        "org.opencontainers.image.ref.name",
-    ] {
+    for key in ["io.containerd.image.name", "org.opencontainers.image.ref.name"] {
         if let Some(Value::String(s)) = a.get(key) {
             if s.contains('/') || s.contains(':') {
                 if let Ok(r) = Reference::parse(s) {
@@ -360,18 +330,11 @@ fn stage_images(store: &Store, st: &mut Staging, plans: Vec<PlannedImage>) -> Re
             let dir = layers_dir.join(hex_of(diff));
             fs::create_dir_all(dir.join("diff")).ctx(|| format!("create {}", dir.display()))?;
             st.note_extracted(dir.clone());
-            jobs.push(ExtractJob {
-                src: path.clone(),
-                dest: dir.join("diff"),
-            });
+            jobs.push(ExtractJob { src: path.clone(), dest: dir.join("diff") });
             wanted.push((diff.clone(), digest.clone(), path.clone()));
         }
     }
-    let outcomes = if jobs.is_empty() {
-        Vec::new()
-    } else {
-        userns::run(userns::Request::Extract(jobs))?
-    };
+    let outcomes = if jobs.is_empty() { Vec::new() } else { userns::run(userns::Request::Extract(jobs))? };
     let mut sizes: HashMap<String, u64> = HashMap::new();
     for ((diff, blob, blob_path), out) in wanted.iter().zip(&outcomes) {
         if &out.diff_id != diff {
@@ -387,9 +350,7 @@ fn stage_images(store: &Store, st: &mut Staging, plans: Vec<PlannedImage>) -> Re
                 out.skipped_devices
             );
         }
-        let blob_size = fs::metadata(blob_path)
-            .ctx(|| format!("stat {}", blob_path.display()))?
-            .len();
+        let blob_size = fs::metadata(blob_path).ctx(|| format!("stat {}", blob_path.display()))?.len();
         let compression = match Compression::detect(&head(blob_path)?) {
             Compression::None => "none",
             Compression::Gzip => "gzip",
@@ -424,19 +385,8 @@ fn stage_images(store: &Store, st: &mut Staging, plans: Vec<PlannedImage>) -> Re
                 };
             }
         }
-        let labels = p
-            .config
-            .config
-            .as_ref()
-            .and_then(|c| c.labels.clone())
-            .unwrap_or_default();
-        let created = p
-            .config
-            .created
-            .as_deref()
-            .and_then(units::parse_rfc3339)
-            .map(|(s, _)| s)
-            .unwrap_or(0);
+        let labels = p.config.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default();
+        let created = p.config.created.as_deref().and_then(units::parse_rfc3339).map(|(s, _)| s).unwrap_or(0);
         st.images.push(NewImage {
             record: ImageRecord {
                 id: p.id.clone(),
@@ -470,12 +420,7 @@ pub struct SaveItem {
 }
 
 /// `rcon save`: write images to `out` as one archive.
-pub fn save(
-    store: &Store,
-    items: &[SaveItem],
-    format: ArchiveFormat,
-    out: impl Write,
-) -> Result<()> {
+pub fn save(store: &Store, items: &[SaveItem], format: ArchiveFormat, out: impl Write) -> Result<()> {
     let mut b = tar::Builder::new(out);
     let werr = |e: io::Error| Error::io("write archive", e);
     let mut written: HashSet<String> = HashSet::new();
@@ -491,12 +436,10 @@ pub fn save(
                     if written.insert(name.clone()) {
                         let rec = store.layer(diff)?;
                         let (_, plain) = compress::decompress(
-                            File::open(store.blob_path(&rec.blob))
-                                .ctx(|| format!("open layer {diff}"))?,
+                            File::open(store.blob_path(&rec.blob)).ctx(|| format!("open layer {diff}"))?,
                         )
                         .ctx(|| format!("read layer {diff}"))?;
-                        append(&mut b, &name, rec.tar_size, mtime, plain.take(rec.tar_size))
-                            .map_err(werr)?;
+                        append(&mut b, &name, rec.tar_size, mtime, plain.take(rec.tar_size)).map_err(werr)?;
                     }
                     layer_names.push(name);
                 }
@@ -505,11 +448,7 @@ pub fn save(
                     let bytes = store.config_bytes(img)?;
                     append(&mut b, &cname, bytes.len() as u64, mtime, &bytes[..]).map_err(werr)?;
                 }
-                let tags: Vec<String> = item
-                    .tags
-                    .iter()
-                    .map(|t| super::reference::familiar(t))
-                    .collect();
+                let tags: Vec<String> = item.tags.iter().map(|t| super::reference::familiar(t)).collect();
                 manifest.push(json!({ "Config": cname, "RepoTags": if tags.is_empty() { Value::Null } else { json!(tags) }, "Layers": layer_names }));
             }
             let m = serde_json::to_vec(&manifest).expect("json");
@@ -519,11 +458,7 @@ pub fn save(
             let layout = br#"{"imageLayoutVersion":"1.0.0"}"#;
             append(&mut b, "oci-layout", layout.len() as u64, 0, &layout[..]).map_err(werr)?;
             let mut index_entries = Vec::new();
-            let mut put_blob = |b: &mut tar::Builder<_>,
-                                digest: &str,
-                                size: u64,
-                                data: &mut dyn Read|
-             -> Result<()> {
+            let mut put_blob = |b: &mut tar::Builder<_>, digest: &str, size: u64, data: &mut dyn Read| -> Result<()> {
                 let name = format!("blobs/sha256/{}", hex_of(digest));
                 if written.insert(name.clone()) {
                     append(b, &name, size, 0, data).map_err(werr)?;
@@ -540,12 +475,9 @@ pub fn save(
                         "zstd" => MEDIA_OCI_LAYER_ZSTD,
                         _ => MEDIA_OCI_LAYER,
                     };
-                    let mut f = File::open(store.blob_path(&rec.blob))
-                        .ctx(|| format!("open layer {diff}"))?;
+                    let mut f = File::open(store.blob_path(&rec.blob)).ctx(|| format!("open layer {diff}"))?;
                     put_blob(&mut b, &rec.blob, rec.blob_size, &mut f)?;
-                    layers.push(
-                        json!({"mediaType": media, "digest": rec.blob, "size": rec.blob_size}),
-                    );
+                    layers.push(json!({"mediaType": media, "digest": rec.blob, "size": rec.blob_size}));
                 }
                 let cfg = store.config_bytes(img)?;
                 put_blob(&mut b, &img.id, cfg.len() as u64, &mut &cfg[..])?;
@@ -576,7 +508,10 @@ pub fn save(
                     index_entries.push(desc(Some(json!(ann))));
                 }
             }
-            let index = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": MEDIA_OCI_INDEX, "manifests": index_entries})).expect("json");
+            let index = serde_json::to_vec(
+                &json!({"schemaVersion": 2, "mediaType": MEDIA_OCI_INDEX, "manifests": index_entries}),
+            )
+            .expect("json");
             append(&mut b, "index.json", index.len() as u64, 0, &index[..]).map_err(werr)?;
         }
     }
@@ -584,13 +519,7 @@ pub fn save(
     Ok(())
 }
 
-fn append<W: Write>(
-    b: &mut tar::Builder<W>,
-    name: &str,
-    size: u64,
-    mtime: u64,
-    data: impl Read,
-) -> io::Result<()> {
+fn append<W: Write>(b: &mut tar::Builder<W>, name: &str, size: u64, mtime: u64, data: impl Read) -> io::Result<()> {
     let mut h = tar::Header::new_ustar();
     h.set_path(name)?;
     h.set_size(size);

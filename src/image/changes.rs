@@ -9,9 +9,7 @@ use crate::error::{Error, Result};
 
 pub fn apply(cfg: &mut ContainerConfig, change: &str) -> Result<()> {
     let change = change.trim();
-    let (inst, rest) = change
-        .split_once(char::is_whitespace)
-        .unwrap_or((change, ""));
+    let (inst, rest) = change.split_once(char::is_whitespace).unwrap_or((change, ""));
     let rest = rest.trim();
     let bad = |why: &str| Error::InvalidArgument(format!("invalid --change \"{change}\": {why}"));
     match inst.to_ascii_uppercase().as_str() {

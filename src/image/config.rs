@@ -83,10 +83,7 @@ pub struct RootFs {
 
 impl Default for RootFs {
     fn default() -> Self {
-        RootFs {
-            kind: "layers".into(),
-            diff_ids: Vec::new(),
-        }
+        RootFs { kind: "layers".into(), diff_ids: Vec::new() }
     }
 }
 
@@ -148,9 +145,7 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn is_index(&self) -> bool {
-        self.manifests.is_some()
-            || self.media_type == MEDIA_OCI_INDEX
-            || self.media_type == MEDIA_DOCKER_LIST
+        self.manifests.is_some() || self.media_type == MEDIA_OCI_INDEX || self.media_type == MEDIA_DOCKER_LIST
     }
 }
 

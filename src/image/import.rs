@@ -44,13 +44,9 @@ impl ImportSource {
     fn open(&self) -> Result<Box<dyn Read>> {
         Ok(match self {
             ImportSource::Stdin => Box::new(io::stdin()),
-            ImportSource::File(p) => {
-                Box::new(File::open(p).ctx(|| format!("open {}", p.display()))?)
-            }
+            ImportSource::File(p) => Box::new(File::open(p).ctx(|| format!("open {}", p.display()))?),
             ImportSource::Url(u) => {
-                let resp = ureq::get(u)
-                    .call()
-                    .map_err(|e| Error::Other(format!("import from {u}: {e}")))?;
+                let resp = ureq::get(u).call().map_err(|e| Error::Other(format!("import from {u}: {e}")))?;
                 Box::new(resp.into_reader())
             }
         })
@@ -70,10 +66,7 @@ pub fn import(store: &Store, src: ImportSource, opts: &ImportOptions) -> Result<
         Some(r) => {
             let r = Reference::parse(r)?;
             if r.digest.is_some() {
-                return Err(Error::InvalidReference(format!(
-                    "\"{}\": an import target cannot have a digest",
-                    r
-                )));
+                return Err(Error::InvalidReference(format!("\"{}\": an import target cannot have a digest", r)));
             }
             r.with_default_tag().full_tagged()
         }
@@ -88,31 +81,21 @@ pub fn import(store: &Store, src: ImportSource, opts: &ImportOptions) -> Result<
     let blob_path = st.dir().join("rootfs");
     let mut out = File::create(&blob_path).ctx(|| format!("write {}", blob_path.display()))?;
     let mut h = HashingReader::new(src.open()?);
-    io::copy(&mut h, &mut out)
-        .map_err(|e| Error::Other(format!("import {}: read failed: {e}", src.describe())))?;
+    io::copy(&mut h, &mut out).map_err(|e| Error::Other(format!("import {}: read failed: {e}", src.describe())))?;
     let (blob_digest, blob_size) = h.finish().ctx(|| "read input".into())?;
     drop(out);
     let mut head = [0u8; 8];
-    let n = File::open(&blob_path)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
+    let n = File::open(&blob_path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
     let compression = Compression::detect(&head[..n]);
 
     let work = st.dir().join("layer");
     fs::create_dir_all(work.join("diff")).ctx(|| format!("create {}", work.display()))?;
     st.note_extracted(work.clone());
-    let outcome = userns::run(userns::Request::Extract(vec![ExtractJob {
-        src: blob_path.clone(),
-        dest: work.join("diff"),
-    }]))
-    .map_err(|e| {
-        Error::Other(format!(
-            "import {}: not a valid root file system tarball: {e}",
-            src.describe()
-        ))
-    })?
-    .pop()
-    .ok_or_else(|| Error::Other("storage helper returned nothing".into()))?;
+    let outcome =
+        userns::run(userns::Request::Extract(vec![ExtractJob { src: blob_path.clone(), dest: work.join("diff") }]))
+            .map_err(|e| Error::Other(format!("import {}: not a valid root file system tarball: {e}", src.describe())))?
+            .pop()
+            .ok_or_else(|| Error::Other("storage helper returned nothing".into()))?;
 
     let (secs, nanos) = now();
     let created = units::rfc3339_nano(secs, nanos);
@@ -127,17 +110,10 @@ pub fn import(store: &Store, src: ImportSource, opts: &ImportOptions) -> Result<
         os: "linux".into(),
         variant: None,
         config: Some(cc.clone()),
-        rootfs: RootFs {
-            kind: "layers".into(),
-            diff_ids: vec![outcome.diff_id.clone()],
-        },
+        rootfs: RootFs { kind: "layers".into(), diff_ids: vec![outcome.diff_id.clone()] },
         history: vec![History {
             created: Some(created),
-            comment: Some(
-                opts.message
-                    .clone()
-                    .unwrap_or_else(|| format!("Imported from {}", src.describe())),
-            ),
+            comment: Some(opts.message.clone().unwrap_or_else(|| format!("Imported from {}", src.describe()))),
             ..Default::default()
         }],
         extra,
@@ -185,8 +161,6 @@ pub fn import(store: &Store, src: ImportSource, opts: &ImportOptions) -> Result<
 }
 
 fn now() -> (i64, u32) {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     (d.as_secs() as i64, d.subsec_nanos())
 }

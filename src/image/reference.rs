@@ -25,7 +25,9 @@ impl Reference {
     /// Parse a reference; a missing tag stays missing (see `with_default_tag`).
     pub fn parse(s: &str) -> Result<Reference> {
         let bad = || {
-            Error::InvalidReference(format!("\"{s}\": repository names must be lowercase, like registry:5000/name:tag or name@sha256:<digest>"))
+            Error::InvalidReference(format!(
+                "\"{s}\": repository names must be lowercase, like registry:5000/name:tag or name@sha256:<digest>"
+            ))
         };
         if s.is_empty() || s.len() > 4096 {
             return Err(bad());
@@ -44,10 +46,7 @@ impl Reference {
         // A tag is after the last ':' that follows the last '/'.
         let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
         let (name, tag) = match rest[last_slash..].rfind(':') {
-            Some(i) => (
-                &rest[..last_slash + i],
-                Some(rest[last_slash + i + 1..].to_string()),
-            ),
+            Some(i) => (&rest[..last_slash + i], Some(rest[last_slash + i + 1..].to_string())),
             None => (rest, None),
         };
         if let Some(t) = &tag {
@@ -56,9 +55,7 @@ impl Reference {
             }
         }
         let (registry, repository) = match name.split_once('/') {
-            Some((first, path))
-                if first.contains('.') || first.contains(':') || first == "localhost" =>
-            {
+            Some((first, path)) if first.contains('.') || first.contains(':') || first == "localhost" => {
                 if !is_domain(first) {
                     return Err(bad());
                 }
@@ -66,11 +63,7 @@ impl Reference {
             }
             _ => (DEFAULT_REGISTRY.to_string(), name.to_string()),
         };
-        let registry = if registry == "index.docker.io" {
-            DEFAULT_REGISTRY.to_string()
-        } else {
-            registry
-        };
+        let registry = if registry == "index.docker.io" { DEFAULT_REGISTRY.to_string() } else { registry };
         if repository.is_empty() || !repository.split('/').all(is_path_component) {
             return Err(bad());
         }
@@ -84,12 +77,7 @@ impl Reference {
                 "\"{s}\": repository name must not be longer than 255 characters"
             )));
         }
-        Ok(Reference {
-            registry,
-            repository,
-            tag,
-            digest,
-        })
+        Ok(Reference { registry, repository, tag, digest })
     }
 
     /// `busybox` → `busybox:latest`; a digest-only reference keeps no tag.
@@ -108,10 +96,7 @@ impl Reference {
     /// `busybox`, `user/app`, `localhost:5000/a/b`.
     pub fn familiar_name(&self) -> String {
         if self.registry == DEFAULT_REGISTRY {
-            self.repository
-                .strip_prefix("library/")
-                .unwrap_or(&self.repository)
-                .to_string()
+            self.repository.strip_prefix("library/").unwrap_or(&self.repository).to_string()
         } else {
             self.full_name()
         }
@@ -119,9 +104,7 @@ impl Reference {
 
     /// `docker.io/library/busybox:latest` (the key stored in image records).
     pub fn full_tagged(&self) -> Option<String> {
-        self.tag
-            .as_ref()
-            .map(|t| format!("{}:{t}", self.full_name()))
+        self.tag.as_ref().map(|t| format!("{}:{t}", self.full_name()))
     }
 
     pub fn familiar(&self) -> String {
@@ -146,20 +129,15 @@ impl fmt::Display for Reference {
 
 /// Familiar form of a stored full name such as `docker.io/library/busybox:latest`.
 pub fn familiar(full: &str) -> String {
-    Reference::parse(full)
-        .map(|r| r.familiar())
-        .unwrap_or_else(|_| full.to_string())
+    Reference::parse(full).map(|r| r.familiar()).unwrap_or_else(|_| full.to_string())
 }
 
 pub fn is_digest(d: &str) -> bool {
-    d.strip_prefix("sha256:")
-        .is_some_and(|h| h.len() == 64 && is_hex(h))
+    d.strip_prefix("sha256:").is_some_and(|h| h.len() == 64 && is_hex(h))
 }
 
 pub fn is_hex(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn is_tag(t: &str) -> bool {
@@ -167,8 +145,7 @@ fn is_tag(t: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 /// `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`
@@ -244,51 +221,22 @@ mod tests {
         assert_eq!(full("localhost:5000/a/b:tag"), "localhost:5000/a/b:tag");
         assert_eq!(full("localhost/a"), "localhost/a:latest");
         assert_eq!(full("quay.io/x/y"), "quay.io/x/y:latest");
-        assert_eq!(
-            full("index.docker.io/library/busybox"),
-            "docker.io/library/busybox:latest"
-        );
+        assert_eq!(full("index.docker.io/library/busybox"), "docker.io/library/busybox:latest");
         let d = format!("sha256:{}", "a".repeat(64));
-        assert_eq!(
-            full(&format!("busybox@{d}")),
-            format!("docker.io/library/busybox@{d}")
-        );
-        assert_eq!(
-            full(&format!("reg:5000/busybox:1@{d}")),
-            format!("reg:5000/busybox:1@{d}")
-        );
+        assert_eq!(full(&format!("busybox@{d}")), format!("docker.io/library/busybox@{d}"));
+        assert_eq!(full(&format!("reg:5000/busybox:1@{d}")), format!("reg:5000/busybox:1@{d}"));
     }
 
     #[test]
     fn familiar_forms() {
-        assert_eq!(
-            Reference::parse("docker.io/library/busybox:latest")
-                .unwrap()
-                .familiar(),
-            "busybox:latest"
-        );
-        assert_eq!(
-            Reference::parse("docker.io/u/a").unwrap().familiar_name(),
-            "u/a"
-        );
+        assert_eq!(Reference::parse("docker.io/library/busybox:latest").unwrap().familiar(), "busybox:latest");
+        assert_eq!(Reference::parse("docker.io/u/a").unwrap().familiar_name(), "u/a");
         assert_eq!(familiar("localhost:5000/a/b:t"), "localhost:5000/a/b:t");
     }
 
     #[test]
     fn rejects_invalid() {
-        for bad in [
-            "",
-            "UPPER",
-            "a:b:c",
-            "a@sha256:xyz",
-            "-a",
-            "a/",
-            "a//b",
-            "a:",
-            "a:-x",
-            "a..b",
-            "reg:port/x",
-        ] {
+        for bad in ["", "UPPER", "a:b:c", "a@sha256:xyz", "-a", "a/", "a//b", "a:", "a:-x", "a..b", "reg:port/x"] {
             assert!(Reference::parse(bad).is_err(), "{bad} should be invalid");
         }
     }

@@ -142,12 +142,7 @@ impl Staging {
 
 impl Drop for Staging {
     fn drop(&mut self) {
-        let leftover: Vec<PathBuf> = self
-            .extracted
-            .iter()
-            .filter(|p| p.exists())
-            .cloned()
-            .collect();
+        let leftover: Vec<PathBuf> = self.extracted.iter().filter(|p| p.exists()).cloned().collect();
         if !leftover.is_empty() {
             let _ = userns::run(userns::Request::Remove(leftover));
         }
@@ -166,10 +161,7 @@ impl Store {
                 e => e,
             })?;
         }
-        Ok(Store {
-            paths: paths.clone(),
-            root,
-        })
+        Ok(Store { paths: paths.clone(), root })
     }
 
     pub fn root(&self) -> &Path {
@@ -197,15 +189,11 @@ impl Store {
     }
 
     pub fn blob_path(&self, digest: &str) -> PathBuf {
-        self.root
-            .join("blobs/sha256")
-            .join(digest.strip_prefix("sha256:").unwrap_or(digest))
+        self.root.join("blobs/sha256").join(digest.strip_prefix("sha256:").unwrap_or(digest))
     }
 
     pub fn layer_dir(&self, diff_id: &str) -> PathBuf {
-        self.root
-            .join("layers")
-            .join(diff_id.strip_prefix("sha256:").unwrap_or(diff_id))
+        self.root.join("layers").join(diff_id.strip_prefix("sha256:").unwrap_or(diff_id))
     }
 
     pub fn has_layer(&self, diff_id: &str) -> bool {
@@ -215,9 +203,7 @@ impl Store {
     pub fn layer(&self, diff_id: &str) -> Result<LayerRecord> {
         let p = self.layer_dir(diff_id).join("layer.json");
         state::read_json(&p)?.ok_or_else(|| {
-            Error::Other(format!(
-                "layer {diff_id} is missing from the store: remove and reload the image"
-            ))
+            Error::Other(format!("layer {diff_id} is missing from the store: remove and reload the image"))
         })
     }
 
@@ -226,12 +212,8 @@ impl Store {
     }
 
     pub fn config(&self, rec: &ImageRecord) -> Result<ImageConfig> {
-        serde_json::from_slice(&self.config_bytes(rec)?).map_err(|e| {
-            Error::Other(format!(
-                "config of image {} is corrupt: {e}",
-                rec.short_id()
-            ))
-        })
+        serde_json::from_slice(&self.config_bytes(rec)?)
+            .map_err(|e| Error::Other(format!("config of image {} is corrupt: {e}", rec.short_id())))
     }
 
     pub fn staging(&self, tag: &str) -> Result<Staging> {
@@ -312,11 +294,7 @@ impl Store {
                     idx.images.push(rec);
                 }
             }
-            out.push(Committed {
-                id: new.record.id.clone(),
-                tags: new.tags.clone(),
-                moved,
-            });
+            out.push(Committed { id: new.record.id.clone(), tags: new.tags.clone(), moved });
         }
         self.write_index(&idx)?;
         // What was not moved into the store is removed when `st` drops.
@@ -377,9 +355,7 @@ impl Store {
         for ent in read_names(&layers) {
             if !keep_layers.contains(&ent) {
                 doomed.push(layers.join(&ent));
-            } else if let Ok(Some(rec)) =
-                state::read_json::<LayerRecord>(&layers.join(&ent).join("layer.json"))
-            {
+            } else if let Ok(Some(rec)) = state::read_json::<LayerRecord>(&layers.join(&ent).join("layer.json")) {
                 // A layer's source blob lives exactly as long as the layer.
                 keep_blobs.insert(hex_of(&rec.blob).to_string());
             }
@@ -405,8 +381,7 @@ impl Store {
     fn move_to_trash(&self, dirs: &[PathBuf]) -> Result<PathBuf> {
         let bin = TempDir::new(&self.root.join("tmp"), "trash")?;
         for (n, d) in dirs.iter().enumerate() {
-            fs::rename(d, bin.path().join(n.to_string()))
-                .ctx(|| format!("remove {}", d.display()))?;
+            fs::rename(d, bin.path().join(n.to_string())).ctx(|| format!("remove {}", d.display()))?;
         }
         Ok(bin.keep())
     }
@@ -435,10 +410,7 @@ impl Store {
 fn read_names(dir: &Path) -> Vec<String> {
     fs::read_dir(dir)
         .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with('.'))
-                .collect()
+            rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| !n.starts_with('.')).collect()
         })
         .unwrap_or_default()
 }
@@ -448,10 +420,7 @@ pub fn hex_of(digest: &str) -> &str {
 }
 
 pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// Docker's lookup order for an image argument.
@@ -484,17 +453,11 @@ pub fn resolve_in<'a>(images: &'a [ImageRecord], arg: &str) -> Result<&'a ImageR
 }
 
 fn by_prefix<'a>(images: &'a [ImageRecord], hex: &str, arg: &str) -> Result<&'a ImageRecord> {
-    let matches: Vec<&ImageRecord> = images
-        .iter()
-        .filter(|i| hex_of(&i.id).starts_with(hex))
-        .collect();
+    let matches: Vec<&ImageRecord> = images.iter().filter(|i| hex_of(&i.id).starts_with(hex)).collect();
     match matches.len() {
         0 => Err(Error::NoSuchImage(arg.to_string())),
         1 => Ok(matches[0]),
-        n => Err(Error::AmbiguousId {
-            prefix: arg.to_string(),
-            count: n,
-        }),
+        n => Err(Error::AmbiguousId { prefix: arg.to_string(), count: n }),
     }
 }
 

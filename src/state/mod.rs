@@ -51,10 +51,7 @@ impl Lock {
 /// fsync, rename over the target, fsync the directory.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let write = || -> std::io::Result<()> {
         let mut f = OpenOptions::new()
@@ -79,22 +76,18 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::State {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })?;
+    let bytes =
+        serde_json::to_vec_pretty(value).map_err(|e| Error::State { path: path.to_owned(), reason: e.to_string() })?;
     atomic_write(path, &bytes)
 }
 
 /// Read a JSON state file; a missing file is `None`.
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     match fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::State {
-                path: path.to_owned(),
-                reason: format!("corrupt state file ({e}); move it away to start afresh"),
-            }),
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::State {
+            path: path.to_owned(),
+            reason: format!("corrupt state file ({e}); move it away to start afresh"),
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(format!("read {}", path.display()), e)),
     }
@@ -125,10 +118,7 @@ impl TempDir {
                 Err(e) => return Err(Error::io(format!("create {}", path.display()), e)),
             }
         }
-        Err(Error::Other(format!(
-            "cannot create a temporary directory in {}",
-            parent.display()
-        )))
+        Err(Error::Other(format!("cannot create a temporary directory in {}", parent.display())))
     }
 
     pub fn path(&self) -> &Path {

@@ -45,11 +45,7 @@ pub struct HashingReader<R> {
 impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
         use sha2::Digest;
-        HashingReader {
-            inner,
-            hasher: sha2::Sha256::new(),
-            count: 0,
-        }
+        HashingReader { inner, hasher: sha2::Sha256::new(), count: 0 }
     }
 
     /// Read what the consumer left unread (tar stops at its end-of-archive
@@ -57,10 +53,7 @@ impl<R: Read> HashingReader<R> {
     pub fn finish(mut self) -> io::Result<(String, u64)> {
         io::copy(&mut self.inner_reader(), &mut io::sink())?;
         use sha2::Digest;
-        Ok((
-            format!("sha256:{}", hex(&self.hasher.finalize())),
-            self.count,
-        ))
+        Ok((format!("sha256:{}", hex(&self.hasher.finalize())), self.count))
     }
 
     fn inner_reader(&mut self) -> &mut Self {

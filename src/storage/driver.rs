@@ -23,20 +23,13 @@ impl Driver {
 
 /// Kernel version as (major, minor).
 pub fn kernel_version() -> (u32, u32) {
-    let rel = nix::sys::utsname::uname()
-        .map(|u| u.release().to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut it = rel
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().unwrap_or(0));
+    let rel = nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default();
+    let mut it = rel.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap_or(0));
     (it.next().unwrap_or(0), it.next().unwrap_or(0))
 }
 
 fn has_overlay() -> bool {
-    std::fs::read_to_string("/proc/filesystems")
-        .map(|s| s.lines().any(|l| l.ends_with("\toverlay")))
-        .unwrap_or(false)
+    std::fs::read_to_string("/proc/filesystems").map(|s| s.lines().any(|l| l.ends_with("\toverlay"))).unwrap_or(false)
         || Path::new("/sys/module/overlay").exists()
 }
 

@@ -89,21 +89,13 @@ impl ExtractOptions {
     /// Options for an engine running as real root: strict ownership,
     /// `trusted.overlay.` metadata, device nodes allowed.
     pub fn privileged() -> Self {
-        ExtractOptions {
-            chown: ChownMode::Strict,
-            overlay_xattr_prefix: "trusted.overlay.",
-            allow_devices: true,
-        }
+        ExtractOptions { chown: ChownMode::Strict, overlay_xattr_prefix: "trusted.overlay.", allow_devices: true }
     }
 
     /// Options for a rootless engine inside its user namespace: best-effort
     /// ownership, `user.overlay.` metadata (overlay `userxattr`), no devices.
     pub fn rootless() -> Self {
-        ExtractOptions {
-            chown: ChownMode::BestEffort,
-            overlay_xattr_prefix: "user.overlay.",
-            allow_devices: false,
-        }
+        ExtractOptions { chown: ChownMode::BestEffort, overlay_xattr_prefix: "user.overlay.", allow_devices: false }
     }
 }
 
@@ -149,39 +141,19 @@ pub enum ExtractError {
     #[error("layer hardlink {name:?} points to {target:?}, which is not in the layer")]
     HardlinkMissing { name: String, target: String },
     #[error("layer hardlink {name:?} points to {target:?} through a symlink ({component:?})")]
-    HardlinkThroughSymlink {
-        name: String,
-        target: String,
-        component: String,
-    },
+    HardlinkThroughSymlink { name: String, target: String, component: String },
     #[error("layer hardlink {name:?} has an invalid target {target:?}: {reason}")]
-    HardlinkInvalid {
-        name: String,
-        target: String,
-        reason: &'static str,
-    },
+    HardlinkInvalid { name: String, target: String, reason: &'static str },
     #[error("layer entry {name:?} is truncated: expected {expected} bytes, got {got}")]
-    Truncated {
-        name: String,
-        expected: u64,
-        got: u64,
-    },
+    Truncated { name: String, expected: u64, got: u64 },
     #[error("layer entry {name:?} has an unsupported type: {kind}")]
     UnsupportedType { name: String, kind: String },
     #[error("layer entry {name:?} is invalid: {reason}")]
     Invalid { name: String, reason: String },
     #[error("layer entry {name:?}: cannot create the whiteout device {target:?}: {error}")]
-    Whiteout {
-        name: String,
-        target: String,
-        error: io::Error,
-    },
+    Whiteout { name: String, target: String, error: io::Error },
     #[error("layer entry {name:?}: {op}: {error}")]
-    Io {
-        name: String,
-        op: String,
-        error: io::Error,
-    },
+    Io { name: String, op: String, error: io::Error },
 }
 
 type Result<T, E = ExtractError> = std::result::Result<T, E>;
@@ -204,25 +176,11 @@ const WHITEOUT_OPAQUE: &[u8] = b".wh..wh..opq";
 /// character devices and opaque markers become the `<prefix>opaque=y` xattr.
 /// On error the directory is left partially extracted; the caller is
 /// expected to discard it.
-pub fn apply_layer<R: Read>(
-    reader: R,
-    dest: &Path,
-    opts: &ExtractOptions,
-) -> Result<ExtractStats, ExtractError> {
-    let root = open_dest(dest).map_err(|error| ExtractError::Destination {
-        path: dest.to_path_buf(),
-        error,
-    })?;
-    let mut ex = Extractor {
-        root,
-        opts,
-        stats: ExtractStats::default(),
-        dirs: BTreeMap::new(),
-    };
+pub fn apply_layer<R: Read>(reader: R, dest: &Path, opts: &ExtractOptions) -> Result<ExtractStats, ExtractError> {
+    let root = open_dest(dest).map_err(|error| ExtractError::Destination { path: dest.to_path_buf(), error })?;
+    let mut ex = Extractor { root, opts, stats: ExtractStats::default(), dirs: BTreeMap::new() };
     let mut archive = tar::Archive::new(reader);
-    let entries = archive
-        .entries()
-        .map_err(|error| ExtractError::Tar { error })?;
+    let entries = archive.entries().map_err(|error| ExtractError::Tar { error })?;
     for entry in entries {
         let mut entry = entry.map_err(|error| ExtractError::Tar { error })?;
         ex.apply_entry(&mut entry)?;
@@ -289,10 +247,7 @@ struct Times {
 
 impl Times {
     fn as_timespecs(&self) -> [libc::timespec; 2] {
-        let ts = |(s, ns): (i64, i64)| libc::timespec {
-            tv_sec: s as libc::time_t,
-            tv_nsec: ns as _,
-        };
+        let ts = |(s, ns): (i64, i64)| libc::timespec { tv_sec: s as libc::time_t, tv_nsec: ns as _ };
         [ts(self.atime), ts(self.mtime)]
     }
 }
@@ -394,19 +349,12 @@ impl Extractor<'_> {
         self.stats.entries += 1;
 
         if raw_name.contains(&0) {
-            return Err(ExtractError::Invalid {
-                name,
-                reason: "the name contains a NUL byte".into(),
-            });
+            return Err(ExtractError::Invalid { name, reason: "the name contains a NUL byte".into() });
         }
         if raw_name.len() > MAX_NAME_LEN {
-            return Err(ExtractError::NameTooLong {
-                name,
-                max: MAX_NAME_LEN,
-            });
+            return Err(ExtractError::NameTooLong { name, max: MAX_NAME_LEN });
         }
-        let comps =
-            normalise(&raw_name).map_err(|()| ExtractError::Escapes { name: name.clone() })?;
+        let comps = normalise(&raw_name).map_err(|()| ExtractError::Escapes { name: name.clone() })?;
         // The layer root itself ("./", "/"): Docker and containerd skip it,
         // and it must never be replaced (e.g. by a symlink).
         let Some((base, parent_comps)) = comps.split_last() else {
@@ -422,9 +370,7 @@ impl Extractor<'_> {
         let kind = match etype {
             // Legacy (pre-POSIX) archives mark directories with a trailing
             // slash on a type '\0' entry; Go's archive/tar does the same.
-            EntryType::Regular if header.as_bytes()[156] == 0 && raw_name.ends_with(b"/") => {
-                Kind::Dir
-            }
+            EntryType::Regular if header.as_bytes()[156] == 0 && raw_name.ends_with(b"/") => Kind::Dir,
             // POSIX lets readers treat "contiguous" files as regular files.
             EntryType::Regular | EntryType::Continuous => Kind::File { sparse: false },
             // Old GNU sparse: the tar crate expands the sparse map (zeros for
@@ -438,11 +384,7 @@ impl Extractor<'_> {
             EntryType::Fifo => Kind::Fifo,
             other => {
                 let b = other.as_byte();
-                let kind = if b.is_ascii_graphic() {
-                    format!("'{}'", b as char)
-                } else {
-                    format!("{b:#04x}")
-                };
+                let kind = if b.is_ascii_graphic() { format!("'{}'", b as char) } else { format!("{b:#04x}") };
                 return Err(ExtractError::UnsupportedType { name, kind });
             }
         };
@@ -465,30 +407,18 @@ impl Extractor<'_> {
             }
         }
 
-        let parent = self
-            .walk(parent_comps, true)
-            .map_err(|f| walk_error(&name, &comps, f))?;
+        let parent = self.walk(parent_comps, true).map_err(|f| walk_error(&name, &comps, f))?;
         let base_c = cstring(base);
 
         match kind {
-            Kind::File { sparse } => {
-                self.apply_file(entry, &name, &parent, &base_c, &header, &pax, sparse)
-            }
+            Kind::File { sparse } => self.apply_file(entry, &name, &parent, &base_c, &header, &pax, sparse),
             Kind::Dir => self.apply_dir(&name, &comps, &parent, &base_c, &header, &pax),
             Kind::Symlink => self.apply_symlink(entry, &name, &parent, &base_c, &header, &pax),
             Kind::Hardlink => self.apply_hardlink(entry, &name, &comps, &parent, &base_c),
             Kind::Device { block } => {
                 let (major, minor) = header_dev(&header, &name)?;
                 let fmt = if block { libc::S_IFBLK } else { libc::S_IFCHR };
-                self.apply_node(
-                    &name,
-                    &parent,
-                    &base_c,
-                    &header,
-                    &pax,
-                    fmt,
-                    libc::makedev(major, minor),
-                )
+                self.apply_node(&name, &parent, &base_c, &header, &pax, fmt, libc::makedev(major, minor))
             }
             Kind::Fifo => self.apply_node(&name, &parent, &base_c, &header, &pax, libc::S_IFIFO, 0),
         }
@@ -498,10 +428,7 @@ impl Extractor<'_> {
     /// Docker, containerd, BuildKit and GNU tar write xattrs in.
     fn read_pax<R: Read>(&self, entry: &mut tar::Entry<'_, R>, name: &str) -> Result<PaxInfo> {
         let mut info = PaxInfo::default();
-        let read_err = |error| ExtractError::ReadEntry {
-            name: name.to_string(),
-            error,
-        };
+        let read_err = |error| ExtractError::ReadEntry { name: name.to_string(), error };
         let Some(exts) = entry.pax_extensions().map_err(read_err)? else {
             return Ok(info);
         };
@@ -523,10 +450,7 @@ impl Extractor<'_> {
                     reason: format!("xattr name {:?} contains a NUL byte", lossy(xname)),
                 })?;
                 if xname.is_empty() {
-                    return Err(ExtractError::Invalid {
-                        name: name.to_string(),
-                        reason: "empty xattr name".into(),
-                    });
+                    return Err(ExtractError::Invalid { name: name.to_string(), reason: "empty xattr name".into() });
                 }
                 info.xattrs.push((cname, value.to_vec()));
             } else if key == b"mtime" {
@@ -569,8 +493,7 @@ impl Extractor<'_> {
                         Err(e) if errno(&e) == libc::EEXIST => {}
                         Err(e) => return Err(WalkFail::Io(i, e)),
                     }
-                    let fd = open_dir_at(cur.as_fd(), &c)
-                        .map_err(|e| classify(cur.as_fd(), &c, i, e))?;
+                    let fd = open_dir_at(cur.as_fd(), &c).map_err(|e| classify(cur.as_fd(), &c, i, e))?;
                     // mkdirat's mode is filtered by the umask; make implicit
                     // parents 0755 whatever the caller's umask is.
                     fchmod(fd.as_fd(), 0o755).map_err(|e| WalkFail::Io(i, e))?;
@@ -588,18 +511,8 @@ impl Extractor<'_> {
     /// an existing path is removed and replaced, except that a directory
     /// entry over an existing directory merges into it.  Returns true when
     /// an existing directory is kept.
-    fn prepare_slot(
-        &self,
-        name: &str,
-        parent: &OwnedFd,
-        base: &CStr,
-        want_dir: bool,
-    ) -> Result<bool> {
-        let io_err = |op: &str, error| ExtractError::Io {
-            name: name.to_string(),
-            op: op.to_string(),
-            error,
-        };
+    fn prepare_slot(&self, name: &str, parent: &OwnedFd, base: &CStr, want_dir: bool) -> Result<bool> {
+        let io_err = |op: &str, error| ExtractError::Io { name: name.to_string(), op: op.to_string(), error };
         match lstat_at(parent.as_fd(), base) {
             Err(e) if errno(&e) == libc::ENOENT => Ok(false),
             Err(e) => Err(io_err("inspecting the existing path", e)),
@@ -608,16 +521,14 @@ impl Extractor<'_> {
                 // Never follows symlinks inside the tree: a layer that made
                 // `d/s -> /` and then replaces `d` by a file must not make
                 // us delete the host's root.
-                remove_tree(parent.as_fd(), base, 0)
-                    .map_err(|e| io_err("removing the existing directory", e))?;
+                remove_tree(parent.as_fd(), base, 0).map_err(|e| io_err("removing the existing directory", e))?;
                 Ok(false)
             }
             Ok(_) => {
                 // unlinkat removes a symlink itself, never its target: this
                 // is what makes "file, then symlink to /etc/passwd, then file
                 // with the same name" safe.
-                unlink_at(parent.as_fd(), base, 0)
-                    .map_err(|e| io_err("removing the existing file", e))?;
+                unlink_at(parent.as_fd(), base, 0).map_err(|e| io_err("removing the existing file", e))?;
                 Ok(false)
             }
         }
@@ -652,18 +563,11 @@ impl Extractor<'_> {
         .map_err(|error| io_error(name, "creating the file", error))?;
         let mut file = File::from(fd);
         let got = copy_content(entry, &mut file, size, sparse).map_err(|e| match e {
-            CopyError::Read(error) => ExtractError::ReadEntry {
-                name: name.to_string(),
-                error,
-            },
+            CopyError::Read(error) => ExtractError::ReadEntry { name: name.to_string(), error },
             CopyError::Write(error) => io_error(name, "writing the file", error),
         })?;
         if got != size {
-            return Err(ExtractError::Truncated {
-                name: name.to_string(),
-                expected: size,
-                got,
-            });
+            return Err(ExtractError::Truncated { name: name.to_string(), expected: size, got });
         }
         self.stats.size += size;
         let fd = file.as_fd();
@@ -692,23 +596,13 @@ impl Extractor<'_> {
         let exists = self.prepare_slot(name, parent, base, true)?;
         if !exists {
             // 0700 until the end: only we need to get in meanwhile.
-            mkdir_at(parent.as_fd(), base, 0o700)
-                .map_err(|e| io_error(name, "creating the directory", e))?;
+            mkdir_at(parent.as_fd(), base, 0o700).map_err(|e| io_error(name, "creating the directory", e))?;
         }
-        let fd = open_dir_at(parent.as_fd(), base)
-            .map_err(|e| io_error(name, "opening the directory", e))?;
+        let fd = open_dir_at(parent.as_fd(), base).map_err(|e| io_error(name, "opening the directory", e))?;
         self.chown(name, fchown(fd.as_fd(), uid, gid), uid, gid)?;
         self.set_xattrs(name, XattrTarget::Fd(fd.as_fd()), pax)?;
         let st = fstat(fd.as_fd()).map_err(|e| io_error(name, "inspecting the directory", e))?;
-        self.dirs.insert(
-            comps.join(&b'/'),
-            DirMeta {
-                mode,
-                times,
-                dev: st.st_dev,
-                ino: st.st_ino,
-            },
-        );
+        self.dirs.insert(comps.join(&b'/'), DirMeta { mode, times, dev: st.st_dev, ino: st.st_ino });
         Ok(())
     }
 
@@ -723,31 +617,22 @@ impl Extractor<'_> {
     ) -> Result<()> {
         let (uid, gid) = header_ids(header, name)?;
         let times = header_times(header, pax, name)?;
-        let target = entry
-            .link_name_bytes()
-            .map(|t| t.into_owned())
-            .unwrap_or_default();
+        let target = entry.link_name_bytes().map(|t| t.into_owned()).unwrap_or_default();
         if target.is_empty() {
             return Err(invalid(name, "symlink without a target"));
         }
         // The target text is stored verbatim: absolute and `..` targets are
         // legitimate (they are resolved inside the container's root at run
         // time), and we never resolve them ourselves.
-        let target_c = CString::new(target.clone())
-            .map_err(|_| invalid(name, "the symlink target contains a NUL byte"))?;
+        let target_c =
+            CString::new(target.clone()).map_err(|_| invalid(name, "the symlink target contains a NUL byte"))?;
         self.prepare_slot(name, parent, base, false)?;
         cvt(unsafe { libc::symlinkat(target_c.as_ptr(), parent.as_raw_fd(), base.as_ptr()) })
             .map_err(|e| io_error(name, "creating the symlink", e))?;
         self.stats.size += target.len() as u64;
-        self.chown(
-            name,
-            fchownat_nofollow(parent.as_fd(), base, uid, gid),
-            uid,
-            gid,
-        )?;
+        self.chown(name, fchownat_nofollow(parent.as_fd(), base, uid, gid), uid, gid)?;
         self.set_xattrs(name, XattrTarget::At(parent.as_fd(), base), pax)?;
-        utimensat_nofollow(parent.as_fd(), base, &times)
-            .map_err(|e| io_error(name, "setting the times", e))?;
+        utimensat_nofollow(parent.as_fd(), base, &times).map_err(|e| io_error(name, "setting the times", e))?;
         Ok(())
     }
 
@@ -766,33 +651,22 @@ impl Extractor<'_> {
         parent: &OwnedFd,
         base: &CStr,
     ) -> Result<()> {
-        let raw_target = entry
-            .link_name_bytes()
-            .map(|t| t.into_owned())
-            .unwrap_or_default();
+        let raw_target = entry.link_name_bytes().map(|t| t.into_owned()).unwrap_or_default();
         let target = lossy(&raw_target);
-        let hl_invalid = |reason| ExtractError::HardlinkInvalid {
-            name: name.to_string(),
-            target: target.clone(),
-            reason,
-        };
+        let hl_invalid =
+            |reason| ExtractError::HardlinkInvalid { name: name.to_string(), target: target.clone(), reason };
         if raw_target.contains(&0) {
             return Err(hl_invalid("the target contains a NUL byte"));
         }
         if raw_target.len() > MAX_NAME_LEN {
             return Err(hl_invalid("the target name is too long"));
         }
-        let tcomps = normalise(&raw_target).map_err(|()| ExtractError::HardlinkOutside {
-            name: name.to_string(),
-            target: target.clone(),
-        })?;
+        let tcomps = normalise(&raw_target)
+            .map_err(|()| ExtractError::HardlinkOutside { name: name.to_string(), target: target.clone() })?;
         let Some((tbase, tparent_comps)) = tcomps.split_last() else {
             return Err(hl_invalid("the target is the layer root"));
         };
-        let missing = || ExtractError::HardlinkMissing {
-            name: name.to_string(),
-            target: target.clone(),
-        };
+        let missing = || ExtractError::HardlinkMissing { name: name.to_string(), target: target.clone() };
         let tparent = self.walk(tparent_comps, false).map_err(|f| match f {
             WalkFail::Symlink(i) => ExtractError::HardlinkThroughSymlink {
                 name: name.to_string(),
@@ -818,24 +692,16 @@ impl Extractor<'_> {
             return Ok(());
         }
         self.prepare_slot(name, parent, base, false)?;
-        cvt(unsafe {
-            libc::linkat(
-                tparent.as_raw_fd(),
-                tbase_c.as_ptr(),
-                parent.as_raw_fd(),
-                base.as_ptr(),
-                0,
-            )
-        })
-        .map_err(|e| {
-            if errno(&e) == libc::ENOENT {
-                // The target was removed by replacing this entry's slot
-                // (a link whose name is an ancestor of its target).
-                missing()
-            } else {
-                io_error(name, "creating the hardlink", e)
-            }
-        })?;
+        cvt(unsafe { libc::linkat(tparent.as_raw_fd(), tbase_c.as_ptr(), parent.as_raw_fd(), base.as_ptr(), 0) })
+            .map_err(|e| {
+                if errno(&e) == libc::ENOENT {
+                    // The target was removed by replacing this entry's slot
+                    // (a link whose name is an ancestor of its target).
+                    missing()
+                } else {
+                    io_error(name, "creating the hardlink", e)
+                }
+            })?;
         Ok(())
     }
 
@@ -862,26 +728,13 @@ impl Extractor<'_> {
             cvt(unsafe { libc::mknodat(parent.as_raw_fd(), base.as_ptr(), fmt | 0o600, dev) })
                 .map_err(|e| io_error(name, "creating the device node", e))?;
         }
-        self.chown(
-            name,
-            fchownat_nofollow(parent.as_fd(), base, uid, gid),
-            uid,
-            gid,
-        )?;
+        self.chown(name, fchownat_nofollow(parent.as_fd(), base, uid, gid), uid, gid)?;
         self.set_xattrs(name, XattrTarget::At(parent.as_fd(), base), pax)?;
         // glibc implements AT_SYMLINK_NOFOLLOW with fchmodat2 or an O_PATH
         // fd; it fails (rather than following) if a symlink is there.
-        cvt(unsafe {
-            libc::fchmodat(
-                parent.as_raw_fd(),
-                base.as_ptr(),
-                mode,
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        })
-        .map_err(|e| io_error(name, "setting the mode", e))?;
-        utimensat_nofollow(parent.as_fd(), base, &times)
-            .map_err(|e| io_error(name, "setting the times", e))?;
+        cvt(unsafe { libc::fchmodat(parent.as_raw_fd(), base.as_ptr(), mode, libc::AT_SYMLINK_NOFOLLOW) })
+            .map_err(|e| io_error(name, "setting the mode", e))?;
+        utimensat_nofollow(parent.as_fd(), base, &times).map_err(|e| io_error(name, "setting the times", e))?;
         Ok(())
     }
 
@@ -897,21 +750,12 @@ impl Extractor<'_> {
         header: &tar::Header,
     ) -> Result<()> {
         if base == WHITEOUT_OPAQUE {
-            let dir = self
-                .walk(parent_comps, true)
-                .map_err(|f| walk_error(name, parent_comps, f))?;
+            let dir = self.walk(parent_comps, true).map_err(|f| walk_error(name, parent_comps, f))?;
             let xname = CString::new(format!("{}opaque", self.opts.overlay_xattr_prefix))
                 .map_err(|_| invalid(name, "the overlay xattr prefix contains a NUL byte"))?;
-            cvt(unsafe {
-                libc::fsetxattr(dir.as_raw_fd(), xname.as_ptr(), b"y".as_ptr().cast(), 1, 0)
-            })
-            .map_err(|e| {
-                io_error(
-                    name,
-                    &format!("marking the directory opaque ({})", xname.to_string_lossy()),
-                    e,
-                )
-            })?;
+            cvt(unsafe { libc::fsetxattr(dir.as_raw_fd(), xname.as_ptr(), b"y".as_ptr().cast(), 1, 0) }).map_err(
+                |e| io_error(name, &format!("marking the directory opaque ({})", xname.to_string_lossy()), e),
+            )?;
             return Ok(());
         }
         if base.starts_with(WHITEOUT_META_PREFIX) {
@@ -924,50 +768,25 @@ impl Extractor<'_> {
             return Err(invalid(name, "whiteout of an invalid name"));
         }
         let (uid, gid) = header_ids(header, name)?;
-        let parent = self
-            .walk(parent_comps, true)
-            .map_err(|f| walk_error(name, parent_comps, f))?;
+        let parent = self.walk(parent_comps, true).map_err(|f| walk_error(name, parent_comps, f))?;
         let target_c = cstring(target);
         self.prepare_slot(name, &parent, &target_c, false)?;
         // A 0:0 character device is allowed in a user namespace (Linux 5.8+
         // allows unprivileged whiteouts); EPERM means no privilege at all.
-        cvt(unsafe {
-            libc::mknodat(
-                parent.as_raw_fd(),
-                target_c.as_ptr(),
-                libc::S_IFCHR,
-                libc::makedev(0, 0),
-            )
-        })
-        .map_err(|error| ExtractError::Whiteout {
-            name: name.to_string(),
-            target: lossy(target),
-            error,
-        })?;
+        cvt(unsafe { libc::mknodat(parent.as_raw_fd(), target_c.as_ptr(), libc::S_IFCHR, libc::makedev(0, 0)) })
+            .map_err(|error| ExtractError::Whiteout { name: name.to_string(), target: lossy(target), error })?;
         // Docker chowns the whiteout to the header's owner.
-        self.chown(
-            name,
-            fchownat_nofollow(parent.as_fd(), &target_c, uid, gid),
-            uid,
-            gid,
-        )?;
+        self.chown(name, fchownat_nofollow(parent.as_fd(), &target_c, uid, gid), uid, gid)?;
         Ok(())
     }
 
     fn chown(&self, name: &str, res: io::Result<()>, uid: u32, gid: u32) -> Result<()> {
         match res {
             Ok(()) => Ok(()),
-            Err(e)
-                if self.opts.chown == ChownMode::BestEffort
-                    && matches!(errno(&e), libc::EPERM | libc::EINVAL) =>
-            {
+            Err(e) if self.opts.chown == ChownMode::BestEffort && matches!(errno(&e), libc::EPERM | libc::EINVAL) => {
                 Ok(())
             }
-            Err(e) => Err(io_error(
-                name,
-                &format!("changing the owner to {uid}:{gid}"),
-                e,
-            )),
+            Err(e) => Err(io_error(name, &format!("changing the owner to {uid}:{gid}"), e)),
         }
     }
 
@@ -998,19 +817,13 @@ impl Extractor<'_> {
             let (ptr, len) = (value.as_ptr().cast(), value.len());
             let r = match &resolved {
                 Resolved::Fd(fd) => unsafe { libc::fsetxattr(*fd, xname.as_ptr(), ptr, len, 0) },
-                Resolved::Path(p) => unsafe {
-                    libc::lsetxattr(p.as_ptr(), xname.as_ptr(), ptr, len, 0)
-                },
+                Resolved::Path(p) => unsafe { libc::lsetxattr(p.as_ptr(), xname.as_ptr(), ptr, len, 0) },
             };
             if let Err(e) = cvt(r) {
                 if matches!(errno(&e), libc::EPERM | libc::ENOTSUP) {
                     continue;
                 }
-                return Err(io_error(
-                    name,
-                    &format!("setting xattr {:?}", xname.to_string_lossy()),
-                    e,
-                ));
+                return Err(io_error(name, &format!("setting xattr {:?}", xname.to_string_lossy()), e));
             }
         }
         Ok(())
@@ -1034,49 +847,32 @@ impl Extractor<'_> {
             let Ok(fd) = open_dir_at(parent.as_fd(), &cstring(base)) else {
                 continue;
             };
-            let st =
-                fstat(fd.as_fd()).map_err(|e| io_error(&name, "inspecting the directory", e))?;
+            let st = fstat(fd.as_fd()).map_err(|e| io_error(&name, "inspecting the directory", e))?;
             if st.st_dev != meta.dev || st.st_ino != meta.ino {
                 continue;
             }
             fchmod(fd.as_fd(), meta.mode).map_err(|e| io_error(&name, "setting the mode", e))?;
-            futimens(fd.as_fd(), &meta.times)
-                .map_err(|e| io_error(&name, "setting the times", e))?;
+            futimens(fd.as_fd(), &meta.times).map_err(|e| io_error(&name, "setting the times", e))?;
         }
         Ok(())
     }
 }
 
 fn io_error(name: &str, op: &str, error: io::Error) -> ExtractError {
-    ExtractError::Io {
-        name: name.to_string(),
-        op: op.to_string(),
-        error,
-    }
+    ExtractError::Io { name: name.to_string(), op: op.to_string(), error }
 }
 
 fn invalid(name: &str, reason: &str) -> ExtractError {
-    ExtractError::Invalid {
-        name: name.to_string(),
-        reason: reason.to_string(),
-    }
+    ExtractError::Invalid { name: name.to_string(), reason: reason.to_string() }
 }
 
 fn walk_error(name: &str, comps: &[Vec<u8>], f: WalkFail) -> ExtractError {
     match f {
-        WalkFail::Symlink(i) => ExtractError::ThroughSymlink {
-            name: name.to_string(),
-            component: prefix(comps, i),
-        },
-        WalkFail::NotDir(i) => ExtractError::NotADirectory {
-            name: name.to_string(),
-            component: prefix(comps, i),
-        },
-        WalkFail::Missing(i) => io_error(
-            name,
-            &format!("opening {:?}", prefix(comps, i)),
-            io::Error::from_raw_os_error(libc::ENOENT),
-        ),
+        WalkFail::Symlink(i) => ExtractError::ThroughSymlink { name: name.to_string(), component: prefix(comps, i) },
+        WalkFail::NotDir(i) => ExtractError::NotADirectory { name: name.to_string(), component: prefix(comps, i) },
+        WalkFail::Missing(i) => {
+            io_error(name, &format!("opening {:?}", prefix(comps, i)), io::Error::from_raw_os_error(libc::ENOENT))
+        }
         WalkFail::Io(i, e) => io_error(name, &format!("opening {:?}", prefix(comps, i)), e),
     }
 }
@@ -1087,10 +883,7 @@ fn prefix(comps: &[Vec<u8>], i: usize) -> String {
 }
 
 fn header_err(name: &str, error: io::Error) -> ExtractError {
-    ExtractError::ReadEntry {
-        name: name.to_string(),
-        error,
-    }
+    ExtractError::ReadEntry { name: name.to_string(), error }
 }
 
 /// A numeric header field.  Like Go's archive/tar (and so Docker), an
@@ -1128,14 +921,8 @@ fn header_mode(header: &tar::Header, name: &str) -> Result<u32> {
 }
 
 fn header_dev(header: &tar::Header, name: &str) -> Result<(u32, u32)> {
-    let major = header
-        .device_major()
-        .map_err(|e| header_err(name, e))?
-        .unwrap_or(0);
-    let minor = header
-        .device_minor()
-        .map_err(|e| header_err(name, e))?
-        .unwrap_or(0);
+    let major = header.device_major().map_err(|e| header_err(name, e))?.unwrap_or(0);
+    let minor = header.device_minor().map_err(|e| header_err(name, e))?.unwrap_or(0);
     Ok((major, minor))
 }
 
@@ -1157,10 +944,7 @@ fn header_times(header: &tar::Header, pax: &PaxInfo, name: &str) -> Result<Times
             Some(bound_time(i64::try_from(secs).unwrap_or(-1), 0))
         })
         .unwrap_or(mtime);
-    Ok(Times {
-        atime: atime.max(mtime),
-        mtime,
-    })
+    Ok(Times { atime: atime.max(mtime), mtime })
 }
 
 enum CopyError {
@@ -1172,12 +956,7 @@ enum CopyError {
 /// stream ended early).  For sparse entries, all-zero chunks are skipped
 /// with lseek so holes stay holes (a hostile "1 TB of holes" entry then
 /// costs no disk space).
-fn copy_content<R: Read>(
-    src: &mut R,
-    file: &mut File,
-    size: u64,
-    sparse: bool,
-) -> Result<u64, CopyError> {
+fn copy_content<R: Read>(src: &mut R, file: &mut File, size: u64, sparse: bool) -> Result<u64, CopyError> {
     let mut buf = vec![0u8; 128 * 1024];
     let mut done: u64 = 0;
     while done < size {
@@ -1189,8 +968,7 @@ fn copy_content<R: Read>(
             Err(e) => return Err(CopyError::Read(e)),
         };
         if sparse && buf[..n].iter().all(|&b| b == 0) {
-            file.seek(SeekFrom::Current(n as i64))
-                .map_err(CopyError::Write)?;
+            file.seek(SeekFrom::Current(n as i64)).map_err(CopyError::Write)?;
         } else {
             file.write_all(&buf[..n]).map_err(CopyError::Write)?;
         }
@@ -1268,34 +1046,18 @@ fn cstring(b: &[u8]) -> CString {
 
 fn open_dest(dest: &Path) -> io::Result<OwnedFd> {
     let p = CString::new(dest.as_os_str().as_bytes())?;
-    let fd = cvt(unsafe {
-        libc::open(
-            p.as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    })?;
+    let fd = cvt(unsafe { libc::open(p.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) })?;
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-fn open_at(
-    dir: BorrowedFd<'_>,
-    name: &CStr,
-    flags: libc::c_int,
-    mode: libc::mode_t,
-) -> io::Result<OwnedFd> {
-    let fd =
-        cvt(unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags, mode as libc::c_uint) })?;
+fn open_at(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
+    let fd = cvt(unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags, mode as libc::c_uint) })?;
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Open a directory without following a symlink at `name`.
 fn open_dir_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
-    open_at(
-        dir,
-        name,
-        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-        0,
-    )
+    open_at(dir, name, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC, 0)
 }
 
 /// Tell why `open_dir_at` failed with ELOOP/ENOTDIR: a symlink, or
@@ -1321,14 +1083,7 @@ fn unlink_at(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int) -> io::Result
 
 fn lstat_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<libc::stat> {
     let mut st = MaybeUninit::<libc::stat>::uninit();
-    cvt(unsafe {
-        libc::fstatat(
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            st.as_mut_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    })?;
+    cvt(unsafe { libc::fstatat(dir.as_raw_fd(), name.as_ptr(), st.as_mut_ptr(), libc::AT_SYMLINK_NOFOLLOW) })?;
     Ok(unsafe { st.assume_init() })
 }
 
@@ -1347,16 +1102,7 @@ fn fchown(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
 }
 
 fn fchownat_nofollow(dir: BorrowedFd<'_>, name: &CStr, uid: u32, gid: u32) -> io::Result<()> {
-    cvt(unsafe {
-        libc::fchownat(
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            uid,
-            gid,
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    })
-    .map(drop)
+    cvt(unsafe { libc::fchownat(dir.as_raw_fd(), name.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) }).map(drop)
 }
 
 fn fchmod(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
@@ -1370,15 +1116,7 @@ fn futimens(fd: BorrowedFd<'_>, t: &Times) -> io::Result<()> {
 
 fn utimensat_nofollow(dir: BorrowedFd<'_>, name: &CStr, t: &Times) -> io::Result<()> {
     let ts = t.as_timespecs();
-    cvt(unsafe {
-        libc::utimensat(
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            ts.as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    })
-    .map(drop)
+    cvt(unsafe { libc::utimensat(dir.as_raw_fd(), name.as_ptr(), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) }).map(drop)
 }
 
 #[cfg(test)]
@@ -1402,10 +1140,7 @@ mod tests {
     #[test]
     fn pax_times() {
         assert_eq!(parse_pax_time(b"1700000000"), Some((1_700_000_000, 0)));
-        assert_eq!(
-            parse_pax_time(b"1700000000.5"),
-            Some((1_700_000_000, 500_000_000))
-        );
+        assert_eq!(parse_pax_time(b"1700000000.5"), Some((1_700_000_000, 500_000_000)));
         assert_eq!(parse_pax_time(b"1.123456789123"), Some((1, 123_456_789)));
         assert_eq!(parse_pax_time(b"-5.5"), Some((0, 0)));
         assert_eq!(parse_pax_time(b"99999999999999"), Some((0, 0)));

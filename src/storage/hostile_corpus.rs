@@ -146,29 +146,17 @@ fn pax_records(recs: &[(String, Vec<u8>)]) -> Vec<u8> {
 fn append(out: &mut Vec<u8>, e: &Ent) {
     if !e.pax.is_empty() {
         let recs = pax_records(&e.pax);
-        push_raw(
-            out,
-            raw_header(b"PaxHeaders/x", b'x', b"", recs.len() as u64),
-            &recs,
-        );
+        push_raw(out, raw_header(b"PaxHeaders/x", b'x', b"", recs.len() as u64), &recs);
     }
     if e.name.len() > 100 {
         let mut v = e.name.clone();
         v.push(0);
-        push_raw(
-            out,
-            raw_header(b"././@LongLink", b'L', b"", v.len() as u64),
-            &v,
-        );
+        push_raw(out, raw_header(b"././@LongLink", b'L', b"", v.len() as u64), &v);
     }
     if e.link.len() > 100 {
         let mut v = e.link.clone();
         v.push(0);
-        push_raw(
-            out,
-            raw_header(b"././@LongLink", b'K', b"", v.len() as u64),
-            &v,
-        );
+        push_raw(out, raw_header(b"././@LongLink", b'K', b"", v.len() as u64), &v);
     }
     let mut h = raw_header(&e.name, e.typ, &e.link, e.data.len() as u64);
     h.set_mode(e.mode);
@@ -240,45 +228,23 @@ impl Sandbox {
 
     /// Nothing outside `dest` was created, changed or linked to.
     fn assert_contained(&self) {
-        let mut names: Vec<_> = fs::read_dir(&self.base)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
+        let mut names: Vec<_> =
+            fs::read_dir(&self.base).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         names.sort();
-        assert_eq!(
-            names,
-            ["dest", "outside", "sentinel"],
-            "something was created next to dest"
-        );
-        let outside: Vec<_> = fs::read_dir(&self.outside)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        assert_eq!(
-            outside,
-            ["secret"],
-            "something was created in the outside directory"
-        );
+        assert_eq!(names, ["dest", "outside", "sentinel"], "something was created next to dest");
+        let outside: Vec<_> =
+            fs::read_dir(&self.outside).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        assert_eq!(outside, ["secret"], "something was created in the outside directory");
         let secret = self.outside.join("secret");
         assert_eq!(fs::read_to_string(&secret).unwrap(), SECRET);
         assert_eq!(fs::read_to_string(&self.sentinel).unwrap(), SENTINEL);
-        let (sm, tm) = (
-            fs::symlink_metadata(&secret).unwrap(),
-            fs::symlink_metadata(&self.sentinel).unwrap(),
-        );
+        let (sm, tm) = (fs::symlink_metadata(&secret).unwrap(), fs::symlink_metadata(&self.sentinel).unwrap());
         assert!(sm.is_file() && tm.is_file());
         assert_eq!(sm.nlink(), 1, "the outside secret was hardlinked");
         assert_eq!(tm.nlink(), 1, "the sentinel was hardlinked");
-        assert_eq!(
-            (sm.mode(), sm.uid(), sm.mtime()),
-            self.secret_meta,
-            "the outside secret's metadata changed"
-        );
+        assert_eq!((sm.mode(), sm.uid(), sm.mtime()), self.secret_meta, "the outside secret's metadata changed");
         assert!(fs::symlink_metadata(self.base.parent().unwrap().join("escape")).is_err());
-        assert!(
-            fs::symlink_metadata(&self.dest).unwrap().is_dir(),
-            "dest itself was replaced"
-        );
+        assert!(fs::symlink_metadata(&self.dest).unwrap().is_dir(), "dest itself was replaced");
     }
 
     fn p(&self, rel: &str) -> PathBuf {
@@ -294,12 +260,7 @@ impl Sandbox {
         fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
             for e in fs::read_dir(dir).unwrap() {
                 let e = e.unwrap();
-                let rel = e
-                    .path()
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
+                let rel = e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned();
                 let ft = e.file_type().unwrap();
                 out.push(rel);
                 if ft.is_dir() {
@@ -348,11 +309,7 @@ fn skip_unless_root(what: &str) -> bool {
 
 fn opts() -> ExtractOptions {
     ExtractOptions {
-        chown: if is_root() {
-            ChownMode::Strict
-        } else {
-            ChownMode::BestEffort
-        },
+        chown: if is_root() { ChownMode::Strict } else { ChownMode::BestEffort },
         overlay_xattr_prefix: "user.overlay.",
         allow_devices: false,
     }
@@ -396,10 +353,7 @@ fn c01_dotdot_file_is_rejected() {
     let sb = Sandbox::new();
     let r = sb.apply_entries(&[file("ok", "fine"), file("../escape", "pwned")]);
     assert!(matches!(&r, Err(ExtractError::Escapes { name }) if name == "../escape"));
-    assert_eq!(
-        err_string(r),
-        r#"layer entry "../escape" escapes the layer root"#
-    );
+    assert_eq!(err_string(r), r#"layer entry "../escape" escapes the layer root"#);
     assert_eq!(sb.listing(), ["ok"]);
 }
 
@@ -407,10 +361,7 @@ fn c01_dotdot_file_is_rejected() {
 fn c02_nested_dotdot_is_rejected_before_creating_parents() {
     let sb = Sandbox::new();
     let r = sb.apply_entries(&[file("a/../../escape", "pwned")]);
-    assert_eq!(
-        err_string(r),
-        r#"layer entry "a/../../escape" escapes the layer root"#
-    );
+    assert_eq!(err_string(r), r#"layer entry "a/../../escape" escapes the layer root"#);
     assert!(sb.listing().is_empty(), "nothing, not even `a`, is created");
     // Also deep: a/b/../../../../etc/passwd
     let sb = Sandbox::new();
@@ -446,13 +397,8 @@ fn c04_write_through_absolute_symlink_is_rejected() {
     let sb = Sandbox::new();
     let outside = sb.outside.to_str().unwrap().to_string();
     let r = sb.apply_entries(&[symlink("s", &outside), file("s/x", "pwned")]);
-    assert!(
-        matches!(&r, Err(ExtractError::ThroughSymlink { name, component }) if name == "s/x" && component == "s")
-    );
-    assert_eq!(
-        err_string(r),
-        r#"layer entry "s/x" goes through a symlink ("s")"#
-    );
+    assert!(matches!(&r, Err(ExtractError::ThroughSymlink { name, component }) if name == "s/x" && component == "s"));
+    assert_eq!(err_string(r), r#"layer entry "s/x" goes through a symlink ("s")"#);
     // The symlink itself is kept verbatim (it is resolved in the container).
     assert_eq!(fs::read_link(sb.p("s")).unwrap(), sb.outside);
 }
@@ -462,52 +408,25 @@ fn c05_write_through_relative_symlink_is_rejected() {
     let sb = Sandbox::new();
     // dest/s -> ../outside is exactly the sentinel directory.
     let r = sb.apply_entries(&[symlink("s", "../outside"), file("s/x", "pwned")]);
-    assert_eq!(
-        err_string(r),
-        r#"layer entry "s/x" goes through a symlink ("s")"#
-    );
+    assert_eq!(err_string(r), r#"layer entry "s/x" goes through a symlink ("s")"#);
     // A directory entry through it, too.
     let sb = Sandbox::new();
     let r = sb.apply_entries(&[symlink("s", "../outside"), dir("s/newdir")]);
-    assert_eq!(
-        err_string(r),
-        r#"layer entry "s/newdir" goes through a symlink ("s")"#
-    );
+    assert_eq!(err_string(r), r#"layer entry "s/newdir" goes through a symlink ("s")"#);
     // ...and the classic /etc/passwd variant.
     let sb = Sandbox::new();
-    let r = sb.apply_entries(&[
-        symlink("a", "/etc"),
-        file("a/passwd", "root::0:0::/:/bin/sh"),
-    ]);
-    assert_eq!(
-        err_string(r),
-        r#"layer entry "a/passwd" goes through a symlink ("a")"#
-    );
+    let r = sb.apply_entries(&[symlink("a", "/etc"), file("a/passwd", "root::0:0::/:/bin/sh")]);
+    assert_eq!(err_string(r), r#"layer entry "a/passwd" goes through a symlink ("a")"#);
 }
 
 #[test]
 fn c06_symlink_chain_is_rejected() {
     let sb = Sandbox::new();
-    let r = sb.apply_entries(&[
-        symlink("a", "b"),
-        symlink("b", "../.."),
-        file("a/x", "pwned"),
-    ]);
-    assert_eq!(
-        err_string(r),
-        r#"layer entry "a/x" goes through a symlink ("a")"#
-    );
+    let r = sb.apply_entries(&[symlink("a", "b"), symlink("b", "../.."), file("a/x", "pwned")]);
+    assert_eq!(err_string(r), r#"layer entry "a/x" goes through a symlink ("a")"#);
     let sb = Sandbox::new();
-    let r = sb.apply_entries(&[
-        dir("d"),
-        symlink("d/a", "../b"),
-        symlink("b", "../outside"),
-        file("d/a/x", "pwned"),
-    ]);
-    assert_eq!(
-        err_string(r),
-        r#"layer entry "d/a/x" goes through a symlink ("d/a")"#
-    );
+    let r = sb.apply_entries(&[dir("d"), symlink("d/a", "../b"), symlink("b", "../outside"), file("d/a/x", "pwned")]);
+    assert_eq!(err_string(r), r#"layer entry "d/a/x" goes through a symlink ("d/a")"#);
 }
 
 #[test]
@@ -516,52 +435,26 @@ fn c07_hardlink_through_symlink_is_rejected() {
     let sb = Sandbox::new();
     let outside = sb.outside.to_str().unwrap().to_string();
     let r = sb.apply_entries(&[symlink("s", &outside), hardlink("h", "s/secret")]);
-    assert!(
-        matches!(&r, Err(ExtractError::HardlinkThroughSymlink { component, .. }) if component == "s")
-    );
-    assert_eq!(
-        err_string(r),
-        r#"layer hardlink "h" points to "s/secret" through a symlink ("s")"#
-    );
+    assert!(matches!(&r, Err(ExtractError::HardlinkThroughSymlink { component, .. }) if component == "s"));
+    assert_eq!(err_string(r), r#"layer hardlink "h" points to "s/secret" through a symlink ("s")"#);
     assert!(!sb.p("h").exists());
     // The same with a relative symlink.
     let sb = Sandbox::new();
     let r = sb.apply_entries(&[symlink("s", "../outside"), hardlink("h", "s/secret")]);
-    assert!(matches!(
-        r,
-        Err(ExtractError::HardlinkThroughSymlink { .. })
-    ));
+    assert!(matches!(r, Err(ExtractError::HardlinkThroughSymlink { .. })));
     // The hardlink's own name through a symlink.
     let sb = Sandbox::new();
-    let r = sb.apply_entries(&[
-        file("f", "in layer"),
-        symlink("s", "../outside"),
-        hardlink("s/h", "f"),
-    ]);
-    assert_eq!(
-        err_string(r),
-        r#"layer entry "s/h" goes through a symlink ("s")"#
-    );
+    let r = sb.apply_entries(&[file("f", "in layer"), symlink("s", "../outside"), hardlink("s/h", "f")]);
+    assert_eq!(err_string(r), r#"layer entry "s/h" goes through a symlink ("s")"#);
 }
 
 #[test]
 fn c08_hardlink_to_sentinel_outside_is_rejected() {
-    for target in [
-        "../sentinel",
-        "../../sentinel",
-        "x/../../sentinel",
-        "../outside/secret",
-    ] {
+    for target in ["../sentinel", "../../sentinel", "x/../../sentinel", "../outside/secret"] {
         let sb = Sandbox::new();
         let r = sb.apply_entries(&[hardlink("x", target)]);
-        assert!(
-            matches!(&r, Err(ExtractError::HardlinkOutside { .. })),
-            "{target}"
-        );
-        assert_eq!(
-            err_string(r),
-            format!("layer hardlink \"x\" points outside the layer: \"{target}\"")
-        );
+        assert!(matches!(&r, Err(ExtractError::HardlinkOutside { .. })), "{target}");
+        assert_eq!(err_string(r), format!("layer hardlink \"x\" points outside the layer: \"{target}\""));
         assert!(sb.listing().is_empty());
     }
 }
@@ -570,10 +463,7 @@ fn c08_hardlink_to_sentinel_outside_is_rejected() {
 fn c09_hardlink_to_absolute_path_is_resolved_in_the_layer() {
     let sb = Sandbox::new();
     let r = sb.apply_entries(&[hardlink("x", "/etc/passwd")]);
-    assert_eq!(
-        err_string(r),
-        r#"layer hardlink "x" points to "/etc/passwd", which is not in the layer"#
-    );
+    assert_eq!(err_string(r), r#"layer hardlink "x" points to "/etc/passwd", which is not in the layer"#);
     assert!(sb.listing().is_empty());
     // Missing relative target, too.
     let sb = Sandbox::new();
@@ -581,23 +471,13 @@ fn c09_hardlink_to_absolute_path_is_resolved_in_the_layer() {
     assert!(matches!(r, Err(ExtractError::HardlinkMissing { .. })));
     // When the layer has etc/passwd, the absolute target means the layer's.
     let sb = Sandbox::new();
-    let stats = sb
-        .apply_entries(&[
-            file("etc/passwd", "root:x:0:0::/root:/bin/sh\n"),
-            hardlink("x", "/etc/passwd"),
-        ])
-        .unwrap();
-    let (a, b) = (
-        fs::metadata(sb.p("etc/passwd")).unwrap(),
-        fs::metadata(sb.p("x")).unwrap(),
-    );
+    let stats =
+        sb.apply_entries(&[file("etc/passwd", "root:x:0:0::/root:/bin/sh\n"), hardlink("x", "/etc/passwd")]).unwrap();
+    let (a, b) = (fs::metadata(sb.p("etc/passwd")).unwrap(), fs::metadata(sb.p("x")).unwrap());
     assert_eq!(a.ino(), b.ino());
     assert_eq!(a.nlink(), 2);
     assert_eq!(stats.size, 26, "a hardlinked inode counts once");
-    assert_ne!(
-        fs::read_to_string("/etc/passwd").unwrap_or_default(),
-        "root:x:0:0::/root:/bin/sh\n"
-    );
+    assert_ne!(fs::read_to_string("/etc/passwd").unwrap_or_default(), "root:x:0:0::/root:/bin/sh\n");
 }
 
 #[test]
@@ -606,66 +486,37 @@ fn c10_hardlink_to_outside_symlink_then_write_stays_inside() {
     let secret = sb.outside.join("secret").to_str().unwrap().to_string();
     // h becomes a second name of the *symlink* inode (linkat without
     // AT_SYMLINK_FOLLOW); writing "h" then replaces that name.
-    sb.apply_entries(&[symlink("s", &secret), hardlink("h", "s")])
-        .unwrap();
-    let (s, h) = (
-        fs::symlink_metadata(sb.p("s")).unwrap(),
-        fs::symlink_metadata(sb.p("h")).unwrap(),
-    );
+    sb.apply_entries(&[symlink("s", &secret), hardlink("h", "s")]).unwrap();
+    let (s, h) = (fs::symlink_metadata(sb.p("s")).unwrap(), fs::symlink_metadata(sb.p("h")).unwrap());
     assert!(h.file_type().is_symlink());
     assert_eq!(s.ino(), h.ino());
     let sb = Sandbox::new();
-    sb.apply_entries(&[
-        symlink("s", &secret),
-        hardlink("h", "s"),
-        file("h", "pwned"),
-    ])
-    .unwrap();
+    sb.apply_entries(&[symlink("s", &secret), hardlink("h", "s"), file("h", "pwned")]).unwrap();
     assert!(fs::symlink_metadata(sb.p("h")).unwrap().is_file());
     assert_eq!(sb.read("h"), "pwned");
-    assert!(fs::symlink_metadata(sb.p("s"))
-        .unwrap()
-        .file_type()
-        .is_symlink());
+    assert!(fs::symlink_metadata(sb.p("s")).unwrap().file_type().is_symlink());
 }
 
 #[test]
 fn c11_file_then_symlink_then_file_replaces_the_symlink() {
     let sb = Sandbox::new();
     let secret = sb.outside.join("secret").to_str().unwrap().to_string();
-    sb.apply_entries(&[
-        file("f", "first"),
-        symlink("f", &secret),
-        file("f", "pwned"),
-    ])
-    .unwrap();
+    sb.apply_entries(&[file("f", "first"), symlink("f", &secret), file("f", "pwned")]).unwrap();
     let m = fs::symlink_metadata(sb.p("f")).unwrap();
     assert!(m.is_file());
     assert_eq!(sb.read("f"), "pwned");
     // Same with a relative symlink and a FIFO / device written over it.
     let sb = Sandbox::new();
-    sb.apply_entries(&[symlink("f", "../outside/secret"), ent("f", b'6')])
-        .unwrap();
-    assert!(fs::symlink_metadata(sb.p("f"))
-        .unwrap()
-        .file_type()
-        .is_fifo());
+    sb.apply_entries(&[symlink("f", "../outside/secret"), ent("f", b'6')]).unwrap();
+    assert!(fs::symlink_metadata(sb.p("f")).unwrap().file_type().is_fifo());
 }
 
 #[test]
 fn c12_directory_replaced_by_symlink_then_child_is_rejected() {
     let sb = Sandbox::new();
     let outside = sb.outside.to_str().unwrap().to_string();
-    let r = sb.apply_entries(&[
-        dir("d"),
-        file("d/x", "inside"),
-        symlink("d", &outside),
-        file("d/y", "pwned"),
-    ]);
-    assert_eq!(
-        err_string(r),
-        r#"layer entry "d/y" goes through a symlink ("d")"#
-    );
+    let r = sb.apply_entries(&[dir("d"), file("d/x", "inside"), symlink("d", &outside), file("d/y", "pwned")]);
+    assert_eq!(err_string(r), r#"layer entry "d/y" goes through a symlink ("d")"#);
     assert_eq!(fs::read_link(sb.p("d")).unwrap(), sb.outside);
     assert_eq!(sb.listing(), ["d"]);
 }
@@ -688,42 +539,25 @@ fn c13_file_replacing_a_directory_does_not_follow_symlinks_inside_it() {
     assert_eq!(sb.listing(), ["d"]);
     // Directory over directory merges instead.
     let sb = Sandbox::new();
-    sb.apply_entries(&[dir("d"), file("d/keep", "kept"), dir("d").mode(0o700)])
-        .unwrap();
+    sb.apply_entries(&[dir("d"), file("d/keep", "kept"), dir("d").mode(0o700)]).unwrap();
     assert_eq!(sb.read("d/keep"), "kept");
     assert_eq!(fs::metadata(sb.p("d")).unwrap().mode() & 0o7777, 0o700);
 }
 
 #[test]
 fn c14_devices_are_skipped_unless_allowed() {
-    let entries = [
-        device("dev/sda", b'4', 8, 0),
-        device("dev/null", b'3', 1, 3),
-        file("f", "x"),
-    ];
+    let entries = [device("dev/sda", b'4', 8, 0), device("dev/null", b'3', 1, 3), file("f", "x")];
     let sb = Sandbox::new();
     let stats = sb.apply_entries(&entries).unwrap();
     assert_eq!(stats.skipped_devices, 2);
     assert_eq!(stats.entries, 3);
-    assert_eq!(
-        sb.listing(),
-        ["f"],
-        "skipped devices create nothing, not even dev/"
-    );
+    assert_eq!(sb.listing(), ["f"], "skipped devices create nothing, not even dev/");
     if skip_unless_root("device creation") {
         return;
     }
 
     let sb = Sandbox::new();
-    let stats = sb
-        .apply(
-            &tar_of(&entries),
-            &ExtractOptions {
-                allow_devices: true,
-                ..opts()
-            },
-        )
-        .unwrap();
+    let stats = sb.apply(&tar_of(&entries), &ExtractOptions { allow_devices: true, ..opts() }).unwrap();
     assert_eq!(stats.skipped_devices, 0);
     let blk = fs::symlink_metadata(sb.p("dev/sda")).unwrap();
     assert!(blk.file_type().is_block_device());
@@ -753,20 +587,14 @@ fn c15_whiteouts_become_overlay_metadata() {
     let wh = fs::symlink_metadata(sb.p("d/foo")).unwrap();
     assert!(wh.file_type().is_char_device());
     assert_eq!(wh.rdev(), 0);
-    assert!(fs::symlink_metadata(sb.p("implicit/gone"))
-        .unwrap()
-        .file_type()
-        .is_char_device());
+    assert!(fs::symlink_metadata(sb.p("implicit/gone")).unwrap().file_type().is_char_device());
     assert_eq!(
         sb.listing(),
         ["d", "d/foo", "implicit", "implicit/gone", "o", "o/new"],
         "no .wh. file is created, AUFS metadata is skipped"
     );
     if user_xattrs_supported(&sb.base) {
-        assert_eq!(
-            getxattr(&sb.p("o"), "user.overlay.opaque").as_deref(),
-            Some(&b"y"[..])
-        );
+        assert_eq!(getxattr(&sb.p("o"), "user.overlay.opaque").as_deref(), Some(&b"y"[..]));
         assert_eq!(getxattr(&sb.p("d"), "user.overlay.opaque"), None);
     } else {
         println!("note: the temp file system has no user xattrs; opaque xattr not checked");
@@ -776,45 +604,24 @@ fn c15_whiteouts_become_overlay_metadata() {
         return;
     }
     let sb = Sandbox::new();
-    sb.apply(
-        &tar_of(&[dir("o"), file("o/.wh..wh..opq", "")]),
-        &ExtractOptions::privileged(),
-    )
-    .unwrap();
-    assert_eq!(
-        getxattr(&sb.p("o"), "trusted.overlay.opaque").as_deref(),
-        Some(&b"y"[..])
-    );
+    sb.apply(&tar_of(&[dir("o"), file("o/.wh..wh..opq", "")]), &ExtractOptions::privileged()).unwrap();
+    assert_eq!(getxattr(&sb.p("o"), "trusted.overlay.opaque").as_deref(), Some(&b"y"[..]));
 }
 
 #[test]
 fn c16_whiteouts_of_dot_and_dotdot_are_rejected() {
-    for (name, ok_listing) in [
-        (".wh...", vec![]),
-        ("d/.wh..", vec!["d"]),
-        ("d/.wh.", vec!["d"]),
-    ] {
+    for (name, ok_listing) in [(".wh...", vec![]), ("d/.wh..", vec!["d"]), ("d/.wh.", vec!["d"])] {
         let sb = Sandbox::new();
         let r = sb.apply_entries(&[dir("d"), file(name, "")]);
-        assert_eq!(
-            err_string(r),
-            format!("layer entry \"{name}\" is invalid: whiteout of an invalid name")
-        );
+        assert_eq!(err_string(r), format!("layer entry \"{name}\" is invalid: whiteout of an invalid name"));
         let _ = ok_listing;
         assert_eq!(sb.listing(), ["d"]);
     }
     // A whiteout through a symlink is a symlink traversal like any other.
     let sb = Sandbox::new();
     let r = sb.apply_entries(&[symlink("s", "../outside"), file("s/.wh.secret", "")]);
-    assert_eq!(
-        err_string(r),
-        r#"layer entry "s/.wh.secret" goes through a symlink ("s")"#
-    );
-    let r = apply_layer(
-        &tar_of(&[file("s/.wh..wh..opq", "")])[..],
-        &sb.dest,
-        &opts(),
-    );
+    assert_eq!(err_string(r), r#"layer entry "s/.wh.secret" goes through a symlink ("s")"#);
+    let r = apply_layer(&tar_of(&[file("s/.wh..wh..opq", "")])[..], &sb.dest, &opts());
     assert!(matches!(r, Err(ExtractError::ThroughSymlink { .. })));
     sb.assert_contained();
 }
@@ -827,9 +634,7 @@ fn c17_overlay_xattrs_from_pax_are_ignored() {
     let sb = Sandbox::new();
     sb.apply(
         &tar_of(&[
-            dir("d")
-                .pax("SCHILY.xattr.trusted.overlay.opaque", b"y")
-                .pax("SCHILY.xattr.user.overlay.opaque", b"y"),
+            dir("d").pax("SCHILY.xattr.trusted.overlay.opaque", b"y").pax("SCHILY.xattr.user.overlay.opaque", b"y"),
             file("d/f", "data")
                 .pax("SCHILY.xattr.trusted.overlay.redirect", b"/etc")
                 .pax("SCHILY.xattr.trusted.overlay.metacopy", b"")
@@ -851,15 +656,9 @@ fn c17_overlay_xattrs_from_pax_are_ignored() {
     ] {
         assert_eq!(getxattr(&sb.p(path), x), None, "{path} {x}");
     }
-    assert_eq!(
-        getxattr(&sb.p("d/f"), "trusted.rcon.test").as_deref(),
-        Some(&b"kept too"[..])
-    );
+    assert_eq!(getxattr(&sb.p("d/f"), "trusted.rcon.test").as_deref(), Some(&b"kept too"[..]));
     if user_xattrs_supported(&sb.base) {
-        assert_eq!(
-            getxattr(&sb.p("d/f"), "user.rcon.test").as_deref(),
-            Some(&b"kept"[..])
-        );
+        assert_eq!(getxattr(&sb.p("d/f"), "user.rcon.test").as_deref(), Some(&b"kept"[..]));
     } else {
         println!("note: the temp file system has no user xattrs; user.rcon.test not checked");
     }
@@ -879,19 +678,10 @@ fn c17_overlay_xattrs_from_pax_are_ignored() {
         &ExtractOptions::privileged(),
     )
     .unwrap();
-    assert_eq!(
-        getxattr(&sb.p("l"), "trusted.rcon.test").as_deref(),
-        Some(&b"on the link"[..])
-    );
+    assert_eq!(getxattr(&sb.p("l"), "trusted.rcon.test").as_deref(), Some(&b"on the link"[..]));
     assert_eq!(getxattr(&sb.p("l"), "trusted.overlay.opaque"), None);
-    assert_eq!(
-        getxattr(&sb.p("p"), "trusted.rcon.test").as_deref(),
-        Some(&b"on the fifo"[..])
-    );
-    assert_eq!(
-        getxattr(&sb.outside.join("secret"), "trusted.rcon.test"),
-        None
-    );
+    assert_eq!(getxattr(&sb.p("p"), "trusted.rcon.test").as_deref(), Some(&b"on the fifo"[..]));
+    assert_eq!(getxattr(&sb.outside.join("secret"), "trusted.rcon.test"), None);
 }
 
 #[test]
@@ -926,10 +716,7 @@ fn c18_gnu_longname_of_300_bytes_works() {
     assert!(matches!(r, Err(ExtractError::Escapes { .. })));
     // And so is a PAX path.
     let r = sb.apply_entries(&[file("innocent", "pwned").pax("path", b"../escape")]);
-    assert_eq!(
-        err_string(r),
-        r#"layer entry "../escape" escapes the layer root"#
-    );
+    assert_eq!(err_string(r), r#"layer entry "../escape" escapes the layer root"#);
 }
 
 #[test]
@@ -938,10 +725,7 @@ fn c19_truncated_and_corrupt_tars_fail_cleanly() {
     // Cut in the middle of big's data.
     let sb = Sandbox::new();
     let r = sb.apply(&full[..512 * 3 + 3000], &opts());
-    assert_eq!(
-        err_string(r),
-        r#"layer entry "big" is truncated: expected 10000 bytes, got 3000"#
-    );
+    assert_eq!(err_string(r), r#"layer entry "big" is truncated: expected 10000 bytes, got 3000"#);
     // Cut in the middle of a header.
     let sb = Sandbox::new();
     let r = sb.apply(&full[..512 * 2 + 100], &opts());
@@ -1000,31 +784,19 @@ fn c21_directory_mtime_survives_its_children() {
         file("ro/f", "written after its parent became read-only"),
         dir("none").mode(0o000),
         file("none/f", "z"),
-        file("p", "x")
-            .pax("mtime", b"1400000000.25")
-            .pax("atime", b"1400000001.5"),
+        file("p", "x").pax("mtime", b"1400000000.25").pax("atime", b"1400000001.5"),
     ])
     .unwrap();
     let m = |p: &str| fs::symlink_metadata(sb.p(p)).unwrap();
     assert_eq!(m("d").mtime(), 1_000_000_000);
     assert_eq!(m("d/sub").mtime(), 1_100_000_000);
     assert_eq!(m("d/f").mtime(), 1_500_000_000);
-    assert_eq!(
-        m("d/l").mtime(),
-        1_200_000_000,
-        "symlink times set with AT_SYMLINK_NOFOLLOW"
-    );
+    assert_eq!(m("d/l").mtime(), 1_200_000_000, "symlink times set with AT_SYMLINK_NOFOLLOW");
     assert_eq!(m("ro").mtime(), 1_300_000_000);
     assert_eq!(m("ro").mode() & 0o7777, 0o555);
     assert_eq!(m("none").mode() & 0o7777, 0o000);
-    assert_eq!(
-        (m("p").mtime(), m("p").mtime_nsec()),
-        (1_400_000_000, 250_000_000)
-    );
-    assert_eq!(
-        (m("p").atime(), m("p").atime_nsec()),
-        (1_400_000_001, 500_000_000)
-    );
+    assert_eq!((m("p").mtime(), m("p").mtime_nsec()), (1_400_000_000, 250_000_000));
+    assert_eq!((m("p").atime(), m("p").atime_nsec()), (1_400_000_001, 500_000_000));
     // Unprivileged, reading it and cleaning up need the permission back.
     fs::set_permissions(sb.p("none"), fs::Permissions::from_mode(0o755)).unwrap();
     assert_eq!(sb.read("none/f"), "z");
@@ -1035,12 +807,7 @@ fn c22_root_entry_cannot_be_replaced() {
     let sb = Sandbox::new();
     let outside = sb.outside.to_str().unwrap().to_string();
     let stats = sb
-        .apply_entries(&[
-            symlink("./", &outside),
-            symlink("/", &outside),
-            hardlink(".", "x"),
-            file("x", "in dest"),
-        ])
+        .apply_entries(&[symlink("./", &outside), symlink("/", &outside), hardlink(".", "x"), file("x", "in dest")])
         .unwrap();
     assert_eq!(stats.entries, 4);
     assert_eq!(sb.listing(), ["x"]);
@@ -1055,26 +822,17 @@ fn c22_root_entry_cannot_be_replaced() {
 fn c23_nul_bytes_and_overlong_names_are_rejected() {
     let sb = Sandbox::new();
     let r = sb.apply_entries(&[file("x", "").pax("path", b"a\0/../../../escape")]);
-    assert_eq!(
-        err_string(r),
-        "layer entry \"a\\0/../../../escape\" is invalid: the name contains a NUL byte"
-    );
+    assert_eq!(err_string(r), "layer entry \"a\\0/../../../escape\" is invalid: the name contains a NUL byte");
     let r = sb.apply_entries(&[symlink("s", "x").pax("linkpath", b"/etc\0passwd")]);
     assert!(matches!(r, Err(ExtractError::Invalid { .. })));
     let long = "a/".repeat(3000) + "f";
     let r = sb.apply_entries(&[file(&long, "")]);
     assert!(matches!(r, Err(ExtractError::NameTooLong { .. })));
     let r = sb.apply_entries(&[file(&"n".repeat(300), "")]);
-    assert!(
-        matches!(r, Err(ExtractError::Io { .. })),
-        "a 300-byte component: ENAMETOOLONG"
-    );
+    assert!(matches!(r, Err(ExtractError::Io { .. })), "a 300-byte component: ENAMETOOLONG");
     // Terminal escapes in names are quoted, not emitted raw.
     let r = sb.apply_entries(&[file("../\x1b[2Jclear", "")]);
-    assert_eq!(
-        err_string(r),
-        "layer entry \"../\\u{1b}[2Jclear\" escapes the layer root"
-    );
+    assert_eq!(err_string(r), "layer entry \"../\\u{1b}[2Jclear\" escapes the layer root");
     assert!(sb.listing().is_empty());
 }
 
@@ -1100,44 +858,28 @@ fn c24_fifo_and_hardlink_edge_cases() {
     // A hardlink to a directory is refused (the kernel would, too).
     let sb = Sandbox::new();
     let r = sb.apply_entries(&[dir("dir"), hardlink("h", "dir")]);
-    assert_eq!(
-        err_string(r),
-        r#"layer hardlink "h" has an invalid target "dir": the target is a directory"#
-    );
+    assert_eq!(err_string(r), r#"layer hardlink "h" has an invalid target "dir": the target is a directory"#);
     // A hardlink whose name is an ancestor of its target.
     let sb = Sandbox::new();
     let r = sb.apply_entries(&[file("d/f", "x"), hardlink("d", "d/f")]);
-    assert!(
-        matches!(r, Err(ExtractError::HardlinkMissing { .. })),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(ExtractError::HardlinkMissing { .. })), "{r:?}");
     // A file where a parent directory is expected.
     let sb = Sandbox::new();
     let r = sb.apply_entries(&[file("f", "x"), file("f/g", "y")]);
-    assert_eq!(
-        err_string(r),
-        r#"layer entry "f/g" goes through "f", which is not a directory"#
-    );
+    assert_eq!(err_string(r), r#"layer entry "f/g" goes through "f", which is not a directory"#);
 }
 
 #[test]
 fn c25_exotic_types_and_bad_ids() {
     let sb = Sandbox::new();
     let r = sb.apply_entries(&[ent("vol", b'V')]);
-    assert_eq!(
-        err_string(r),
-        r#"layer entry "vol" has an unsupported type: 'V'"#
-    );
-    let r = sb.apply_entries(&[file("GNUSparseFile.0/f", "map")
-        .pax("GNU.sparse.major", b"1")
-        .pax("GNU.sparse.minor", b"0")]);
+    assert_eq!(err_string(r), r#"layer entry "vol" has an unsupported type: 'V'"#);
+    let r = sb
+        .apply_entries(&[file("GNUSparseFile.0/f", "map").pax("GNU.sparse.major", b"1").pax("GNU.sparse.minor", b"0")]);
     assert!(matches!(r, Err(ExtractError::UnsupportedType { .. })));
     // uid (uid_t)-1 would mean "leave the owner unchanged".
     let r = sb.apply_entries(&[file("f", "").pax("uid", b"4294967295")]);
-    assert_eq!(
-        err_string(r),
-        r#"layer entry "f" is invalid: uid 4294967295 is out of range"#
-    );
+    assert_eq!(err_string(r), r#"layer entry "f" is invalid: uid 4294967295 is out of range"#);
     let r = sb.apply_entries(&[file("f", "").owner(0, 1 << 40)]);
     assert!(matches!(r, Err(ExtractError::Invalid { .. })));
     // Legacy '\0' type with a trailing slash is a directory.
@@ -1154,11 +896,7 @@ fn c25_exotic_types_and_bad_ids() {
     // PAX global headers are ignored.
     let mut v = Vec::new();
     let recs = pax_records(&[("path".into(), b"../escape".to_vec())]);
-    push_raw(
-        &mut v,
-        raw_header(b"global", b'g', b"", recs.len() as u64),
-        &recs,
-    );
+    push_raw(&mut v, raw_header(b"global", b'g', b"", recs.len() as u64), &recs);
     v.extend_from_slice(&tar_of(&[file("g", "ok")]));
     let sb = Sandbox::new();
     assert_eq!(sb.apply(&v, &opts()).unwrap().entries, 1);
@@ -1193,11 +931,7 @@ fn c26_gnu_sparse_file_keeps_holes() {
     assert!(content[4..4 << 20].iter().all(|&b| b == 0));
     if data.len() < (1 << 20) {
         // The builder did produce a sparse entry: our copy must keep holes.
-        assert!(
-            m.blocks() * 512 < (1 << 20),
-            "holes were filled: {} blocks",
-            m.blocks()
-        );
+        assert!(m.blocks() * 512 < (1 << 20), "holes were filled: {} blocks", m.blocks());
     } else {
         println!("note: the temp file system reports no holes; sparse entry not produced");
     }
@@ -1229,10 +963,7 @@ fn c27_best_effort_in_a_single_id_user_namespace() {
         device("dev/sda", b'4', 8, 0),
     ]);
     let rootless = ExtractOptions::rootless();
-    let strict = ExtractOptions {
-        chown: ChownMode::Strict,
-        ..ExtractOptions::rootless()
-    };
+    let strict = ExtractOptions { chown: ChownMode::Strict, ..ExtractOptions::rootless() };
     // Exit codes: 0 ok, 10 unshare failed (skip), 11 uid_map failed (skip),
     // 20 strict unexpectedly succeeded, 21 strict wrong error,
     // 30 best effort failed, 40 panic.
@@ -1243,21 +974,18 @@ fn c27_best_effort_in_a_single_id_user_namespace() {
             if libc::unshare(libc::CLONE_NEWUSER) != 0 {
                 return 10;
             }
-            for (f, s) in [
-                ("/proc/self/uid_map", "0 0 1"),
-                ("/proc/self/setgroups", "deny"),
-                ("/proc/self/gid_map", "0 0 1"),
-            ] {
+            for (f, s) in
+                [("/proc/self/uid_map", "0 0 1"), ("/proc/self/setgroups", "deny"), ("/proc/self/gid_map", "0 0 1")]
+            {
                 if fs::write(f, s).is_err() {
                     return 11;
                 }
             }
             match apply_layer(&layer[..], &d1, &strict) {
                 Ok(_) => return 20,
-                Err(ExtractError::Io {
-                    ref op, ref error, ..
-                }) if op.starts_with("changing the owner to 1000:1000")
-                    && error.raw_os_error() == Some(libc::EINVAL) => {}
+                Err(ExtractError::Io { ref op, ref error, .. })
+                    if op.starts_with("changing the owner to 1000:1000")
+                        && error.raw_os_error() == Some(libc::EINVAL) => {}
                 Err(_) => return 21,
             }
             match apply_layer(&layer[..], &d2, &rootless) {
@@ -1281,11 +1009,7 @@ fn c27_best_effort_in_a_single_id_user_namespace() {
     }
     sb.assert_contained();
     let m = |p: &str| fs::symlink_metadata(d2.join(p)).unwrap();
-    assert_eq!(
-        (m("home/user/f").uid(), m("home/user/f").gid()),
-        (0, 0),
-        "stays owned by the caller"
-    );
+    assert_eq!((m("home/user/f").uid(), m("home/user/f").gid()), (0, 0), "stays owned by the caller");
     assert_eq!(m("home/user/f").mode() & 0o7777, 0o4755);
     assert_eq!(m("home/user").mode() & 0o7777, 0o750);
     assert!(m("deleted").file_type().is_char_device());
@@ -1293,9 +1017,6 @@ fn c27_best_effort_in_a_single_id_user_namespace() {
     assert!(fs::symlink_metadata(d2.join("dev/sda")).is_err());
     assert_eq!(getxattr(&d2.join("t"), "trusted.rcon.test"), None);
     if user_xattrs_supported(&sb.base) {
-        assert_eq!(
-            getxattr(&d2.join("o"), "user.overlay.opaque").as_deref(),
-            Some(&b"y"[..])
-        );
+        assert_eq!(getxattr(&d2.join("o"), "user.overlay.opaque").as_deref(), Some(&b"y"[..]));
     }
 }

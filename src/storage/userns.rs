@@ -24,11 +24,7 @@ pub enum UserNsError {
     #[error("{0} not found: install the uidmap package (apt-get install uidmap)")]
     MissingTool(&'static str),
     #[error("{tool} failed: {msg}: check /etc/subuid and /etc/subgid for user {user}")]
-    MapFailed {
-        tool: &'static str,
-        msg: String,
-        user: String,
-    },
+    MapFailed { tool: &'static str, msg: String, user: String },
     #[error("storage helper: {0}")]
     Helper(String),
 }
@@ -57,26 +53,15 @@ impl IdMap {
         let gid = unsafe { libc::getegid() };
         let name = user_name(uid);
         let build = |own: u32, file: &str| {
-            let mut v = vec![IdRange {
-                inside: 0,
-                outside: own,
-                count: 1,
-            }];
+            let mut v = vec![IdRange { inside: 0, outside: own, count: 1 }];
             let mut next = 1u32;
             for (start, count) in subordinate_ranges(file, &name, uid) {
-                v.push(IdRange {
-                    inside: next,
-                    outside: start,
-                    count,
-                });
+                v.push(IdRange { inside: next, outside: start, count });
                 next = next.saturating_add(count);
             }
             v
         };
-        IdMap {
-            uids: build(uid, "/etc/subuid"),
-            gids: build(gid, "/etc/subgid"),
-        }
+        IdMap { uids: build(uid, "/etc/subuid"), gids: build(gid, "/etc/subgid") }
     }
 
     /// True when only the user's own id is mapped (no subuid/subgid range).
@@ -95,18 +80,11 @@ impl IdMap {
 }
 
 fn map_one(ranges: &[IdRange], id: u32) -> Option<u32> {
-    ranges
-        .iter()
-        .find(|r| id >= r.inside && id - r.inside < r.count)
-        .map(|r| r.outside + (id - r.inside))
+    ranges.iter().find(|r| id >= r.inside && id - r.inside < r.count).map(|r| r.outside + (id - r.inside))
 }
 
 fn user_name(uid: u32) -> String {
-    nix::unistd::User::from_uid(uid.into())
-        .ok()
-        .flatten()
-        .map(|u| u.name)
-        .unwrap_or_else(|| uid.to_string())
+    nix::unistd::User::from_uid(uid.into()).ok().flatten().map(|u| u.name).unwrap_or_else(|| uid.to_string())
 }
 
 /// Ranges for `name` (or the numeric uid) in an /etc/subuid-style file.
@@ -195,11 +173,7 @@ pub fn run(req: Request) -> crate::Result<Vec<ExtractOutcome>> {
     }
 }
 
-fn drive(
-    child: &mut std::process::Child,
-    map: &IdMap,
-    req: &Request,
-) -> Result<Reply, UserNsError> {
+fn drive(child: &mut std::process::Child, map: &IdMap, req: &Request) -> Result<Reply, UserNsError> {
     let mut stdin = child.stdin.take().expect("piped");
     let mut stdout = child.stdout.take().expect("piped");
     let mut b = [0u8; 1];
@@ -207,14 +181,10 @@ fn drive(
     write_maps(child.id(), map)?;
     let mut msg = b"G".to_vec();
     msg.extend(serde_json::to_vec(req).map_err(|e| UserNsError::Helper(e.to_string()))?);
-    stdin
-        .write_all(&msg)
-        .map_err(|e| UserNsError::Helper(e.to_string()))?;
+    stdin.write_all(&msg).map_err(|e| UserNsError::Helper(e.to_string()))?;
     drop(stdin);
     let mut out = Vec::new();
-    stdout
-        .read_to_end(&mut out)
-        .map_err(|e| UserNsError::Helper(e.to_string()))?;
+    stdout.read_to_end(&mut out).map_err(|e| UserNsError::Helper(e.to_string()))?;
     serde_json::from_slice(&out).map_err(|_| UserNsError::Helper("died without an answer".into()))
 }
 
@@ -226,8 +196,7 @@ pub fn write_maps(pid: u32, map: &IdMap) -> Result<(), UserNsError> {
         let uid = map.uids[0].outside;
         let gid = map.gids[0].outside;
         let w = |f: &str, s: String| {
-            std::fs::write(format!("/proc/{pid}/{f}"), s)
-                .map_err(|e| UserNsError::Helper(format!("write {f}: {e}")))
+            std::fs::write(format!("/proc/{pid}/{f}"), s).map_err(|e| UserNsError::Helper(format!("write {f}: {e}")))
         };
         w("setgroups", "deny".into())?;
         w("uid_map", format!("0 {uid} 1\n"))?;
@@ -242,11 +211,7 @@ fn newidmap(tool: &'static str, pid: u32, ranges: &[IdRange]) -> Result<(), User
     let mut cmd = Command::new(tool);
     cmd.arg(pid.to_string());
     for r in ranges {
-        cmd.args([
-            r.inside.to_string(),
-            r.outside.to_string(),
-            r.count.to_string(),
-        ]);
+        cmd.args([r.inside.to_string(), r.outside.to_string(), r.count.to_string()]);
     }
     let out = cmd.stdin(Stdio::null()).output().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -285,9 +250,7 @@ pub fn helper_main() -> i32 {
         libc::setresgid(0, 0, 0);
         libc::setresuid(0, 0, 0);
     }
-    let single = std::fs::read_to_string("/proc/self/uid_map")
-        .map(|m| m.lines().count() <= 1)
-        .unwrap_or(true);
+    let single = std::fs::read_to_string("/proc/self/uid_map").map(|m| m.lines().count() <= 1).unwrap_or(true);
     let reply = match serde_json::from_slice::<Request>(&input[1..]) {
         Ok(req) => match execute(req, !single, true) {
             Ok(v) if v.is_empty() => Reply::Removed,
@@ -308,24 +271,13 @@ fn execute(req: Request, full_map: bool, userns: bool) -> Result<Vec<ExtractOutc
     match req {
         Request::Extract(jobs) => {
             let opts = ExtractOptions {
-                chown: if full_map {
-                    ChownMode::Strict
-                } else {
-                    ChownMode::BestEffort
-                },
-                overlay_xattr_prefix: if userns {
-                    "user.overlay."
-                } else {
-                    "trusted.overlay."
-                },
+                chown: if full_map { ChownMode::Strict } else { ChownMode::BestEffort },
+                overlay_xattr_prefix: if userns { "user.overlay." } else { "trusted.overlay." },
                 allow_devices: !userns,
             };
             let mut out = Vec::new();
             for job in jobs {
-                out.push(
-                    extract_one(&job, &opts)
-                        .map_err(|e| format!("layer {}: {e}", short_name(&job.src)))?,
-                );
+                out.push(extract_one(&job, &opts).map_err(|e| format!("layer {}: {e}", short_name(&job.src)))?);
             }
             Ok(out)
         }
@@ -338,31 +290,17 @@ fn execute(req: Request, full_map: bool, userns: bool) -> Result<Vec<ExtractOutc
     }
 }
 
-fn extract_one(
-    job: &ExtractJob,
-    opts: &super::extract::ExtractOptions,
-) -> Result<ExtractOutcome, String> {
+fn extract_one(job: &ExtractJob, opts: &super::extract::ExtractOptions) -> Result<ExtractOutcome, String> {
     let f = std::fs::File::open(&job.src).map_err(|e| e.to_string())?;
-    let (_, plain) = super::compress::decompress(f)
-        .map_err(|e| format!("not a valid compressed stream: {e}"))?;
+    let (_, plain) = super::compress::decompress(f).map_err(|e| format!("not a valid compressed stream: {e}"))?;
     let mut hashing = super::compress::HashingReader::new(plain);
-    let stats =
-        super::extract::apply_layer(&mut hashing, &job.dest, opts).map_err(|e| e.to_string())?;
-    let (diff_id, tar_size) = hashing
-        .finish()
-        .map_err(|e| format!("reading layer: {e}"))?;
-    Ok(ExtractOutcome {
-        diff_id,
-        tar_size,
-        size: stats.size,
-        skipped_devices: stats.skipped_devices,
-    })
+    let stats = super::extract::apply_layer(&mut hashing, &job.dest, opts).map_err(|e| e.to_string())?;
+    let (diff_id, tar_size) = hashing.finish().map_err(|e| format!("reading layer: {e}"))?;
+    Ok(ExtractOutcome { diff_id, tar_size, size: stats.size, skipped_devices: stats.skipped_devices })
 }
 
 fn short_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// remove_dir_all, but first make directories writable: image layers contain
@@ -387,10 +325,7 @@ fn make_writable(p: &Path) {
         return;
     };
     if md.is_dir() {
-        let _ = std::fs::set_permissions(
-            p,
-            std::fs::Permissions::from_mode(md.permissions().mode() | 0o700),
-        );
+        let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(md.permissions().mode() | 0o700));
         if let Ok(rd) = std::fs::read_dir(p) {
             for e in rd.flatten() {
                 make_writable(&e.path());

@@ -102,13 +102,7 @@ pub fn busybox_layer() -> &'static [u8] {
 }
 
 /// Write a docker-archive with the given layers and tags; returns its path.
-pub fn image_archive(
-    dir: &Path,
-    file: &str,
-    tags: &[&str],
-    layers: &[&[u8]],
-    config: Value,
-) -> PathBuf {
+pub fn image_archive(dir: &Path, file: &str, tags: &[&str], layers: &[&[u8]], config: Value) -> PathBuf {
     let diff_ids: Vec<String> = layers.iter().map(|l| sha256(l)).collect();
     let mut cfg = json!({
         "architecture": host_arch(),
@@ -139,13 +133,8 @@ pub fn image_archive(
         layer_names.push(name);
     }
     add(&mut b, &format!("{}.json", hex(&id)), &cfg_bytes);
-    let manifest =
-        json!([{"Config": format!("{}.json", hex(&id)), "RepoTags": tags, "Layers": layer_names}]);
-    add(
-        &mut b,
-        "manifest.json",
-        &serde_json::to_vec(&manifest).unwrap(),
-    );
+    let manifest = json!([{"Config": format!("{}.json", hex(&id)), "RepoTags": tags, "Layers": layer_names}]);
+    add(&mut b, "manifest.json", &serde_json::to_vec(&manifest).unwrap());
     let path = dir.join(file);
     std::fs::write(&path, b.into_inner().unwrap()).unwrap();
     path
@@ -160,10 +149,7 @@ pub fn busybox_archive(dir: &Path, tags: &[&str]) -> PathBuf {
 /// so the image id) distinct.
 pub fn two_layer_archive(dir: &Path, tags: &[&str], label: &str) -> PathBuf {
     let content = format!("{label}\n");
-    let top = layer_tar(&[
-        E::Dir("app", 0o755),
-        E::File("app/label", content.as_bytes(), 0o644),
-    ]);
+    let top = layer_tar(&[E::Dir("app", 0o755), E::File("app/label", content.as_bytes(), 0o644)]);
     let name = format!("two-{label}.tar");
     image_archive(
         dir,

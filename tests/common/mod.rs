@@ -49,7 +49,12 @@ pub fn test_user() -> Option<&'static TestUser> {
             panic!("test user {name} does not exist: run `make test-setup` as root (creates it with a subuid range)")
         });
         let f: Vec<&str> = line.split(':').collect();
-        Some(TestUser { name: name.clone(), uid: f[2].parse().unwrap(), gid: f[3].parse().unwrap(), home: PathBuf::from(f[5]) })
+        Some(TestUser {
+            name: name.clone(),
+            uid: f[2].parse().unwrap(),
+            gid: f[3].parse().unwrap(),
+            home: PathBuf::from(f[5]),
+        })
     })
     .as_ref()
 }
@@ -149,10 +154,7 @@ impl TestEnv {
         let mut c = Command::new(rcon_bin());
         c.args(args);
         c.env_clear();
-        c.env(
-            "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        );
+        c.env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         c.env("HOME", &self.home);
         c.env("LANG", "C.UTF-8");
         c.current_dir(&self.dir);
@@ -166,10 +168,7 @@ impl TestEnv {
                     c.env("USER", &u.name);
                     unsafe {
                         c.pre_exec(move || {
-                            if libc::setgroups(1, &gid) != 0
-                                || libc::setgid(gid) != 0
-                                || libc::setuid(uid) != 0
-                            {
+                            if libc::setgroups(1, &gid) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
                                 return Err(std::io::Error::last_os_error());
                             }
                             Ok(())
@@ -178,8 +177,9 @@ impl TestEnv {
                 }
             }
             Mode::Root => {
-                c.env("RCON_ROOT", &self.data);
-                c.env("RCON_RUNROOT", &self.run);
+                // Same layout as rootless: DATA/rcon, RUN/rcon.
+                c.env("RCON_ROOT", self.data.join("rcon"));
+                c.env("RCON_RUNROOT", self.run.join("rcon"));
                 c.env("RCON_CONFIG", &self.config);
             }
         }
@@ -205,9 +205,7 @@ impl TestEnv {
     {
         use std::io::Write;
         let mut c = self.cmd(args);
-        c.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = c.spawn().expect("spawn rcon");
         let mut stdin = child.stdin.take().unwrap();
         let data = input.to_vec();
@@ -224,10 +222,7 @@ impl TestEnv {
         let archive = fixtures::busybox_archive(&self.dir, &[tag]);
         self.give(&archive);
         self.rcon(["load", "-i", archive.to_str().unwrap()]).ok();
-        self.rcon(["image", "inspect", "--format", "{{.Id}}", tag])
-            .ok()
-            .trim()
-            .to_string()
+        self.rcon(["image", "inspect", "--format", "{{.Id}}", tag]).ok().trim().to_string()
     }
 
     /// Host owner (uid, gid) of a path.
@@ -251,24 +246,13 @@ impl Drop for TestEnv {
 /// Remove a test tree, including files owned by subordinate ids.
 pub fn remove_all(p: &Path) {
     if is_root() {
-        let _ = Command::new("chmod")
-            .args(["-R", "u+rwx"])
-            .arg(p)
-            .stderr(Stdio::null())
-            .status();
+        let _ = Command::new("chmod").args(["-R", "u+rwx"]).arg(p).stderr(Stdio::null()).status();
         let _ = std::fs::remove_dir_all(p);
     } else {
         // As a normal user, subuid-owned files are removable only from inside
         // the user's mapping.
         let _ = Command::new("unshare")
-            .args([
-                "--map-root-user",
-                "--map-auto",
-                "sh",
-                "-c",
-                "chmod -R u+rwx \"$1\"; rm -rf \"$1\"",
-                "sh",
-            ])
+            .args(["--map-root-user", "--map-auto", "sh", "-c", "chmod -R u+rwx \"$1\"; rm -rf \"$1\"", "sh"])
             .arg(p)
             .stderr(Stdio::null())
             .status();
@@ -277,11 +261,7 @@ pub fn remove_all(p: &Path) {
 }
 
 pub fn chown_tree(p: &Path, uid: u32, gid: u32) {
-    let st = Command::new("chown")
-        .args(["-R", &format!("{uid}:{gid}")])
-        .arg(p)
-        .status()
-        .unwrap();
+    let st = Command::new("chown").args(["-R", &format!("{uid}:{gid}")]).arg(p).status().unwrap();
     assert!(st.success(), "chown {}", p.display());
 }
 
@@ -307,27 +287,15 @@ impl Run {
     /// Assert success; return stdout.
     #[track_caller]
     pub fn ok(&self) -> &str {
-        assert_eq!(
-            self.code, 0,
-            "expected success\nstdout: {}\nstderr: {}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, 0, "expected success\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
         &self.stdout
     }
 
     /// Assert failure with `code` and a one-line error mentioning `needle`.
     #[track_caller]
     pub fn fails(&self, code: i32, needle: &str) -> &Self {
-        assert_eq!(
-            self.code, code,
-            "expected exit {code}\nstdout: {}\nstderr: {}",
-            self.stdout, self.stderr
-        );
-        assert!(
-            self.stderr.contains(needle),
-            "stderr lacks {needle:?}: {}",
-            self.stderr
-        );
+        assert_eq!(self.code, code, "expected exit {code}\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}: {}", self.stderr);
         self
     }
 }
@@ -353,9 +321,7 @@ pub fn subuid_start() -> Option<u32> {
     let text = std::fs::read_to_string("/etc/subuid").ok()?;
     text.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();
-        (f.len() == 3 && f[0] == name)
-            .then(|| f[1].parse().ok())
-            .flatten()
+        (f.len() == 3 && f[0] == name).then(|| f[1].parse().ok()).flatten()
     })
 }
 
