@@ -347,3 +347,68 @@ fn no_subuid_range_falls_back_with_warning() {
     let owned = t.data.join("rcon/layers").join(&sha256(fixtures::busybox_layer())[7..]).join("diff/home/user/owned");
     assert_eq!(TestEnv::owner(&owned).0, uid, "everything belongs to the user");
 }
+
+/// A one-shot HTTP server on loopback serving `body` once.
+fn serve_once(body: Vec<u8>) -> (String, std::thread::JoinHandle<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/rootfs.tar.gz", l.local_addr().unwrap());
+    let h = std::thread::spawn(move || {
+        let (s, _) = l.accept().unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let mut request_line = String::new();
+        r.read_line(&mut request_line).unwrap();
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                break;
+            }
+        }
+        let mut s = s;
+        write!(s, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
+        s.write_all(&body).unwrap();
+        request_line
+    });
+    (url, h)
+}
+
+both_modes!(import_from_url, |t| {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, fixtures::busybox_layer()).unwrap();
+    let (url, server) = serve_once(gz.finish().unwrap());
+    let out = t.rcon(["import", &url, "fromurl:1"]).ok().to_string();
+    assert!(server.join().unwrap().starts_with("GET /rootfs.tar.gz "), "rcon fetched the URL");
+    assert_eq!(t.rcon(["inspect", "-f", "{{.Id}}", "fromurl:1"]).ok(), out);
+    assert_eq!(t.rcon(["history", "--format", "{{.Comment}}", "fromurl:1"]).ok(), format!("Imported from {url}\n"));
+    // a refused connection is a one-line error and stores nothing
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let r = t.rcon(["import", &format!("http://{dead}/x.tar"), "nothing:1"]);
+    r.fails(125, &format!("http://{dead}/x.tar"));
+    assert_eq!(r.stderr.trim().lines().count(), 1);
+    t.rcon(["inspect", "nothing:1"]).fails(125, "no such object");
+});
+
+both_modes!(since_and_before_filters, |t| {
+    // creation times come from the configs: make three distinct ones
+    for (i, created) in ["2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z", "2022-01-01T00:00:00Z"].iter().enumerate() {
+        let p = fixtures::image_archive(
+            &t.dir,
+            &format!("t{i}.tar"),
+            &[&format!("t{i}:latest")],
+            &[fixtures::busybox_layer()],
+            serde_json::json!({"created": created, "config": {"Labels": {"i": i.to_string()}}}),
+        );
+        t.give(&p);
+        t.rcon(["load", "-i", p.to_str().unwrap()]).ok();
+    }
+    assert_eq!(t.rcon(["images", "--format", "{{.Repository}}"]).ok(), "t2\nt1\nt0\n", "newest first");
+    assert_eq!(t.rcon(["images", "-f", "since=t0", "--format", "{{.Repository}}"]).ok(), "t2\nt1\n");
+    assert_eq!(t.rcon(["images", "-f", "before=t2", "--format", "{{.Repository}}"]).ok(), "t1\nt0\n");
+    assert_eq!(t.rcon(["images", "-f", "since=t0", "-f", "before=t2", "--format", "{{.Repository}}"]).ok(), "t1\n");
+    let created = t.rcon(["images", "t1", "--format", "{{.CreatedAt}}"]).ok().to_string();
+    assert_eq!(created, "2021-01-01 00:00:00 +0000 UTC\n");
+    assert!(t.rcon(["images", "t0", "--format", "{{.CreatedSince}}"]).ok().trim().ends_with("years ago"));
+});

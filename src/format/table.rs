@@ -230,7 +230,7 @@ impl TabWriter {
                 }
                 if j < self.widths.len() {
                     let fill = self.widths[j].saturating_sub(c.width);
-                    self.out.extend(std::iter::repeat(' ').take(fill));
+                    self.out.extend(std::iter::repeat_n(' ', fill));
                 }
             }
             if i + 1 == self.lines.len() {
@@ -351,7 +351,7 @@ fn char_width(c: char) -> usize {
             })
             .is_ok()
     };
-    if u < 0x7F && u >= 0x20 {
+    if (0x20..0x7F).contains(&u) {
         1
     } else if within(ZERO) {
         0
@@ -467,7 +467,7 @@ registry.example.com/team/app   latest    a6b8c2d1e4f7   3 weeks ago    7.33MB
         let err = render_list("{{.ID.X}}", IMAGE_TABLE, IMAGE_HEADERS, &images()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "template parsing error: template: :1:2: executing \"\" at <.ID.X>: can't evaluate field X in type string"
+            "template parsing error: template: :1:5: executing \"\" at <.ID.X>: can't evaluate field X in type string"
         );
         // The header is rendered leniently; row errors still fail.
         let rows = vec![json!({"Labels": {"a": "1"}})];

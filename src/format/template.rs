@@ -1,25 +1,37 @@
 //! A subset of Go's `text/template`, evaluated over `serde_json::Value`.
 //!
 //! This is the language of Docker's `--format` flags. The lexer and parser
-//! follow Go's `text/template/parse` closely (same tokens, same grammar, same
-//! error messages) so that templates people copy from Docker documentation and
-//! scripts behave the same. Values are JSON values instead of Go structs, so:
+//! follow Go's `text/template/parse` closely (same tokens, grammar and error
+//! messages, e.g. `template: :1: unexpected "}" in operand`) so that
+//! templates copied from Docker documentation and scripts behave the same.
+//! The data are JSON values standing for Docker's Go structs, so:
 //!
 //! * a field `.X` is a lookup of key `X` in a JSON object (case-sensitive, as
-//!   Go's struct field lookup is); a missing key is Go's "no value" (printed
-//!   as `<no value>`, like a missing key of a Go map);
-//! * a field on `null` or on a missing value is again "no value" (Go would
-//!   stop with "nil pointer evaluating ..."; we are lenient on purpose);
-//! * numbers print like the Go values Docker would hold: integers without a
-//!   decimal point, floats the way `fmt.Print` prints a `float64`;
-//! * objects print as Go maps (`map[a:1 b:2]`, keys sorted), arrays as Go
-//!   slices (`[a b c]`), `null` as `<nil>`.
+//!   Go's struct field lookup is); a missing key is Go's "no value", printed
+//!   `<no value>` like a missing key of a Go map;
+//! * a field of `null` or of a missing value is again "no value" (Go stops
+//!   with "nil pointer evaluating ..." there; we are lenient on purpose);
+//! * values print as `fmt.Print` prints the Go values Docker holds: integers
+//!   without a decimal point, floats like a `float64` (`1.5`, `1e+21`),
+//!   objects as maps (`map[a:1 b:2]`, keys sorted), arrays as slices
+//!   (`[a b c]`), `null` as `<nil>` (a nil pointer);
+//! * `index` of a missing key gives `""` when the object holds only strings
+//!   (Docker's `map[string]string` labels and options), else "no value";
+//!   `len` and `index` treat `null` as an empty (nil) slice or map;
+//! * numbers compare by value across int and float (Go refuses to compare an
+//!   int with a float64; JSON has no such distinction);
+//! * object keys keep their order in `json` output (struct fields), except a
+//!   list row itself, which Docker marshals as a sorted, HTML-escaped map.
 //!
-//! Functions are Go's builtins plus Docker's (`json`, `join`, `split`,
-//! `title`, `lower`, `upper`, `pad`, `truncate`, see docker/cli `templates`).
-//! Not supported: `define`/`template`/`block` (one template per format),
-//! method calls with arguments (`.Label "x"` on Docker's Go structs), `call`,
-//! and complex numbers.
+//! Functions: Go's builtins (`and or not len index slice print printf
+//! println eq ne lt le gt ge html js urlquery`) and Docker's (`json join
+//! split title lower upper pad truncate`, docker/cli `templates`). Control:
+//! `if`/`else if`/`else`, `range` (with `else`, `break`, `continue`, over
+//! arrays, objects in key order, and integers), `with`/`else with`,
+//! variables, comments and trim markers. Not supported: `define`,
+//! `template` and `block` (one template per format), method calls with
+//! arguments (`.Label "x"` on Docker's Go structs), `call`, and complex
+//! numbers.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -1001,18 +1013,17 @@ impl Parser {
     }
 
     fn operand(&mut self) -> PResult<Option<Operand>> {
-        let Some(node) = self.term()? else {
-            return Ok(None);
-        };
+        let Some(node) = self.term()? else { return Ok(None) };
         if self.peek().tok != Tok::Field {
             return Ok(Some(node));
         }
+        // Like Go, the chain is positioned at its first added field.
+        let pos = self.peek().pos;
         let mut fields = Vec::new();
         while self.peek().tok == Tok::Field {
             let f = self.next()?;
             fields.push(f.val[1..].to_string());
         }
-        let pos = node.pos;
         let op = match node.op {
             Op::Field(mut idents) => {
                 idents.extend(fields);
@@ -1152,25 +1163,63 @@ fn parse_number(it: &Item) -> Result<Value, String> {
     if text.ends_with('i') {
         return Err("complex numbers are not supported".into());
     }
+    if !underscores_ok(text) {
+        return Err(illegal());
+    }
     let hex = text.trim_start_matches(['+', '-']).to_ascii_lowercase().starts_with("0x");
+    if hex && text.contains(['p', 'P']) {
+        return parse_hex_float(text).and_then(serde_json::Number::from_f64).map(Value::Number).ok_or_else(illegal);
+    }
     let is_float_text = !hex && text.contains(['.', 'e', 'E']) || hex && text.contains(['.', 'p', 'P']);
     if !is_float_text {
-        if let Some(i) = parse_go_int(text) {
-            if i > i64::MAX as i128 || i < i64::MIN as i128 {
-                return Err(format!("{text} overflows int"));
-            }
-            return Ok(Value::from(i as i64));
-        }
+        return match parse_go_int(text) {
+            Some(i) if i64::try_from(i).is_ok() => Ok(Value::from(i as i64)),
+            // Fits a uint64 but not an int: Go fails when it is used.
+            Some(i) if u64::try_from(i).is_ok() => Err(format!("{text} overflows int")),
+            _ if text.replace('_', "").parse::<f64>().is_ok() => Err(format!("integer overflow: {}", go_quote(text))),
+            _ => Err(illegal()),
+        };
     }
-    let cleaned = text.replace('_', "");
-    let f: f64 = cleaned.parse().map_err(|_| illegal())?;
+    let f: f64 = text.replace('_', "").parse().map_err(|_| illegal())?;
     if !f.is_finite() {
         return Err(illegal());
     }
-    if !is_float_text && f.fract() == 0.0 && f.abs() < 9.2e18 {
-        return Ok(Value::from(f as i64));
-    }
     serde_json::Number::from_f64(f).map(Value::Number).ok_or_else(illegal)
+}
+
+/// Go's rule for `_` in number literals: it must separate digits (or a
+/// base prefix and a digit).
+fn underscores_ok(text: &str) -> bool {
+    let b = text.trim_start_matches(['+', '-']).as_bytes();
+    let base_prefix = b.len() >= 2 && b[0] == b'0' && matches!(b[1] | 0x20, b'x' | b'o' | b'b');
+    (0..b.len()).filter(|&i| b[i] == b'_').all(|i| {
+        let prev_ok = i > 0 && (b[i - 1].is_ascii_hexdigit() || (base_prefix && i == 2));
+        let next_ok = i + 1 < b.len() && b[i + 1].is_ascii_hexdigit();
+        prev_ok && next_ok
+    })
+}
+
+/// A hexadecimal float literal such as `0x1p-2` or `0x1.8p1`.
+fn parse_hex_float(text: &str) -> Option<f64> {
+    let (neg, body) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let body = body.replace('_', "");
+    let body = body.get(2..)?; // "0x"
+    let (mant, exp) = body.split_once(['p', 'P'])?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int.chars().chain(frac.chars()) {
+        v = v * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let v = v * 2f64.powi(exp - 4 * frac.len() as i32);
+    Some(if neg { -v } else { v })
 }
 
 /// strconv.ParseInt(text, 0, 64) without the range check (done by the caller).
@@ -1298,10 +1347,11 @@ fn exec_err(pos: usize, context: impl fmt::Display, msg: impl Into<String>) -> E
     ExecError { pos, context: context.to_string(), msg: msg.into() }
 }
 
-/// Error from a function: argument type errors are reported as is, errors
-/// from the function itself as "error calling NAME: ...", like Go.
+/// Error from a function: an argument of the wrong type (reported at that
+/// argument, as is) or an error of the function itself (reported at the
+/// command as "error calling NAME: ..."), like Go.
 enum FnError {
-    Arg(String),
+    Arg(usize, String),
     Call(String),
 }
 
@@ -1387,37 +1437,43 @@ impl<'t, 'a, 'h> State<'a, 'h> {
     fn walk_range(&mut self, dot: &V<'a>, c: &'t Control) -> R<()> {
         let v = self.eval_pipeline(dot, &c.pipe)?;
         // (index or key, element) pairs.
-        let mut items: Vec<(Value, V<'a>)> = Vec::new();
-        match v {
-            None | Some(Cow::Borrowed(Value::Null)) | Some(Cow::Owned(Value::Null)) => {}
+        type Items<'a> = Box<dyn Iterator<Item = (Value, V<'a>)> + 'a>;
+        let items: Items<'a> = match v {
+            None | Some(Cow::Borrowed(Value::Null)) | Some(Cow::Owned(Value::Null)) => Box::new(std::iter::empty()),
             Some(Cow::Borrowed(Value::Array(a))) => {
-                items = a.iter().enumerate().map(|(i, e)| (Value::from(i), Some(Cow::Borrowed(e)))).collect()
+                Box::new(a.iter().enumerate().map(|(i, e)| (Value::from(i), Some(Cow::Borrowed(e)))))
             }
             Some(Cow::Owned(Value::Array(a))) => {
-                items = a.into_iter().enumerate().map(|(i, e)| (Value::from(i), Some(Cow::Owned(e)))).collect()
+                Box::new(a.into_iter().enumerate().map(|(i, e)| (Value::from(i), Some(Cow::Owned(e)))))
             }
             // Go ranges over maps in sorted key order.
             Some(Cow::Borrowed(Value::Object(m))) => {
-                let mut keys: Vec<&String> = m.keys().collect();
+                let mut keys: Vec<&'a String> = m.keys().collect();
                 keys.sort();
-                items = keys.into_iter().map(|k| (Value::from(k.as_str()), Some(Cow::Borrowed(&m[k])))).collect();
+                Box::new(keys.into_iter().map(move |k| (Value::from(k.as_str()), Some(Cow::Borrowed(&m[k])))))
             }
             Some(Cow::Owned(Value::Object(m))) => {
                 let mut pairs: Vec<(String, Value)> = m.into_iter().collect();
                 pairs.sort_by(|a, b| a.0.cmp(&b.0));
-                items = pairs.into_iter().map(|(k, e)| (Value::from(k), Some(Cow::Owned(e)))).collect();
+                Box::new(pairs.into_iter().map(|(k, e)| (Value::from(k), Some(Cow::Owned(e)))))
             }
             // Go 1.22: range over an integer n iterates 0..n.
             Some(ref n) if n.as_i64().is_some() => {
-                let n = n.as_i64().unwrap().max(0);
-                items = (0..n).map(|i| (Value::from(i), Some(Cow::Owned(Value::from(i))))).collect();
+                if c.pipe.decl.len() > 1 {
+                    let pos = c.pipe.cmds.first().map(|c| c.pos).unwrap_or(0);
+                    let msg = format!("can't use {} to iterate over more than one variable", sprint_value(n));
+                    return Err(exec_err(pos, &c.pipe.cmds[0], msg));
+                }
+                let n = n.as_i64().unwrap_or(0).max(0);
+                Box::new((0..n).map(|i| (Value::from(i), Some(Cow::Owned(Value::from(i))))))
             }
             Some(other) => {
                 let pos = c.pipe.cmds.first().map(|c| c.pos).unwrap_or(0);
                 return Err(exec_err(pos, &c.pipe, format!("range can't iterate over {}", sprint_value(&other))));
             }
-        }
-        if items.is_empty() {
+        };
+        let mut items = items.peekable();
+        if items.peek().is_none() {
             if let Some(else_list) = &c.else_list {
                 self.walk(else_list, dot)?;
             }
@@ -1568,12 +1624,14 @@ impl<'t, 'a, 'h> State<'a, 'h> {
         final_: Option<V<'a>>,
     ) -> R<V<'a>> {
         let nargs = args.len() + usize::from(final_.is_some());
-        // Errors point at the command (Go's "error calling" context).
+        // Errors from the call point at the command, arity errors at the
+        // function name (Go's contexts).
         let err_at = |msg: String| exec_err(pos, node, msg);
+        let ident_err = |msg: String| exec_err(pos, name, msg);
         // and/or evaluate their arguments lazily and return one of them.
         if name == "and" || name == "or" {
             if nargs < 1 {
-                return Err(err_at(format!("wrong number of args for {name}: want at least 1 got 0")));
+                return Err(ident_err(format!("wrong number of args for {name}: want at least 1 got 0")));
             }
             let want = name == "or";
             let mut v = None;
@@ -1599,12 +1657,10 @@ impl<'t, 'a, 'h> State<'a, 'h> {
             let n = vals.len();
             if n < min || max.is_some_and(|m| n > m) {
                 let msg = match max {
-                    Some(m) if m == min => {
-                        format!("wrong number of args for {name}: want {min} got {n}")
-                    }
+                    Some(m) if m == min => format!("wrong number of args for {name}: want {min} got {n}"),
                     _ => format!("wrong number of args for {name}: want at least {min} got {n}"),
                 };
-                return Err(err_at(msg));
+                return Err(ident_err(msg));
             }
             Ok(())
         };
@@ -1629,13 +1685,7 @@ impl<'t, 'a, 'h> State<'a, 'h> {
             "slice" => fn_slice(vals),
             "print" => Ok(owned_str(sprint(&vals))),
             "println" => Ok(owned_str(sprintln(&vals))),
-            "printf" => match vals[0].as_deref() {
-                Some(Value::String(f)) => Ok(owned_str(sprintf(f, &vals[1..]))),
-                Some(other) => {
-                    Err(FnError::Arg(format!("wrong type for value; expected string; got {}", go_type(other))))
-                }
-                None => Err(FnError::Arg("invalid value; expected string".into())),
-            },
+            "printf" => want_str(&vals, 0).map(|f| owned_str(sprintf(f, &vals[1..]))),
             "eq" => fn_eq(&vals),
             "ne" => fn_eq(&vals).map(|v| Some(Cow::Owned(Value::Bool(!is_true(&v))))),
             "lt" | "le" | "gt" | "ge" => fn_compare(name, &vals[0], &vals[1]),
@@ -1653,8 +1703,8 @@ impl<'t, 'a, 'h> State<'a, 'h> {
                 Ok(owned_str(s))
             }
             "split" => (|| {
-                let s = want_str(&vals[0])?;
-                let sep = want_str(&vals[1])?;
+                let s = want_str(&vals, 0)?;
+                let sep = want_str(&vals, 1)?;
                 let parts: Vec<Value> = if sep.is_empty() {
                     s.chars().map(|c| Value::String(c.to_string())).collect()
                 } else {
@@ -1663,27 +1713,27 @@ impl<'t, 'a, 'h> State<'a, 'h> {
                 Ok(Some(Cow::Owned(Value::Array(parts))))
             })(),
             "join" => (|| {
-                let sep = want_str(&vals[1])?;
+                let sep = want_str(&vals, 1)?;
                 let items: Vec<String> = match vals[0].as_deref() {
                     Some(Value::Array(a)) => a.iter().map(sprint_value).collect(),
                     Some(Value::Null) => Vec::new(),
                     Some(other) => {
-                        return Err(FnError::Arg(format!(
-                            "wrong type for value; expected []string; got {}",
-                            go_type(other)
-                        )))
+                        return Err(FnError::Arg(
+                            0,
+                            format!("wrong type for value; expected []string; got {}", go_type(other)),
+                        ))
                     }
-                    None => return Err(FnError::Arg("invalid value; expected []string".into())),
+                    None => return Err(FnError::Arg(0, "invalid value; expected []string".into())),
                 };
                 Ok(owned_str(items.join(sep)))
             })(),
-            "title" => want_str(&vals[0]).map(|s| owned_str(go_title(s))),
-            "lower" => want_str(&vals[0]).map(|s| owned_str(s.chars().map(simple_lower).collect())),
-            "upper" => want_str(&vals[0]).map(|s| owned_str(s.chars().map(simple_upper).collect())),
+            "title" => want_str(&vals, 0).map(|s| owned_str(go_title(s))),
+            "lower" => want_str(&vals, 0).map(|s| owned_str(s.chars().map(simple_lower).collect())),
+            "upper" => want_str(&vals, 0).map(|s| owned_str(s.chars().map(simple_upper).collect())),
             "pad" => (|| {
-                let s = want_str(&vals[0])?;
-                let before = want_int(&vals[1])?;
-                let after = want_int(&vals[2])?;
+                let s = want_str(&vals, 0)?;
+                let before = want_int(&vals, 1)?;
+                let after = want_int(&vals, 2)?;
                 if s.is_empty() {
                     return Ok(owned_str(String::new()));
                 }
@@ -1691,8 +1741,8 @@ impl<'t, 'a, 'h> State<'a, 'h> {
                 Ok(owned_str(format!("{}{}{}", " ".repeat(b), s, " ".repeat(a))))
             })(),
             "truncate" => (|| {
-                let s = want_str(&vals[0])?;
-                let n = want_int(&vals[1])?;
+                let s = want_str(&vals, 0)?;
+                let n = want_int(&vals, 1)?;
                 if n < 0 {
                     return call_err("slice bounds out of range");
                 }
@@ -1706,7 +1756,12 @@ impl<'t, 'a, 'h> State<'a, 'h> {
             _ => return Err(err_at(format!("{} is not a defined function", go_quote(name)))),
         };
         res.map_err(|e| match e {
-            FnError::Arg(m) => err_at(m),
+            // The piped-in final argument has no node of its own: Go points
+            // at the last argument evaluated, or the function name.
+            FnError::Arg(i, m) => match args.get(i).or(args.last()) {
+                Some(a) => exec_err(a.pos, a, m),
+                None => ident_err(m),
+            },
             FnError::Call(m) => err_at(format!("error calling {name}: {m}")),
         })
     }
@@ -1716,11 +1771,12 @@ fn owned_str<'a>(s: String) -> V<'a> {
     Some(Cow::Owned(Value::String(s)))
 }
 
-fn want_str<'v>(v: &'v V<'_>) -> Result<&'v str, FnError> {
-    match v.as_deref() {
+/// Argument `i` as a string.
+fn want_str<'v>(vals: &'v [V<'_>], i: usize) -> Result<&'v str, FnError> {
+    match vals[i].as_deref() {
         Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(FnError::Arg(format!("wrong type for value; expected string; got {}", go_type(other)))),
-        None => Err(FnError::Arg("invalid value; expected string".into())),
+        Some(other) => Err(FnError::Arg(i, format!("wrong type for value; expected string; got {}", go_type(other)))),
+        None => Err(FnError::Arg(i, "invalid value; expected string".into())),
     }
 }
 
@@ -1736,12 +1792,13 @@ fn as_int(v: &Value) -> Option<i64> {
     }
 }
 
-fn want_int(v: &V<'_>) -> Result<i64, FnError> {
-    match v.as_deref() {
+/// Argument `i` as an int.
+fn want_int(vals: &[V<'_>], i: usize) -> Result<i64, FnError> {
+    match vals[i].as_deref() {
         Some(x) => {
-            as_int(x).ok_or_else(|| FnError::Arg(format!("wrong type for value; expected int; got {}", go_type(x))))
+            as_int(x).ok_or_else(|| FnError::Arg(i, format!("wrong type for value; expected int; got {}", go_type(x))))
         }
-        None => Err(FnError::Arg("invalid value; expected int".into())),
+        None => Err(FnError::Arg(i, "invalid value; expected int".into())),
     }
 }
 
@@ -1832,9 +1889,7 @@ fn missing_index<'a>(m: &Map<String, Value>) -> V<'a> {
 fn fn_slice<'a>(mut vals: Vec<V<'a>>) -> FResult<'a> {
     let idx_vals = vals.split_off(1);
     let item = vals.pop().unwrap();
-    let Some(item) = item else {
-        return call_err("slice of untyped nil");
-    };
+    let Some(item) = item else { return call_err("slice of untyped nil") };
     let len = match &*item {
         Value::String(s) => s.len(),
         Value::Array(a) => a.len(),
@@ -2114,7 +2169,7 @@ pub(crate) fn sprintf(format: &str, args: &[V<'_>]) -> String {
                         spec.minus = true;
                         spec.zero = false;
                     }
-                    spec.width = Some(w.unsigned_abs() as usize);
+                    spec.width = Some((w.unsigned_abs() as usize).min(1_000_000));
                 }
                 None => out.push_str("%!(BADWIDTH)"),
             }
@@ -2128,7 +2183,7 @@ pub(crate) fn sprintf(format: &str, args: &[V<'_>]) -> String {
             if let Some(&(_, '*')) = chars.peek() {
                 chars.next();
                 match args.get(arg_num).and_then(|a| a.as_deref()).and_then(as_int) {
-                    Some(p) if p >= 0 => spec.prec = Some(p as usize),
+                    Some(p) if p >= 0 => spec.prec = Some((p as usize).min(1_000_000)),
                     _ => out.push_str("%!(BADPREC)"),
                 }
                 arg_num += 1;
@@ -2149,10 +2204,14 @@ pub(crate) fn sprintf(format: &str, args: &[V<'_>]) -> String {
             continue;
         };
         arg_num += 1;
+        let mut verb = verb;
         if verb == 'v' {
-            // %+v and %#v are struct/Go-syntax forms; for our values the
-            // plus and sharp flags have no effect.
+            // %+v and %#v are struct and Go-syntax forms: for our values only
+            // strings differ (%#v quotes them).
             spec.plus = false;
+            if spec.sharp && val(arg).is_string() {
+                verb = 'q';
+            }
             spec.sharp = false;
         }
         fmt_value(&mut out, &spec, verb, val(arg), 0);
@@ -2184,7 +2243,8 @@ fn take_number(chars: &mut std::iter::Peekable<std::str::CharIndices>) -> Option
         n = Some(n.unwrap_or(0).saturating_mul(10).saturating_add(d as usize));
         chars.next();
     }
-    n
+    // Like Go, a width or precision over 1e6 is ignored.
+    n.filter(|&n| n <= 1_000_000)
 }
 
 fn pad(out: &mut String, spec: &Spec, s: &str) {
@@ -2197,9 +2257,9 @@ fn pad(out: &mut String, spec: &Spec, s: &str) {
     let fill = if spec.zero { '0' } else { ' ' };
     if spec.minus {
         out.push_str(s);
-        out.extend(std::iter::repeat(' ').take(w - n));
+        out.extend(std::iter::repeat_n(' ', w - n));
     } else {
-        out.extend(std::iter::repeat(fill).take(w - n));
+        out.extend(std::iter::repeat_n(fill, w - n));
         out.push_str(s);
     }
 }
@@ -2219,6 +2279,9 @@ fn bad_verb(out: &mut String, verb: char, v: &Value) {
 }
 
 fn fmt_value(out: &mut String, spec: &Spec, verb: char, v: &Value, depth: usize) {
+    if verb == 'T' && depth == 0 {
+        return pad(out, spec, go_type(v));
+    }
     match v {
         Value::Null => {
             if verb == 'v' || depth > 0 {
@@ -2338,8 +2401,7 @@ fn fmt_int(out: &mut String, spec: &Spec, verb: char, i: i128, orig: &Value) {
 
 fn fmt_float(out: &mut String, spec: &Spec, verb: char, f: f64, orig: &Value) {
     let (fmt, prec) = match verb {
-        'v' => ('g', -1),
-        'g' | 'G' => (verb, spec.prec.map(|p| p as i32).unwrap_or(-1)),
+        'v' | 'g' | 'G' => (if verb == 'v' { 'g' } else { verb }, spec.prec.map(|p| p as i32).unwrap_or(-1)),
         'e' | 'E' | 'f' | 'F' => (verb, spec.prec.map(|p| p as i32).unwrap_or(6)),
         _ => return bad_verb(out, verb, orig),
     };
@@ -2362,7 +2424,7 @@ fn fmt_float(out: &mut String, spec: &Spec, verb: char, f: f64, orig: &Value) {
         // Zero padding goes between the sign and the digits.
         Some(w) if spec.zero && !spec.minus && w > total => {
             out.push_str(sign);
-            out.extend(std::iter::repeat('0').take(w - total));
+            out.extend(std::iter::repeat_n('0', w - total));
             out.push_str(&body);
         }
         _ => pad(out, &Spec { zero: false, ..*spec }, &format!("{sign}{body}")),
@@ -2380,6 +2442,8 @@ fn fmt_str(out: &mut String, spec: &Spec, verb: char, s: &str, orig: &Value) {
         'q' => {
             if spec.sharp && !limited.contains('`') && !limited.chars().any(|c| c.is_control() && c != '\t') {
                 pad(out, spec, &format!("`{limited}`"));
+            } else if spec.plus {
+                pad(out, spec, &quote_with(&limited, true));
             } else {
                 pad(out, spec, &go_quote(&limited));
             }
@@ -2412,10 +2476,23 @@ fn fmt_str(out: &mut String, spec: &Spec, verb: char, s: &str, orig: &Value) {
 
 /// Go's strconv.Quote.
 pub(crate) fn go_quote(s: &str) -> String {
+    quote_with(s, false)
+}
+
+/// strconv.Quote, or strconv.QuoteToASCII when `ascii`.
+fn quote_with(s: &str, ascii: bool) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
-        quote_char(&mut out, c, '"');
+        if ascii && !c.is_ascii() {
+            if (c as u32) < 0x10000 {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            } else {
+                out.push_str(&format!("\\U{:08x}", c as u32));
+            }
+        } else {
+            quote_char(&mut out, c, '"');
+        }
     }
     out.push('"');
     out
@@ -2468,7 +2545,14 @@ fn decimal_digits(f: f64, sig: Option<usize>) -> (Vec<u8>, i32) {
     }
     let s = match sig {
         Some(n) => format!("{:.*e}", n.max(1) - 1, f),
-        None => format!("{f:e}"),
+        None => {
+            // The shortest digit count that reads back, then those digits
+            // correctly rounded: when two candidates are equally close Go
+            // picks the even one, where Rust's shortest formatter rounds up.
+            let shortest = format!("{f:e}");
+            let n = shortest.split('e').next().unwrap().bytes().filter(u8::is_ascii_digit).count();
+            format!("{:.*e}", n - 1, f)
+        }
     };
     let (mant, exp) = s.split_once('e').unwrap();
     let exp: i32 = exp.parse().unwrap();
@@ -2786,7 +2870,7 @@ mod tests {
         let d = json!({"Name": "web"});
         assert_eq!(
             exec_err("{{.Name.First}}", &d),
-            "template parsing error: template: :1:2: executing \"\" at <.Name.First>: can't evaluate field First in type string"
+            "template parsing error: template: :1:7: executing \"\" at <.Name.First>: can't evaluate field First in type string"
         );
     }
 
@@ -2871,6 +2955,8 @@ mod tests {
         assert_eq!(r("{{range .Ports}}{{len $.Ports}}{{end}}", &d), "22");
         assert_eq!(r("{{range $i, $e := .Ports}}{{if $i}}, {{end}}{{$e}}{{end}}", &d), "80/tcp, 443/tcp");
         assert_eq!(r("{{range 3}}{{.}}{{end}}", &d), "012");
+        // Ranging over a huge integer is lazy, so break ends it at once.
+        assert_eq!(r("{{range 9000000000000000000}}{{.}}{{break}}{{end}}", &d), "0");
     }
 
     #[test]
@@ -2881,10 +2967,7 @@ mod tests {
         // Assignment updates the outer variable.
         assert_eq!(r("{{$sum := 0}}{{range .N}}{{$sum = .}}{{end}}{{$sum}}", &d), "4");
         assert_eq!(r("{{$x := 1}}{{if true}}{{$x := 2}}{{$x}}{{end}}{{$x}}", &d), "21");
-        assert_eq!(
-            exec_err("{{range .N}}{{end}}{{range 1.5}}{{end}}", &d).contains("range can't iterate over 1.5"),
-            true
-        );
+        assert!(exec_err("{{range .N}}{{end}}{{range 1.5}}{{end}}", &d).contains("range can't iterate over 1.5"));
     }
 
     #[test]
@@ -2985,8 +3068,8 @@ mod tests {
 
     #[test]
     fn printf_verbs() {
-        let d = json!({"S": "web", "N": 42, "F": 3.14159, "B": true, "A": ["x", "y"], "Neg": -5});
-        assert_eq!(r(r#"{{printf "%s|%d|%v|%t" .S .N .F .B}}"#, &d), "web|42|3.14159|true");
+        let d = json!({"S": "web", "N": 42, "F": 2.34567, "B": true, "A": ["x", "y"], "Neg": -5});
+        assert_eq!(r(r#"{{printf "%s|%d|%v|%t" .S .N .F .B}}"#, &d), "web|42|2.34567|true");
         assert_eq!(r(r#"{{printf "%-10s|%10s|" .S .S}}"#, &d), "web       |       web|");
         assert_eq!(
             r(r#"{{printf "%5d|%-5d|%05d|%+d|%x|%X|%#x|%o|%b" .N .N .N .N .N .N .N .N .N}}"#, &d),
@@ -2997,7 +3080,7 @@ mod tests {
         assert_eq!(r(r#"{{printf "%x %X" .S .S}}"#, &d), "776562 776562");
         assert_eq!(
             r(r#"{{printf "%.2f|%8.3f|%e|%g|%.3g" .F .F .F .F .F}}"#, &d),
-            "3.14|   3.142|3.141590e+00|3.14159|3.14"
+            "2.35|   2.346|2.345670e+00|2.34567|2.35"
         );
         assert_eq!(r(r#"{{printf "%.2s|%c|%U" .S 65 65}}"#, &d), "we|A|U+0041");
         assert_eq!(r(r#"{{printf "%v %s" .A .A}}"#, &d), "[x y] [x y]");
@@ -3011,6 +3094,7 @@ mod tests {
         assert_eq!(r(r#"{{printf "%s" .Missing}}"#, &d), "%!s(<nil>)");
         assert_eq!(r(r#"{{printf "%v" .Missing}}"#, &d), "<nil>");
         assert_eq!(r(r#"{{printf "%d" 1.5}}"#, &d), "%!d(float64=1.5)");
+        assert_eq!(r(r#"{{printf "%99999999999d" .N}}"#, &d), "42");
     }
 
     #[test]
@@ -3164,5 +3248,67 @@ mod tests {
         );
         assert_eq!(to_go_pretty(&json!([])), "[]");
         assert_eq!(to_go_compact(&json!({"b": [1, "<"], "a": null})), r#"{"b":[1,"<"],"a":null}"#);
+    }
+
+    #[test]
+    fn multi_line_actions_and_positions() {
+        let d = json!({"A": "a", "B": {"C": 1}});
+        assert_eq!(r("{{\n  .A\n}}", &d), "a");
+        assert_eq!(r("{{if\n.A}}yes{{end}}", &d), "yes");
+        assert_eq!(
+            exec_err("line1\nline2 {{.B.C.D}}", &d),
+            "template parsing error: template: :2:10: executing \"\" at <.B.C.D>: can't evaluate field D in type int"
+        );
+        let long = exec_err("{{printf \"%s\" .A | printf \"%s %s %s\" .A .A | len | not | upper}}", &d);
+        assert!(long.contains("at <upper>"), "{long}");
+    }
+
+    #[test]
+    fn range_over_objects_and_nested_dots() {
+        let d = json!({"Nets": {"web": {"IP": "10.0.0.2"}, "db": {"IP": "10.0.0.3"}}, "Name": "c1"});
+        assert_eq!(r("{{range .Nets}}{{.IP}} {{end}}", &d), "10.0.0.3 10.0.0.2 ");
+        assert_eq!(
+            r("{{range $n, $c := .Nets}}{{$.Name}}@{{$n}}={{$c.IP}};{{end}}", &d),
+            "c1@db=10.0.0.3;c1@web=10.0.0.2;"
+        );
+        assert_eq!(r("{{range $i, $e := .Nets}}{{$i}}{{else}}none{{end}}", &d), "dbweb");
+    }
+
+    #[test]
+    fn printf_table_columns() {
+        let d = json!([{"N": "web", "S": "Up 2 hours"}, {"N": "database", "S": "Exited (0)"}]);
+        assert_eq!(
+            r(r#"{{range .}}{{printf "%-10s|%12s|" .N .S}}{{println}}{{end}}"#, &d),
+            "web       |  Up 2 hours|\ndatabase  |  Exited (0)|\n"
+        );
+    }
+
+    #[test]
+    fn strings_are_measured_in_bytes_like_go() {
+        let d = json!({"S": "é日"});
+        assert_eq!(r("{{len .S}}", &d), "5");
+        assert_eq!(r("{{truncate .S 3}}", &d), "é");
+        assert_eq!(r("{{upper .S}} {{title \"élan vital\"}}", &d), "É日 Élan Vital");
+        assert_eq!(r(r#"{{printf "%-4s|" .S}}"#, &d), "é日  |");
+    }
+
+    #[test]
+    fn literals_in_function_arguments() {
+        let d = json!({});
+        assert_eq!(r("{{eq 1 1.0}} {{lt 1 1.5}} {{printf \"%v %v\" 1.0 2.5e-3}}", &d), "true true 1 0.0025");
+        assert_eq!(r("{{truncate \"abcdef\" 2.0}}", &d), "ab");
+        assert_eq!(r("{{index \"abc\" 1}}", &d), "98");
+        assert_eq!(r("{{print nil}}", &d), "<nil>");
+        assert_eq!(
+            r("{{0x1p-2}} {{0x_1F}} {{printf \"%T %T %T %T\" 1 1.5 \"s\" nil}}", &d),
+            "0.25 31 int float64 string <nil>"
+        );
+        assert!(parse_err("{{1__0}}").ends_with("illegal number syntax: \"1__0\""));
+        assert!(exec_err("{{range $i, $j := 3}}{{end}}", &d)
+            .ends_with("can't use 3 to iterate over more than one variable"));
+        // 1297651195387467.25 lies exactly between two 17-digit decimals: Go picks the even one.
+        assert_eq!(r("{{.}}", &json!(5190604781549869.0 / 4.0)), "1.2976511953874672e+15");
+        assert!(parse_err("{{99999999999999999999}}").ends_with("integer overflow: \"99999999999999999999\""));
+        assert!(parse_err("{{18446744073709551615}}").ends_with("18446744073709551615 overflows int"));
     }
 }

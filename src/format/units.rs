@@ -320,7 +320,7 @@ pub fn parse_go_duration(s: &str) -> Option<i128> {
         let v: i128 = if int_part.is_empty() { 0 } else { int_part.parse().ok()? };
         let mut part = v.checked_mul(unit)?;
         if !frac_part.is_empty() {
-            let digits = &frac_part[..frac_part.len().min(30)];
+            let digits = &frac_part[..frac_part.len().min(18)];
             let f: i128 = digits.parse().ok()?;
             part += f * unit / 10i128.pow(digits.len() as u32);
         }
@@ -540,6 +540,7 @@ mod tests {
         assert_eq!(parse_go_duration(""), None);
         assert_eq!(parse_go_duration("h"), None);
         assert_eq!(parse_go_duration("3000000h"), None);
+        assert_eq!(parse_go_duration("1.999999999999999999999999999h"), Some(7_199_999_999_999));
     }
 
     #[test]
