@@ -8,6 +8,7 @@ export XDG_DATA_HOME="$work/data" XDG_RUNTIME_DIR="$work/run" XDG_CONFIG_HOME="$
 [ "$(id -u)" = 0 ] && export RCON_ROOT="$work/data/rcon" RCON_RUNROOT="$work/run/rcon"
 mkdir -p "$work/run" && chmod 700 "$work/run"
 cleanup() {
+    "$RCON" rm -f demo-box >/dev/null 2>&1 || true
     "$RCON" image prune -a -f >/dev/null 2>&1 || true
     rm -rf "$work" 2>/dev/null || true
 }
@@ -18,7 +19,7 @@ step() { printf '\n\033[1m$ rcon %s\033[0m\n' "$*"; "$RCON" "$@"; }
 root="$work/rootfs"
 mkdir -p "$root/bin" "$root/etc" "$root/tmp"
 cp "$(command -v busybox)" "$root/bin/busybox"
-for a in sh ls cat echo id; do ln -s busybox "$root/bin/$a"; done
+for a in sh ls cat echo id hostname sleep tr; do ln -s busybox "$root/bin/$a"; done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
 
 printf '\n\033[1m$ tar -C rootfs -c . | rcon import -c "CMD [\\"sh\\"]" - busybox:demo\033[0m\n'
@@ -33,4 +34,14 @@ step rmi busybox:demo localhost:5000/demo/busybox:1.0
 step load -i "$work/busybox.tar"
 step images
 step info --format 'driver={{.Driver}} rootless={{.Rootless}}'
-printf '\ndemo finished: image imported, tagged, saved, removed and loaded back\n'
+
+# Containers: foreground, background, exec, logs, stop.
+step run --rm busybox:demo sh -c 'echo "hello from $(hostname), pid $$, uid $(id -u)"'
+step run -d --name demo-box busybox:demo sh -c 'echo started; trap "echo bye; exit 0" TERM; while :; do sleep 1; done'
+step ps
+step exec demo-box sh -c 'echo "exec sees pid 1: $(cat /proc/1/cmdline | tr "\0" " ")"'
+step stop -t 5 demo-box
+step logs demo-box
+step ps -a --format '{{.Names}}: {{.Status}}'
+step rm demo-box
+printf '\ndemo finished: image imported, tagged, saved, removed, loaded back, and run as containers\n'

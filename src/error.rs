@@ -11,6 +11,26 @@ pub enum Error {
     #[error("no such image: {0}")]
     NoSuchImage(String),
 
+    #[error("no such container: {0}")]
+    NoSuchContainer(String),
+
+    #[error("the container name \"{name}\" is already in use by container {id}: remove or rename that container, or choose another name")]
+    NameInUse { name: String, id: String },
+
+    #[error("container {0} is not running")]
+    NotRunning(String),
+
+    #[error("cannot remove container {0}: the container is running: stop the container before removing or use -f")]
+    ContainerRunning(String),
+
+    /// The container's command could not be run (Docker's 126).
+    #[error("{0}")]
+    CannotExecute(String),
+
+    /// The container's command was not found (Docker's 127).
+    #[error("{0}")]
+    CommandNotFound(String),
+
     #[error("no such object: {0}")]
     NoSuchObject(String),
 
@@ -58,7 +78,11 @@ pub enum Error {
 impl Error {
     /// Docker's CLI exit status for this error.
     pub fn exit_code(&self) -> i32 {
-        125
+        match self {
+            Error::CannotExecute(_) => 126,
+            Error::CommandNotFound(_) => 127,
+            _ => 125,
+        }
     }
 
     pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {

@@ -1,13 +1,17 @@
+#![recursion_limit = "256"]
 //! rcon: a daemonless, rootless container engine with Docker's command line.
 //!
 //! The library is the engine (`engine::*`, one function per verb); the `rcon`
 //! binary is a thin clap front end over it. See docs/ARCHITECTURE.md.
 
+pub mod container;
 pub mod engine;
 pub mod error;
 pub mod format;
 pub mod image;
+pub mod monitor;
 pub mod paths;
+pub mod runtime;
 pub mod state;
 pub mod storage;
 pub mod util;

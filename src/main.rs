@@ -5,8 +5,15 @@ mod cli;
 fn main() {
     // Helper modes re-execute this binary; dispatch them before anything
     // else runs (they must stay single-threaded to unshare namespaces).
-    if std::env::args_os().nth(1).as_deref() == Some(std::ffi::OsStr::new("__storage-helper")) {
-        std::process::exit(rcon::storage::userns::helper_main());
+    let mut args = std::env::args_os();
+    args.next();
+    match args.next().as_ref().and_then(|a| a.to_str()) {
+        Some("__storage-helper") => std::process::exit(rcon::storage::userns::helper_main()),
+        Some("__monitor") => {
+            let rest: Vec<String> = args.filter_map(|a| a.into_string().ok()).collect();
+            std::process::exit(rcon::monitor::main(&rest));
+        }
+        _ => {}
     }
     std::process::exit(cli::run());
 }

@@ -6,6 +6,7 @@ mod common;
 
 mod archives;
 mod concurrency;
+mod containers;
 mod docs;
 mod hostile;
 mod images;

@@ -384,7 +384,7 @@ pub struct InspectArgs {
     /// Format output using a custom template: 'json', or a Go template
     #[arg(short, long)]
     format: Option<String>,
-    /// Return JSON for specified type (image)
+    /// Return JSON for specified type (container or image)
     #[arg(long = "type", value_name = "TYPE")]
     kind: Option<String>,
     #[arg(required = true, value_name = "NAME|ID")]
@@ -401,18 +401,32 @@ pub struct ImageInspectArgs {
 }
 
 pub fn inspect(engine: &Engine, a: InspectArgs) -> CmdResult {
-    if let Some(k) = a.kind.as_deref() {
-        if k != "image" {
-            anyhow::bail!("unknown --type {k:?}: this rcon knows image objects");
-        }
+    let kind = a.kind.as_deref().unwrap_or("");
+    if !["", "image", "container"].contains(&kind) {
+        anyhow::bail!("unknown --type {kind:?}: use container or image");
     }
     let store = engine.store()?;
     let mut found = Vec::new();
     let mut failed = false;
     for n in &a.names {
+        // Docker looks for a container first, then an image.
+        if kind != "image" {
+            match rcon::engine::containers::inspect(engine, n) {
+                Ok(v) => {
+                    found.push(v);
+                    continue;
+                }
+                Err(rcon::Error::NoSuchContainer(_)) if kind.is_empty() => {}
+                Err(e) => {
+                    eprintln!("Error: {e}");
+                    failed = true;
+                    continue;
+                }
+            }
+        }
         match eng::inspect(store, n) {
             Ok(v) => found.push(v),
-            Err(rcon::Error::NoSuchImage(_)) if a.kind.is_none() => {
+            Err(rcon::Error::NoSuchImage(_)) | Err(rcon::Error::InvalidReference(_)) if kind.is_empty() => {
                 eprintln!("Error: no such object: {n}");
                 failed = true;
             }

@@ -2,6 +2,7 @@
 //! mapping of errors to Docker's exit codes. Parsing and printing only; the
 //! work is in `rcon::engine`.
 
+mod containers;
 mod docs;
 mod images;
 mod system;
@@ -39,6 +40,39 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create and run a new container from an image
+    #[command(disable_help_flag = true)]
+    Run(containers::RunArgs),
+    /// Create a new container
+    #[command(disable_help_flag = true)]
+    Create(containers::CreateArgs),
+    /// Start one or more stopped containers
+    Start(containers::StartArgs),
+    /// Stop one or more running containers
+    Stop(containers::StopArgs),
+    /// Kill one or more running containers
+    Kill(containers::KillArgs),
+    /// Restart one or more containers
+    Restart(containers::StopArgs),
+    /// Remove one or more containers
+    Rm(containers::RmArgs),
+    /// List containers
+    Ps(containers::PsArgs),
+    /// Fetch the logs of a container
+    Logs(containers::LogsArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(containers::WaitArgs),
+    /// Rename a container
+    Rename(containers::RenameArgs),
+    /// Execute a command in a running container
+    Exec(containers::ExecArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(containers::AttachArgs),
+    /// Display the running processes of a container
+    Top(containers::TopArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(containers::ContainerCommand),
     /// List images
     Images(images::ListArgs),
     /// Remove one or more images
@@ -93,6 +127,21 @@ pub fn run() -> i32 {
     let Some(command) = cli.command else { return 0 };
     let engine = Engine::new(Paths::detect(cli.root, cli.runroot));
     let result = match command {
+        Command::Run(a) => containers::run(&engine, a),
+        Command::Create(a) => containers::create(&engine, a),
+        Command::Start(a) => containers::start(&engine, a),
+        Command::Stop(a) => containers::stop(&engine, a),
+        Command::Kill(a) => containers::kill(&engine, a),
+        Command::Restart(a) => containers::restart(&engine, a),
+        Command::Rm(a) => containers::rm(&engine, a),
+        Command::Ps(a) => containers::ps(&engine, a),
+        Command::Logs(a) => containers::logs_cmd(&engine, a),
+        Command::Wait(a) => containers::wait(&engine, a),
+        Command::Rename(a) => containers::rename(&engine, a),
+        Command::Exec(a) => containers::exec(&engine, a),
+        Command::Attach(a) => containers::attach(&engine, a),
+        Command::Top(a) => containers::top(&engine, a),
+        Command::Container(c) => containers::dispatch(&engine, c),
         Command::Images(a) => images::list(&engine, a),
         Command::Rmi(a) => images::rm(&engine, a),
         Command::Tag(a) => images::tag(&engine, a),

@@ -234,8 +234,15 @@ pub enum Removed {
 /// when it was the last name; an id deletes the image, which needs -f when
 /// the image has several repositories.
 pub fn remove(store: &Store, arg: &str, force: bool) -> Result<Vec<Removed>> {
+    let containers = crate::container::ContainerStore::open(&store.paths)?;
     store.update(|images| {
         let img = resolve_in(images, arg)?.clone();
+        let users = containers.using_image(&img.id);
+        if let Some(c) = users.first() {
+            if !force || users.iter().any(|c| c.state.status == crate::container::Status::Running) {
+                return Err(Error::ImageInUse { image: arg.to_string(), container: c.config.id[..12].to_string() });
+            }
+        }
         let mut out = Vec::new();
         let by_name = Reference::parse(arg).ok().map(|r| r.with_default_tag()).filter(|r| {
             r.full_tagged().is_some_and(|t| img.repo_tags.contains(&t))
@@ -266,6 +273,10 @@ pub fn remove(store: &Store, arg: &str, force: bool) -> Result<Vec<Removed>> {
             for t in entry.repo_tags.drain(..).chain(entry.repo_digests.drain(..)) {
                 out.push(Removed::Untagged(reference::familiar(&t)));
             }
+        }
+        if !users.is_empty() {
+            // Stopped containers still need the layers: untag only (-f).
+            return Ok(out);
         }
         images.retain(|i| i.id != img.id);
         out.push(Removed::Deleted(img.id.clone()));

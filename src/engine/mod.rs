@@ -1,6 +1,9 @@
 //! The engine: one function per verb. The CLI is a thin layer over this; so
 //! will be anything else that drives rcon (compose, an API socket).
 
+pub mod attach;
+pub mod containers;
+pub mod exec;
 pub mod images;
 pub mod system;
 

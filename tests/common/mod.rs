@@ -235,6 +235,20 @@ impl TestEnv {
 
 impl Drop for TestEnv {
     fn drop(&mut self) {
+        // A failed test may leave containers running: stop their monitors
+        // (the containers die with them) before removing the files.
+        if let Ok(rd) = std::fs::read_dir(self.data.join("rcon/containers")) {
+            for e in rd.flatten() {
+                let Ok(text) = std::fs::read_to_string(e.path().join("state.json")) else { continue };
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+                if let Some(pid) = v["monitor_pid"].as_i64().filter(|p| *p > 0) {
+                    let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                    if String::from_utf8_lossy(&cmd).contains("__monitor") {
+                        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                    }
+                }
+            }
+        }
         if std::thread::panicking() && std::env::var_os("RCON_TEST_KEEP").is_some() {
             eprintln!("keeping {}", self.dir.display());
             return;

@@ -1,0 +1,911 @@
+//! `run`, `create`, `start`, `stop`, `kill`, `restart`, `rm`, `ps`, `logs`,
+//! `wait`, `rename` and the `container` group, with Docker's flags.
+
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+use super::{out, CmdResult};
+use rcon::container::Status;
+use rcon::engine::containers::{self as eng, CreateOptions, MonitorEvent};
+use rcon::engine::Engine;
+use rcon::format::{table, units};
+use rcon::monitor::logs;
+
+#[derive(Subcommand)]
+pub enum ContainerCommand {
+    /// Create and run a new container from an image
+    #[command(disable_help_flag = true)]
+    Run(RunArgs),
+    /// Create a new container
+    #[command(disable_help_flag = true)]
+    Create(CreateArgs),
+    /// Start one or more stopped containers
+    Start(StartArgs),
+    /// Stop one or more running containers
+    Stop(StopArgs),
+    /// Kill one or more running containers
+    Kill(KillArgs),
+    /// Restart one or more containers
+    Restart(StopArgs),
+    /// Remove one or more containers
+    #[command(visible_alias = "remove")]
+    Rm(RmArgs),
+    /// List containers
+    #[command(visible_aliases = ["ps", "list"])]
+    Ls(PsArgs),
+    /// Fetch the logs of a container
+    Logs(LogsArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(WaitArgs),
+    /// Display detailed information on one or more containers
+    Inspect(InspectArgs),
+    /// Rename a container
+    Rename(RenameArgs),
+    /// Execute a command in a running container
+    Exec(ExecArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(AttachArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
+    /// Remove all stopped containers
+    Prune(PruneArgs),
+}
+
+pub fn dispatch(engine: &Engine, c: ContainerCommand) -> CmdResult {
+    match c {
+        ContainerCommand::Run(a) => run(engine, a),
+        ContainerCommand::Create(a) => create(engine, a),
+        ContainerCommand::Start(a) => start(engine, a),
+        ContainerCommand::Stop(a) => stop(engine, a),
+        ContainerCommand::Kill(a) => kill(engine, a),
+        ContainerCommand::Restart(a) => restart(engine, a),
+        ContainerCommand::Rm(a) => rm(engine, a),
+        ContainerCommand::Ls(a) => ps(engine, a),
+        ContainerCommand::Logs(a) => logs_cmd(engine, a),
+        ContainerCommand::Wait(a) => wait(engine, a),
+        ContainerCommand::Inspect(a) => inspect(engine, a),
+        ContainerCommand::Rename(a) => rename(engine, a),
+        ContainerCommand::Exec(a) => exec(engine, a),
+        ContainerCommand::Attach(a) => attach(engine, a),
+        ContainerCommand::Top(a) => top(engine, a),
+        ContainerCommand::Prune(a) => prune(engine, a),
+    }
+}
+
+/// The flags `create` and `run` share.
+#[derive(Args, Clone)]
+pub struct CreateArgs {
+    /// Print help (-h is --hostname, as in Docker)
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+    /// Assign a name to the container
+    #[arg(long)]
+    name: Option<String>,
+    /// Set environment variables
+    #[arg(short, long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file", value_name = "FILE")]
+    env_file: Vec<PathBuf>,
+    /// Overwrite the default ENTRYPOINT of the image
+    #[arg(long)]
+    entrypoint: Option<String>,
+    /// Working directory inside the container (created if missing)
+    #[arg(short, long)]
+    workdir: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short, long)]
+    user: Option<String>,
+    /// Container host name
+    #[arg(short = 'h', long)]
+    hostname: Option<String>,
+    /// Set meta data on a container
+    #[arg(short, long = "label", value_name = "KEY=VALUE")]
+    label: Vec<String>,
+    /// Read in a line delimited file of labels
+    #[arg(long = "label-file", value_name = "FILE")]
+    label_file: Vec<PathBuf>,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    tty: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    interactive: bool,
+    /// Automatically remove the container when it exits
+    #[arg(long)]
+    rm: bool,
+    /// Bind mount a volume (/host/path:/container/path[:ro|rw])
+    #[arg(short, long = "volume", value_name = "SRC:DST[:OPTS]")]
+    volume: Vec<String>,
+    /// Attach a filesystem mount to the container (type=bind|tmpfs,source=,target=,readonly)
+    #[arg(long = "mount", value_name = "MOUNT")]
+    mount: Vec<String>,
+    /// Mount a tmpfs directory (PATH[:OPTIONS])
+    #[arg(long)]
+    tmpfs: Vec<String>,
+    /// Mount the container's root filesystem as read only
+    #[arg(long)]
+    read_only: bool,
+    /// Give extended privileges to this container
+    #[arg(long)]
+    privileged: bool,
+    /// Add Linux capabilities
+    #[arg(long = "cap-add", value_name = "CAP")]
+    cap_add: Vec<String>,
+    /// Drop Linux capabilities
+    #[arg(long = "cap-drop", value_name = "CAP")]
+    cap_drop: Vec<String>,
+    /// Security options (no-new-privileges, seccomp=unconfined|FILE)
+    #[arg(long = "security-opt", value_name = "OPT")]
+    security_opt: Vec<String>,
+    /// Ulimit options (name=soft[:hard])
+    #[arg(long = "ulimit", value_name = "ULIMIT")]
+    ulimit: Vec<String>,
+    /// Signal to stop the container
+    #[arg(long = "stop-signal")]
+    stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container
+    #[arg(long = "stop-timeout")]
+    stop_timeout: Option<i64>,
+    /// Connect a container to a network (none, host)
+    #[arg(long = "network", alias = "net")]
+    network: Option<String>,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    init: bool,
+    /// Logging driver for the container (json-file, k8s-file, none)
+    #[arg(long = "log-driver")]
+    log_driver: Option<String>,
+    /// Log driver options (max-size, max-file)
+    #[arg(long = "log-opt")]
+    log_opt: Vec<String>,
+    /// User namespace to use (host)
+    #[arg(long)]
+    userns: Option<String>,
+    /// PID namespace to use (host)
+    #[arg(long)]
+    pid: Option<String>,
+    /// IPC mode to use (host)
+    #[arg(long)]
+    ipc: Option<String>,
+    /// UTS namespace to use (host)
+    #[arg(long)]
+    uts: Option<String>,
+    /// Add additional groups to join
+    #[arg(long = "group-add")]
+    group_add: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host")]
+    add_host: Vec<String>,
+    /// Set custom DNS servers
+    #[arg(long)]
+    dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long = "dns-search")]
+    dns_search: Vec<String>,
+    /// Set DNS options
+    #[arg(long = "dns-option")]
+    dns_option: Vec<String>,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys")]
+    detach_keys: Option<String>,
+    /// Write the container ID to the file
+    #[arg(long)]
+    cidfile: Option<PathBuf>,
+    /// Memory limit
+    #[arg(short = 'm', long)]
+    memory: Option<String>,
+    /// Swap limit equal to memory plus swap
+    #[arg(long = "memory-swap")]
+    memory_swap: Option<String>,
+    /// Number of CPUs
+    #[arg(long)]
+    cpus: Option<String>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares")]
+    cpu_shares: Option<String>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus")]
+    cpuset_cpus: Option<String>,
+    /// Tune container pids limit
+    #[arg(long = "pids-limit")]
+    pids_limit: Option<String>,
+    /// The image to run
+    #[arg(value_name = "IMAGE")]
+    image: String,
+    /// Command and arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+impl CreateArgs {
+    fn options(&self, sig_proxy: bool) -> CreateOptions {
+        let mut resources = Vec::new();
+        for (flag, v) in [
+            ("--memory", &self.memory),
+            ("--memory-swap", &self.memory_swap),
+            ("--cpus", &self.cpus),
+            ("--cpu-shares", &self.cpu_shares),
+            ("--cpuset-cpus", &self.cpuset_cpus),
+            ("--pids-limit", &self.pids_limit),
+        ] {
+            if let Some(v) = v {
+                resources.push((flag.to_string(), v.clone()));
+            }
+        }
+        CreateOptions {
+            image: self.image.clone(),
+            cmd: self.command.clone(),
+            name: self.name.clone(),
+            entrypoint: self.entrypoint.clone(),
+            env: self.env.clone(),
+            env_files: self.env_file.clone(),
+            workdir: self.workdir.clone(),
+            user: self.user.clone(),
+            hostname: self.hostname.clone(),
+            labels: self.label.clone(),
+            label_files: self.label_file.clone(),
+            tty: self.tty,
+            interactive: self.interactive,
+            rm: self.rm,
+            volumes: self.volume.clone(),
+            mounts: self.mount.clone(),
+            tmpfs: self.tmpfs.clone(),
+            read_only: self.read_only,
+            privileged: self.privileged,
+            cap_add: self.cap_add.clone(),
+            cap_drop: self.cap_drop.clone(),
+            security_opt: self.security_opt.clone(),
+            ulimits: self.ulimit.clone(),
+            stop_signal: self.stop_signal.clone(),
+            stop_timeout: self.stop_timeout,
+            network: self.network.clone(),
+            init: self.init,
+            log_driver: self.log_driver.clone(),
+            log_opts: self.log_opt.clone(),
+            userns: self.userns.clone(),
+            pid: self.pid.clone(),
+            ipc: self.ipc.clone(),
+            uts: self.uts.clone(),
+            group_add: self.group_add.clone(),
+            add_hosts: self.add_host.clone(),
+            dns: self.dns.clone(),
+            dns_search: self.dns_search.clone(),
+            dns_options: self.dns_option.clone(),
+            detach_keys: self.detach_keys.clone(),
+            sig_proxy,
+            cidfile: self.cidfile.clone(),
+            resources,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Run container in background and print container ID
+    #[arg(short, long)]
+    detach: bool,
+    /// Proxy received signals to the process
+    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    sig_proxy: bool,
+    #[command(flatten)]
+    create: CreateArgs,
+}
+
+pub fn create(engine: &Engine, a: CreateArgs) -> CmdResult {
+    let id = eng::create(engine, &a.options(true))?;
+    out(&format!("{id}\n"));
+    Ok(0)
+}
+
+pub fn run(engine: &Engine, a: RunArgs) -> CmdResult {
+    let id = eng::create(engine, &a.create.options(a.sig_proxy))?;
+    if a.detach {
+        match eng::start(engine, &id, false) {
+            Ok(_) => {
+                out(&format!("{id}\n"));
+                Ok(0)
+            }
+            Err(e) => {
+                if a.create.rm {
+                    eng::discard(engine, &id);
+                }
+                Err(e.into())
+            }
+        }
+    } else {
+        attached(engine, &id, a.create.tty, a.sig_proxy, a.create.rm)
+    }
+}
+
+/// Run with our terminal attached until the container exits or we detach.
+fn attached(engine: &Engine, id: &str, tty: bool, sig_proxy: bool, rm: bool) -> CmdResult {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut mask = SigSet::empty();
+    let forwarded = [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGWINCH,
+    ];
+    for s in forwarded {
+        mask.add(s);
+    }
+    let _ = mask.thread_block();
+    let raw = if tty { RawMode::enter() } else { None };
+    let handle = eng::start(engine, id, true);
+    let mut handle = match handle {
+        Ok(h) => h,
+        Err(e) => {
+            drop(raw);
+            if rm {
+                eng::discard(engine, id);
+            }
+            return Err(e.into());
+        }
+    };
+    let sfd = nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC).ok();
+    let code = loop {
+        if let Some(sfd) = &sfd {
+            use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+            let mut fds = [
+                PollFd::new(unsafe { BorrowedFd::borrow_raw(handle.raw_fd()) }, PollFlags::POLLIN),
+                PollFd::new(unsafe { BorrowedFd::borrow_raw(sfd.as_raw_fd()) }, PollFlags::POLLIN),
+            ];
+            let _ = poll(&mut fds, PollTimeout::NONE);
+            if fds[1].revents().is_some_and(|r| r.contains(PollFlags::POLLIN)) {
+                if let Ok(Some(si)) = sfd.read_signal() {
+                    let sig = si.ssi_signo as i32;
+                    if sig == libc::SIGWINCH {
+                        unsafe { libc::kill(handle.pid as i32, libc::SIGWINCH) };
+                    } else if sig_proxy {
+                        unsafe { libc::kill(handle.container_pid as i32, sig) };
+                    }
+                }
+                if !fds[0].revents().is_some_and(|r| !r.is_empty()) {
+                    continue;
+                }
+            }
+        }
+        match handle.next_event() {
+            MonitorEvent::Exit(c) => break c,
+            MonitorEvent::Detached => break 0,
+            MonitorEvent::Gone => {
+                break eng::get(engine, id).map(|c| c.state.exit_code).unwrap_or(125);
+            }
+        }
+    };
+    drop(raw);
+    Ok(code)
+}
+
+/// The terminal in raw mode for -t, restored when dropped.
+struct RawMode(libc::termios);
+
+impl RawMode {
+    fn enter() -> Option<RawMode> {
+        unsafe {
+            if libc::isatty(0) != 1 {
+                return None;
+            }
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut t) != 0 {
+                return None;
+            }
+            let saved = t;
+            libc::cfmakeraw(&mut t);
+            libc::tcsetattr(0, libc::TCSANOW, &t);
+            Some(RawMode(saved))
+        }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &self.0) };
+    }
+}
+
+#[derive(Args)]
+pub struct StartArgs {
+    /// Attach STDOUT/STDERR and forward signals
+    #[arg(short, long)]
+    attach: bool,
+    /// Attach container's STDIN
+    #[arg(short, long)]
+    interactive: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys")]
+    detach_keys: Option<String>,
+    #[arg(required = true, value_name = "CONTAINER")]
+    containers: Vec<String>,
+}
+
+pub fn start(engine: &Engine, a: StartArgs) -> CmdResult {
+    let mut failed = false;
+    for name in &a.containers {
+        let c = match eng::get(engine, name) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("Error: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        if a.attach || a.interactive {
+            return attached(engine, &c.config.id, c.config.tty, true, c.config.host.auto_remove);
+        }
+        if c.state.status == Status::Running {
+            out(&format!("{name}\n"));
+            continue;
+        }
+        match eng::start(engine, &c.config.id, false) {
+            Ok(_) => out(&format!("{name}\n")),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { 125 } else { 0 })
+}
+
+#[derive(Args)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container
+    #[arg(short, long)]
+    time: Option<i64>,
+    /// Signal to send to the container
+    #[arg(short, long)]
+    signal: Option<String>,
+    #[arg(required = true, value_name = "CONTAINER")]
+    containers: Vec<String>,
+}
+
+fn each(names: &[String], mut f: impl FnMut(&str) -> rcon::Result<()>) -> CmdResult {
+    let mut failed = false;
+    for n in names {
+        match f(n) {
+            Ok(()) => out(&format!("{n}\n")),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { 125 } else { 0 })
+}
+
+pub fn stop(engine: &Engine, a: StopArgs) -> CmdResult {
+    each(&a.containers, |n| {
+        if let Some(s) = &a.signal {
+            eng::kill(engine, n, s)
+                .or_else(|e| if matches!(e, rcon::Error::NotRunning(_)) { Ok(()) } else { Err(e) })?;
+        }
+        eng::stop(engine, n, a.time)
+    })
+}
+
+pub fn restart(engine: &Engine, a: StopArgs) -> CmdResult {
+    each(&a.containers, |n| {
+        eng::stop(engine, n, a.time)?;
+        let c = eng::get(engine, n)?;
+        eng::start(engine, &c.config.id, false).map(|_| ())
+    })
+}
+
+#[derive(Args)]
+pub struct KillArgs {
+    /// Signal to send to the container
+    #[arg(short, long, default_value = "KILL")]
+    signal: String,
+    #[arg(required = true, value_name = "CONTAINER")]
+    containers: Vec<String>,
+}
+
+pub fn kill(engine: &Engine, a: KillArgs) -> CmdResult {
+    each(&a.containers, |n| eng::kill(engine, n, &a.signal))
+}
+
+#[derive(Args)]
+pub struct RmArgs {
+    /// Force the removal of a running container (uses SIGKILL)
+    #[arg(short, long)]
+    force: bool,
+    /// Remove anonymous volumes associated with the container
+    #[arg(short, long)]
+    volumes: bool,
+    #[arg(required = true, value_name = "CONTAINER")]
+    containers: Vec<String>,
+}
+
+pub fn rm(engine: &Engine, a: RmArgs) -> CmdResult {
+    each(&a.containers, |n| eng::remove(engine, n, a.force).map(|_| ()))
+}
+
+#[derive(Args)]
+pub struct PsArgs {
+    /// Show all containers (default shows just running)
+    #[arg(short, long)]
+    all: bool,
+    /// Filter output based on conditions provided (id, name, label, status, ancestor, exited)
+    #[arg(short, long = "filter")]
+    filter: Vec<String>,
+    /// Format output using a custom template
+    #[arg(long)]
+    format: Option<String>,
+    /// Show n last created containers (includes all states)
+    #[arg(short = 'n', long = "last", default_value_t = -1)]
+    last: i64,
+    /// Show the latest created container (includes all states)
+    #[arg(short, long)]
+    latest: bool,
+    /// Don't truncate output
+    #[arg(long)]
+    no_trunc: bool,
+    /// Only display container IDs
+    #[arg(short, long)]
+    quiet: bool,
+    /// Display total file sizes
+    #[arg(short, long)]
+    size: bool,
+}
+
+const PS_HEADERS: &[(&str, &str)] = &[
+    ("ID", "CONTAINER ID"),
+    ("Image", "IMAGE"),
+    ("Command", "COMMAND"),
+    ("CreatedAt", "CREATED AT"),
+    ("RunningFor", "CREATED"),
+    ("Status", "STATUS"),
+    ("State", "STATE"),
+    ("Ports", "PORTS"),
+    ("Names", "NAMES"),
+    ("Labels", "LABELS"),
+    ("Size", "SIZE"),
+    ("Mounts", "MOUNTS"),
+    ("Networks", "NETWORKS"),
+];
+
+fn matches_filter(c: &rcon::container::Container, f: &str) -> anyhow::Result<bool> {
+    let (k, v) =
+        f.split_once('=').ok_or_else(|| anyhow::anyhow!("bad format of filter \"{f}\": expected name=value"))?;
+    Ok(match k {
+        "id" => c.config.id.starts_with(v),
+        "name" => c.config.name.contains(v),
+        "label" => match v.split_once('=') {
+            Some((lk, lv)) => c.config.labels.get(lk).and_then(Value::as_str) == Some(lv),
+            None => c.config.labels.contains_key(v),
+        },
+        "status" => {
+            if !["created", "restarting", "running", "removing", "paused", "exited", "dead"].contains(&v) {
+                anyhow::bail!(
+                    "invalid filter 'status={v}': use created, restarting, running, removing, paused, exited or dead"
+                );
+            }
+            c.state.status.as_str() == v
+        }
+        "exited" => c.state.status == Status::Exited && c.state.exit_code.to_string() == v,
+        "ancestor" => {
+            c.config.image_name == v
+                || c.config.image.trim_start_matches("sha256:").starts_with(v.trim_start_matches("sha256:"))
+                || c.config.image_name.split(':').next() == Some(v)
+        }
+        _ => anyhow::bail!("invalid filter \"{k}\": ps accepts id, name, label, status, ancestor and exited"),
+    })
+}
+
+pub fn ps(engine: &Engine, a: PsArgs) -> CmdResult {
+    let mut list = eng::list(engine)?;
+    list.sort_by(|x, y| y.config.created.cmp(&x.config.created));
+    let mut selected = Vec::new();
+    for c in list {
+        let mut keep = a.all || a.last >= 0 || a.latest || c.state.status == Status::Running;
+        for f in &a.filter {
+            keep &= matches_filter(&c, f)?;
+        }
+        if keep {
+            selected.push(c);
+        }
+    }
+    if a.latest {
+        selected.truncate(1);
+    } else if a.last >= 0 {
+        selected.truncate(a.last as usize);
+    }
+    if a.quiet {
+        out(&selected
+            .iter()
+            .map(|c| if a.no_trunc { c.config.id.clone() } else { c.config.id[..12].to_string() } + "\n")
+            .collect::<String>());
+        return Ok(0);
+    }
+    let now = rcon::image::store::now_secs();
+    let rows: Vec<Value> = selected
+        .iter()
+        .map(|c| {
+            let argv: Vec<String> = c.config.entrypoint.iter().chain(c.config.cmd.iter()).cloned().collect();
+            let mut command = argv.join(" ");
+            if !a.no_trunc && command.chars().count() > 20 {
+                command = command.chars().take(19).collect::<String>() + "…";
+            }
+            let created = units::parse_rfc3339(&c.config.created).map(|t| t.0).unwrap_or(now);
+            let labels = c
+                .config
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",");
+            json!({
+                "Command": format!("\"{command}\""),
+                "CreatedAt": units::go_time_string(created),
+                "ID": if a.no_trunc { c.config.id.clone() } else { c.config.id[..12].to_string() },
+                "Image": c.config.image_name,
+                "Labels": labels,
+                "LocalVolumes": "0",
+                "Mounts": c.config.host.mounts.iter().map(|m| m.target.clone()).collect::<Vec<_>>().join(","),
+                "Names": c.config.name,
+                "Networks": c.config.host.network_mode,
+                "Ports": "",
+                "RunningFor": units::since(created, now),
+                "Size": "0B",
+                "State": c.state.status.as_str(),
+                "Status": eng::status_text(c),
+            })
+        })
+        .collect();
+    let default = if a.size {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
+    } else {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+    };
+    out(&table::render_list(a.format.as_deref().unwrap_or(""), default, PS_HEADERS, &rows)?);
+    Ok(0)
+}
+
+#[derive(Args)]
+pub struct LogsArgs {
+    /// Follow log output
+    #[arg(short, long)]
+    follow: bool,
+    /// Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)
+    #[arg(long)]
+    since: Option<String>,
+    /// Show logs before a timestamp or relative time
+    #[arg(long)]
+    until: Option<String>,
+    /// Number of lines to show from the end of the logs
+    #[arg(short = 'n', long, default_value = "all")]
+    tail: String,
+    /// Show timestamps
+    #[arg(short, long)]
+    timestamps: bool,
+    /// Show extra details provided to logs
+    #[arg(long)]
+    details: bool,
+    container: String,
+}
+
+pub fn logs_cmd(engine: &Engine, a: LogsArgs) -> CmdResult {
+    let c = eng::get(engine, &a.container)?;
+    let driver = logs::Driver::parse(&c.config.host.log_driver)?;
+    let now = rcon::image::store::now_secs();
+    let when = |s: &Option<String>, what: &str| -> anyhow::Result<Option<(i64, u32)>> {
+        match s {
+            None => Ok(None),
+            Some(v) => units::parse_since_until(v, now).map(|t| Some((t, 0))).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "invalid value for --{what}: {v:?}: use a timestamp (2013-01-02T13:23:37Z) or a duration (42m)"
+                )
+            }),
+        }
+    };
+    let tail = if a.tail == "all" || a.tail == "-1" {
+        None
+    } else {
+        Some(
+            a.tail
+                .parse::<usize>()
+                .map_err(|_| anyhow::anyhow!("invalid value for --tail: {:?}: use a number or all", a.tail))?,
+        )
+    };
+    let opts = logs::ReadOptions {
+        since: when(&a.since, "since")?,
+        until: when(&a.until, "until")?,
+        tail,
+        timestamps: a.timestamps,
+        follow: a.follow,
+    };
+    let path = eng::log_path(engine, &c.config.id)?;
+    let id = c.config.id.clone();
+    let mut emit = |e: &logs::LogEntry| -> std::io::Result<()> {
+        use std::io::Write;
+        let bytes = logs::render(e, a.timestamps);
+        match e.stream {
+            logs::Stream::Stdout => {
+                let mut o = std::io::stdout().lock();
+                o.write_all(&bytes)?;
+                o.flush()
+            }
+            logs::Stream::Stderr => std::io::stderr().write_all(&bytes),
+        }
+    };
+    let mut keep = || eng::get(engine, &id).map(|c| c.state.status == Status::Running).unwrap_or(false);
+    match logs::read(&path, driver, &opts, &mut emit, &mut keep) {
+        // `rcon logs c | head -1`: the reader went away, which is fine.
+        Err(logs::LogError::Emit(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        r => r.map(|_| 0).map_err(Into::into),
+    }
+}
+
+#[derive(Args)]
+pub struct WaitArgs {
+    #[arg(required = true, value_name = "CONTAINER")]
+    containers: Vec<String>,
+}
+
+pub fn wait(engine: &Engine, a: WaitArgs) -> CmdResult {
+    let mut failed = false;
+    for n in &a.containers {
+        match eng::wait(engine, n) {
+            Ok(code) => out(&format!("{code}\n")),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { 125 } else { 0 })
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// Format output using a custom template
+    #[arg(short, long)]
+    format: Option<String>,
+    /// Display total file sizes
+    #[arg(short, long)]
+    size: bool,
+    #[arg(required = true, value_name = "CONTAINER")]
+    containers: Vec<String>,
+}
+
+pub fn inspect(engine: &Engine, a: InspectArgs) -> CmdResult {
+    let mut found = Vec::new();
+    let mut failed = false;
+    for n in &a.containers {
+        match eng::inspect(engine, n) {
+            Ok(v) => found.push(v),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                failed = true;
+            }
+        }
+    }
+    super::images::print_inspect(&found, a.format.as_deref())?;
+    Ok(if failed { 125 } else { 0 })
+}
+
+#[derive(Args)]
+pub struct RenameArgs {
+    container: String,
+    new_name: String,
+}
+
+pub fn rename(engine: &Engine, a: RenameArgs) -> CmdResult {
+    eng::rename(engine, &a.container, &a.new_name)?;
+    Ok(0)
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    force: bool,
+}
+
+pub fn prune(engine: &Engine, a: PruneArgs) -> CmdResult {
+    if !a.force {
+        eprintln!("WARNING! This will remove all stopped containers.");
+        if !super::confirm("Are you sure you want to continue?") {
+            return Ok(0);
+        }
+    }
+    let gone = eng::prune(engine)?;
+    let mut s = String::new();
+    if !gone.is_empty() {
+        s += "Deleted Containers:\n";
+        for g in &gone {
+            s += &format!("{g}\n");
+        }
+        s.push('\n');
+    }
+    s += "Total reclaimed space: 0B\n";
+    out(&s);
+    Ok(0)
+}
+
+#[derive(Args)]
+pub struct ExecArgs {
+    /// Detached mode: run command in the background
+    #[arg(short, long)]
+    detach: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    tty: bool,
+    /// Set environment variables
+    #[arg(short, long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
+    #[arg(short, long)]
+    user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    workdir: Option<String>,
+    /// Give extended privileges to the command
+    #[arg(long)]
+    privileged: bool,
+    container: String,
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    command: Vec<String>,
+}
+
+pub fn exec(engine: &Engine, a: ExecArgs) -> CmdResult {
+    let o = rcon::engine::exec::ExecOptions {
+        interactive: a.interactive,
+        tty: a.tty,
+        detach: a.detach,
+        env: a.env,
+        user: a.user,
+        workdir: a.workdir,
+        privileged: a.privileged,
+        cmd: a.command,
+    };
+    Ok(rcon::engine::exec::exec(engine, &a.container, &o)?)
+}
+
+#[derive(Args)]
+pub struct AttachArgs {
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys")]
+    detach_keys: Option<String>,
+    /// Do not attach STDIN
+    #[arg(long = "no-stdin")]
+    no_stdin: bool,
+    /// Proxy all received signals to the process
+    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    sig_proxy: bool,
+    container: String,
+}
+
+pub fn attach(engine: &Engine, a: AttachArgs) -> CmdResult {
+    Ok(rcon::engine::attach::attach(engine, &a.container, a.no_stdin, a.detach_keys.as_deref(), a.sig_proxy)?)
+}
+
+#[derive(Args)]
+pub struct TopArgs {
+    container: String,
+    /// ps options (default -ef)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "PS OPTIONS")]
+    ps_args: Vec<String>,
+}
+
+pub fn top(engine: &Engine, a: TopArgs) -> CmdResult {
+    let (header, rows) = eng::top(engine, &a.container, &a.ps_args)?;
+    let mut text = header.join("\t") + "\n";
+    for r in rows {
+        text += &(r.join("\t") + "\n");
+    }
+    out(&table::tabwrite(&text));
+    Ok(0)
+}

@@ -1,0 +1,904 @@
+//! Container verbs: create, start (attached or not), stop, kill, rm, ps,
+//! wait, logs, inspect, rename, prune. The monitor (src/monitor) does the
+//! supervising; these functions talk to it through state files, signals and
+//! the start pipe.
+
+use std::io::{BufRead, BufReader};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Map, Value};
+
+use super::Engine;
+use crate::container::names;
+use crate::container::{Container, ContainerConfig, ContainerStore, HostConfig, Mount, Status, Ulimit};
+use crate::error::{Error, IoContext, Result};
+use crate::format::units;
+use crate::image::store::{hex_of, now_secs};
+
+/// What `rcon create`/`run` was asked for (Docker's flags, already parsed).
+#[derive(Debug, Default, Clone)]
+pub struct CreateOptions {
+    pub image: String,
+    pub cmd: Vec<String>,
+    pub name: Option<String>,
+    pub entrypoint: Option<String>,
+    pub env: Vec<String>,
+    pub env_files: Vec<PathBuf>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub labels: Vec<String>,
+    pub label_files: Vec<PathBuf>,
+    pub tty: bool,
+    pub interactive: bool,
+    pub rm: bool,
+    pub volumes: Vec<String>,
+    pub mounts: Vec<String>,
+    pub tmpfs: Vec<String>,
+    pub read_only: bool,
+    pub privileged: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub security_opt: Vec<String>,
+    pub ulimits: Vec<String>,
+    pub stop_signal: Option<String>,
+    pub stop_timeout: Option<i64>,
+    pub network: Option<String>,
+    pub init: bool,
+    pub log_driver: Option<String>,
+    pub log_opts: Vec<String>,
+    pub userns: Option<String>,
+    pub pid: Option<String>,
+    pub ipc: Option<String>,
+    pub uts: Option<String>,
+    pub group_add: Vec<String>,
+    pub add_hosts: Vec<String>,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub dns_options: Vec<String>,
+    pub detach_keys: Option<String>,
+    pub sig_proxy: bool,
+    pub cidfile: Option<PathBuf>,
+    /// --memory, --cpus, … as (flag, value): refused where they cannot work.
+    pub resources: Vec<(String, String)>,
+}
+
+fn now_rfc3339() -> String {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    units::rfc3339_nano(d.as_secs() as i64, d.subsec_nanos())
+}
+
+fn bad(msg: String) -> Error {
+    Error::InvalidArgument(msg)
+}
+
+/// Resource limits need a cgroup the user may write. Rootless on cgroup v1
+/// (these machines) there is none: refuse instead of ignoring the flag.
+fn check_resources(engine: &Engine, res: &[(String, String)]) -> Result<()> {
+    let Some((flag, _)) = res.first() else { return Ok(()) };
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    if engine.paths.rootless && !v2 {
+        return Err(bad(format!(
+            "{flag} cannot be enforced: this host uses cgroup v1, where an unprivileged user gets no cgroup to set limits in; run as root or on a cgroup v2 host with delegation (systemd: Delegate=yes)"
+        )));
+    }
+    Err(bad(format!("{flag} is not supported by this rcon yet: resource limits are not enforced, so the flag is refused rather than ignored")))
+}
+
+fn parse_env_file(p: &PathBuf) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(p).ctx(|| format!("open env file {}", p.display()))?;
+    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect())
+}
+
+/// `-e KEY` takes KEY from our environment (dropped when unset), as Docker does.
+fn expand_env(e: &str) -> Option<String> {
+    if e.contains('=') {
+        Some(e.to_string())
+    } else {
+        std::env::var(e).ok().map(|v| format!("{e}={v}"))
+    }
+}
+
+fn merge_env(base: &mut Vec<String>, add: String) {
+    let key = add.split('=').next().unwrap_or("").to_string();
+    base.retain(|e| e.split('=').next() != Some(key.as_str()));
+    base.push(add);
+}
+
+fn parse_volume(v: &str) -> Result<Mount> {
+    let parts: Vec<&str> = v.split(':').collect();
+    let (src, dst, opts) = match parts.as_slice() {
+        [d] => {
+            return Err(bad(format!(
+                "anonymous volume {d}: volumes are not supported by this rcon yet; bind a host directory with -v /host/path:{d}"
+            )))
+        }
+        [s, d] => (*s, *d, ""),
+        [s, d, o] => (*s, *d, *o),
+        _ => return Err(bad(format!("invalid volume specification: {v:?}"))),
+    };
+    if !src.starts_with('/') {
+        return Err(bad(format!(
+            "named volume {src:?}: volumes are not supported by this rcon yet; use an absolute host path (-v /host/path:{dst})"
+        )));
+    }
+    if !dst.starts_with('/') {
+        return Err(bad(format!("invalid volume specification: {v:?}: the container path must be absolute")));
+    }
+    let mut readonly = false;
+    for o in opts.split(',').filter(|o| !o.is_empty()) {
+        match o {
+            "ro" => readonly = true,
+            "rw" | "z" | "Z" | "rprivate" | "private" | "rslave" | "slave" | "rbind" | "bind" => {}
+            _ => return Err(bad(format!("invalid mode {o:?} in volume {v:?}: use ro or rw"))),
+        }
+    }
+    // Docker creates a missing host directory for -v (not for --mount).
+    std::fs::create_dir_all(src).ctx(|| format!("create bind source {src}"))?;
+    Ok(Mount { kind: "bind".into(), source: src.into(), target: dst.into(), readonly, options: vec![] })
+}
+
+fn parse_mount(s: &str) -> Result<Mount> {
+    let mut m = Mount { kind: "volume".into(), ..Default::default() };
+    for kv in s.split(',') {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, "true"));
+        match k {
+            "type" => m.kind = v.into(),
+            "source" | "src" => m.source = v.into(),
+            "target" | "destination" | "dst" => m.target = v.into(),
+            "readonly" | "ro" => m.readonly = v != "false" && v != "0",
+            "tmpfs-size" => m.options.push(format!("size={v}")),
+            "tmpfs-mode" => m.options.push(format!("mode={v}")),
+            "bind-propagation" | "consistency" => {}
+            _ => return Err(bad(format!("unexpected key {k:?} in --mount {s:?}"))),
+        }
+    }
+    if m.target.is_empty() {
+        return Err(bad(format!("--mount {s:?}: target is required")));
+    }
+    match m.kind.as_str() {
+        "bind" => {
+            if !std::path::Path::new(&m.source).exists() {
+                return Err(bad(format!(
+                    "invalid mount config for type \"bind\": bind source path does not exist: {}",
+                    m.source
+                )));
+            }
+        }
+        "tmpfs" => {}
+        "volume" => {
+            return Err(bad(format!("--mount {s:?}: volumes are not supported by this rcon yet; use type=bind")))
+        }
+        t => return Err(bad(format!("--mount {s:?}: unknown type {t:?}: use bind or tmpfs"))),
+    }
+    Ok(m)
+}
+
+fn parse_tmpfs(s: &str) -> Mount {
+    let (target, opts) = s.split_once(':').unwrap_or((s, ""));
+    Mount {
+        kind: "tmpfs".into(),
+        source: "tmpfs".into(),
+        target: target.into(),
+        readonly: false,
+        options: opts.split(',').filter(|o| !o.is_empty()).map(String::from).collect(),
+    }
+}
+
+fn parse_ulimit(s: &str) -> Result<Ulimit> {
+    let (name, vals) = s.split_once('=').ok_or_else(|| bad(format!("invalid ulimit {s:?}: use name=soft[:hard]")))?;
+    crate::runtime::rlimit_resource(name)?;
+    let num = |v: &str| -> Result<u64> {
+        if v == "-1" || v == "unlimited" {
+            Ok(u64::MAX)
+        } else {
+            v.parse().map_err(|_| bad(format!("invalid ulimit value in {s:?}")))
+        }
+    };
+    let (soft, hard) = match vals.split_once(':') {
+        Some((a, b)) => (num(a)?, num(b)?),
+        None => (num(vals)?, num(vals)?),
+    };
+    if soft > hard {
+        return Err(bad(format!("ulimit {s:?}: soft limit must not exceed the hard limit")));
+    }
+    Ok(Ulimit { name: name.into(), soft, hard })
+}
+
+pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
+    check_resources(engine, &o.resources)?;
+    let images = engine.store()?;
+    let img = images.resolve(&o.image)?;
+    let icfg = images.config(&img)?;
+    let ic = icfg.config.clone().unwrap_or_default();
+    let store = ContainerStore::open(&engine.paths)?;
+
+    let (entrypoint, cmd) = match &o.entrypoint {
+        Some(ep) if ep.is_empty() => (vec![], o.cmd.clone()),
+        Some(ep) => (vec![ep.clone()], o.cmd.clone()),
+        None => (
+            ic.entrypoint.clone().unwrap_or_default(),
+            if o.cmd.is_empty() { ic.cmd.clone().unwrap_or_default() } else { o.cmd.clone() },
+        ),
+    };
+    let mut env = ic.env.clone().unwrap_or_default();
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.insert(0, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    }
+    for f in &o.env_files {
+        for e in parse_env_file(f)? {
+            if let Some(e) = expand_env(&e) {
+                merge_env(&mut env, e);
+            }
+        }
+    }
+    for e in &o.env {
+        if let Some(e) = expand_env(e) {
+            merge_env(&mut env, e);
+        }
+    }
+    let id = names::new_id();
+    let hostname = o.hostname.clone().unwrap_or_else(|| id[..12].to_string());
+    if o.tty {
+        merge_env(&mut env, "TERM=xterm".into());
+    }
+    merge_env(&mut env, format!("HOSTNAME={hostname}"));
+    let mut labels = ic.labels.clone().unwrap_or_default();
+    let mut label_lines: Vec<String> = Vec::new();
+    for f in &o.label_files {
+        label_lines.extend(parse_env_file(f)?);
+    }
+    label_lines.extend(o.labels.iter().cloned());
+    for l in label_lines {
+        let (k, v) = l.split_once('=').unwrap_or((&l, ""));
+        labels.insert(k.to_string(), Value::String(v.to_string()));
+    }
+    let name = match &o.name {
+        Some(n) => {
+            let n = n.strip_prefix('/').unwrap_or(n);
+            if !names::valid_name(n) {
+                return Err(bad(format!("invalid container name {n:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
+            }
+            n.to_string()
+        }
+        None => names::random_name(&id),
+    };
+    let mut mounts = Vec::new();
+    for v in &o.volumes {
+        mounts.push(parse_volume(v)?);
+    }
+    for m in &o.mounts {
+        mounts.push(parse_mount(m)?);
+    }
+    for t in &o.tmpfs {
+        mounts.push(parse_tmpfs(t));
+    }
+    let mut ulimits = Vec::new();
+    for u in &o.ulimits {
+        ulimits.push(parse_ulimit(u)?);
+    }
+    let mut no_new_privileges = false;
+    let mut seccomp_profile = None;
+    for s in &o.security_opt {
+        let (k, v) = s.split_once(['=', ':']).unwrap_or((s, ""));
+        match k {
+            "no-new-privileges" => no_new_privileges = v.is_empty() || v == "true",
+            "seccomp" if v == "unconfined" => seccomp_profile = Some("unconfined".to_string()),
+            "seccomp" => {
+                let text = std::fs::read_to_string(v).ctx(|| format!("read seccomp profile {v}"))?;
+                crate::runtime::seccomp::from_profile_json(&text, &[])
+                    .map_err(|e| bad(format!("seccomp profile {v}: {e}")))?;
+                seccomp_profile = Some(text);
+            }
+            "label" | "apparmor" => {}
+            _ => {
+                return Err(bad(format!(
+                    "invalid --security-opt {s:?}: use no-new-privileges or seccomp=unconfined|FILE"
+                )))
+            }
+        }
+    }
+    crate::runtime::caps::effective_set(o.privileged, &o.cap_add, &o.cap_drop).map_err(|e| bad(e.to_string()))?;
+    let network = o.network.clone().unwrap_or_else(|| "bridge".into());
+    match network.as_str() {
+        "none" | "host" | "bridge" | "default" => {}
+        n => return Err(bad(format!("network {n} not found: this rcon supports --network none and host so far"))),
+    }
+    let log_driver = o.log_driver.clone().unwrap_or_else(|| "json-file".into());
+    crate::monitor::logs::Driver::parse(&log_driver).map_err(|e| bad(e.to_string()))?;
+    let driver = crate::monitor::logs::Driver::parse(&log_driver).map_err(|e| bad(e.to_string()))?;
+    crate::monitor::logs::LogOptions::parse_for(&driver, &o.log_opts).map_err(|e| bad(e.to_string()))?;
+    for (what, v) in [("--pid", &o.pid), ("--ipc", &o.ipc), ("--uts", &o.uts)] {
+        if let Some(v) = v {
+            if v != "host" && v != "private" && !v.is_empty() {
+                return Err(bad(format!("invalid {what} {v:?}: use host")));
+            }
+        }
+    }
+    let userns = o.userns.clone().unwrap_or_default();
+    if !userns.is_empty() && userns != "host" {
+        return Err(bad(format!(
+            "--userns={userns} is not supported by this rcon yet: use --userns=host or leave it out"
+        )));
+    }
+    if let Some(p) = &o.cidfile {
+        if p.exists() {
+            return Err(bad(format!(
+                "container ID file found, make sure the other container isn't running or delete {}",
+                p.display()
+            )));
+        }
+    }
+    let stop_signal = o.stop_signal.clone().or(ic.stop_signal.clone()).unwrap_or_else(|| "SIGTERM".into());
+    signal_number(&stop_signal)?;
+
+    let cfg = ContainerConfig {
+        id: id.clone(),
+        name,
+        created: now_rfc3339(),
+        image: img.id.clone(),
+        image_name: o.image.clone(),
+        layers: img.layers.clone(),
+        entrypoint,
+        cmd,
+        env,
+        working_dir: o.workdir.clone().unwrap_or(ic.working_dir.clone()),
+        user: o.user.clone().unwrap_or(ic.user.clone()),
+        hostname: hostname.clone(),
+        labels,
+        tty: o.tty,
+        open_stdin: o.interactive,
+        stop_signal,
+        stop_timeout: o.stop_timeout,
+        exposed_ports: ic.exposed_ports.clone().unwrap_or_default(),
+        volumes: ic.volumes.clone().unwrap_or_default(),
+        host: HostConfig {
+            auto_remove: o.rm,
+            mounts,
+            read_only: o.read_only,
+            privileged: o.privileged,
+            cap_add: o.cap_add.clone(),
+            cap_drop: o.cap_drop.clone(),
+            no_new_privileges,
+            seccomp: None,
+            seccomp_profile,
+            network_mode: network,
+            init: o.init,
+            log_driver,
+            log_opts: o.log_opts.clone(),
+            ulimits,
+            userns,
+            pid_mode: o.pid.clone().unwrap_or_default(),
+            ipc_mode: o.ipc.clone().unwrap_or_else(|| "private".into()),
+            uts_mode: o.uts.clone().unwrap_or_default(),
+            group_add: o.group_add.clone(),
+            extra_hosts: o.add_hosts.clone(),
+            dns: o.dns.clone(),
+            dns_search: o.dns_search.clone(),
+            dns_options: o.dns_options.clone(),
+            sig_proxy: o.sig_proxy,
+            detach_keys: o.detach_keys.clone().unwrap_or_default(),
+            cidfile: o.cidfile.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        },
+    };
+    store.create(&cfg)?;
+    let res = write_userdata(&store, &cfg).and_then(|_| match &o.cidfile {
+        Some(p) => std::fs::write(p, &id).ctx(|| format!("write cidfile {}", p.display())),
+        None => Ok(()),
+    });
+    if let Err(e) = res {
+        let _ = store.remove(&id);
+        return Err(e);
+    }
+    Ok(id)
+}
+
+/// /etc/hosts, /etc/hostname and /etc/resolv.conf for the container.
+fn write_userdata(store: &ContainerStore, cfg: &ContainerConfig) -> Result<()> {
+    let d = store.dir(&cfg.id).join("userdata");
+    let mut hosts = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    for h in &cfg.host.extra_hosts {
+        let (name, ip) = h.split_once(':').ok_or_else(|| bad(format!("invalid --add-host {h:?}: use host:ip")))?;
+        hosts.push_str(&format!("{ip}\t{name}\n"));
+    }
+    hosts.push_str(&format!("127.0.1.1\t{}\n", cfg.hostname));
+    std::fs::write(d.join("hosts"), hosts).ctx(|| "write hosts".into())?;
+    std::fs::write(d.join("hostname"), format!("{}\n", cfg.hostname)).ctx(|| "write hostname".into())?;
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let mut resolv = String::new();
+    if cfg.host.dns.is_empty() {
+        // A loopback resolver on the host is unreachable from the container.
+        for l in host_resolv.lines() {
+            let loopback = l.starts_with("nameserver") && (l.contains(" 127.") || l.contains(" ::1"));
+            if !loopback
+                && !(l.starts_with("search") && !cfg.host.dns_search.is_empty())
+                && !(l.starts_with("options") && !cfg.host.dns_options.is_empty())
+            {
+                resolv.push_str(l);
+                resolv.push('\n');
+            }
+        }
+    } else {
+        for ns in &cfg.host.dns {
+            resolv.push_str(&format!("nameserver {ns}\n"));
+        }
+    }
+    if !cfg.host.dns_search.is_empty() {
+        resolv.push_str(&format!("search {}\n", cfg.host.dns_search.join(" ")));
+    }
+    if !cfg.host.dns_options.is_empty() {
+        resolv.push_str(&format!("options {}\n", cfg.host.dns_options.join(" ")));
+    }
+    std::fs::write(d.join("resolv.conf"), resolv).ctx(|| "write resolv.conf".into())
+}
+
+pub fn signal_number(s: &str) -> Result<i32> {
+    let up = s.to_ascii_uppercase();
+    let name = up.strip_prefix("SIG").unwrap_or(&up);
+    if let Ok(n) = name.parse::<i32>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+    }
+    let n = match name {
+        "HUP" => libc::SIGHUP,
+        "INT" => libc::SIGINT,
+        "QUIT" => libc::SIGQUIT,
+        "ILL" => libc::SIGILL,
+        "TRAP" => libc::SIGTRAP,
+        "ABRT" | "IOT" => libc::SIGABRT,
+        "BUS" => libc::SIGBUS,
+        "FPE" => libc::SIGFPE,
+        "KILL" => libc::SIGKILL,
+        "USR1" => libc::SIGUSR1,
+        "SEGV" => libc::SIGSEGV,
+        "USR2" => libc::SIGUSR2,
+        "PIPE" => libc::SIGPIPE,
+        "ALRM" => libc::SIGALRM,
+        "TERM" => libc::SIGTERM,
+        "STKFLT" => libc::SIGSTKFLT,
+        "CHLD" | "CLD" => libc::SIGCHLD,
+        "CONT" => libc::SIGCONT,
+        "STOP" => libc::SIGSTOP,
+        "TSTP" => libc::SIGTSTP,
+        "TTIN" => libc::SIGTTIN,
+        "TTOU" => libc::SIGTTOU,
+        "URG" => libc::SIGURG,
+        "XCPU" => libc::SIGXCPU,
+        "XFSZ" => libc::SIGXFSZ,
+        "VTALRM" => libc::SIGVTALRM,
+        "PROF" => libc::SIGPROF,
+        "WINCH" => libc::SIGWINCH,
+        "IO" | "POLL" => libc::SIGIO,
+        "PWR" => libc::SIGPWR,
+        "SYS" => libc::SIGSYS,
+        _ => return Err(bad(format!("invalid signal: {s}"))),
+    };
+    Ok(n)
+}
+
+/// A started monitor and the pipe it reports on.
+pub struct MonitorHandle {
+    pub pid: u32,
+    pub container_pid: u32,
+    reader: BufReader<std::fs::File>,
+}
+
+pub enum MonitorEvent {
+    Exit(i32),
+    Detached,
+    Gone,
+}
+
+impl MonitorHandle {
+    /// Block until the monitor reports the end (attached mode).
+    pub fn next_event(&mut self) -> MonitorEvent {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match self.reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return MonitorEvent::Gone,
+                Ok(_) => {}
+            }
+            let l = line.trim();
+            if let Some(c) = l.strip_prefix("EXIT ") {
+                return MonitorEvent::Exit(c.parse().unwrap_or(125));
+            }
+            if l == "DETACHED" {
+                return MonitorEvent::Detached;
+            }
+        }
+    }
+
+    pub fn raw_fd(&self) -> i32 {
+        self.reader.get_ref().as_raw_fd()
+    }
+}
+
+/// Start a created (or exited) container: spawn its monitor, wait for it to
+/// report that the container runs. With `attach`, the monitor uses our
+/// stdio as the container's terminal or pipes.
+pub fn start(engine: &Engine, id: &str, attach: bool) -> Result<MonitorHandle> {
+    let store = ContainerStore::open(&engine.paths)?;
+    let _lock = store.lock_one(id)?;
+    let c = store.load(id)?;
+    if c.state.status == Status::Running {
+        return Err(bad(format!("container {} is already running", c.config.name)));
+    }
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Other(format!("pipe: {e}")))?;
+    let mut cmd = std::process::Command::new("/proc/self/exe");
+    cmd.arg0("rcon").arg("__monitor").arg(id);
+    if attach {
+        cmd.arg("--attach");
+    } else {
+        cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    }
+    let wfd = w.as_raw_fd();
+    unsafe {
+        cmd.pre_exec(move || {
+            // Its own session: the terminal's ^C reaches us, and we decide
+            // (sig-proxy) what the container gets.
+            libc::setsid();
+            if libc::dup2(wfd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(|e| Error::Other(format!("start monitor: {e}")))?;
+    let monitor_pid = child.id();
+    drop(w);
+    let mut reader = BufReader::new(std::fs::File::from(r));
+    let mut line = String::new();
+    let _ = reader.read_line(&mut line);
+    let line = line.trim().to_string();
+    // The monitor is not our child to wait for: let init reap it.
+    std::mem::forget(child);
+    if let Some(pid) = line.strip_prefix("STARTED ") {
+        return Ok(MonitorHandle { pid: monitor_pid, container_pid: pid.parse().unwrap_or(0), reader });
+    }
+    if let Some(rest) = line.strip_prefix("ERROR ") {
+        let (code, msg) = rest.split_once(' ').unwrap_or((rest, ""));
+        let msg = format!("cannot start container {}: {msg}", c.config.name);
+        return Err(match code.parse().unwrap_or(125) {
+            126 => Error::CannotExecute(msg),
+            127 => Error::CommandNotFound(msg),
+            _ => Error::Other(msg),
+        });
+    }
+    Err(Error::Other(format!("the monitor of container {} exited before starting it", c.config.name)))
+}
+
+/// Remove what a failed `run` left behind.
+pub fn discard(engine: &Engine, id: &str) {
+    if let Ok(store) = ContainerStore::open(&engine.paths) {
+        let _ = store.remove(id);
+    }
+}
+
+fn wait_until(deadline: Instant, mut f: impl FnMut() -> bool) -> bool {
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn is_running(store: &ContainerStore, id: &str) -> bool {
+    store.load(id).map(|c| c.state.status == Status::Running).unwrap_or(false)
+}
+
+fn mark_stopped_by_user(store: &ContainerStore, id: &str) {
+    if let Ok(c) = store.load(id) {
+        let mut st = c.state;
+        st.stopped_by_user = true;
+        let _ = store.write_state(id, &st);
+    }
+}
+
+/// `rcon stop`: the stop signal, then SIGKILL after the timeout.
+pub fn stop(engine: &Engine, arg: &str, timeout: Option<i64>) -> Result<()> {
+    let store = ContainerStore::open(&engine.paths)?;
+    let id = store.resolve(arg)?;
+    let c = store.load(&id)?;
+    if c.state.status != Status::Running {
+        return Ok(());
+    }
+    mark_stopped_by_user(&store, &id);
+    let t = timeout.or(c.config.stop_timeout).unwrap_or(10).max(0) as u64;
+    let sig = signal_number(&c.config.stop_signal)?;
+    unsafe { libc::kill(c.state.pid as i32, sig) };
+    if !wait_until(Instant::now() + Duration::from_secs(t), || !is_running(&store, &id)) {
+        unsafe { libc::kill(c.state.pid as i32, libc::SIGKILL) };
+        if !wait_until(Instant::now() + Duration::from_secs(10), || !is_running(&store, &id)) {
+            return Err(Error::Other(format!("container {} did not stop after SIGKILL", c.config.name)));
+        }
+    }
+    Ok(())
+}
+
+pub fn kill(engine: &Engine, arg: &str, signal: &str) -> Result<()> {
+    let store = ContainerStore::open(&engine.paths)?;
+    let id = store.resolve(arg)?;
+    let c = store.load(&id)?;
+    let sig = signal_number(signal)?;
+    if c.state.status != Status::Running {
+        return Err(Error::NotRunning(arg.to_string()));
+    }
+    if sig == libc::SIGKILL || sig == libc::SIGTERM || sig == libc::SIGINT {
+        mark_stopped_by_user(&store, &id);
+    }
+    if unsafe { libc::kill(c.state.pid as i32, sig) } != 0 {
+        return Err(Error::Other(format!("kill container {arg}: {}", std::io::Error::last_os_error())));
+    }
+    Ok(())
+}
+
+pub fn remove(engine: &Engine, arg: &str, force: bool) -> Result<String> {
+    let store = ContainerStore::open(&engine.paths)?;
+    let id = store.resolve(arg)?;
+    let c = store.load(&id)?;
+    if c.state.status == Status::Running {
+        if !force {
+            return Err(Error::ContainerRunning(arg.to_string()));
+        }
+        mark_stopped_by_user(&store, &id);
+        unsafe { libc::kill(c.state.pid as i32, libc::SIGKILL) };
+        wait_until(Instant::now() + Duration::from_secs(10), || !is_running(&store, &id));
+        // --rm containers remove themselves when their monitor sees the exit.
+        if c.config.host.auto_remove {
+            wait_until(Instant::now() + Duration::from_secs(5), || !store.dir(&id).join("container.json").exists());
+        }
+    }
+    let _lock = store.lock()?;
+    store.remove(&id)?;
+    Ok(id)
+}
+
+/// `rcon wait`: block until the container stops; its exit code.
+pub fn wait(engine: &Engine, arg: &str) -> Result<i32> {
+    let store = ContainerStore::open(&engine.paths)?;
+    let id = store.resolve(arg)?;
+    loop {
+        match store.load(&id) {
+            Ok(c) if matches!(c.state.status, Status::Running | Status::Restarting | Status::Paused) => {}
+            Ok(c) => return Ok(c.state.exit_code),
+            // A --rm container vanished after exiting.
+            Err(Error::NoSuchContainer(_)) => return Ok(0),
+            Err(e) => return Err(e),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn list(engine: &Engine) -> Result<Vec<Container>> {
+    Ok(ContainerStore::open(&engine.paths)?.all())
+}
+
+pub fn get(engine: &Engine, arg: &str) -> Result<Container> {
+    let store = ContainerStore::open(&engine.paths)?;
+    let id = store.resolve(arg)?;
+    store.load(&id)
+}
+
+pub fn rename(engine: &Engine, arg: &str, new: &str) -> Result<()> {
+    if !names::valid_name(new) {
+        return Err(bad(format!("invalid container name {new:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
+    }
+    let store = ContainerStore::open(&engine.paths)?;
+    let id = store.resolve(arg)?;
+    store.rename(&id, new)
+}
+
+/// `rcon container prune`: remove every stopped container.
+pub fn prune(engine: &Engine) -> Result<Vec<String>> {
+    let store = ContainerStore::open(&engine.paths)?;
+    let mut gone = Vec::new();
+    for c in store.all() {
+        if c.state.status != Status::Running {
+            store.remove(&c.config.id)?;
+            gone.push(c.config.id);
+        }
+    }
+    Ok(gone)
+}
+
+pub fn log_path(engine: &Engine, id: &str) -> Result<PathBuf> {
+    Ok(ContainerStore::open(&engine.paths)?.log_path(id))
+}
+
+/// Docker's "Up 5 seconds", "Exited (0) 3 minutes ago", "Created".
+pub fn status_text(c: &Container) -> String {
+    let now = now_secs();
+    let t = |s: &str| units::parse_rfc3339(s).map(|x| x.0).unwrap_or(now);
+    match c.state.status {
+        Status::Running => {
+            format!("Up {}", units::human_duration(Duration::from_secs((now - t(&c.state.started_at)).max(0) as u64)))
+        }
+        Status::Exited if !c.state.started_at.is_empty() || !c.state.finished_at.is_empty() => {
+            format!("Exited ({}) {}", c.state.exit_code, units::since(t(&c.state.finished_at), now))
+        }
+        Status::Exited | Status::Created => "Created".into(),
+        s => s.as_str().to_string(),
+    }
+}
+
+/// `rcon inspect` for a container, in Docker's shape.
+pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
+    let store = ContainerStore::open(&engine.paths)?;
+    let id = store.resolve(arg)?;
+    let c = store.load(&id)?;
+    let cfg = &c.config;
+    let st = &c.state;
+    let dir = store.dir(&id);
+    let zero = "0001-01-01T00:00:00Z".to_string();
+    let mounts: Vec<Value> = cfg
+        .host
+        .mounts
+        .iter()
+        .map(|m| {
+            json!({"Type": m.kind, "Source": m.source, "Destination": m.target, "Mode": if m.readonly {"ro"} else {""},
+                   "RW": !m.readonly, "Propagation": if m.kind == "bind" {"rprivate"} else {""}})
+        })
+        .collect();
+    let path = cfg.entrypoint.first().or(cfg.cmd.first()).cloned().unwrap_or_default();
+    let args: Vec<String> = cfg.entrypoint.iter().chain(cfg.cmd.iter()).skip(1).cloned().collect();
+    let images = engine.store()?;
+    let lowers: Vec<String> =
+        cfg.layers.iter().rev().map(|l| images.layer_dir(l).join("diff").display().to_string()).collect();
+    let ulimits: Vec<Value> =
+        cfg.host.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect();
+    Ok(json!({
+        "Id": id,
+        "Created": cfg.created,
+        "Path": path,
+        "Args": args,
+        "State": {
+            "Status": st.status.as_str(),
+            "Running": st.status == Status::Running,
+            "Paused": st.status == Status::Paused,
+            "Restarting": st.status == Status::Restarting,
+            "OOMKilled": st.oom_killed,
+            "Dead": st.status == Status::Dead,
+            "Pid": st.pid,
+            "ExitCode": st.exit_code,
+            "Error": st.error,
+            "StartedAt": if st.started_at.is_empty() { zero.clone() } else { st.started_at.clone() },
+            "FinishedAt": if st.finished_at.is_empty() { zero.clone() } else { st.finished_at.clone() },
+        },
+        "Image": cfg.image,
+        "ResolvConfPath": dir.join("userdata/resolv.conf"),
+        "HostnamePath": dir.join("userdata/hostname"),
+        "HostsPath": dir.join("userdata/hosts"),
+        "LogPath": store.log_path(&id),
+        "Name": format!("/{}", cfg.name),
+        "RestartCount": st.restart_count,
+        "Driver": "overlay",
+        "Platform": "linux",
+        "MountLabel": "",
+        "ProcessLabel": "",
+        "AppArmorProfile": "",
+        "ExecIDs": null,
+        "HostConfig": {
+            "Binds": cfg.host.mounts.iter().filter(|m| m.kind == "bind").map(|m| format!("{}:{}{}", m.source, m.target, if m.readonly {":ro"} else {""})).collect::<Vec<_>>(),
+            "ContainerIDFile": cfg.host.cidfile,
+            "LogConfig": {"Type": cfg.host.log_driver, "Config": cfg.host.log_opts.iter().filter_map(|o| o.split_once('=')).map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect::<Map<String, Value>>()},
+            "NetworkMode": cfg.host.network_mode,
+            "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+            "AutoRemove": cfg.host.auto_remove,
+            "CapAdd": cfg.host.cap_add,
+            "CapDrop": cfg.host.cap_drop,
+            "Dns": cfg.host.dns,
+            "DnsOptions": cfg.host.dns_options,
+            "DnsSearch": cfg.host.dns_search,
+            "ExtraHosts": cfg.host.extra_hosts,
+            "GroupAdd": cfg.host.group_add,
+            "IpcMode": cfg.host.ipc_mode,
+            "PidMode": cfg.host.pid_mode,
+            "UTSMode": cfg.host.uts_mode,
+            "UsernsMode": cfg.host.userns,
+            "Privileged": cfg.host.privileged,
+            "ReadonlyRootfs": cfg.host.read_only,
+            "SecurityOpt": if cfg.host.no_new_privileges { json!(["no-new-privileges"]) } else { Value::Null },
+            "Tmpfs": cfg.host.mounts.iter().filter(|m| m.kind == "tmpfs").map(|m| (m.target.clone(), Value::String(m.options.join(",")))).collect::<Map<String, Value>>(),
+            "Init": cfg.host.init,
+            "Ulimits": ulimits,
+        },
+        "GraphDriver": {"Name": "overlay", "Data": {
+            "LowerDir": lowers.join(":"),
+            "UpperDir": dir.join("upper"),
+            "WorkDir": dir.join("work"),
+            "MergedDir": dir.join("merged"),
+        }},
+        "Mounts": mounts,
+        "Config": {
+            "Hostname": cfg.hostname,
+            "Domainname": "",
+            "User": cfg.user,
+            "AttachStdin": cfg.open_stdin,
+            "AttachStdout": true,
+            "AttachStderr": true,
+            "ExposedPorts": if cfg.exposed_ports.is_empty() { Value::Null } else { Value::Object(cfg.exposed_ports.clone()) },
+            "Tty": cfg.tty,
+            "OpenStdin": cfg.open_stdin,
+            "StdinOnce": cfg.open_stdin,
+            "Env": cfg.env,
+            "Cmd": cfg.cmd,
+            "Image": cfg.image_name,
+            "Volumes": if cfg.volumes.is_empty() { Value::Null } else { Value::Object(cfg.volumes.clone()) },
+            "WorkingDir": cfg.working_dir,
+            "Entrypoint": if cfg.entrypoint.is_empty() { Value::Null } else { json!(cfg.entrypoint) },
+            "OnBuild": null,
+            "Labels": cfg.labels,
+            "StopSignal": cfg.stop_signal,
+            "StopTimeout": cfg.stop_timeout,
+        },
+        "NetworkSettings": {
+            "Bridge": "",
+            "SandboxID": "",
+            "HairpinMode": false,
+            "Ports": {},
+            "SandboxKey": if st.pid > 0 { format!("/proc/{}/ns/net", st.pid) } else { String::new() },
+            "Gateway": "",
+            "IPAddress": "",
+            "IPPrefixLen": 0,
+            "MacAddress": "",
+            "Networks": {},
+        },
+    }))
+}
+
+pub fn short(id: &str) -> &str {
+    &hex_of(id)[..12.min(hex_of(id).len())]
+}
+
+/// `rcon top`: the host's `ps` output for the container's processes (Docker
+/// runs ps on the host and keeps the rows whose PID is in the container).
+pub fn top(engine: &Engine, arg: &str, ps_args: &[String]) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let c = get(engine, arg)?;
+    if c.state.status != Status::Running {
+        return Err(Error::NotRunning(arg.to_string()));
+    }
+    let ns = std::fs::read_link(format!("/proc/{}/ns/pid", c.state.pid))
+        .map_err(|e| Error::io("read the container's pid namespace", e))?;
+    let mut pids = std::collections::HashSet::new();
+    for e in std::fs::read_dir("/proc").map_err(|e| Error::io("read /proc", e))?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Ok(pid) = name.parse::<u32>() {
+            if std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok().as_ref() == Some(&ns) {
+                pids.insert(pid.to_string());
+            }
+        }
+    }
+    let args: Vec<String> = if ps_args.is_empty() { vec!["-ef".into()] } else { ps_args.to_vec() };
+    let out = std::process::Command::new("ps").args(&args).output().map_err(|e| Error::io("run ps", e))?;
+    if !out.status.success() {
+        return Err(bad(format!("ps {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim())));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let header: Vec<String> = lines.next().unwrap_or("").split_whitespace().map(String::from).collect();
+    let pid_col = header
+        .iter()
+        .position(|h| h == "PID")
+        .ok_or_else(|| bad("ps output has no PID column: include pid in the ps options".into()))?;
+    let mut rows = Vec::new();
+    for l in lines {
+        // The last column (command) may contain spaces.
+        let fields: Vec<&str> = l.split_whitespace().collect();
+        if fields.len() < header.len() || !pids.contains(fields[pid_col]) {
+            continue;
+        }
+        let mut row: Vec<String> = fields[..header.len() - 1].iter().map(|s| s.to_string()).collect();
+        row.push(fields[header.len() - 1..].join(" "));
+        rows.push(row);
+    }
+    Ok((header, rows))
+}

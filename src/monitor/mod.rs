@@ -1,0 +1,490 @@
+//! The monitor: one small process per running container (the rcon binary
+//! re-executed as `rcon __monitor ID`), podman's conmon for rcon. It is the
+//! parent of the container's init, owns its log file, copies its output to an
+//! attached client, records the exit code and finish time, and does `--rm`.
+//!
+//! Protocol with the CLI that started it, over the pipe on fd 3:
+//!   `STARTED <pid>`        the container runs
+//!   `ERROR <code> <msg>`   it did not start (Docker's exit code)
+//!   `EXIT <code>`          it ended (only for an attached client)
+//!   `DETACHED`             the user typed the detach keys
+//! With `--attach`, the monitor's own stdin/stdout/stderr are the client's
+//! terminal or pipes; otherwise they are /dev/null.
+
+pub mod logs;
+
+/// Name of the attach socket in the container's runtime directory.
+pub const ATTACH_SOCKET: &str = "attach";
+
+/// Docker's stdcopy framing: stream (1 stdout, 2 stderr; 3 = exit code,
+/// ours), three zero bytes, big-endian length, payload.
+pub fn attach_frame(stream: u8, data: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(data.len() + 8);
+    f.extend_from_slice(&[stream, 0, 0, 0]);
+    f.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    f.extend_from_slice(data);
+    f
+}
+
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+use crate::container::{ContainerState, ContainerStore, Status};
+use crate::engine::Engine;
+use crate::format::units;
+use crate::runtime;
+
+/// Entry point of `rcon __monitor ID [--attach]`.
+pub fn main(args: &[String]) -> i32 {
+    let Some(id) = args.first() else { return 125 };
+    let attach = args.iter().any(|a| a == "--attach");
+    let notify = unsafe { std::fs::File::from_raw_fd(3) };
+    let engine = Engine::new(crate::paths::Paths::detect(None, None));
+    match run(&engine, id, attach, notify) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("rcon monitor: {e}");
+            125
+        }
+    }
+}
+
+fn say(notify: &mut Option<std::fs::File>, msg: &str) {
+    if let Some(f) = notify {
+        if f.write_all(format!("{msg}\n").as_bytes()).is_err() {
+            *notify = None;
+        }
+    }
+}
+
+fn now_rfc3339() -> String {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    units::rfc3339_nano(d.as_secs() as i64, d.subsec_nanos())
+}
+
+fn set_nonblock(fd: RawFd) {
+    unsafe {
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+    }
+}
+
+fn write_all_fd(fd: RawFd, mut data: &[u8]) -> bool {
+    while !data.is_empty() {
+        let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            if e.kind() == std::io::ErrorKind::WouldBlock {
+                let mut p = [PollFd::new(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }, PollFlags::POLLOUT)];
+                let _ = poll(&mut p, PollTimeout::from(1000u16));
+                continue;
+            }
+            return false;
+        }
+        data = &data[n as usize..];
+    }
+    true
+}
+
+fn read_fd(fd: RawFd, buf: &mut [u8]) -> isize {
+    loop {
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        return n;
+    }
+}
+
+/// Detach-key matcher (Docker's default ctrl-p,ctrl-q).
+pub struct DetachKeys {
+    keys: Vec<u8>,
+    matched: usize,
+}
+
+impl DetachKeys {
+    pub fn parse(spec: &str) -> DetachKeys {
+        let spec = if spec.is_empty() { "ctrl-p,ctrl-q" } else { spec };
+        let mut keys = Vec::new();
+        for k in spec.split(',') {
+            if let Some(c) = k.strip_prefix("ctrl-") {
+                let ch = c.bytes().next().unwrap_or(b'p');
+                keys.push(match ch {
+                    b'@' => 0,
+                    b'[' => 27,
+                    b'\\' => 28,
+                    b']' => 29,
+                    b'^' => 30,
+                    b'_' => 31,
+                    c => c.to_ascii_lowercase().wrapping_sub(b'a' - 1),
+                });
+            } else if k.len() == 1 {
+                keys.push(k.as_bytes()[0]);
+            }
+        }
+        DetachKeys { keys, matched: 0 }
+    }
+
+    /// Feed input; returns (bytes to pass on, detach requested).
+    pub fn feed(&mut self, data: &[u8]) -> (Vec<u8>, bool) {
+        let mut out = Vec::with_capacity(data.len());
+        for &b in data {
+            if !self.keys.is_empty() && b == self.keys[self.matched] {
+                self.matched += 1;
+                if self.matched == self.keys.len() {
+                    return (out, true);
+                }
+            } else {
+                out.extend_from_slice(&self.keys[..self.matched]);
+                self.matched = 0;
+                out.push(b);
+            }
+        }
+        (out, false)
+    }
+}
+
+pub fn run(engine: &Engine, id: &str, attach: bool, notify: std::fs::File) -> crate::Result<i32> {
+    let mut notify = Some(notify);
+    let store = ContainerStore::open(&engine.paths)?;
+    let ctr = store.load(id)?;
+    let cfg = ctr.config;
+
+    // Signals arrive on a signalfd; the container gets them unblocked again.
+    let mut mask = SigSet::empty();
+    for s in [Signal::SIGCHLD, Signal::SIGWINCH, Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGPIPE] {
+        mask.add(s);
+    }
+    mask.thread_block().map_err(|e| crate::Error::Other(format!("block signals: {e}")))?;
+    let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(|e| crate::Error::Other(format!("signalfd: {e}")))?;
+
+    // Container stdio: a pty with -t, pipes otherwise.
+    let mut keep: Vec<OwnedFd> = Vec::new();
+    let (stdio, master, out_r, err_r, in_w): (
+        [RawFd; 3],
+        Option<OwnedFd>,
+        Option<OwnedFd>,
+        Option<OwnedFd>,
+        Option<OwnedFd>,
+    );
+    let mut console = None;
+    if cfg.tty {
+        let pty = nix::pty::openpty(None, None).map_err(|e| crate::Error::Other(format!("openpty: {e}")))?;
+        if attach && unsafe { libc::isatty(0) } == 1 {
+            copy_winsize(0, pty.master.as_raw_fd());
+        }
+        let slave = pty.slave.as_raw_fd();
+        // Bind the slave by its name: a bind from the /proc/self/fd magic
+        // link is refused (EINVAL).
+        console = std::fs::read_link(format!("/proc/self/fd/{slave}")).ok();
+        stdio = [slave, slave, slave];
+        keep.push(pty.slave);
+        master = Some(pty.master);
+        (out_r, err_r, in_w) = (None, None, None);
+    } else {
+        let (or, ow) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| crate::Error::Other(e.to_string()))?;
+        let (er, ew) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| crate::Error::Other(e.to_string()))?;
+        // With -i the container's stdin stays open for whoever attaches.
+        let (stdin_fd, w) = if cfg.open_stdin {
+            let (ir, iw) =
+                nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| crate::Error::Other(e.to_string()))?;
+            let fd = ir.as_raw_fd();
+            keep.push(ir);
+            (fd, Some(iw))
+        } else {
+            let null = std::fs::File::open("/dev/null").map_err(|e| crate::Error::io("open /dev/null", e))?;
+            let fd = null.as_raw_fd();
+            keep.push(OwnedFd::from(null));
+            (fd, None)
+        };
+        stdio = [stdin_fd, ow.as_raw_fd(), ew.as_raw_fd()];
+        keep.push(ow);
+        keep.push(ew);
+        master = None;
+        (out_r, err_r, in_w) = (Some(or), Some(er), w);
+    }
+
+    // `rcon attach` connects here. Bound by a relative name from inside the
+    // runtime directory: sun_path holds only 108 bytes.
+    let run_dir = store.run_dir(id);
+    crate::state::ensure_dir(&run_dir)?;
+    std::env::set_current_dir(&run_dir).map_err(|e| crate::Error::io(format!("chdir {}", run_dir.display()), e))?;
+    let _ = std::fs::remove_file(run_dir.join(ATTACH_SOCKET));
+    let listener = std::os::unix::net::UnixListener::bind(ATTACH_SOCKET)
+        .map_err(|e| crate::Error::io(format!("create attach socket in {}", run_dir.display()), e))?;
+    listener.set_nonblocking(true).map_err(|e| crate::Error::io("attach socket", e))?;
+    // Attached clients and whether their input side is still open.
+    let mut clients: Vec<(std::os::unix::net::UnixStream, bool)> = Vec::new();
+
+    let launch = runtime::launch_for(engine, &store, &cfg, stdio, console)?;
+    let started = runtime::spawn::spawn(&launch);
+    drop(keep);
+    let started = match started {
+        Ok(s) => s,
+        Err(e) => {
+            let mut st = ContainerState {
+                status: Status::Created,
+                error: e.message.clone(),
+                exit_code: e.code,
+                ..Default::default()
+            };
+            if cfg.host.auto_remove {
+                let _ = store.remove(id);
+            } else {
+                st.status = Status::Exited;
+                st.finished_at = now_rfc3339();
+                let _ = store.write_state(id, &st);
+            }
+            say(&mut notify, &format!("ERROR {} {}", e.code, e.message.replace('\n', " ")));
+            return Ok(e.code);
+        }
+    };
+    let me = std::process::id();
+    let mut st = ContainerState {
+        status: Status::Running,
+        pid: started.pid,
+        pid_start: crate::state::process_start_time(started.pid).unwrap_or(0),
+        monitor_pid: me,
+        monitor_start: crate::state::process_start_time(me).unwrap_or(0),
+        started_at: now_rfc3339(),
+        restart_count: ctr.state.restart_count,
+        ..Default::default()
+    };
+    store.write_state(id, &st)?;
+    say(&mut notify, &format!("STARTED {}", started.pid));
+
+    let driver = logs::Driver::parse(if cfg.host.log_driver.is_empty() { "json-file" } else { &cfg.host.log_driver })
+        .map_err(|e| crate::Error::Other(e.to_string()))?;
+    let log_opts =
+        logs::LogOptions::parse_for(&driver, &cfg.host.log_opts).map_err(|e| crate::Error::Other(e.to_string()))?;
+    let mut log = if driver == logs::Driver::None {
+        None
+    } else {
+        Some(
+            logs::LogWriter::open(&store.log_path(id), driver, log_opts)
+                .map_err(|e| crate::Error::Other(e.to_string()))?,
+        )
+    };
+
+    // The attached client: our own stdio.
+    let mut attached = attach;
+    let mut client_in: Option<RawFd> = if attach && cfg.open_stdin { Some(0) } else { None };
+    let mut detach = DetachKeys::parse(&cfg.host.detach_keys);
+    let mut in_w = in_w;
+    let outputs: Vec<(RawFd, logs::Stream)> = match (&master, &out_r, &err_r) {
+        (Some(m), _, _) => vec![(m.as_raw_fd(), logs::Stream::Stdout)],
+        (None, Some(o), Some(e)) => vec![(o.as_raw_fd(), logs::Stream::Stdout), (e.as_raw_fd(), logs::Stream::Stderr)],
+        _ => vec![],
+    };
+    for (fd, _) in &outputs {
+        set_nonblock(*fd);
+    }
+    let mut open_outputs: Vec<bool> = vec![true; outputs.len()];
+    let mut exit: Option<i32> = None;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        if exit.is_some() && !open_outputs.iter().any(|o| *o) {
+            break;
+        }
+        let mut fds = vec![PollFd::new(sfd_borrow(&sfd), PollFlags::POLLIN)];
+        let mut map: Vec<usize> = Vec::new();
+        for (i, (fd, _)) in outputs.iter().enumerate() {
+            if open_outputs[i] {
+                fds.push(PollFd::new(unsafe { std::os::fd::BorrowedFd::borrow_raw(*fd) }, PollFlags::POLLIN));
+                map.push(i);
+            }
+        }
+        let stdin_slot = client_in.map(|fd| {
+            fds.push(PollFd::new(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }, PollFlags::POLLIN));
+            fds.len() - 1
+        });
+        let listen_slot = fds.len();
+        fds.push(PollFd::new(unsafe { std::os::fd::BorrowedFd::borrow_raw(listener.as_raw_fd()) }, PollFlags::POLLIN));
+        let clients_slot = fds.len();
+        for (c, input_open) in &clients {
+            let flags = if *input_open { PollFlags::POLLIN } else { PollFlags::empty() };
+            fds.push(PollFd::new(unsafe { std::os::fd::BorrowedFd::borrow_raw(c.as_raw_fd()) }, flags));
+        }
+        // After the init exits, the pid namespace is gone: the pipes reach EOF
+        // promptly; a short timeout guards against a stray holder.
+        let timeout = if exit.is_some() { PollTimeout::from(200u16) } else { PollTimeout::NONE };
+        match poll(&mut fds, timeout) {
+            Ok(0) if exit.is_some() => break,
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(crate::Error::Other(format!("poll: {e}"))),
+        }
+        let revents: Vec<PollFlags> = fds.iter().map(|f| f.revents().unwrap_or(PollFlags::empty())).collect();
+        drop(fds);
+        if revents[0].contains(PollFlags::POLLIN) {
+            while let Ok(Some(si)) = sfd.read_signal() {
+                let sig = si.ssi_signo as i32;
+                if sig == libc::SIGCHLD {
+                    let mut status = 0;
+                    loop {
+                        let r = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+                        if r <= 0 {
+                            break;
+                        }
+                        if r as u32 == started.pid {
+                            exit = Some(if libc::WIFEXITED(status) {
+                                libc::WEXITSTATUS(status)
+                            } else {
+                                128 + libc::WTERMSIG(status)
+                            });
+                        }
+                    }
+                } else if sig == libc::SIGWINCH {
+                    if let Some(m) = &master {
+                        if attached {
+                            copy_winsize(0, m.as_raw_fd());
+                        }
+                    }
+                } else if sig == libc::SIGTERM || sig == libc::SIGINT || sig == libc::SIGHUP {
+                    // Asked to go away: pass it on, the container decides.
+                    unsafe { libc::kill(started.pid as i32, sig) };
+                }
+            }
+        }
+        for (slot, &i) in map.iter().enumerate() {
+            let ev = revents[slot + 1];
+            if ev.is_empty() {
+                continue;
+            }
+            let (fd, stream) = outputs[i];
+            loop {
+                let n = read_fd(fd, &mut buf);
+                if n > 0 {
+                    let data = &buf[..n as usize];
+                    if let Some(l) = log.as_mut() {
+                        let _ = l.write(stream, data);
+                    }
+                    if attached {
+                        let target = if stream == logs::Stream::Stderr { 2 } else { 1 };
+                        if !write_all_fd(target, data) {
+                            attached = false;
+                        }
+                    }
+                    let frame = attach_frame(if stream == logs::Stream::Stderr { 2 } else { 1 }, data);
+                    clients.retain(|(c, _)| write_all_fd(c.as_raw_fd(), &frame));
+                    continue;
+                }
+                if n == 0 || (n < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EAGAIN)) {
+                    // EOF, or EIO on a pty master whose slave is closed.
+                    open_outputs[i] = false;
+                }
+                break;
+            }
+        }
+        if !revents[listen_slot].is_empty() {
+            while let Ok((c, _)) = listener.accept() {
+                clients.push((c, true));
+            }
+        }
+        // Input from attached clients goes to the container's stdin (-i).
+        let mut gone = Vec::new();
+        for (k, (c, input_open)) in clients.iter_mut().enumerate() {
+            let Some(ev) = revents.get(clients_slot + k) else { continue };
+            if ev.is_empty() || !*input_open {
+                continue;
+            }
+            let n = read_fd(c.as_raw_fd(), &mut buf);
+            if n < 0 && !ev.contains(PollFlags::POLLIN) {
+                gone.push(k);
+                continue;
+            }
+            if n <= 0 {
+                // The client closed its input: so does the container's stdin
+                // (`echo x | rcon attach` ends `cat`), output keeps flowing.
+                *input_open = false;
+                in_w = None;
+                continue;
+            }
+            let target = master.as_ref().map(|m| m.as_raw_fd()).or(in_w.as_ref().map(|w| w.as_raw_fd()));
+            if let Some(t) = target {
+                write_all_fd(t, &buf[..n as usize]);
+            }
+        }
+        for k in gone.into_iter().rev() {
+            clients.remove(k);
+        }
+        if let Some(slot) = stdin_slot {
+            let ev = revents[slot];
+            if !ev.is_empty() {
+                let n = read_fd(0, &mut buf);
+                if n <= 0 {
+                    // Client stdin closed: close the container's (EOF for `cat`).
+                    client_in = None;
+                    in_w = None;
+                } else {
+                    let data = buf[..n as usize].to_vec();
+                    let (pass, detached) = if cfg.tty { detach.feed(&data) } else { (data, false) };
+                    let target = master.as_ref().map(|m| m.as_raw_fd()).or(in_w.as_ref().map(|w| w.as_raw_fd()));
+                    if let Some(t) = target {
+                        write_all_fd(t, &pass);
+                    }
+                    if detached {
+                        say(&mut notify, "DETACHED");
+                        notify = None;
+                        detach_from_client();
+                        attached = false;
+                        client_in = None;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(l) = log.as_mut() {
+        let _ = l.flush_partial();
+    }
+    let code = exit.unwrap_or(137);
+    let latest = store.load(id).map(|c| c.state).unwrap_or_default();
+    st.status = Status::Exited;
+    st.exit_code = code;
+    st.finished_at = now_rfc3339();
+    st.pid = 0;
+    st.stopped_by_user = latest.stopped_by_user;
+    store.write_state(id, &st)?;
+    if cfg.host.auto_remove {
+        let _ = store.remove(id);
+    }
+    let frame = attach_frame(3, code.to_string().as_bytes());
+    for (c, _) in &clients {
+        write_all_fd(c.as_raw_fd(), &frame);
+    }
+    let _ = std::fs::remove_file(run_dir.join(ATTACH_SOCKET));
+    say(&mut notify, &format!("EXIT {code}"));
+    Ok(code)
+}
+
+fn sfd_borrow(s: &SignalFd) -> std::os::fd::BorrowedFd<'_> {
+    unsafe { std::os::fd::BorrowedFd::borrow_raw(s.as_raw_fd()) }
+}
+
+/// Stop using the client's terminal: the monitor lives on in the background.
+fn detach_from_client() {
+    if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+        for fd in 0..3 {
+            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+        }
+    }
+}
+
+pub fn copy_winsize(from: RawFd, to: RawFd) {
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        if libc::ioctl(from, libc::TIOCGWINSZ, &mut ws) == 0 {
+            libc::ioctl(to, libc::TIOCSWINSZ, &ws);
+        }
+    }
+}

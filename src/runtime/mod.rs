@@ -1,0 +1,123 @@
+//! The container runtime, written in rcon itself: namespaces, id mapping,
+//! root file system, identity, capabilities, seccomp, exec.
+
+pub mod caps;
+pub mod exec;
+pub mod init;
+pub mod rootfs;
+pub mod seccomp;
+pub mod spawn;
+pub mod user;
+
+use std::os::fd::RawFd;
+use std::path::PathBuf;
+
+use crate::container::{ContainerConfig, ContainerStore};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::storage::userns::IdMap;
+
+/// Everything the child needs, computed in the monitor before clone (the
+/// child should only do system calls).
+pub fn launch_for(
+    engine: &Engine,
+    store: &ContainerStore,
+    cfg: &ContainerConfig,
+    stdio: [RawFd; 3],
+    console: Option<PathBuf>,
+) -> Result<spawn::Launch> {
+    let images = engine.store()?;
+    let dir = store.dir(&cfg.id);
+    let rootless = engine.paths.rootless;
+    let idmap = if rootless && cfg.host.userns != "host" { Some(IdMap::for_current_user()) } else { None };
+    let tty_gid_mapped = idmap.as_ref().map(|m| m.host_gid(5).is_some()).unwrap_or(true);
+    let h = &cfg.host;
+    let caps = caps::effective_set(h.privileged, &h.cap_add, &h.cap_drop)
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let cache = engine.paths.data.join("cache/seccomp");
+    let seccomp = match (h.privileged, h.seccomp_profile.as_deref()) {
+        (true, _) | (_, Some("unconfined")) => None,
+        // Compiling the profile costs ~12 ms; the cache makes it ~0.04 ms.
+        (_, None) => Some(seccomp::docker_default_cached(&cache, &caps).map_err(|e| Error::Other(e.to_string()))?),
+        (_, Some(json)) => Some(seccomp::compile_cached(&cache, json, &caps).map_err(|e| Error::Other(e.to_string()))?),
+    };
+    let argv: Vec<String> = cfg.entrypoint.iter().chain(cfg.cmd.iter()).cloned().collect();
+    if argv.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "no command specified for container {}: the image has no CMD or ENTRYPOINT, give one after the image name",
+            &cfg.id[..12]
+        )));
+    }
+    let mut rlimits = Vec::new();
+    for u in &h.ulimits {
+        rlimits.push((rlimit_resource(&u.name)?, u.soft, u.hard));
+    }
+    let empty = engine.paths.data.join("empty");
+    let _ = std::fs::create_dir_all(&empty);
+    Ok(spawn::Launch {
+        rootfs: rootfs::RootfsPlan {
+            lowers: cfg.layers.iter().rev().map(|l| format!("{}/diff", crate::image::store::hex_of(l))).collect(),
+            layers_root: images.root().join("layers"),
+            upper: dir.join("upper"),
+            work: dir.join("work"),
+            merged: dir.join("merged"),
+            etc_files: vec![
+                (dir.join("userdata/hosts"), "hosts"),
+                (dir.join("userdata/hostname"), "hostname"),
+                (dir.join("userdata/resolv.conf"), "resolv.conf"),
+            ],
+            mounts: h.mounts.clone(),
+            read_only: h.read_only,
+            privileged: h.privileged,
+            userns: idmap.is_some(),
+            own_netns: h.network_mode != "host",
+            own_pidns: h.pid_mode != "host",
+            tty_gid_mapped,
+            console,
+            empty_lower: empty,
+        },
+        process: spawn::Process {
+            argv,
+            env: cfg.env.clone(),
+            cwd: cfg.working_dir.clone(),
+            user: cfg.user.clone(),
+            group_add: h.group_add.clone(),
+            stdio,
+            tty: cfg.tty,
+            caps,
+            no_new_privs: h.no_new_privileges,
+            seccomp,
+            rlimits,
+            single_id: idmap.as_ref().is_some_and(|m| m.is_single()),
+            init: h.init,
+        },
+        hostname: cfg.hostname.clone(),
+        idmap,
+        new_net: h.network_mode != "host",
+        new_pid: h.pid_mode != "host",
+        new_ipc: h.ipc_mode != "host",
+        new_uts: h.uts_mode != "host",
+    })
+}
+
+/// `--ulimit nofile=1024:2048` names.
+pub fn rlimit_resource(name: &str) -> Result<libc::__rlimit_resource_t> {
+    Ok(match name {
+        "core" => libc::RLIMIT_CORE,
+        "cpu" => libc::RLIMIT_CPU,
+        "data" => libc::RLIMIT_DATA,
+        "fsize" => libc::RLIMIT_FSIZE,
+        "locks" => libc::RLIMIT_LOCKS,
+        "memlock" => libc::RLIMIT_MEMLOCK,
+        "msgqueue" => libc::RLIMIT_MSGQUEUE,
+        "nice" => libc::RLIMIT_NICE,
+        "nofile" => libc::RLIMIT_NOFILE,
+        "nproc" => libc::RLIMIT_NPROC,
+        "rss" => libc::RLIMIT_RSS,
+        "rtprio" => libc::RLIMIT_RTPRIO,
+        "rttime" => libc::RLIMIT_RTTIME,
+        "sigpending" => libc::RLIMIT_SIGPENDING,
+        "stack" => libc::RLIMIT_STACK,
+        _ => return Err(Error::InvalidArgument(format!("invalid ulimit type: {name}"))),
+    })
+}

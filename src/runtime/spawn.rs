@@ -1,0 +1,354 @@
+//! Starting a container's init: clone into new namespaces, let the parent
+//! write the user namespace's id maps, build the root file system, become the
+//! container's user, drop privileges, exec.
+//!
+//! The caller (the monitor) must be single-threaded: clone(2) here is used
+//! like fork(2), and the child allocates. Failures in the child travel back
+//! over a close-on-exec pipe as "CODE message"; a successful exec closes the
+//! pipe empty.
+
+use std::ffi::CString;
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use super::rootfs::{self, RootfsPlan};
+use super::user;
+use crate::storage::userns::{self, IdMap};
+
+pub struct Launch {
+    pub rootfs: RootfsPlan,
+    pub process: Process,
+    pub hostname: String,
+    /// Some: rootless, map these ids; None: real root, no user namespace.
+    pub idmap: Option<IdMap>,
+    pub new_net: bool,
+    pub new_pid: bool,
+    pub new_ipc: bool,
+    pub new_uts: bool,
+}
+
+/// The process to become inside the container: shared by a container's
+/// init and by `exec`.
+pub struct Process {
+    pub argv: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub user: String,
+    pub group_add: Vec<String>,
+    /// stdin, stdout, stderr (the pty slave with -t).
+    pub stdio: [RawFd; 3],
+    pub tty: bool,
+    pub caps: Vec<String>,
+    pub no_new_privs: bool,
+    pub seccomp: Option<super::seccomp::Filter>,
+    pub rlimits: Vec<(libc::__rlimit_resource_t, u64, u64)>,
+    /// Only the user's own id is mapped: setgroups(2) is denied.
+    pub single_id: bool,
+    /// --init: stay as pid 1 reaping and forwarding signals, exec in a child.
+    pub init: bool,
+}
+
+/// Why a container did not start, with Docker's exit code for it.
+#[derive(Debug)]
+pub struct StartError {
+    pub code: i32,
+    pub message: String,
+}
+
+pub struct Started {
+    pub pid: u32,
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), StartError> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| StartError { code: 125, message: format!("pipe: {e}") })
+}
+
+pub fn spawn(l: &Launch) -> Result<Started, StartError> {
+    let (go_r, go_w) = pipe()?;
+    let (err_r, err_w) = pipe()?;
+    let mut flags = libc::CLONE_NEWNS;
+    if l.idmap.is_some() {
+        flags |= libc::CLONE_NEWUSER;
+    }
+    if l.new_pid {
+        flags |= libc::CLONE_NEWPID;
+    }
+    if l.new_net {
+        flags |= libc::CLONE_NEWNET;
+    }
+    if l.new_ipc {
+        flags |= libc::CLONE_NEWIPC;
+    }
+    if l.new_uts {
+        flags |= libc::CLONE_NEWUTS;
+    }
+    let parent = std::process::id();
+    // clone(2) without a new stack behaves like fork(2) with namespaces.
+    let pid = unsafe {
+        libc::syscall(libc::SYS_clone, (flags | libc::SIGCHLD) as libc::c_ulong, 0usize, 0usize, 0usize, 0usize)
+    };
+    if pid < 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(StartError { code: 125, message: format!("cannot create the container's namespaces: {e}") });
+    }
+    if pid == 0 {
+        drop(go_w);
+        drop(err_r);
+        let res = child(l, parent, go_r);
+        let (code, msg) = match res {
+            Ok(never) => match never {},
+            Err(e) => e,
+        };
+        let text = format!("{code} {msg}");
+        unsafe {
+            libc::write(err_w.as_raw_fd(), text.as_ptr().cast(), text.len());
+            libc::_exit(code);
+        }
+    }
+    let pid = pid as u32;
+    drop(go_r);
+    drop(err_w);
+    if let Some(map) = &l.idmap {
+        if let Err(e) = userns::write_maps(pid, map) {
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            reap(pid);
+            return Err(StartError { code: 125, message: e.to_string() });
+        }
+    }
+    let mut go = std::fs::File::from(go_w);
+    let _ = std::io::Write::write_all(&mut go, b"G");
+    drop(go);
+    let mut msg = String::new();
+    let _ = std::fs::File::from(err_r).read_to_string(&mut msg);
+    if !msg.is_empty() {
+        reap(pid);
+        let (code, text) = msg.split_once(' ').unwrap_or(("125", &msg));
+        return Err(StartError { code: code.parse().unwrap_or(125), message: text.to_string() });
+    }
+    Ok(Started { pid })
+}
+
+fn reap(pid: u32) {
+    let mut st = 0;
+    unsafe { libc::waitpid(pid as i32, &mut st, 0) };
+}
+
+pub enum Never {}
+
+pub type ChildResult = Result<Never, (i32, String)>;
+
+fn fail(code: i32) -> impl FnOnce(String) -> (i32, String) {
+    move |m| (code, m)
+}
+
+fn child(l: &Launch, parent: u32, go: OwnedFd) -> ChildResult {
+    unsafe {
+        // The container dies with its monitor, so a killed monitor never
+        // leaves an unsupervised container behind.
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        // Until exec replaces us, processes in the container must not be
+        // able to open /proc/PID/exe and rewrite the host's rcon binary
+        // (the CVE-2019-5736 class); execve resets this.
+        libc::prctl(libc::PR_SET_DUMPABLE, 0);
+        // In a new pid namespace our parent is outside it: getppid() is 0.
+        let ppid = libc::getppid() as u32;
+        if ppid != parent && ppid != 0 {
+            libc::_exit(125);
+        }
+    }
+    let mut b = [0u8; 1];
+    let mut f = std::fs::File::from(go);
+    if f.read_exact(&mut b).is_err() {
+        return Err((125, "the monitor went away before the container started".into()));
+    }
+    drop(f);
+    if l.idmap.is_some() {
+        unsafe {
+            if libc::setresgid(0, 0, 0) != 0 || libc::setresuid(0, 0, 0) != 0 {
+                return Err((125, format!("become root in the user namespace: {}", std::io::Error::last_os_error())));
+            }
+        }
+    }
+    if l.new_uts {
+        nix::unistd::sethostname(&l.hostname).map_err(|e| (125, format!("sethostname: {e}")))?;
+    }
+    rootfs::setup(&l.rootfs).map_err(fail(125))?;
+    if l.new_net {
+        loopback_up().map_err(fail(125))?;
+    }
+    become_process(&l.process)
+}
+
+/// Resolve the user, set up identity, capabilities and seccomp, exec.
+pub fn become_process(l: &Process) -> ChildResult {
+    let u = user::resolve(&l.user, &l.group_add).map_err(fail(125))?;
+
+    // Working directory: created if missing, as Docker does.
+    let cwd = if l.cwd.is_empty() { "/".to_string() } else { l.cwd.clone() };
+    match std::fs::metadata(&cwd) {
+        Ok(md) if !md.is_dir() => {
+            return Err((125, format!("working directory {cwd} is not a directory in the image: choose another -w")))
+        }
+        Ok(_) => {}
+        Err(_) => std::fs::create_dir_all(&cwd).map_err(|e| (125, format!("create working directory {cwd}: {e}")))?,
+    }
+
+    for (res, soft, hard) in &l.rlimits {
+        let r = libc::rlimit { rlim_cur: *soft, rlim_max: *hard };
+        if unsafe { libc::setrlimit(*res, &r) } != 0 {
+            return Err((125, format!("setrlimit: {}", std::io::Error::last_os_error())));
+        }
+    }
+
+    let mut env: Vec<String> = l.env.clone();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", if u.home.is_empty() { "/" } else { &u.home }));
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        .to_string();
+    let prog = find_program(&l.argv[0], &path)?;
+
+    // Stdio, session and controlling terminal.
+    unsafe {
+        for (i, fd) in l.stdio.iter().enumerate() {
+            if libc::dup2(*fd, i as i32) < 0 {
+                return Err((125, format!("dup2: {}", std::io::Error::last_os_error())));
+            }
+        }
+        libc::setsid();
+        if l.tty {
+            libc::ioctl(0, libc::TIOCSCTTY, 0);
+        }
+    }
+
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the
+    // container will not have: load it now, still root of the namespace
+    // (runc's order). Docker's profile allows everything that follows.
+    if !l.no_new_privs {
+        if let Some(f) = &l.seccomp {
+            f.load().map_err(|e| (125, format!("load seccomp profile: {e}")))?;
+        }
+    }
+
+    // Identity: groups, gid, uid, keeping capabilities across setuid so they
+    // can be set to exactly what the container gets.
+    unsafe {
+        libc::prctl(libc::PR_SET_KEEPCAPS, 1);
+        if libc::setgroups(u.groups.len(), u.groups.as_ptr()) != 0 {
+            // No subgid range: setgroups is denied; keep going with the primary group.
+            if u.groups.len() > 1 || !l.single_id {
+                return Err((125, format!("setgroups: {}", std::io::Error::last_os_error())));
+            }
+        }
+        if libc::setresgid(u.gid, u.gid, u.gid) != 0 {
+            return Err((125, format!("setgid {}: {}", u.gid, std::io::Error::last_os_error())));
+        }
+        if libc::setresuid(u.uid, u.uid, u.uid) != 0 {
+            return Err((
+                125,
+                format!(
+                    "setuid {}: {} (is uid {} mapped? check /etc/subuid)",
+                    u.uid,
+                    std::io::Error::last_os_error(),
+                    u.uid
+                ),
+            ));
+        }
+    }
+    std::env::set_current_dir(&cwd).map_err(|e| (125, format!("chdir to {cwd}: {e}")))?;
+    super::caps::apply(&l.caps, u.uid == 0).map_err(|e| (125, e.to_string()))?;
+    if l.no_new_privs {
+        super::seccomp::set_no_new_privs().map_err(|e| (125, format!("no_new_privs: {e}")))?;
+        if let Some(f) = &l.seccomp {
+            f.load().map_err(|e| (125, format!("load seccomp profile: {e}")))?;
+        }
+    }
+    if l.init {
+        if let Some(code) = super::init::fork_init() {
+            unsafe { libc::_exit(code) };
+        }
+    }
+    // Signals blocked by the monitor must not stay blocked in the container.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        for s in 1..32 {
+            if s != libc::SIGKILL && s != libc::SIGSTOP {
+                libc::signal(s, libc::SIG_DFL);
+            }
+        }
+    }
+    // No descriptor of ours may survive into the container (the
+    // CVE-2024-21626 class): everything above stdio is closed on exec.
+    unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    let argv: Vec<CString> = l.argv.iter().map(|a| user::cstr(a)).collect();
+    let envp: Vec<CString> = env.iter().map(|a| user::cstr(a)).collect();
+    let mut argv_p: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_p.push(std::ptr::null());
+    let mut envp_p: Vec<*const libc::c_char> = envp.iter().map(|a| a.as_ptr()).collect();
+    envp_p.push(std::ptr::null());
+    unsafe { libc::execve(prog.as_ptr(), argv_p.as_ptr(), envp_p.as_ptr()) };
+    let e = std::io::Error::last_os_error();
+    Err(exec_error(&l.argv[0], e))
+}
+
+/// Docker's messages and codes for a command that cannot run.
+fn exec_error(cmd: &str, e: std::io::Error) -> (i32, String) {
+    match e.raw_os_error() {
+        Some(libc::ENOENT) => (127, format!("exec: \"{cmd}\": stat {cmd}: no such file or directory")),
+        Some(libc::EACCES) | Some(libc::EISDIR) | Some(libc::ENOEXEC) | Some(libc::EPERM) => {
+            (126, format!("exec: \"{cmd}\": permission denied: the file is not executable"))
+        }
+        _ => (126, format!("exec: \"{cmd}\": {e}")),
+    }
+}
+
+/// execvp's lookup, against the container's PATH (not ours).
+fn find_program(cmd: &str, path: &str) -> Result<CString, (i32, String)> {
+    if cmd.contains('/') {
+        return Ok(user::cstr(cmd));
+    }
+    for dir in path.split(':').filter(|d| !d.is_empty()) {
+        let p = format!("{dir}/{cmd}");
+        if let Ok(md) = std::fs::metadata(&p) {
+            if md.is_file() {
+                return Ok(user::cstr(&p));
+            }
+        }
+    }
+    Err((127, format!("exec: \"{cmd}\": executable file not found in $PATH")))
+}
+
+/// Wrap a raw fd we own.
+pub fn owned(fd: RawFd) -> OwnedFd {
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// A new network namespace starts with `lo` down; Docker's containers have it up.
+fn loopback_up() -> Result<(), String> {
+    unsafe {
+        let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if sock < 0 {
+            return Err(format!("socket: {}", std::io::Error::last_os_error()));
+        }
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo\0".iter().enumerate() {
+            req.ifr_name[i] = *b as libc::c_char;
+        }
+        let ok = libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req) == 0 && {
+            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            libc::ioctl(sock, libc::SIOCSIFFLAGS, &req) == 0
+        };
+        let err = std::io::Error::last_os_error();
+        libc::close(sock);
+        if !ok {
+            return Err(format!("bring up loopback: {err}"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,571 @@
+//! Running containers: namespaces, identity, flags, exit codes, life cycle.
+
+use std::time::Duration;
+
+use crate::common::*;
+
+fn img(t: &TestEnv) {
+    t.load_busybox("busybox");
+}
+
+both_modes!(runs_in_its_own_namespaces, |t| {
+    img(t);
+    let out = t
+        .rcon(["run", "--rm", "busybox", "sh", "-c", "echo pid=$$; hostname; id -u; ls /; cat /proc/self/uid_map"])
+        .ok()
+        .to_string();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "pid=1", "{out}");
+    assert_eq!(lines[1].len(), 12, "hostname is the short id: {out}");
+    assert_eq!(lines[2], "0");
+    // the host's root is invisible: only the image's directories (and ours)
+    assert!(!out.contains("\nroot-of-host") && !out.contains("\nusr\n") && !out.contains("\nboot\n"), "{out}");
+    let uid_map: Vec<&str> =
+        lines.iter().rev().take_while(|l| l.trim().split_whitespace().count() == 3).copied().collect();
+    match t.mode {
+        Mode::Rootless => {
+            let start = subuid_start().unwrap();
+            assert!(
+                uid_map.iter().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["1", &start.to_string(), "65536"]),
+                "{out}"
+            );
+        }
+        Mode::Root => assert!(
+            uid_map.iter().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"]),
+            "{out}"
+        ),
+    }
+    // the container's exit code is ours
+    assert_eq!(t.rcon(["run", "--rm", "busybox", "sh", "-c", "exit 42"]).code, 42);
+    // stdout and stderr stay apart
+    let r = t.rcon(["run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2"]);
+    assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("out\n", "err\n"));
+});
+
+both_modes!(exit_codes_like_docker, |t| {
+    img(t);
+    t.rcon(["run", "--rm", "busybox", "nosuchcommand"]).fails(127, "executable file not found");
+    t.rcon(["run", "--rm", "busybox", "/etc/passwd"]).fails(126, "permission denied");
+    t.rcon(["run", "--rm", "nosuchimage"]).fails(125, "no such image");
+    t.rcon(["run", "--rm", "-u", "nosuchuser", "busybox", "true"]).fails(125, "unable to find user nosuchuser");
+    t.rcon(["run", "--rm", "-w", "/etc/passwd", "busybox", "true"]).fails(125, "not a directory");
+    t.rcon(["run", "--rm", "--bogus", "busybox"]).fails(125, "--bogus");
+    t.rcon(["run", "--rm", "--memory", "64m", "busybox", "true"]).fails(125, "--memory");
+    // --rm failures leave no container behind
+    assert_eq!(t.rcon(["ps", "-aq"]).ok(), "");
+});
+
+both_modes!(stdin_is_piped, |t| {
+    img(t);
+    let r = t.rcon_stdin(["run", "--rm", "-i", "busybox", "sh", "-c", "cat; echo done"], b"hello from stdin\n");
+    assert_eq!(r.ok(), "hello from stdin\ndone\n");
+    // without -i the container's stdin is empty
+    let r = t.rcon_stdin(["run", "--rm", "busybox", "cat"], b"ignored\n");
+    assert_eq!(r.ok(), "");
+});
+
+both_modes!(run_flags, |t| {
+    img(t);
+    let envf = t.path("env.list");
+    std::fs::write(&envf, "# comment\nFROMFILE=yes\n").unwrap();
+    t.give(&envf);
+    let host = t.path("hostdir");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("in.txt"), "from host\n").unwrap();
+    t.give(&host);
+    let out = t
+        .rcon([
+            "run", "--rm", "-e", "A=1", "--env-file", envf.to_str().unwrap(), "-w", "/new/dir", "--hostname", "myhost",
+            "-v", &format!("{}:/data", host.display()), "--tmpfs", "/scratch", "busybox", "sh", "-c",
+            "echo $A $FROMFILE; pwd; hostname; cat /data/in.txt; echo made > /data/out.txt; touch /scratch/x && echo tmpfs-ok",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(out, "1 yes\n/new/dir\nmyhost\nfrom host\ntmpfs-ok\n");
+    assert_eq!(std::fs::read_to_string(host.join("out.txt")).unwrap(), "made\n");
+    // read-only bind and read-only root
+    let r = t.rcon(["run", "--rm", "-v", &format!("{}:/data:ro", host.display()), "busybox", "touch", "/data/nope"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("Read-only file system"), "{}", r.stderr);
+    let r = t.rcon(["run", "--rm", "--read-only", "busybox", "touch", "/nope"]);
+    assert!(r.code != 0 && r.stderr.contains("Read-only file system"), "{}", r.stderr);
+    // user from the image's passwd, entrypoint override, labels
+    assert_eq!(
+        t.rcon(["run", "--rm", "-u", "user", "busybox", "id"]).ok(),
+        "uid=1000(user) gid=1000(user) groups=1000(user)\n"
+    );
+    assert_eq!(t.rcon(["run", "--rm", "-u", "1234:5678", "busybox", "id", "-u"]).ok(), "1234\n");
+    assert_eq!(t.rcon(["run", "--rm", "--entrypoint", "echo", "busybox", "a", "b"]).ok(), "a b\n");
+    let id = t.rcon(["create", "-l", "team=core", "--name", "labelled", "busybox"]).ok().trim().to_string();
+    assert_eq!(id.len(), 64);
+    assert_eq!(t.rcon(["inspect", "-f", "{{index .Config.Labels \"team\"}}", "labelled"]).ok(), "core\n");
+    assert_eq!(t.rcon(["ps", "-a", "--filter", "label=team=core", "--format", "{{.Names}}"]).ok(), "labelled\n");
+    // --add-host and the generated /etc files
+    let hosts = t.rcon(["run", "--rm", "--add-host", "db:10.1.2.3", "busybox", "cat", "/etc/hosts"]).ok().to_string();
+    assert!(hosts.contains("10.1.2.3\tdb") && hosts.contains("localhost"), "{hosts}");
+});
+
+both_modes!(chown_shows_mapped_owner_on_disk, |t| {
+    img(t);
+    t.rcon(["run", "--name", "own", "busybox", "sh", "-c", "touch /owned && chown 1000:1000 /owned"]).ok();
+    let id = t.rcon(["inspect", "-f", "{{.Id}}", "own"]).ok().trim().to_string();
+    let upper = t.data.join("rcon/containers").join(&id).join("upper/owned");
+    let (uid, _) = TestEnv::owner(&upper);
+    match t.mode {
+        Mode::Rootless => assert_eq!(uid, subuid_start().unwrap() + 999),
+        Mode::Root => assert_eq!(uid, 1000),
+    }
+});
+
+both_modes!(detached_life_cycle, |t| {
+    img(t);
+    let id = t
+        .rcon([
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "busybox",
+            "sh",
+            "-c",
+            "echo started; echo oops >&2; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64);
+    let ps = t.rcon(["ps", "--format", "{{.Names}} {{.Status}}"]).ok().to_string();
+    assert!(ps.starts_with("web Up "), "{ps}");
+    wait_for("log lines", Duration::from_secs(10), || {
+        let r = t.rcon(["logs", "web"]);
+        (r.stdout == "started\n" && r.stderr == "oops\n").then_some(())
+    });
+    t.rcon(["start", "web"]).ok();
+    assert_eq!(
+        t.rcon(["inspect", "-f", "{{.State.Running}} {{.State.Pid}}", "web"]).ok().split_whitespace().next(),
+        Some("true")
+    );
+    t.rcon(["rm", "web"]).fails(125, "stop the container before removing or use -f");
+    assert_eq!(t.rcon(["stop", "-t", "5", "web"]).ok(), "web\n");
+    assert_eq!(t.rcon(["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "web"]).ok(), "exited 0\n");
+    assert!(t.rcon(["logs", "web"]).ok().ends_with("bye\n"));
+    assert_eq!(t.rcon(["ps", "-q"]).ok(), "");
+    assert!(t.rcon(["ps", "-a", "--format", "{{.Status}}"]).ok().starts_with("Exited (0) "));
+    assert_eq!(t.rcon(["wait", "web"]).ok(), "0\n");
+    // restart, kill with a signal, rename
+    t.rcon(["restart", "-t", "1", "web"]).ok();
+    assert!(t.rcon(["ps", "--format", "{{.Names}}"]).ok().contains("web"));
+    t.rcon(["kill", "-s", "KILL", "web"]).ok();
+    wait_for("exit after kill", Duration::from_secs(10), || (t.rcon(["wait", "web"]).ok() == "137\n").then_some(()));
+    t.rcon(["kill", "web"]).fails(125, "is not running");
+    t.rcon(["rename", "web", "web2"]).ok();
+    assert_eq!(t.rcon(["rm", "web2"]).ok(), "web2\n");
+    t.rcon(["inspect", "web2"]).fails(125, "no such object");
+    assert!(!t.data.join("rcon/containers").join(&id).exists());
+});
+
+both_modes!(names_are_unique_under_races, |t| {
+    img(t);
+    let mut kids = Vec::new();
+    for _ in 0..10 {
+        let mut c = t.cmd(["create", "--name", "same", "busybox"]);
+        c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        kids.push(c.spawn().unwrap());
+    }
+    let mut ok = 0;
+    for k in kids {
+        let o = k.wait_with_output().unwrap();
+        if o.status.success() {
+            ok += 1;
+        } else {
+            assert!(String::from_utf8_lossy(&o.stderr).contains("is already in use"));
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(t.rcon(["ps", "-aq"]).ok().lines().count(), 1);
+});
+
+both_modes!(twenty_parallel_runs, |t| {
+    img(t);
+    let mut kids = Vec::new();
+    for i in 0..20 {
+        let mut c = t.cmd(["run", "--rm", "busybox", "sh", "-c", &format!("echo n{i}; exit {}", i % 4)]);
+        c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        kids.push((i, c.spawn().unwrap()));
+    }
+    for (i, k) in kids {
+        let o = k.wait_with_output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&o.stdout), format!("n{i}\n"), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(o.status.code(), Some(i % 4));
+    }
+    assert_eq!(t.rcon(["ps", "-aq"]).ok(), "", "--rm removed all");
+});
+
+both_modes!(killed_monitor_is_reconciled, |t| {
+    img(t);
+    t.rcon(["run", "-d", "--name", "victim", "busybox", "sleep", "1000"]).ok();
+    let pid: i32 = t.rcon(["inspect", "-f", "{{.State.Pid}}", "victim"]).ok().trim().parse().unwrap();
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            t.data
+                .join("rcon/containers")
+                .join(t.rcon(["inspect", "-f", "{{.Id}}", "victim"]).ok().trim())
+                .join("state.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let monitor = state["monitor_pid"].as_i64().unwrap() as i32;
+    unsafe { libc::kill(monitor, libc::SIGKILL) };
+    wait_for("ps to see it exited", Duration::from_secs(10), || (t.rcon(["ps", "-q"]).ok().is_empty()).then_some(()));
+    assert!(t.rcon(["ps", "-a", "--format", "{{.Status}}"]).ok().starts_with("Exited (137)"));
+    // and the container died with its monitor
+    wait_for("container process gone", Duration::from_secs(10), || {
+        (!std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| s.contains(") Z ")).unwrap_or(true))
+        .then_some(())
+    });
+});
+
+#[test]
+fn rmi_refuses_an_image_in_use() {
+    let t = TestEnv::new(Mode::Rootless);
+    img(&t);
+    t.rcon(["create", "--name", "user", "busybox"]).ok();
+    t.rcon(["rmi", "busybox"]).fails(125, "is in use by container");
+    t.rcon(["rm", "user"]).ok();
+    t.rcon(["rmi", "busybox"]).ok();
+}
+
+both_modes!(capabilities_and_seccomp, |t| {
+    img(t);
+    // Docker's default set: no CAP_SYS_ADMIN, so mount is refused
+    let r = t.rcon(["run", "--rm", "busybox", "sh", "-c", "mkdir -p /mnt && mount -t tmpfs none /mnt && echo mounted"]);
+    assert_ne!(r.code, 0, "mount must be refused: {}", r.stdout);
+    let caps = t.rcon(["run", "--rm", "busybox", "grep", "CapEff", "/proc/self/status"]).ok().to_string();
+    assert!(caps.contains("00000000a80425fb"), "Docker's default capability set: {caps}");
+    let caps = t
+        .rcon([
+            "run",
+            "--rm",
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "NET_RAW",
+            "busybox",
+            "grep",
+            "CapEff",
+            "/proc/self/status",
+        ])
+        .ok()
+        .to_string();
+    assert!(caps.contains("0000000000002000"), "{caps}");
+    // a non-root user gets no effective capabilities
+    let caps = t.rcon(["run", "--rm", "-u", "1000", "busybox", "grep", "CapEff", "/proc/self/status"]).ok().to_string();
+    assert!(caps.contains("0000000000000000"), "{caps}");
+    // seccomp is on by default, off with seccomp=unconfined and --privileged
+    assert!(t.rcon(["run", "--rm", "busybox", "grep", "Seccomp:", "/proc/self/status"]).ok().contains("2"));
+    assert!(t
+        .rcon([
+            "run",
+            "--rm",
+            "--security-opt",
+            "seccomp=unconfined",
+            "busybox",
+            "grep",
+            "Seccomp:",
+            "/proc/self/status"
+        ])
+        .ok()
+        .contains("0"));
+    assert!(t
+        .rcon([
+            "run",
+            "--rm",
+            "--security-opt",
+            "no-new-privileges",
+            "busybox",
+            "grep",
+            "NoNewPrivs",
+            "/proc/self/status"
+        ])
+        .ok()
+        .contains("1"));
+    let out = t
+        .rcon([
+            "run",
+            "--rm",
+            "--privileged",
+            "busybox",
+            "sh",
+            "-c",
+            "mkdir -p /mnt && mount -t tmpfs none /mnt && echo mounted",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(out, "mounted\n");
+    // a custom profile that makes mkdir fail with ENOSYS
+    let prof = t.path("profile.json");
+    std::fs::write(&prof, r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]}"#).unwrap();
+    t.give(&prof);
+    let r = t.rcon(["run", "--rm", "--security-opt", &format!("seccomp={}", prof.display()), "busybox", "mkdir", "/x"]);
+    assert!(r.code != 0 && r.stderr.contains("Function not implemented"), "{}", r.stderr);
+    t.rcon(["run", "--rm", "--cap-add", "NOPE", "busybox", "true"]).fails(125, "unknown capability");
+    // rlimits
+    assert_eq!(t.rcon(["run", "--rm", "--ulimit", "nofile=123:456", "busybox", "sh", "-c", "ulimit -n"]).ok(), "123\n");
+});
+
+both_modes!(exec_into_running_container, |t| {
+    img(t);
+    t.rcon(["run", "-d", "--name", "box", "-e", "FROM_RUN=1", "busybox", "sleep", "1000"]).ok();
+    let out = t
+        .rcon(["exec", "box", "sh", "-c", "echo pid=$$ $FROM_RUN; cat /proc/1/cmdline | tr '\\0' ' '"])
+        .ok()
+        .to_string();
+    assert!(out.starts_with("pid=") && !out.starts_with("pid=1 "), "a new process in the same pid namespace: {out}");
+    assert!(out.contains(" 1\n") && out.contains("sleep 1000"), "{out}");
+    assert_eq!(
+        t.rcon(["exec", "-u", "user", "-w", "/tmp", "-e", "X=y", "box", "sh", "-c", "id -u; pwd; echo $X"]).ok(),
+        "1000\n/tmp\ny\n"
+    );
+    assert_eq!(t.rcon_stdin(["exec", "-i", "box", "cat"], b"piped\n").ok(), "piped\n");
+    assert_eq!(t.rcon(["exec", "box", "sh", "-c", "exit 9"]).code, 9);
+    t.rcon(["exec", "box", "nosuch"]).fails(127, "executable file not found");
+    // -d leaves the process running in the container
+    t.rcon(["exec", "-d", "box", "sh", "-c", "echo detached > /tmp/flag"]).ok();
+    wait_for("detached exec", Duration::from_secs(10), || {
+        (t.rcon(["exec", "box", "cat", "/tmp/flag"]).stdout == "detached\n").then_some(())
+    });
+    t.rcon(["rm", "-f", "box"]).ok();
+    t.rcon(["exec", "box", "true"]).fails(125, "no such container");
+});
+
+/// Run `cmd` under a pseudo-terminal (util-linux `script`), feeding `input`.
+fn with_pty(t: &TestEnv, args: &[&str], input: &[u8]) -> Run {
+    let line = std::iter::once(rcon_bin().display().to_string())
+        .chain(args.iter().map(|a| format!("'{a}'")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut c = t.cmd(["--version"]);
+    let prog = c.get_program().to_owned();
+    let _ = prog;
+    // Same environment and user as t.cmd, but through `script`.
+    let mut cmd = t.cmd::<[&str; 0], &str>([]);
+    let envs: Vec<(std::ffi::OsString, std::ffi::OsString)> =
+        cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))).collect();
+    c = std::process::Command::new("script");
+    c.args(["-qefc", &line, "/dev/null"]);
+    c.env_clear().envs(envs).current_dir(&t.dir);
+    if let (Mode::Rootless, Some(u)) = (t.mode, test_user()) {
+        let (uid, gid) = (u.uid, u.gid);
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            c.pre_exec(move || {
+                if libc::setgroups(1, &gid) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    let _ = &mut cmd;
+    c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input).unwrap();
+    }
+    Run::from(child.wait_with_output().unwrap())
+}
+
+both_modes!(tty_allocation, |t| {
+    img(t);
+    let r = with_pty(
+        t,
+        &["run", "--rm", "-t", "busybox", "sh", "-c", "tty; stty size >/dev/null && echo sized; exit 5"],
+        b"",
+    );
+    assert!(r.stdout.contains("/dev/pts/0") || r.stdout.contains("/dev/console"), "{}", r.stdout);
+    assert!(r.stdout.contains("sized"), "{}", r.stdout);
+    assert_eq!(r.code, 5, "{}{}", r.stdout, r.stderr);
+    // without -t there is no terminal
+    let out = t.rcon(["run", "--rm", "busybox", "sh", "-c", "tty || true"]).ok().to_string();
+    assert!(out.contains("not a tty"), "{out}");
+    // exec -t
+    t.rcon(["run", "-d", "--name", "tt", "busybox", "sleep", "1000"]).ok();
+    let r = with_pty(t, &["exec", "-t", "tt", "tty"], b"");
+    assert!(r.stdout.contains("/dev/pts/"), "{}", r.stdout);
+    t.rcon(["rm", "-f", "tt"]).ok();
+});
+
+both_modes!(attach_to_running_container, |t| {
+    img(t);
+    t.rcon([
+        "run",
+        "-d",
+        "-i",
+        "--name",
+        "echoer",
+        "busybox",
+        "sh",
+        "-c",
+        "while read l; do echo got:$l; echo err:$l >&2; [ \"$l\" = quit ] && exit 4; done",
+    ])
+    .ok();
+    let r = t.rcon_stdin(["attach", "echoer"], b"one\nquit\n");
+    assert_eq!(r.code, 4, "attach returns the container's exit code: {}", r.stderr);
+    assert_eq!(r.stdout, "got:one\ngot:quit\n");
+    assert_eq!(r.stderr, "err:one\nerr:quit\n");
+    t.rcon(["attach", "echoer"]).fails(125, "cannot attach to a stopped container");
+    // detach keys leave the container running
+    t.rcon(["run", "-d", "-it", "--name", "tty", "busybox", "sh"]).ok();
+    let r = with_pty(t, &["attach", "--detach-keys", "ctrl-x", "tty"], b"echo hi\n\x18");
+    assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
+    assert!(t.rcon(["ps", "--format", "{{.Names}}"]).ok().contains("tty"));
+    t.rcon(["rm", "-f", "tty", "echoer"]).ok();
+});
+
+both_modes!(ps_inspect_top_prune, |t| {
+    img(t);
+    t.rcon(["run", "--name", "first", "-l", "app=a", "busybox", "sh", "-c", "exit 3"]).code;
+    std::thread::sleep(Duration::from_millis(1100)); // distinct creation seconds for ordering
+    t.rcon(["run", "-d", "--name", "second", "busybox", "sleep", "1000"]).ok();
+    let ps = t.rcon(["ps"]).ok().to_string();
+    let header = ps.lines().next().unwrap();
+    for col in ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"] {
+        assert!(header.contains(col), "{header}");
+    }
+    assert!(ps.contains("\"sleep 1000\"") && ps.contains("second") && !ps.contains("first"), "{ps}");
+    assert_eq!(t.rcon(["ps", "-a", "--format", "{{.Names}}"]).ok(), "second\nfirst\n", "newest first");
+    assert_eq!(t.rcon(["ps", "-l", "--format", "{{.Names}}"]).ok(), "second\n");
+    assert_eq!(t.rcon(["ps", "-n", "2", "--format", "{{.Names}}"]).ok(), "second\nfirst\n");
+    assert_eq!(t.rcon(["ps", "-a", "--filter", "status=exited", "--format", "{{.Names}}"]).ok(), "first\n");
+    assert_eq!(t.rcon(["ps", "-a", "--filter", "exited=3", "--format", "{{.Names}}"]).ok(), "first\n");
+    assert_eq!(t.rcon(["ps", "-a", "--filter", "name=sec", "--format", "{{.Names}}"]).ok(), "second\n");
+    assert_eq!(t.rcon(["ps", "-a", "--filter", "ancestor=busybox", "-q"]).ok().lines().count(), 2);
+    assert_eq!(
+        t.rcon(["ps", "-a", "--filter", "label=app", "--format", "{{.Names}} {{.State}}"]).ok(),
+        "first exited\n"
+    );
+    let long = t.rcon(["ps", "-q", "--no-trunc"]).ok().trim().to_string();
+    assert_eq!(long.len(), 64);
+    t.rcon(["ps", "--filter", "status=bogus"]).fails(125, "invalid filter");
+    // inspect: Docker's shape
+    let v: serde_json::Value = serde_json::from_str(t.rcon(["inspect", "second"]).ok()).unwrap();
+    let c = &v[0];
+    assert_eq!(c["Id"], long);
+    assert_eq!(c["Name"], "/second");
+    assert_eq!(c["State"]["Status"], "running");
+    assert_eq!(c["State"]["Running"], true);
+    assert!(c["State"]["Pid"].as_u64().unwrap() > 0);
+    assert_eq!(c["Config"]["Cmd"], serde_json::json!(["sleep", "1000"]));
+    assert_eq!(c["Path"], "sleep");
+    assert_eq!(c["Args"], serde_json::json!(["1000"]));
+    assert!(c["HostConfig"].is_object() && c["NetworkSettings"].is_object() && c["Mounts"].is_array());
+    assert_eq!(t.rcon(["container", "inspect", "-f", "{{.State.ExitCode}}", "first"]).ok(), "3\n");
+    // top lists the container's processes only
+    let top = t.rcon(["top", "second"]).ok().to_string();
+    assert!(top.lines().next().unwrap().contains("PID") && top.contains("sleep 1000"), "{top}");
+    assert_eq!(top.lines().count(), 2, "{top}");
+    // prune removes stopped containers only
+    let out = t.rcon(["container", "prune", "-f"]).ok().to_string();
+    assert!(out.starts_with("Deleted Containers:\n") && out.contains("Total reclaimed space:"), "{out}");
+    assert_eq!(t.rcon(["ps", "-a", "--format", "{{.Names}}"]).ok(), "second\n");
+    t.rcon(["rm", "-f", "second"]).ok();
+});
+
+both_modes!(host_namespaces_and_misc_flags, |t| {
+    img(t);
+    let host_uts = std::fs::read_link("/proc/self/ns/uts").unwrap();
+    let _ = host_uts;
+    // --network host sees the host's interfaces; none and the default only lo
+    let lo_only = t.rcon(["run", "--rm", "--network", "none", "busybox", "cat", "/proc/net/dev"]).ok().to_string();
+    assert_eq!(lo_only.lines().count(), 3, "{lo_only}");
+    let host_if = std::fs::read_to_string("/proc/net/dev").unwrap().lines().count();
+    let host_net = t.rcon(["run", "--rm", "--network", "host", "busybox", "cat", "/proc/net/dev"]).ok().to_string();
+    assert_eq!(host_net.lines().count(), host_if);
+    // --pid=host: our own pid is visible
+    let me = std::process::id().to_string();
+    let out = t
+        .rcon(["run", "--rm", "--pid", "host", "busybox", "sh", "-c", &format!("test -d /proc/{me} && echo visible")])
+        .ok()
+        .to_string();
+    assert_eq!(out, "visible\n");
+    // --uts=host keeps the host's name
+    let host_name = nix::unistd::gethostname().unwrap().to_string_lossy().into_owned();
+    assert_eq!(t.rcon(["run", "--rm", "--uts", "host", "busybox", "hostname"]).ok().trim(), host_name);
+    // --group-add, --cidfile, --label-file, --stop-signal in inspect
+    let cid = t.path("cid");
+    let labels = t.path("labels");
+    std::fs::write(&labels, "a=1\nb=2\n").unwrap();
+    t.give(&labels);
+    let id = t
+        .rcon([
+            "create",
+            "--cidfile",
+            cid.to_str().unwrap(),
+            "--label-file",
+            labels.to_str().unwrap(),
+            "--stop-signal",
+            "SIGUSR1",
+            "--stop-timeout",
+            "3",
+            "busybox",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(std::fs::read_to_string(&cid).unwrap(), id);
+    t.rcon(["create", "--cidfile", cid.to_str().unwrap(), "busybox"]).fails(125, "container ID file found");
+    assert_eq!(
+        t.rcon(["inspect", "-f", "{{.Config.StopSignal}} {{.Config.StopTimeout}} {{index .Config.Labels \"b\"}}", &id])
+            .ok(),
+        "SIGUSR1 3 2\n"
+    );
+    assert_eq!(t.rcon(["run", "--rm", "-u", "user", "--group-add", "root", "busybox", "id", "-G"]).ok(), "1000 0\n");
+    // --log-driver none: nothing to read back
+    t.rcon(["run", "--name", "quiet", "--log-driver", "none", "busybox", "echo", "x"]).ok();
+    t.rcon(["logs", "quiet"]).fails(125, "does not support reading");
+    t.rcon(["run", "--rm", "--log-driver", "syslog", "busybox", "true"]).fails(125, "syslog");
+});
+
+both_modes!(stop_uses_the_stop_signal_then_kill, |t| {
+    img(t);
+    // USR1 handled: the container exits on stop right away with its code
+    t.rcon([
+        "run",
+        "-d",
+        "--name",
+        "s1",
+        "--stop-signal",
+        "USR1",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 7' USR1; while :; do sleep 0.1; done",
+    ])
+    .ok();
+    t.rcon(["stop", "s1"]).ok();
+    assert_eq!(t.rcon(["inspect", "-f", "{{.State.ExitCode}}", "s1"]).ok(), "7\n");
+    // a process that ignores TERM is killed after -t seconds
+    t.rcon(["run", "-d", "--name", "s2", "busybox", "sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"]).ok();
+    let t0 = std::time::Instant::now();
+    t.rcon(["stop", "-t", "1", "s2"]).ok();
+    assert!(t0.elapsed() >= Duration::from_millis(900), "waited for the timeout");
+    assert_eq!(t.rcon(["inspect", "-f", "{{.State.ExitCode}}", "s2"]).ok(), "137\n");
+});
+
+both_modes!(init_reaps_and_forwards, |t| {
+    img(t);
+    // with --init, pid 1 is our init and the command runs under it
+    let out = t.rcon(["run", "--rm", "--init", "busybox", "sh", "-c", "echo pid=$$ ppid=$PPID"]).ok().to_string();
+    assert_eq!(out, "pid=2 ppid=1\n", "the command runs under an init");
+    assert_eq!(t.rcon(["run", "--rm", "--init", "busybox", "sh", "-c", "exit 6"]).code, 6);
+    // a plain `sleep` as pid 1 ignores SIGTERM; under --init, stop is immediate
+    t.rcon(["run", "-d", "--init", "--name", "ini", "busybox", "sleep", "1000"]).ok();
+    let t0 = std::time::Instant::now();
+    t.rcon(["stop", "-t", "20", "ini"]).ok();
+    assert!(t0.elapsed() < Duration::from_secs(10), "init forwarded SIGTERM");
+    assert_eq!(t.rcon(["inspect", "-f", "{{.State.ExitCode}}", "ini"]).ok(), "143\n");
+});
