@@ -50,7 +50,12 @@ both_modes!(exit_codes_like_docker, |t| {
     t.rcon(["run", "--rm", "-u", "nosuchuser", "busybox", "true"]).fails(125, "unable to find user nosuchuser");
     t.rcon(["run", "--rm", "-w", "/etc/passwd", "busybox", "true"]).fails(125, "not a directory");
     t.rcon(["run", "--rm", "--bogus", "busybox"]).fails(125, "--bogus");
-    t.rcon(["run", "--rm", "--memory", "64m", "busybox", "true"]).fails(125, "--memory");
+    if t.mode == Mode::Rootless {
+        // cgroup v1 here: no cgroup an unprivileged user may write
+        t.rcon(["run", "--rm", "--memory", "64m", "busybox", "true"]).fails(125, "--memory cannot be enforced");
+    }
+    t.rcon(["run", "--rm", "--memory", "1m", "busybox", "true"]).fails(125, "minimum memory limit");
+    t.rcon(["run", "--rm", "--cpus", "999", "busybox", "true"]).fails(125, "range of CPUs");
     // --rm failures leave no container behind
     assert_eq!(t.rcon(["ps", "-aq"]).ok(), "");
 });
@@ -569,3 +574,51 @@ both_modes!(init_reaps_and_forwards, |t| {
     assert!(t0.elapsed() < Duration::from_secs(10), "init forwarded SIGTERM");
     assert_eq!(t.rcon(["inspect", "-f", "{{.State.ExitCode}}", "ini"]).ok(), "143\n");
 });
+
+#[test]
+fn resource_limits_as_root() {
+    let Some(t) = TestEnv::try_new(Mode::Root) else { return };
+    img(&t);
+    let id = t
+        .rcon([
+            "run",
+            "-d",
+            "--memory",
+            "64m",
+            "--cpus",
+            "0.5",
+            "--pids-limit",
+            "20",
+            "--cpu-shares",
+            "512",
+            "busybox",
+            "sleep",
+            "1000",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    let pid = t.rcon(["inspect", "-f", "{{.State.Pid}}", &id]).ok().trim().to_string();
+    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(cg.contains(&format!("rcon/{id}")), "{cg}");
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let read = |p: &str| std::fs::read_to_string(p).unwrap().trim().to_string();
+    if v2 {
+        assert_eq!(read(&format!("/sys/fs/cgroup/rcon/{id}/memory.max")), (64u64 << 20).to_string());
+        assert_eq!(read(&format!("/sys/fs/cgroup/rcon/{id}/pids.max")), "20");
+    } else {
+        assert_eq!(read(&format!("/sys/fs/cgroup/memory/rcon/{id}/memory.limit_in_bytes")), (64u64 << 20).to_string());
+        assert_eq!(read(&format!("/sys/fs/cgroup/cpu/rcon/{id}/cpu.cfs_quota_us")), "50000");
+        assert_eq!(read(&format!("/sys/fs/cgroup/cpu/rcon/{id}/cpu.shares")), "512");
+        assert_eq!(read(&format!("/sys/fs/cgroup/pids/rcon/{id}/pids.max")), "20");
+    }
+    // the pids limit bites inside the container
+    let out = t
+        .rcon(["exec", &id, "sh", "-c", "for i in $(seq 40); do sleep 5 & done 2>&1 | head -1; echo end"])
+        .ok()
+        .to_string();
+    assert!(out.contains("can't fork") || out.contains("Resource temporarily unavailable"), "{out}");
+    t.rcon(["rm", "-f", &id]).ok();
+    let gone = if v2 { format!("/sys/fs/cgroup/rcon/{id}") } else { format!("/sys/fs/cgroup/memory/rcon/{id}") };
+    wait_for("cgroup removed", Duration::from_secs(10), || (!std::path::Path::new(&gone).exists()).then_some(()));
+}

@@ -96,6 +96,9 @@ pub struct HostConfig {
     pub sig_proxy: bool,
     pub detach_keys: String,
     pub cidfile: String,
+    /// --memory, --cpus, … (enforced through cgroups, root only).
+    #[serde(default)]
+    pub resources: crate::runtime::cgroups::Limits,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

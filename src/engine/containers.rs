@@ -77,15 +77,21 @@ fn bad(msg: String) -> Error {
 
 /// Resource limits need a cgroup the user may write. Rootless on cgroup v1
 /// (these machines) there is none: refuse instead of ignoring the flag.
-fn check_resources(engine: &Engine, res: &[(String, String)]) -> Result<()> {
-    let Some((flag, _)) = res.first() else { return Ok(()) };
-    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
-    if engine.paths.rootless && !v2 {
-        return Err(bad(format!(
-            "{flag} cannot be enforced: this host uses cgroup v1, where an unprivileged user gets no cgroup to set limits in; run as root or on a cgroup v2 host with delegation (systemd: Delegate=yes)"
-        )));
+fn check_resources(engine: &Engine, res: &[(String, String)]) -> Result<crate::runtime::cgroups::Limits> {
+    let limits = crate::runtime::cgroups::parse(res).map_err(bad)?;
+    let Some((flag, _)) = res.first() else { return Ok(limits) };
+    if engine.paths.rootless {
+        return Err(bad(if crate::runtime::cgroups::is_v2() {
+            format!(
+                "{flag} cannot be enforced rootless yet: rcon does not use delegated cgroup v2 subtrees; run as root"
+            )
+        } else {
+            format!(
+                "{flag} cannot be enforced: this host uses cgroup v1, where an unprivileged user gets no cgroup to set limits in; run as root or on a cgroup v2 host with delegation (systemd: Delegate=yes)"
+            )
+        }));
     }
-    Err(bad(format!("{flag} is not supported by this rcon yet: resource limits are not enforced, so the flag is refused rather than ignored")))
+    Ok(limits)
 }
 
 fn parse_env_file(p: &PathBuf) -> Result<Vec<String>> {
@@ -209,7 +215,7 @@ fn parse_ulimit(s: &str) -> Result<Ulimit> {
 }
 
 pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
-    check_resources(engine, &o.resources)?;
+    let resources = check_resources(engine, &o.resources)?;
     let images = engine.store()?;
     let img = images.resolve(&o.image)?;
     let icfg = images.config(&img)?;
@@ -382,6 +388,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
             sig_proxy: o.sig_proxy,
             detach_keys: o.detach_keys.clone().unwrap_or_default(),
             cidfile: o.cidfile.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            resources,
         },
     };
     store.create(&cfg)?;
@@ -809,6 +816,12 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
             "SecurityOpt": if cfg.host.no_new_privileges { json!(["no-new-privileges"]) } else { Value::Null },
             "Tmpfs": cfg.host.mounts.iter().filter(|m| m.kind == "tmpfs").map(|m| (m.target.clone(), Value::String(m.options.join(",")))).collect::<Map<String, Value>>(),
             "Init": cfg.host.init,
+            "Memory": cfg.host.resources.memory.unwrap_or(0),
+            "MemorySwap": cfg.host.resources.memory_swap.unwrap_or(0),
+            "NanoCpus": cfg.host.resources.cpu_quota.map(|q| q * 10_000).unwrap_or(0),
+            "CpuShares": cfg.host.resources.cpu_shares.unwrap_or(0),
+            "CpusetCpus": cfg.host.resources.cpuset_cpus.clone().unwrap_or_default(),
+            "PidsLimit": cfg.host.resources.pids_limit,
             "Ulimits": ulimits,
         },
         "GraphDriver": {"Name": "overlay", "Data": {

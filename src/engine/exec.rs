@@ -75,6 +75,7 @@ pub fn exec(engine: &Engine, arg: &str, o: &ExecOptions) -> Result<i32> {
         pid: c.state.pid,
         userns: rootless,
         detach: o.detach,
+        cgroup_id: (!h.resources.is_empty()).then(|| cfg.id.clone()),
         process: Process {
             argv: o.cmd.clone(),
             env,

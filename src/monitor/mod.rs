@@ -455,6 +455,9 @@ pub fn run(engine: &Engine, id: &str, attach: bool, notify: std::fs::File) -> cr
     st.pid = 0;
     st.stopped_by_user = latest.stopped_by_user;
     store.write_state(id, &st)?;
+    if !cfg.host.resources.is_empty() {
+        runtime::cgroups::remove(id);
+    }
     if cfg.host.auto_remove {
         let _ = store.remove(id);
     }

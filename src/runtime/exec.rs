@@ -20,6 +20,9 @@ pub struct ExecSpec {
     pub process: Process,
     /// -d: do not wait for the process.
     pub detach: bool,
+    /// The container's id when it has cgroups (resource limits): the
+    /// process joins them, so its limits hold for exec'd processes too.
+    pub cgroup_id: Option<String>,
 }
 
 /// Start the process; returns the pid of the waiting child (its exit status
@@ -61,6 +64,16 @@ pub fn start(spec: &ExecSpec) -> Result<Option<i32>, StartError> {
             }
         };
         unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0) };
+        if let Some(id) = &spec.cgroup_id {
+            let me = std::process::id().to_string();
+            for (_, dir) in super::cgroups::dirs(id) {
+                if dir.exists() {
+                    if let Err(e) = std::fs::write(dir.join("cgroup.procs"), &me) {
+                        fail(125, format!("join the container's cgroup {}: {e}", dir.display()));
+                    }
+                }
+            }
+        }
         for (fd, flag) in &fds {
             if unsafe { libc::setns(fd.as_raw_fd(), *flag) } != 0 {
                 fail(125, format!("join the container's namespaces: {}", std::io::Error::last_os_error()));

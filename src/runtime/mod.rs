@@ -2,6 +2,7 @@
 //! root file system, identity, capabilities, seccomp, exec.
 
 pub mod caps;
+pub mod cgroups;
 pub mod exec;
 pub mod init;
 pub mod rootfs;
@@ -97,6 +98,7 @@ pub fn launch_for(
         new_pid: h.pid_mode != "host",
         new_ipc: h.ipc_mode != "host",
         new_uts: h.uts_mode != "host",
+        cgroup: if h.resources.is_empty() { None } else { Some((cfg.id.clone(), h.resources.clone())) },
     })
 }
 

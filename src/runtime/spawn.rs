@@ -25,6 +25,8 @@ pub struct Launch {
     pub new_pid: bool,
     pub new_ipc: bool,
     pub new_uts: bool,
+    /// Resource limits to put the container's init under (root only).
+    pub cgroup: Option<(String, super::cgroups::Limits)>,
 }
 
 /// The process to become inside the container: shared by a container's
@@ -114,6 +116,15 @@ pub fn spawn(l: &Launch) -> Result<Started, StartError> {
             unsafe { libc::kill(pid as i32, libc::SIGKILL) };
             reap(pid);
             return Err(StartError { code: 125, message: e.to_string() });
+        }
+    }
+    if let Some((id, limits)) = &l.cgroup {
+        // Before the child runs a single instruction of the container.
+        if let Err(e) = super::cgroups::apply(id, pid, limits) {
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            reap(pid);
+            super::cgroups::remove(id);
+            return Err(StartError { code: 125, message: e });
         }
     }
     let mut go = std::fs::File::from(go_w);
