@@ -622,3 +622,42 @@ fn resource_limits_as_root() {
     let gone = if v2 { format!("/sys/fs/cgroup/rcon/{id}") } else { format!("/sys/fs/cgroup/memory/rcon/{id}") };
     wait_for("cgroup removed", Duration::from_secs(10), || (!std::path::Path::new(&gone).exists()).then_some(()));
 }
+
+#[test]
+fn missing_newuidmap_is_a_clear_error() {
+    let t = TestEnv::new(Mode::Rootless);
+    img(&t);
+    let empty = t.path("emptybin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let mut c = t.cmd(["run", "--rm", "busybox", "true"]);
+    c.env("PATH", &empty);
+    let r = Run::from(c.output().unwrap());
+    r.fails(125, "newuidmap not found: install the uidmap package");
+    assert_eq!(t.rcon(["ps", "-aq"]).ok(), "", "nothing half-created");
+}
+
+both_modes!(sig_proxy_forwards_signals, |t| {
+    img(t);
+    let mut c = t.cmd([
+        "run",
+        "--rm",
+        "--name",
+        "proxied",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 0.1; done",
+    ]);
+    c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let st = child.wait().unwrap();
+    assert_eq!(rest, "got-term\n");
+    assert_eq!(st.code(), Some(3));
+});

@@ -276,6 +276,8 @@ pub fn run(engine: &Engine, id: &str, attach: bool, notify: std::fs::File) -> cr
         )
     };
 
+    trim_resident();
+
     // The attached client: our own stdio.
     let mut attached = attach;
     let mut client_in: Option<RawFd> = if attach && cfg.open_stdin { Some(0) } else { None };
@@ -490,4 +492,41 @@ pub fn copy_winsize(from: RawFd, to: RawFd) {
             libc::ioctl(to, libc::TIOCSWINSZ, &ws);
         }
     }
+}
+
+/// Give back the memory start-up needed: the monitor lives as long as its
+/// container, and one runs per container (budget: conmon's ~2.4 MiB RSS).
+/// Read-only file mappings (code, constants) whose pages are all clean are
+/// dropped from our page tables; they refault from the page cache when the
+/// loop needs them. Mappings with private dirty pages (RELRO after
+/// relocation, data) are left alone: dropping those would lose data.
+fn trim_resident() {
+    unsafe { libc::malloc_trim(0) };
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return };
+    let mut current: Option<(usize, usize, bool)> = None;
+    let flush = |m: Option<(usize, usize, bool)>| {
+        if let Some((a, b, true)) = m {
+            unsafe { libc::madvise(a as *mut libc::c_void, b - a, libc::MADV_DONTNEED) };
+        }
+    };
+    for line in smaps.lines() {
+        let mut f = line.split_whitespace();
+        let first = f.next().unwrap_or("");
+        if let Some((a, b)) = first.split_once('-').filter(|(a, _)| a.bytes().all(|c| c.is_ascii_hexdigit())) {
+            flush(current.take());
+            let perms = f.next().unwrap_or("");
+            let path = line.split_whitespace().nth(5).unwrap_or("");
+            let eligible = (perms == "r-xp" || perms == "r--p") && path.starts_with('/');
+            if let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
+                current = Some((a, b, eligible));
+            }
+        } else if first == "Private_Dirty:" || first == "Anonymous:" {
+            if f.next().is_some_and(|v| v != "0") {
+                if let Some(c) = current.as_mut() {
+                    c.2 = false;
+                }
+            }
+        }
+    }
+    flush(current);
 }
