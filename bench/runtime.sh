@@ -46,9 +46,10 @@ r=$(median "$RCON" run --rm busybox true); p=-
 $have_podman && p=$(median podman run --rm localhost/busybox true)
 row "run --rm busybox true" "$r" "$p" "$(ratio "$r" "$p")"
 
-cycle() { id=$("$1" run -d "$2" sleep 100); "$1" rm -f "$id"; }
+# rm -f kills at once in Docker (and rcon); podman needs -t 0 for the same.
+cycle() { id=$("$1" run -d "$2" sleep 100); "$1" rm -f ${3:-} "$id"; }
 r=$(median cycle "$RCON" busybox); p=-
-$have_podman && p=$(median cycle podman localhost/busybox)
+$have_podman && p=$(median cycle podman localhost/busybox "-t 0")
 row "run -d + rm -f" "$r" "$p" "$(ratio "$r" "$p")"
 
 for i in $(seq 100); do "$RCON" create busybox true >/dev/null; done
@@ -59,14 +60,17 @@ row "ps -a with 100 containers" "$r" "$p" "$(ratio "$r" "$p")"
 $have_podman && podman rm -f $(podman ps -aq) >/dev/null 2>&1 || true
 
 id=$("$RCON" run -d busybox sleep 100)
+# Steady state: the monitor trims its start-up memory after a quiet second.
+sleep 2
 mon=$(python3 -c "import json,sys; print(json.load(open('$XDG_DATA_HOME/rcon/containers/$id/state.json'))['monitor_pid'])" 2>/dev/null \
       || grep -o '"monitor_pid": *[0-9]*' "${RCON_ROOT:-$XDG_DATA_HOME/rcon}/containers/$id/state.json" | grep -o '[0-9]*$')
 rss=$(awk '/VmRSS/ {print $2}' /proc/"$mon"/status)
 prss=-
 if $have_podman; then
     podman run -d --name rss localhost/busybox sleep 100 >/dev/null
+    sleep 2
     cpid=$(pgrep -n conmon || true)
     [ -n "$cpid" ] && prss=$(awk '/VmRSS/ {print $2}' /proc/"$cpid"/status)
-    podman rm -f rss >/dev/null
+    podman rm -f -t 0 rss >/dev/null
 fi
 row "monitor RSS (KiB)" "$rss" "$prss (conmon)" ""

@@ -279,14 +279,23 @@ impl ContainerStore {
 
     /// Create the directory and record of a new container; the name must be
     /// unique, checked and claimed under the containers lock.
-    pub fn create(&self, cfg: &ContainerConfig) -> Result<()> {
+    /// A generated name (`name_generated`) that is taken is replaced by
+    /// another one, as Docker's name generator retries.
+    pub fn create(&self, cfg: &mut ContainerConfig, name_generated: bool) -> Result<()> {
         let _lock = self.lock()?;
+        let mut taken = std::collections::HashMap::new();
         for id in self.ids() {
             if let Ok(Some(c)) = state::read_json::<ContainerConfig>(&self.dir(&id).join("container.json")) {
-                if c.name == cfg.name {
-                    return Err(Error::NameInUse { name: cfg.name.clone(), id });
-                }
+                taken.insert(c.name, id);
             }
+        }
+        let mut attempt = 0u32;
+        while let Some(id) = taken.get(&cfg.name) {
+            if !name_generated {
+                return Err(Error::NameInUse { name: cfg.name.clone(), id: id.clone() });
+            }
+            attempt += 1;
+            cfg.name = format!("{}{}", names::random_name(&cfg.id[(attempt as usize % 40)..]), attempt % 10);
         }
         let dir = self.dir(&cfg.id);
         for sub in ["upper", "work", "merged", "userdata"] {
@@ -318,7 +327,12 @@ impl ContainerStore {
         let _ = fs::remove_file(dir.join("container.json"));
         let trash = self.root.join(format!(".rm-{id}"));
         if fs::rename(&dir, &trash).is_ok() {
-            crate::storage::userns::run(crate::storage::userns::Request::Remove(vec![trash]))?;
+            // Files the container's root made belong to us; only those of
+            // other container users need the mapping. Try the cheap way first
+            // (it saves `run --rm` a helper process and two newuidmap calls).
+            if crate::storage::userns::remove_tree(&trash).is_err() || trash.exists() {
+                crate::storage::userns::run(crate::storage::userns::Request::Remove(vec![trash]))?;
+            }
         }
         let _ = fs::remove_dir_all(self.run_dir(id));
         Ok(())

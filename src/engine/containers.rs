@@ -341,7 +341,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
     let stop_signal = o.stop_signal.clone().or(ic.stop_signal.clone()).unwrap_or_else(|| "SIGTERM".into());
     signal_number(&stop_signal)?;
 
-    let cfg = ContainerConfig {
+    let mut cfg = ContainerConfig {
         id: id.clone(),
         name,
         created: now_rfc3339(),
@@ -391,7 +391,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
             resources,
         },
     };
-    store.create(&cfg)?;
+    store.create(&mut cfg, o.name.is_none())?;
     let res = write_userdata(&store, &cfg).and_then(|_| match &o.cidfile {
         Some(p) => std::fs::write(p, &id).ctx(|| format!("write cidfile {}", p.display())),
         None => Ok(()),

@@ -276,8 +276,6 @@ pub fn run(engine: &Engine, id: &str, attach: bool, notify: std::fs::File) -> cr
         )
     };
 
-    trim_resident();
-
     // The attached client: our own stdio.
     let mut attached = attach;
     let mut client_in: Option<RawFd> = if attach && cfg.open_stdin { Some(0) } else { None };
@@ -293,6 +291,7 @@ pub fn run(engine: &Engine, id: &str, attach: bool, notify: std::fs::File) -> cr
     }
     let mut open_outputs: Vec<bool> = vec![true; outputs.len()];
     let mut exit: Option<i32> = None;
+    let mut trimmed = false;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         if exit.is_some() && !open_outputs.iter().any(|o| *o) {
@@ -319,9 +318,22 @@ pub fn run(engine: &Engine, id: &str, attach: bool, notify: std::fs::File) -> cr
         }
         // After the init exits, the pid namespace is gone: the pipes reach EOF
         // promptly; a short timeout guards against a stray holder.
-        let timeout = if exit.is_some() { PollTimeout::from(200u16) } else { PollTimeout::NONE };
+        // Once the container has run quietly for a second, give back the
+        // start-up memory (kept off the start path: `run --rm` must be fast).
+        let timeout = if exit.is_some() {
+            PollTimeout::from(200u16)
+        } else if !trimmed {
+            PollTimeout::from(1000u16)
+        } else {
+            PollTimeout::NONE
+        };
         match poll(&mut fds, timeout) {
             Ok(0) if exit.is_some() => break,
+            Ok(0) if !trimmed => {
+                trimmed = true;
+                trim_resident();
+                continue;
+            }
             Ok(_) => {}
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(crate::Error::Other(format!("poll: {e}"))),
