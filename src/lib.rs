@@ -14,6 +14,8 @@ pub mod paths;
 pub mod runtime;
 pub mod state;
 pub mod storage;
+#[cfg(test)]
+mod testutil;
 pub mod util;
 
 pub use error::{Error, Result};

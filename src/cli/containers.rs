@@ -338,7 +338,7 @@ fn attached(engine: &Engine, id: &str, tty: bool, sig_proxy: bool, rm: bool) -> 
         mask.add(s);
     }
     let _ = mask.thread_block();
-    let raw = if tty { RawMode::enter() } else { None };
+    let raw = tty.then(rcon::engine::attach::RawTerminal::enter);
     let handle = eng::start(engine, id, true);
     let mut handle = match handle {
         Ok(h) => h,
@@ -383,33 +383,6 @@ fn attached(engine: &Engine, id: &str, tty: bool, sig_proxy: bool, rm: bool) -> 
     };
     drop(raw);
     Ok(code)
-}
-
-/// The terminal in raw mode for -t, restored when dropped.
-struct RawMode(libc::termios);
-
-impl RawMode {
-    fn enter() -> Option<RawMode> {
-        unsafe {
-            if libc::isatty(0) != 1 {
-                return None;
-            }
-            let mut t: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(0, &mut t) != 0 {
-                return None;
-            }
-            let saved = t;
-            libc::cfmakeraw(&mut t);
-            libc::tcsetattr(0, libc::TCSANOW, &t);
-            Some(RawMode(saved))
-        }
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        unsafe { libc::tcsetattr(0, libc::TCSANOW, &self.0) };
-    }
 }
 
 #[derive(Args)]

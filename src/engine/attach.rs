@@ -111,11 +111,12 @@ pub fn attach(engine: &Engine, arg: &str, no_stdin: bool, detach_keys: Option<&s
     Ok(code)
 }
 
-/// The terminal in raw mode while attached to a -t container.
-pub(crate) struct RawTerminal(Option<libc::termios>);
+/// The terminal (stdin) in raw mode while attached to a -t container,
+/// restored when dropped; does nothing when stdin is not a terminal.
+pub struct RawTerminal(Option<libc::termios>);
 
 impl RawTerminal {
-    pub(crate) fn enter() -> RawTerminal {
+    pub fn enter() -> RawTerminal {
         unsafe {
             if libc::isatty(0) != 1 {
                 return RawTerminal(None);

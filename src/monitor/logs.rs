@@ -1255,32 +1255,9 @@ fn check_rotation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use crate::testutil::TempDir;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
-
-    struct TempDir(PathBuf);
-    impl TempDir {
-        fn new(tag: &str) -> TempDir {
-            static N: AtomicUsize = AtomicUsize::new(0);
-            let p = std::env::temp_dir().join(format!(
-                "rcon-logs-test-{}-{}-{}",
-                tag,
-                std::process::id(),
-                N.fetch_add(1, Ordering::SeqCst)
-            ));
-            let _ = std::fs::remove_dir_all(&p);
-            std::fs::create_dir_all(&p).unwrap();
-            TempDir(p)
-        }
-        fn join(&self, s: &str) -> PathBuf {
-            self.0.join(s)
-        }
-    }
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 
     fn read_all(path: &Path, driver: Driver, opts: &ReadOptions) -> Vec<LogEntry> {
         let mut v = Vec::new();

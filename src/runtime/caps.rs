@@ -449,6 +449,7 @@ pub fn apply_sets(sets: &CapSets) -> Result<(), CapsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::in_child;
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
@@ -600,21 +601,6 @@ mod tests {
             v = v << 4 | d as u64;
         }
         Some(v)
-    }
-
-    /// Fork; run `f` in the child and exit with its code; return the child's exit code.
-    fn in_child(f: impl FnOnce() -> i32) -> i32 {
-        // SAFETY: the child only makes syscalls and exits with _exit.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0);
-        if pid == 0 {
-            let code = f();
-            unsafe { libc::_exit(code) };
-        }
-        let mut status = 0;
-        unsafe { libc::waitpid(pid, &mut status, 0) };
-        assert!(libc::WIFEXITED(status), "child died: status {status:#x}");
-        libc::WEXITSTATUS(status)
     }
 
     fn is_root() -> bool {

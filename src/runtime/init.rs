@@ -232,30 +232,9 @@ unsafe fn supervise(child: libc::pid_t, blocked: &libc::sigset_t) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::{Path, PathBuf};
+    use crate::testutil::TempDir;
+    use std::path::Path;
     use std::time::{Duration, Instant};
-
-    struct TempDir(PathBuf);
-    impl TempDir {
-        fn new(tag: &str) -> TempDir {
-            use std::sync::atomic::{AtomicUsize, Ordering};
-            static N: AtomicUsize = AtomicUsize::new(0);
-            let p = std::env::temp_dir().join(format!(
-                "rcon-init-test-{}-{}-{}",
-                tag,
-                std::process::id(),
-                N.fetch_add(1, Ordering::SeqCst)
-            ));
-            let _ = std::fs::remove_dir_all(&p);
-            std::fs::create_dir_all(&p).unwrap();
-            TempDir(p)
-        }
-    }
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 
     /// A forked process running `init_main(args)`, stdin from /dev/null and
     /// stderr to `stderr` if given.

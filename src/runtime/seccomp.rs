@@ -1017,6 +1017,7 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<SockFilter>, SeccompError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::in_child;
     use std::time::Instant;
 
     fn s(v: &[&str]) -> Vec<String> {
@@ -1101,20 +1102,6 @@ mod tests {
     }
 
     // ---- running a filter in a forked child -----------------------------------------
-
-    fn in_child(f: impl FnOnce() -> i32) -> i32 {
-        // SAFETY: the child only makes syscalls and exits with _exit.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0);
-        if pid == 0 {
-            let code = f();
-            unsafe { libc::_exit(code) };
-        }
-        let mut status = 0;
-        unsafe { libc::waitpid(pid, &mut status, 0) };
-        assert!(libc::WIFEXITED(status), "child died: status {status:#x}");
-        libc::WEXITSTATUS(status)
-    }
 
     fn errno() -> i32 {
         io::Error::last_os_error().raw_os_error().unwrap_or(0)
