@@ -168,26 +168,19 @@ pub fn run(engine: &Engine, id: &str, attach: bool, notify: std::fs::File) -> cr
 
     // Container stdio: a pty with -t, pipes otherwise.
     let mut keep: Vec<OwnedFd> = Vec::new();
-    let (stdio, master, out_r, err_r, in_w): (
-        [RawFd; 3],
-        Option<OwnedFd>,
-        Option<OwnedFd>,
-        Option<OwnedFd>,
-        Option<OwnedFd>,
-    );
-    let mut console = None;
+    let (stdio, out_r, err_r, in_w): ([RawFd; 3], Option<OwnedFd>, Option<OwnedFd>, Option<OwnedFd>);
+    let master: Option<OwnedFd>;
+    // With -t the pty is opened by the container in its own devpts instance
+    // (so the terminal is /dev/pts/0 in there, as with runc) and its master
+    // comes back to us over this socket.
+    let mut console_sock: Option<(OwnedFd, OwnedFd)> = None;
     if cfg.tty {
-        let pty = nix::pty::openpty(None, None).map_err(|e| crate::Error::Other(format!("openpty: {e}")))?;
-        if attach && unsafe { libc::isatty(0) } == 1 {
-            copy_winsize(0, pty.master.as_raw_fd());
-        }
-        let slave = pty.slave.as_raw_fd();
-        // Bind the slave by its name: a bind from the /proc/self/fd magic
-        // link is refused (EINVAL).
-        console = std::fs::read_link(format!("/proc/self/fd/{slave}")).ok();
-        stdio = [slave, slave, slave];
-        keep.push(pty.slave);
-        master = Some(pty.master);
+        use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+        let pair = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+            .map_err(|e| crate::Error::Other(format!("socketpair: {e}")))?;
+        stdio = [-1, -1, -1];
+        console_sock = Some(pair);
+        master = None;
         (out_r, err_r, in_w) = (None, None, None);
     } else {
         let (or, ow) =
@@ -226,9 +219,21 @@ pub fn run(engine: &Engine, id: &str, attach: bool, notify: std::fs::File) -> cr
     // Attached clients and whether their input side is still open.
     let mut clients: Vec<(std::os::unix::net::UnixStream, bool)> = Vec::new();
 
-    let launch = runtime::launch_for(engine, &store, &cfg, stdio, console)?;
+    let launch = runtime::launch_for(engine, &store, &cfg, stdio, console_sock.as_ref().map(|(_, c)| c.as_raw_fd()))?;
     let started = runtime::spawn::spawn(&launch);
     drop(keep);
+    let master = match (&started, console_sock) {
+        (Ok(_), Some((ours, theirs))) => {
+            drop(theirs);
+            let m = receive_fd(ours.as_raw_fd())
+                .map_err(|e| crate::Error::Other(format!("receive the container's terminal: {e}")))?;
+            if attach && unsafe { libc::isatty(0) } == 1 {
+                copy_winsize(0, m.as_raw_fd());
+            }
+            Some(m)
+        }
+        _ => master,
+    };
     let started = match started {
         Ok(s) => s,
         Err(e) => {
@@ -541,4 +546,22 @@ fn trim_resident() {
         }
     }
     flush(current);
+}
+
+/// Receive one file descriptor sent with SCM_RIGHTS.
+fn receive_fd(sock: RawFd) -> std::io::Result<OwnedFd> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut byte = [0u8; 1];
+    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!(RawFd);
+    let msg =
+        recvmsg::<()>(sock, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC).map_err(std::io::Error::from)?;
+    for c in msg.cmsgs().map_err(std::io::Error::from)? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(fd) = fds.first() {
+                return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
+            }
+        }
+    }
+    Err(std::io::Error::other("no descriptor received"))
 }

@@ -91,7 +91,7 @@ pub fn start(spec: &ExecSpec) -> Result<Option<i32>, StartError> {
                     libc::setresuid(0, 0, 0);
                 }
             }
-            let (code, msg) = match become_process(&spec.process) {
+            let (code, msg) = match become_process(&spec.process, None) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };

@@ -11,7 +11,6 @@ pub mod spawn;
 pub mod user;
 
 use std::os::fd::RawFd;
-use std::path::PathBuf;
 
 use crate::container::{ContainerConfig, ContainerStore};
 use crate::engine::Engine;
@@ -25,7 +24,7 @@ pub fn launch_for(
     store: &ContainerStore,
     cfg: &ContainerConfig,
     stdio: [RawFd; 3],
-    console: Option<PathBuf>,
+    console_socket: Option<RawFd>,
 ) -> Result<spawn::Launch> {
     let images = engine.store()?;
     let dir = store.dir(&cfg.id);
@@ -74,7 +73,6 @@ pub fn launch_for(
             own_netns: h.network_mode != "host",
             own_pidns: h.pid_mode != "host",
             tty_gid_mapped,
-            console,
             empty_lower: empty,
         },
         process: spawn::Process {
@@ -93,6 +91,7 @@ pub fn launch_for(
             init: h.init,
         },
         hostname: cfg.hostname.clone(),
+        console_socket,
         idmap,
         new_net: h.network_mode != "host",
         new_pid: h.pid_mode != "host",

@@ -56,8 +56,6 @@ pub struct RootfsPlan {
     pub own_pidns: bool,
     /// /dev/pts gid=5 only works when container gid 5 is mapped.
     pub tty_gid_mapped: bool,
-    /// With -t: the pty slave to show as /dev/console.
-    pub console: Option<PathBuf>,
     /// The empty directory to use as the only lower layer of an image with none.
     pub empty_lower: PathBuf,
 }
@@ -222,10 +220,6 @@ pub fn setup(p: &RootfsPlan) -> Result<(), String> {
         ("core", "/proc/kcore"),
     ] {
         std::os::unix::fs::symlink(target, dev.join(link)).map_err(|e| err("symlink", &dev.join(link), e))?;
-    }
-    if let Some(console) = &p.console {
-        let target = ensure(root, "/dev/console", false)?;
-        bind(console, &target, false, false)?;
     }
     // /sys, read-only. sysfs can only be mounted with a network namespace we
     // own; with the host's network, bind the host's.

@@ -19,6 +19,8 @@ pub struct Launch {
     pub rootfs: RootfsPlan,
     pub process: Process,
     pub hostname: String,
+    /// -t: the socket to send the container's pty master on (SCM_RIGHTS).
+    pub console_socket: Option<RawFd>,
     /// Some: rootless, map these ids; None: real root, no user namespace.
     pub idmap: Option<IdMap>,
     pub new_net: bool,
@@ -188,11 +190,53 @@ fn child(l: &Launch, parent: u32, go: OwnedFd) -> ChildResult {
     if l.new_net {
         loopback_up().map_err(fail(125))?;
     }
-    become_process(&l.process)
+    let console = match l.console_socket {
+        Some(sock) => Some(open_console(sock).map_err(fail(125))?),
+        None => None,
+    };
+    become_process(&l.process, console.as_ref().map(|s| [s.as_raw_fd(); 3]))
+}
+
+/// In the new root: open a pty from the container's devpts, send the master
+/// to the monitor, show the slave as /dev/console; the slave is our stdio.
+fn open_console(sock: RawFd) -> Result<OwnedFd, String> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    use std::os::fd::FromRawFd;
+    unsafe {
+        let m = libc::open(c"/dev/ptmx".as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        if m < 0 {
+            return Err(format!("open /dev/ptmx: {}", std::io::Error::last_os_error()));
+        }
+        let master = OwnedFd::from_raw_fd(m);
+        let unlock: libc::c_int = 0;
+        libc::ioctl(m, libc::TIOCSPTLCK, &unlock);
+        let s = libc::ioctl(m, libc::TIOCGPTPEER, libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        if s < 0 {
+            return Err(format!("open the pty's peer: {}", std::io::Error::last_os_error()));
+        }
+        let slave = OwnedFd::from_raw_fd(s);
+        let iov = [std::io::IoSlice::new(b"T")];
+        let fds = [m];
+        sendmsg::<()>(sock, &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
+            .map_err(|e| format!("send the terminal to the monitor: {e}"))?;
+        drop(master);
+        let mut n: libc::c_uint = 0;
+        if libc::ioctl(s, libc::TIOCGPTN, &mut n) == 0 {
+            let src = std::ffi::CString::new(format!("/dev/pts/{n}")).expect("no NUL");
+            let dst = c"/dev/console";
+            let fd = libc::open(dst.as_ptr(), libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC, 0o600);
+            if fd >= 0 {
+                libc::close(fd);
+            }
+            libc::mount(src.as_ptr(), dst.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null());
+        }
+        Ok(slave)
+    }
 }
 
 /// Resolve the user, set up identity, capabilities and seccomp, exec.
-pub fn become_process(l: &Process) -> ChildResult {
+pub fn become_process(l: &Process, stdio: Option<[RawFd; 3]>) -> ChildResult {
+    let stdio = stdio.unwrap_or(l.stdio);
     let u = user::resolve(&l.user, &l.group_add).map_err(fail(125))?;
 
     // Working directory: created if missing, as Docker does.
@@ -225,7 +269,7 @@ pub fn become_process(l: &Process) -> ChildResult {
 
     // Stdio, session and controlling terminal.
     unsafe {
-        for (i, fd) in l.stdio.iter().enumerate() {
+        for (i, fd) in stdio.iter().enumerate() {
             if libc::dup2(*fd, i as i32) < 0 {
                 return Err((125, format!("dup2: {}", std::io::Error::last_os_error())));
             }
