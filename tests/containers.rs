@@ -666,3 +666,48 @@ both_modes!(sig_proxy_forwards_signals, |t| {
     assert_eq!(rest, "got-term\n");
     assert_eq!(st.code(), Some(3));
 });
+
+#[test]
+fn userns_keep_id_and_host() {
+    let t = TestEnv::new(Mode::Rootless);
+    img(&t);
+    let me = test_user().map(|u| (u.uid, u.gid)).unwrap_or(unsafe { (libc::geteuid(), libc::getegid()) });
+    let dir = t.path("dev");
+    std::fs::create_dir_all(&dir).unwrap();
+    t.give(&dir);
+    // keep-id: the user's own ids inside, image files keep their owners
+    let out = t
+        .rcon([
+            "run",
+            "--rm",
+            "--userns",
+            "keep-id",
+            "-v",
+            &format!("{}:/work", dir.display()),
+            "busybox",
+            "sh",
+            "-c",
+            "id -u; id -g; stat -c %u /bin/busybox; stat -c %u:%g /home/user/owned; touch /work/made",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(out, format!("{}\n{}\n0\n1000:1000\n", me.0, me.1));
+    assert_eq!(TestEnv::owner(&dir.join("made")), me, "written as the user, owned by the user on the host");
+    // exec joins the same mapping
+    t.rcon(["run", "-d", "--name", "kid", "--userns", "keep-id", "busybox", "sleep", "1000"]).ok();
+    assert_eq!(t.rcon(["exec", "kid", "id", "-u"]).ok(), format!("{}\n", me.0));
+    assert_eq!(t.rcon(["exec", "-u", "0", "kid", "stat", "-c", "%u", "/bin/busybox"]).ok(), "0\n");
+    t.rcon(["rm", "-f", "kid"]).ok();
+    // --userns=host rootless is the store's own mapping: container root is the user
+    assert_eq!(t.rcon(["run", "--rm", "--userns", "host", "busybox", "id", "-u"]).ok(), "0\n");
+    t.rcon(["run", "--rm", "--userns", "bogus", "busybox", "true"]).fails(125, "invalid --userns=bogus");
+    // the shifted copies go with the image
+    t.rcon(["rmi", "busybox"]).ok();
+    let keepid = t.data.join("rcon/keepid");
+    let left: Vec<_> = std::fs::read_dir(&keepid)
+        .unwrap()
+        .flatten()
+        .flat_map(|m| std::fs::read_dir(m.path()).unwrap().flatten())
+        .collect();
+    assert!(left.is_empty(), "keep-id copies left: {left:?}");
+}

@@ -162,7 +162,7 @@ pub struct CreateArgs {
     /// Log driver options (max-size, max-file)
     #[arg(long = "log-opt")]
     log_opt: Vec<String>,
-    /// User namespace to use (host)
+    /// User namespace to use (host, keep-id)
     #[arg(long)]
     userns: Option<String>,
     /// PID namespace to use (host)

@@ -325,10 +325,24 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
         }
     }
     let userns = o.userns.clone().unwrap_or_default();
-    if !userns.is_empty() && userns != "host" {
-        return Err(bad(format!(
-            "--userns={userns} is not supported by this rcon yet: use --userns=host or leave it out"
-        )));
+    let mut default_user = ic.user.clone();
+    match userns.as_str() {
+        "" | "host" => {}
+        "keep-id" => {
+            if !engine.paths.rootless {
+                return Err(bad(
+                    "--userns=keep-id is only supported rootless: as root your ids are already the host's".into(),
+                ));
+            }
+            let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+            crate::storage::userns::IdMap::for_current_user().keep_id(uid, gid).ok_or_else(|| {
+                bad(format!("--userns=keep-id needs one subordinate uid and gid range larger than your ids ({uid}/{gid}): check /etc/subuid and /etc/subgid"))
+            })?;
+            images.ensure_keep_id(&img.layers, uid, gid)?;
+            // Podman's keep-id runs as the user by default.
+            default_user = format!("{uid}:{gid}");
+        }
+        u => return Err(bad(format!("invalid --userns={u}: use host or keep-id"))),
     }
     if let Some(p) = &o.cidfile {
         if p.exists() {
@@ -352,7 +366,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
         cmd,
         env,
         working_dir: o.workdir.clone().unwrap_or(ic.working_dir.clone()),
-        user: o.user.clone().unwrap_or(ic.user.clone()),
+        user: o.user.clone().unwrap_or(default_user),
         hostname: hostname.clone(),
         labels,
         tty: o.tty,

@@ -55,7 +55,7 @@ pub fn exec(engine: &Engine, arg: &str, o: &ExecOptions) -> Result<i32> {
         env.retain(|x| x.split('=').next() != Some(key.as_str()));
         env.push(e);
     }
-    let rootless = engine.paths.rootless && h.userns != "host";
+    let rootless = engine.paths.rootless;
     let mut rlimits = Vec::new();
     for u in &h.ulimits {
         rlimits.push((runtime::rlimit_resource(&u.name)?, u.soft, u.hard));

@@ -360,6 +360,15 @@ impl Store {
                 keep_blobs.insert(hex_of(&rec.blob).to_string());
             }
         }
+        // keep-id copies of layers no image uses any more
+        for map in read_names(&self.root.join("keepid")) {
+            let dir = self.root.join("keepid").join(&map);
+            for ent in read_names(&dir) {
+                if !keep_layers.contains(&ent) {
+                    doomed.push(dir.join(&ent));
+                }
+            }
+        }
         for ent in read_names(&self.root.join("blobs/sha256")) {
             if !keep_blobs.contains(&ent) {
                 let _ = fs::remove_file(self.root.join("blobs/sha256").join(&ent));
@@ -390,6 +399,46 @@ impl Store {
         let bin = self.move_to_trash(dirs)?;
         userns::run(userns::Request::Remove(vec![bin]))?;
         Ok(())
+    }
+
+    /// Where `--userns=keep-id` copies of layers live for this uid/gid.
+    pub fn keep_id_root(&self, uid: u32, gid: u32) -> PathBuf {
+        self.root.join("keepid").join(format!("{uid}_{gid}"))
+    }
+
+    /// Make (once, then shared) the keep-id copies of `layers`: podman's
+    /// approach where idmapped mounts are not available to a user.
+    pub fn ensure_keep_id(&self, layers: &[String], uid: u32, gid: u32) -> Result<PathBuf> {
+        let root = self.keep_id_root(uid, gid);
+        state::ensure_dir(&root)?;
+        for l in layers {
+            let dest = root.join(hex_of(l));
+            if dest.join("diff").exists() {
+                continue;
+            }
+            let tmp = TempDir::new(&self.root.join("tmp"), "keepid")?;
+            let dir = tmp.keep();
+            let res = userns::run(userns::Request::CopyKeepId {
+                src: self.layer_dir(l).join("diff"),
+                dst: dir.join("diff"),
+                uid,
+                gid,
+            });
+            let res = res.and_then(|_| {
+                let _lock = self.lock()?;
+                if dest.exists() {
+                    return Err(Error::Other(String::new()));
+                }
+                fs::rename(&dir, &dest).ctx(|| format!("store keep-id layer {}", hex_of(l)))
+            });
+            if let Err(e) = res {
+                userns::run(userns::Request::Remove(vec![dir]))?;
+                if !matches!(&e, Error::Other(m) if m.is_empty()) {
+                    return Err(e);
+                }
+            }
+        }
+        Ok(root)
     }
 
     /// Sum of the store's layer content sizes used by `images` (each layer once).

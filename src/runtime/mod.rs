@@ -29,7 +29,19 @@ pub fn launch_for(
     let images = engine.store()?;
     let dir = store.dir(&cfg.id);
     let rootless = engine.paths.rootless;
-    let idmap = if rootless && cfg.host.userns != "host" { Some(IdMap::for_current_user()) } else { None };
+    // Rootless, every container gets a user namespace: "host" means the
+    // store's mapping (podman's meaning), keep-id a shifted one over shifted
+    // copies of the layers.
+    let keep_id = rootless && cfg.host.userns == "keep-id";
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let idmap = match (rootless, keep_id) {
+        (false, _) => None,
+        (true, false) => Some(IdMap::for_current_user()),
+        (true, true) => Some(IdMap::for_current_user().keep_id(uid, gid).ok_or_else(|| {
+            Error::Other("--userns=keep-id needs a subordinate id range larger than your ids".into())
+        })?),
+    };
+    let layers_root = if keep_id { images.keep_id_root(uid, gid) } else { images.root().join("layers") };
     let tty_gid_mapped = idmap.as_ref().map(|m| m.host_gid(5).is_some()).unwrap_or(true);
     let h = &cfg.host;
     let caps = caps::effective_set(h.privileged, &h.cap_add, &h.cap_drop)
@@ -57,7 +69,7 @@ pub fn launch_for(
     Ok(spawn::Launch {
         rootfs: rootfs::RootfsPlan {
             lowers: cfg.layers.iter().rev().map(|l| format!("{}/diff", crate::image::store::hex_of(l))).collect(),
-            layers_root: images.root().join("layers"),
+            layers_root,
             upper: dir.join("upper"),
             work: dir.join("work"),
             merged: dir.join("merged"),

@@ -2,6 +2,7 @@
 //! user-namespace helper that owns files for mapped ids.
 
 pub mod compress;
+pub mod copy;
 pub mod driver;
 pub mod extract;
 #[cfg(test)]

@@ -69,6 +69,27 @@ impl IdMap {
         self.uids.len() == 1 || self.gids.len() == 1
     }
 
+    /// Podman's `--userns=keep-id`: the user's own uid/gid stay the same
+    /// inside the container; container ids below them take the first
+    /// subordinate ids, ids above them the rest. Needs one subordinate range
+    /// larger than the user's id.
+    pub fn keep_id(&self, uid: u32, gid: u32) -> Option<IdMap> {
+        let shift = |ranges: &[IdRange], own: u32| -> Option<Vec<IdRange>> {
+            let (me, sub) = (ranges.first()?, ranges.get(1)?);
+            if ranges.len() != 2 || sub.count <= own {
+                return None;
+            }
+            let mut v = Vec::new();
+            if own > 0 {
+                v.push(IdRange { inside: 0, outside: sub.outside, count: own });
+            }
+            v.push(IdRange { inside: own, outside: me.outside, count: 1 });
+            v.push(IdRange { inside: own + 1, outside: sub.outside + own, count: sub.count - own });
+            Some(v)
+        };
+        Some(IdMap { uids: shift(&self.uids, uid)?, gids: shift(&self.gids, gid)? })
+    }
+
     /// Host uid for a container uid, if mapped.
     pub fn host_uid(&self, id: u32) -> Option<u32> {
         map_one(&self.uids, id)
@@ -113,6 +134,9 @@ pub enum Request {
     Extract(Vec<ExtractJob>),
     /// Remove directory trees whose files belong to mapped ids.
     Remove(Vec<PathBuf>),
+    /// Copy a layer for a `--userns=keep-id` container: each file's owner
+    /// `c` becomes the id that shows as `c` in the keep-id mapping.
+    CopyKeepId { src: PathBuf, dst: PathBuf, uid: u32, gid: u32 },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -280,6 +304,23 @@ fn execute(req: Request, full_map: bool, userns: bool) -> Result<Vec<ExtractOutc
                 out.push(extract_one(&job, &opts).map_err(|e| format!("layer {}: {e}", short_name(&job.src)))?);
             }
             Ok(out)
+        }
+        Request::CopyKeepId { src, dst, uid, gid } => {
+            // In our (store) mapping a file of container id c must get the
+            // id whose host id the keep-id mapping shows as c: c+1 below the
+            // user's id, 0 for the user's id, c above it.
+            let f = |c: u32, own: u32| {
+                if c < own {
+                    c + 1
+                } else if c == own {
+                    0
+                } else {
+                    c
+                }
+            };
+            super::copy::copy_tree(&src, &dst, &|u, g| (f(u, uid), f(g, gid)))
+                .map_err(|e| format!("copy {} for keep-id: {e}", src.display()))?;
+            Ok(Vec::new())
         }
         Request::Remove(paths) => {
             for p in paths {
