@@ -711,3 +711,75 @@ fn userns_keep_id_and_host() {
         .collect();
     assert!(left.is_empty(), "keep-id copies left: {left:?}");
 }
+
+both_modes!(logs_flags_and_rotation, |t| {
+    img(t);
+    t.rcon(["run", "--name", "lg", "busybox", "sh", "-c", "for i in 1 2 3 4 5; do echo line$i; done; echo e1 >&2"])
+        .ok();
+    let r = t.rcon(["logs", "lg"]);
+    assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("line1\nline2\nline3\nline4\nline5\n", "e1\n"));
+    assert_eq!(t.rcon(["logs", "--tail", "2", "lg"]).stdout, "line5\n");
+    let ts = t.rcon(["logs", "-t", "lg"]).ok().to_string();
+    let first = ts.lines().next().unwrap();
+    let (stamp, text) = first.split_once(' ').unwrap();
+    assert_eq!(text, "line1");
+    assert!(stamp.ends_with('Z') && stamp.contains('T') && stamp.len() == 30, "RFC3339Nano fixed: {stamp}");
+    assert_eq!(t.rcon(["logs", "--since", "10m", "lg"]).ok().lines().count(), 5);
+    assert_eq!(t.rcon(["logs", "--until", "2000-01-01T00:00:00Z", "lg"]).ok(), "");
+    t.rcon(["logs", "--since", "yesterday-ish", "lg"]).fails(125, "invalid value for --since");
+    // the json-file format on disk, as Docker writes it
+    let id = t.rcon(["inspect", "-f", "{{.Id}}", "lg"]).ok().trim().to_string();
+    let raw = std::fs::read_to_string(t.data.join("rcon/containers").join(&id).join("ctr.log")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(raw.lines().next().unwrap()).unwrap();
+    assert_eq!(v["log"], "line1\n");
+    assert_eq!(v["stream"], "stdout");
+    // -f follows until the container exits
+    t.rcon(["run", "-d", "--name", "fo", "busybox", "sh", "-c", "echo a; sleep 1; echo b"]).ok();
+    assert_eq!(t.rcon(["logs", "-f", "fo"]).ok(), "a\nb\n");
+    // rotation: max-size and max-file keep the log bounded
+    t.rcon([
+        "run",
+        "--name",
+        "rot",
+        "--log-opt",
+        "max-size=2k",
+        "--log-opt",
+        "max-file=2",
+        "busybox",
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 300 ]; do echo line-number-$i; i=$((i+1)); done",
+    ])
+    .ok();
+    let id = t.rcon(["inspect", "-f", "{{.Id}}", "rot"]).ok().trim().to_string();
+    let dir = t.data.join("rcon/containers").join(&id);
+    let logs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("ctr.log"))
+        .collect();
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    for l in &logs {
+        assert!(l.metadata().unwrap().len() <= 2000, "{:?}", l.path());
+    }
+    let out = t.rcon(["logs", "rot"]).ok().to_string();
+    assert!(out.ends_with("line-number-299\n") && !out.contains("line-number-0\n"), "oldest lines rotated away");
+    t.rcon(["run", "--rm", "--log-opt", "bogus=1", "busybox", "true"]).fails(125, "unknown log opt 'bogus'");
+    // ps -s shows the writable layer
+    t.rcon(["run", "--name", "sized", "busybox", "sh", "-c", "dd if=/dev/zero of=/blob bs=1000 count=5 2>/dev/null"])
+        .ok();
+    let size = t.rcon(["ps", "-a", "-s", "--filter", "name=sized", "--format", "{{.Size}}"]).ok().to_string();
+    assert!(size.starts_with("5kB (virtual "), "{size}");
+});
+
+both_modes!(create_then_start_attached, |t| {
+    img(t);
+    t.rcon(["create", "--name", "c1", "busybox", "sh", "-c", "echo from-c1; exit 2"]).ok();
+    assert_eq!(t.rcon(["ps", "-a", "--format", "{{.Status}}"]).ok(), "Created\n");
+    let r = t.rcon(["start", "-a", "c1"]);
+    assert_eq!((r.code, r.stdout.as_str()), (2, "from-c1\n"));
+    // a second start runs it again
+    assert_eq!(t.rcon(["start", "c1"]).ok(), "c1\n");
+    assert_eq!(t.rcon(["wait", "c1"]).ok(), "2\n");
+    assert_eq!(t.rcon(["logs", "c1"]).ok(), "from-c1\nfrom-c1\n");
+});

@@ -304,7 +304,7 @@ pub fn create(engine: &Engine, a: CreateArgs) -> CmdResult {
 pub fn run(engine: &Engine, a: RunArgs) -> CmdResult {
     let id = eng::create(engine, &a.create.options(a.sig_proxy))?;
     if a.detach {
-        match eng::start(engine, &id, false) {
+        match eng::start(engine, &id, false, None) {
             Ok(_) => {
                 out(&format!("{id}\n"));
                 Ok(0)
@@ -317,12 +317,12 @@ pub fn run(engine: &Engine, a: RunArgs) -> CmdResult {
             }
         }
     } else {
-        attached(engine, &id, a.create.tty, a.sig_proxy, a.create.rm)
+        attached(engine, &id, a.create.tty, a.sig_proxy, a.create.rm, None)
     }
 }
 
 /// Run with our terminal attached until the container exits or we detach.
-fn attached(engine: &Engine, id: &str, tty: bool, sig_proxy: bool, rm: bool) -> CmdResult {
+fn attached(engine: &Engine, id: &str, tty: bool, sig_proxy: bool, rm: bool, detach_keys: Option<&str>) -> CmdResult {
     use nix::sys::signal::{SigSet, Signal};
     let mut mask = SigSet::empty();
     let forwarded = [
@@ -339,7 +339,7 @@ fn attached(engine: &Engine, id: &str, tty: bool, sig_proxy: bool, rm: bool) -> 
     }
     let _ = mask.thread_block();
     let raw = tty.then(rcon::engine::attach::RawTerminal::enter);
-    let handle = eng::start(engine, id, true);
+    let handle = eng::start(engine, id, true, detach_keys);
     let mut handle = match handle {
         Ok(h) => h,
         Err(e) => {
@@ -412,13 +412,20 @@ pub fn start(engine: &Engine, a: StartArgs) -> CmdResult {
             }
         };
         if a.attach || a.interactive {
-            return attached(engine, &c.config.id, c.config.tty, true, c.config.host.auto_remove);
+            return attached(
+                engine,
+                &c.config.id,
+                c.config.tty,
+                true,
+                c.config.host.auto_remove,
+                a.detach_keys.as_deref(),
+            );
         }
         if c.state.status == Status::Running {
             out(&format!("{name}\n"));
             continue;
         }
-        match eng::start(engine, &c.config.id, false) {
+        match eng::start(engine, &c.config.id, false, None) {
             Ok(_) => out(&format!("{name}\n")),
             Err(e) => {
                 eprintln!("Error: {e}");
@@ -469,7 +476,7 @@ pub fn restart(engine: &Engine, a: StopArgs) -> CmdResult {
     each(&a.containers, |n| {
         eng::stop(engine, n, a.time)?;
         let c = eng::get(engine, n)?;
-        eng::start(engine, &c.config.id, false).map(|_| ())
+        eng::start(engine, &c.config.id, false, None).map(|_| ())
     })
 }
 
@@ -628,7 +635,7 @@ pub fn ps(engine: &Engine, a: PsArgs) -> CmdResult {
                 "Networks": c.config.host.network_mode,
                 "Ports": "",
                 "RunningFor": units::since(created, now),
-                "Size": "0B",
+                "Size": if a.size { size_text(engine, c) } else { String::new() },
                 "State": c.state.status.as_str(),
                 "Status": eng::status_text(c),
             })
@@ -881,4 +888,11 @@ pub fn top(engine: &Engine, a: TopArgs) -> CmdResult {
     }
     out(&table::tabwrite(&text));
     Ok(0)
+}
+
+/// Docker's SIZE column: the writable layer, and the image under it.
+fn size_text(engine: &Engine, c: &rcon::container::Container) -> String {
+    let rw = eng::writable_size(engine, &c.config.id);
+    let image = engine.store().ok().and_then(|s| s.resolve(&c.config.image).ok()).map(|i| i.size).unwrap_or(0);
+    format!("{} (virtual {})", units::human_size(rw), units::human_size(rw + image))
 }

@@ -542,7 +542,7 @@ impl MonitorHandle {
 /// Start a created (or exited) container: spawn its monitor, wait for it to
 /// report that the container runs. With `attach`, the monitor uses our
 /// stdio as the container's terminal or pipes.
-pub fn start(engine: &Engine, id: &str, attach: bool) -> Result<MonitorHandle> {
+pub fn start(engine: &Engine, id: &str, attach: bool, detach_keys: Option<&str>) -> Result<MonitorHandle> {
     let store = ContainerStore::open(&engine.paths)?;
     let _lock = store.lock_one(id)?;
     let c = store.load(id)?;
@@ -552,6 +552,9 @@ pub fn start(engine: &Engine, id: &str, attach: bool) -> Result<MonitorHandle> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Other(format!("pipe: {e}")))?;
     let mut cmd = std::process::Command::new("/proc/self/exe");
     cmd.arg0("rcon").arg("__monitor").arg(id);
+    if let Some(k) = detach_keys {
+        cmd.arg(format!("--detach-keys={k}"));
+    }
     if attach {
         cmd.arg("--attach");
     } else {
@@ -928,4 +931,22 @@ pub fn top(engine: &Engine, arg: &str, ps_args: &[String]) -> Result<(Vec<String
         rows.push(row);
     }
     Ok((header, rows))
+}
+
+/// Bytes in a container's writable layer (Docker's SizeRw). Directories the
+/// container made unreadable to us are skipped.
+pub fn writable_size(engine: &Engine, id: &str) -> u64 {
+    fn walk(p: &std::path::Path) -> u64 {
+        let Ok(rd) = std::fs::read_dir(p) else { return 0 };
+        let mut total = 0;
+        for e in rd.flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => total += walk(&e.path()),
+                Ok(t) if t.is_file() => total += e.metadata().map(|m| m.len()).unwrap_or(0),
+                _ => {}
+            }
+        }
+        total
+    }
+    ContainerStore::open(&engine.paths).map(|s| walk(&s.dir(id).join("upper"))).unwrap_or(0)
 }

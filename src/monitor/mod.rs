@@ -42,9 +42,10 @@ use crate::runtime;
 pub fn main(args: &[String]) -> i32 {
     let Some(id) = args.first() else { return 125 };
     let attach = args.iter().any(|a| a == "--attach");
+    let keys = args.iter().find_map(|a| a.strip_prefix("--detach-keys=")).map(String::from);
     let notify = unsafe { std::fs::File::from_raw_fd(3) };
     let engine = Engine::new(crate::paths::Paths::detect(None, None));
-    match run(&engine, id, attach, notify) {
+    match run(&engine, id, attach, keys.as_deref(), notify) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("rcon monitor: {e}");
@@ -151,7 +152,13 @@ impl DetachKeys {
     }
 }
 
-pub fn run(engine: &Engine, id: &str, attach: bool, notify: std::fs::File) -> crate::Result<i32> {
+pub fn run(
+    engine: &Engine,
+    id: &str,
+    attach: bool,
+    detach_keys: Option<&str>,
+    notify: std::fs::File,
+) -> crate::Result<i32> {
     let mut notify = Some(notify);
     let store = ContainerStore::open(&engine.paths)?;
     let ctr = store.load(id)?;
@@ -284,7 +291,7 @@ pub fn run(engine: &Engine, id: &str, attach: bool, notify: std::fs::File) -> cr
     // The attached client: our own stdio.
     let mut attached = attach;
     let mut client_in: Option<RawFd> = if attach && cfg.open_stdin { Some(0) } else { None };
-    let mut detach = DetachKeys::parse(&cfg.host.detach_keys);
+    let mut detach = DetachKeys::parse(detach_keys.unwrap_or(&cfg.host.detach_keys));
     let mut in_w = in_w;
     let outputs: Vec<(RawFd, logs::Stream)> = match (&master, &out_r, &err_r) {
         (Some(m), _, _) => vec![(m.as_raw_fd(), logs::Stream::Stdout)],
