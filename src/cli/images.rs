@@ -99,7 +99,7 @@ pub fn list(engine: &Engine, a: ListArgs) -> CmdResult {
         if a.no_trunc {
             full.to_string()
         } else {
-            eng::short(full).to_string()
+            rcon::image::store::short_id(full).to_string()
         }
     };
     if a.quiet {
@@ -345,7 +345,7 @@ pub fn history(engine: &Engine, a: HistoryArgs) -> CmdResult {
         if a.no_trunc || s == "<missing>" {
             s.to_string()
         } else {
-            eng::short(s).to_string()
+            rcon::image::store::short_id(s).to_string()
         }
     };
     if a.quiet {

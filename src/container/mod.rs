@@ -17,7 +17,7 @@
 //! (and its container, which dies with it through PDEATHSIG, shown exited).
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -75,8 +75,7 @@ pub struct HostConfig {
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub no_new_privileges: bool,
-    /// None = Docker's default profile; Some("unconfined"); Some(path contents) for a file.
-    pub seccomp: Option<String>,
+    /// None: Docker's default profile; "unconfined"; or a profile's JSON text.
     pub seccomp_profile: Option<String>,
     pub network_mode: String,
     pub init: bool,
@@ -341,8 +340,4 @@ impl ContainerStore {
     pub fn log_path(&self, id: &str) -> PathBuf {
         self.dir(id).join("ctr.log")
     }
-}
-
-pub fn exists(p: &Path) -> bool {
-    p.exists()
 }

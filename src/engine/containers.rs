@@ -16,7 +16,7 @@ use crate::container::names;
 use crate::container::{Container, ContainerConfig, ContainerStore, HostConfig, Mount, Status, Ulimit};
 use crate::error::{Error, IoContext, Result};
 use crate::format::units;
-use crate::image::store::{hex_of, now_secs};
+use crate::image::store::now_secs;
 
 /// What `rcon create`/`run` was asked for (Docker's flags, already parsed).
 #[derive(Debug, Default, Clone)]
@@ -383,7 +383,6 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
             cap_add: o.cap_add.clone(),
             cap_drop: o.cap_drop.clone(),
             no_new_privileges,
-            seccomp: None,
             seccomp_profile,
             network_mode: network,
             init: o.init,
@@ -885,9 +884,6 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
     }))
 }
 
-pub fn short(id: &str) -> &str {
-    &hex_of(id)[..12.min(hex_of(id).len())]
-}
 
 /// `rcon top`: the host's `ps` output for the container's processes (Docker
 /// runs ps on the host and keeps the rows whose PID is in the container).

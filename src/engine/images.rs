@@ -11,7 +11,7 @@ use crate::format::units;
 use crate::image::archive::{self, ArchiveFormat, SaveItem};
 use crate::image::import::{self, ImportOptions, ImportSource};
 use crate::image::reference::{self, Reference};
-use crate::image::store::{hex_of, resolve_in, Committed, ImageRecord, Store};
+use crate::image::store::{resolve_in, Committed, ImageRecord, Store};
 
 /// One row of `rcon images`: an image under one of its names.
 #[derive(Debug, Clone)]
@@ -445,9 +445,6 @@ pub fn import(store: &Store, source: &str, opts: &ImportOptions) -> Result<Commi
     import::import(store, ImportSource::parse(source), opts)
 }
 
-pub fn short(id: &str) -> &str {
-    &hex_of(id)[..hex_of(id).len().min(12)]
-}
 
 #[cfg(test)]
 mod tests {
