@@ -20,8 +20,7 @@ both_modes!(runs_in_its_own_namespaces, |t| {
     assert_eq!(lines[2], "0");
     // the host's root is invisible: only the image's directories (and ours)
     assert!(!out.contains("\nroot-of-host") && !out.contains("\nusr\n") && !out.contains("\nboot\n"), "{out}");
-    let uid_map: Vec<&str> =
-        lines.iter().rev().take_while(|l| l.trim().split_whitespace().count() == 3).copied().collect();
+    let uid_map: Vec<&str> = lines.iter().rev().take_while(|l| l.split_whitespace().count() == 3).copied().collect();
     match t.mode {
         Mode::Rootless => {
             let start = subuid_start().unwrap();
@@ -438,7 +437,7 @@ both_modes!(attach_to_running_container, |t| {
 
 both_modes!(ps_inspect_top_prune, |t| {
     img(t);
-    t.rcon(["run", "--name", "first", "-l", "app=a", "busybox", "sh", "-c", "exit 3"]).code;
+    t.rcon(["run", "--name", "first", "-l", "app=a", "busybox", "sh", "-c", "exit 3"]);
     std::thread::sleep(Duration::from_millis(1100)); // distinct creation seconds for ordering
     t.rcon(["run", "-d", "--name", "second", "busybox", "sleep", "1000"]).ok();
     let ps = t.rcon(["ps"]).ok().to_string();

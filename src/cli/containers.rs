@@ -368,7 +368,7 @@ fn attached(engine: &Engine, id: &str, tty: bool, sig_proxy: bool, rm: bool, det
                         unsafe { libc::kill(handle.container_pid as i32, sig) };
                     }
                 }
-                if !fds[0].revents().is_some_and(|r| !r.is_empty()) {
+                if fds[0].revents().is_none_or(|r| r.is_empty()) {
                     continue;
                 }
             }

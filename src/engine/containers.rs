@@ -433,10 +433,10 @@ fn write_userdata(store: &ContainerStore, cfg: &ContainerConfig) -> Result<()> {
         // A loopback resolver on the host is unreachable from the container.
         for l in host_resolv.lines() {
             let loopback = l.starts_with("nameserver") && (l.contains(" 127.") || l.contains(" ::1"));
-            if !loopback
-                && !(l.starts_with("search") && !cfg.host.dns_search.is_empty())
-                && !(l.starts_with("options") && !cfg.host.dns_options.is_empty())
-            {
+            // --dns-search / --dns-option replace the host's lines.
+            let replaced = (l.starts_with("search") && !cfg.host.dns_search.is_empty())
+                || (l.starts_with("options") && !cfg.host.dns_options.is_empty());
+            if !loopback && !replaced {
                 resolv.push_str(l);
                 resolv.push('\n');
             }
@@ -883,7 +883,6 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
         },
     }))
 }
-
 
 /// `rcon top`: the host's `ps` output for the container's processes (Docker
 /// runs ps on the host and keeps the rows whose PID is in the container).

@@ -445,7 +445,6 @@ pub fn import(store: &Store, source: &str, opts: &ImportOptions) -> Result<Commi
     import::import(store, ImportSource::parse(source), opts)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::glob;

@@ -117,7 +117,7 @@ pub fn info(engine: &Engine) -> Result<Value> {
 
 /// The file system the store lives on, by statfs magic (as Docker reports it).
 fn backing_fs(p: &std::path::Path) -> &'static str {
-    match nix::sys::statfs::statfs(p).map(|s| s.filesystem_type().0 as i64) {
+    match nix::sys::statfs::statfs(p).map(|s| s.filesystem_type().0) {
         Ok(0xEF53) => "extfs",
         Ok(0x58465342) => "xfs",
         Ok(0x9123683E) => "btrfs",

@@ -253,7 +253,7 @@ impl Store {
             } else {
                 if dest.exists() {
                     // A half-removed layer from a killed process: replace it.
-                    self.trash(&[dest.clone()])?;
+                    self.trash(std::slice::from_ref(&dest))?;
                 }
                 fs::rename(dir, &dest).ctx(|| format!("store layer {diff_id}"))?;
             }

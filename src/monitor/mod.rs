@@ -544,11 +544,9 @@ fn trim_resident() {
             if let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
                 current = Some((a, b, eligible));
             }
-        } else if first == "Private_Dirty:" || first == "Anonymous:" {
-            if f.next().is_some_and(|v| v != "0") {
-                if let Some(c) = current.as_mut() {
-                    c.2 = false;
-                }
+        } else if (first == "Private_Dirty:" || first == "Anonymous:") && f.next().is_some_and(|v| v != "0") {
+            if let Some(c) = current.as_mut() {
+                c.2 = false;
             }
         }
     }
