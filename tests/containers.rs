@@ -782,3 +782,44 @@ both_modes!(create_then_start_attached, |t| {
     assert_eq!(t.rcon(["wait", "c1"]).ok(), "2\n");
     assert_eq!(t.rcon(["logs", "c1"]).ok(), "from-c1\nfrom-c1\n");
 });
+
+both_modes!(vfs_driver_flattens_layers, |t| {
+    // A second layer that deletes /etc/group and makes /home opaque.
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in [("etc/.wh.group", &b""[..]), ("home/.wh..wh..opq", &b""[..]), ("home/new", &b"fresh\n"[..])] {
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_size(data.len() as u64);
+        h.set_mtime(crate::common::fixtures::MTIME);
+        b.append_data(&mut h, name, data).unwrap();
+    }
+    let top = b.into_inner().unwrap();
+    let p = crate::common::fixtures::image_archive(
+        &t.dir,
+        "wh.tar",
+        &["wh:1"],
+        &[crate::common::fixtures::busybox_layer(), &top],
+        serde_json::json!({}),
+    );
+    t.give(&p);
+    t.rcon(["load", "-i", p.to_str().unwrap()]).ok();
+    let vfs = |args: &[&str]| {
+        let mut c = t.cmd(args);
+        c.env("RCON_STORAGE_DRIVER", "vfs");
+        Run::from(c.output().unwrap())
+    };
+    assert_eq!(vfs(&["info", "--format", "{{.Driver}}"]).ok(), "vfs\n");
+    let script = "ls /home; test -e /etc/group && echo group-visible; test -e /etc/passwd && echo passwd-kept; echo kept > /state";
+    let out = vfs(&["run", "--name", "flat", "wh:1", "sh", "-c", script]).ok().to_string();
+    assert_eq!(out, "new\npasswd-kept\n");
+    assert_eq!(t.rcon(["inspect", "-f", "{{.Driver}}", "flat"]).ok(), "vfs\n");
+    // the container's changes persist across starts, in its own copy
+    t.rcon(["start", "-a", "flat"]).ok();
+    let id = t.rcon(["inspect", "-f", "{{.Id}}", "flat"]).ok().trim().to_string();
+    assert_eq!(
+        std::fs::read_to_string(t.data.join("rcon/containers").join(&id).join("rootfs/state")).unwrap(),
+        "kept\n"
+    );
+    t.rcon(["rm", "flat"]).ok();
+    assert!(!t.data.join("rcon/containers").join(&id).exists());
+});

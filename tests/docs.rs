@@ -36,7 +36,7 @@ fn version_and_info() {
     let info: serde_json::Value = serde_json::from_str(t.rcon(["info", "--format", "{{json .}}"]).ok()).unwrap();
     assert_eq!(info["Rootless"], true);
     assert_eq!(info["DockerRootDir"], t.data.join("rcon").display().to_string());
-    assert!(["overlay", "fuse-overlayfs", "vfs"].contains(&info["Driver"].as_str().unwrap()));
+    assert!(["overlay", "vfs"].contains(&info["Driver"].as_str().unwrap()));
     let uid_map = &info["IDMappings"]["UIDMap"];
     assert_eq!(uid_map[0]["ContainerID"], 0);
     assert_eq!(uid_map[1]["HostID"].as_u64().unwrap() as u32, subuid_start().unwrap());

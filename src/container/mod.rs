@@ -62,6 +62,10 @@ pub struct ContainerConfig {
     pub stop_signal: String,
     pub stop_timeout: Option<i64>,
     pub exposed_ports: serde_json::Map<String, serde_json::Value>,
+    /// Mount driver chosen at create: "overlay", or "vfs" (a flattened copy
+    /// in DATA/containers/ID/rootfs).
+    #[serde(default)]
+    pub driver: String,
     pub volumes: serde_json::Map<String, serde_json::Value>,
     pub host: HostConfig,
 }

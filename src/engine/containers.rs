@@ -374,6 +374,10 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
         stop_signal,
         stop_timeout: o.stop_timeout,
         exposed_ports: ic.exposed_ports.clone().unwrap_or_default(),
+        driver: match crate::storage::driver::detect(engine.paths.rootless) {
+            crate::storage::driver::Driver::Vfs => "vfs".into(),
+            _ => "overlay".into(),
+        },
         volumes: ic.volumes.clone().unwrap_or_default(),
         host: HostConfig {
             auto_remove: o.rm,
@@ -405,6 +409,18 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
         },
     };
     store.create(&mut cfg, o.name.is_none())?;
+    if cfg.driver == "vfs" {
+        // No overlay at all: the container gets its own flattened copy.
+        let layers = img.layers.iter().map(|l| images.layer_dir(l).join("diff")).collect();
+        let res = crate::storage::userns::run(crate::storage::userns::Request::Flatten {
+            layers,
+            dst: store.dir(&id).join("rootfs"),
+        });
+        if let Err(e) = res {
+            let _ = store.remove(&id);
+            return Err(e);
+        }
+    }
     let res = write_userdata(&store, &cfg).and_then(|_| match &o.cidfile {
         Some(p) => std::fs::write(p, &id).ctx(|| format!("write cidfile {}", p.display())),
         None => Ok(()),
@@ -803,7 +819,7 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
         "LogPath": store.log_path(&id),
         "Name": format!("/{}", cfg.name),
         "RestartCount": st.restart_count,
-        "Driver": "overlay",
+        "Driver": if cfg.driver.is_empty() { "overlay" } else { cfg.driver.as_str() },
         "Platform": "linux",
         "MountLabel": "",
         "ProcessLabel": "",

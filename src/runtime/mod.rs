@@ -86,6 +86,7 @@ pub fn launch_for(
             own_pidns: h.pid_mode != "host",
             tty_gid_mapped,
             empty_lower: empty,
+            vfs_root: (cfg.driver == "vfs").then(|| dir.join("rootfs")),
         },
         process: spawn::Process {
             argv,

@@ -58,6 +58,8 @@ pub struct RootfsPlan {
     pub tty_gid_mapped: bool,
     /// The empty directory to use as the only lower layer of an image with none.
     pub empty_lower: PathBuf,
+    /// "vfs": bind this flattened copy instead of mounting an overlay.
+    pub vfs_root: Option<PathBuf>,
 }
 
 fn c(p: &Path) -> CString {
@@ -142,15 +144,19 @@ pub fn setup(p: &RootfsPlan) -> Result<(), String> {
     // Nothing we mount may propagate back to the host.
     m(None, Path::new("/"), None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None)?;
 
-    // Relative lowerdir paths keep the option string short: the kernel caps
-    // mount data at one page, which absolute paths exceed at ~30 layers.
-    std::env::set_current_dir(&p.layers_root).map_err(|e| err("chdir", &p.layers_root, e))?;
-    let lowers = if p.lowers.is_empty() { p.empty_lower.display().to_string() } else { p.lowers.join(":") };
-    let mut opts = format!("lowerdir={lowers},upperdir={},workdir={}", p.upper.display(), p.work.display());
-    if p.userns {
-        opts.push_str(",userxattr");
+    if let Some(vfs) = &p.vfs_root {
+        bind(vfs, &p.merged, false, false)?;
+    } else {
+        // Relative lowerdir paths keep the option string short: the kernel
+        // caps mount data at one page, which absolute paths exceed at ~30 layers.
+        std::env::set_current_dir(&p.layers_root).map_err(|e| err("chdir", &p.layers_root, e))?;
+        let lowers = if p.lowers.is_empty() { p.empty_lower.display().to_string() } else { p.lowers.join(":") };
+        let mut opts = format!("lowerdir={lowers},upperdir={},workdir={}", p.upper.display(), p.work.display());
+        if p.userns {
+            opts.push_str(",userxattr");
+        }
+        m(Some("overlay"), &p.merged, Some("overlay"), MsFlags::empty(), Some(&opts))?;
     }
-    m(Some("overlay"), &p.merged, Some("overlay"), MsFlags::empty(), Some(&opts))?;
     let root = p.merged.as_path();
 
     // /proc

@@ -80,3 +80,54 @@ pub fn copy_tree(src: &Path, dst: &Path, owner: &dyn Fn(u32, u32) -> (u32, u32))
     }
     set_meta(dst, &md, owner)
 }
+
+/// Apply one extracted layer (overlay form: 0:0 character-device whiteouts,
+/// `*.overlay.opaque` directories) on top of `dst`, as a union would show
+/// it: the "vfs" driver's flattening, for hosts without any overlay.
+pub fn apply_overlay_layer(src: &Path, dst: &Path) -> std::io::Result<()> {
+    for e in std::fs::read_dir(src)? {
+        let e = e?;
+        let (from, to) = (e.path(), dst.join(e.file_name()));
+        let md = std::fs::symlink_metadata(&from)?;
+        let ft = md.file_type();
+        if ft.is_char_device() && md.rdev() == 0 {
+            remove_any(&to)?;
+            continue;
+        }
+        if ft.is_dir() {
+            let existing = std::fs::symlink_metadata(&to).ok();
+            match existing {
+                Some(m) if m.is_dir() && !is_opaque(&from) => {
+                    apply_overlay_layer(&from, &to)?;
+                    set_meta(&to, &md, &|u, g| (u, g))?;
+                }
+                _ => {
+                    remove_any(&to)?;
+                    copy_tree(&from, &to, &|u, g| (u, g))?;
+                }
+            }
+            continue;
+        }
+        remove_any(&to)?;
+        copy_tree(&from, &to, &|u, g| (u, g))?;
+    }
+    Ok(())
+}
+
+fn is_opaque(dir: &Path) -> bool {
+    let d = c(dir);
+    let mut v = [0u8; 2];
+    ["user.overlay.opaque", "trusted.overlay.opaque"].iter().any(|name| {
+        let n = CString::new(*name).expect("no NUL");
+        let r = unsafe { libc::lgetxattr(d.as_ptr(), n.as_ptr(), v.as_mut_ptr().cast(), v.len()) };
+        r == 1 && v[0] == b'y'
+    })
+}
+
+fn remove_any(p: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(p),
+        Ok(_) => std::fs::remove_file(p),
+        Err(_) => Ok(()),
+    }
+}

@@ -134,6 +134,8 @@ pub enum Request {
     Extract(Vec<ExtractJob>),
     /// Remove directory trees whose files belong to mapped ids.
     Remove(Vec<PathBuf>),
+    /// Flatten layers (lowest first) into one tree: the "vfs" driver.
+    Flatten { layers: Vec<PathBuf>, dst: PathBuf },
     /// Copy a layer for a `--userns=keep-id` container: each file's owner
     /// `c` becomes the id that shows as `c` in the keep-id mapping.
     CopyKeepId { src: PathBuf, dst: PathBuf, uid: u32, gid: u32 },
@@ -320,6 +322,13 @@ fn execute(req: Request, full_map: bool, userns: bool) -> Result<Vec<ExtractOutc
             };
             super::copy::copy_tree(&src, &dst, &|u, g| (f(u, uid), f(g, gid)))
                 .map_err(|e| format!("copy {} for keep-id: {e}", src.display()))?;
+            Ok(Vec::new())
+        }
+        Request::Flatten { layers, dst } => {
+            std::fs::create_dir_all(&dst).map_err(|e| format!("create {}: {e}", dst.display()))?;
+            for l in &layers {
+                super::copy::apply_overlay_layer(l, &dst).map_err(|e| format!("flatten {}: {e}", l.display()))?;
+            }
             Ok(Vec::new())
         }
         Request::Remove(paths) => {
