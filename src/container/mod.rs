@@ -239,11 +239,11 @@ impl ContainerStore {
     }
 
     pub fn write_state(&self, id: &str, st: &ContainerState) -> Result<()> {
-        state::write_json(&self.dir(id).join("state.json"), st)
+        state::replace_json(&self.dir(id).join("state.json"), st)
     }
 
     pub fn write_config(&self, cfg: &ContainerConfig) -> Result<()> {
-        state::write_json(&self.dir(&cfg.id).join("container.json"), cfg)
+        state::replace_json(&self.dir(&cfg.id).join("container.json"), cfg)
     }
 
     /// Docker's lookup: full id, exact name, then unique id prefix.

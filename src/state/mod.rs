@@ -50,6 +50,17 @@ impl Lock {
 /// Write `bytes` to `path` atomically: temp file in the same directory,
 /// fsync, rename over the target, fsync the directory.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_replace(path, bytes, true)
+}
+
+/// Like `atomic_write` without the fsyncs: still all-or-nothing for a
+/// process killed at any instant (rename is atomic), but not across a power
+/// loss. For container state, rewritten on every start and stop.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_replace(path, bytes, false)
+}
+
+fn write_replace(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
@@ -62,10 +73,14 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
             .custom_flags(libc::O_CLOEXEC)
             .open(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         fs::rename(&tmp, path)?;
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
+        if durable {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
         }
         Ok(())
     };
@@ -76,9 +91,16 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let bytes =
-        serde_json::to_vec_pretty(value).map_err(|e| Error::State { path: path.to_owned(), reason: e.to_string() })?;
-    atomic_write(path, &bytes)
+    atomic_write(path, &to_json(path, value)?)
+}
+
+/// `write_json` without fsync (see `replace_file`).
+pub fn replace_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    replace_file(path, &to_json(path, value)?)
+}
+
+fn to_json<T: Serialize>(path: &Path, value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(value).map_err(|e| Error::State { path: path.to_owned(), reason: e.to_string() })
 }
 
 /// Read a JSON state file; a missing file is `None`.
