@@ -71,17 +71,38 @@ pub fn shared_base() -> &'static Path {
     })
 }
 
-/// The rcon binary, copied where the test user can execute it.
+/// The rcon binary, copied where the test user can execute it. Every test
+/// runs in its own process (nextest), so the copy is shared: named after
+/// the build's size and mtime, made once, published with a rename.
 pub fn rcon_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        use std::os::unix::fs::MetadataExt;
         let src = PathBuf::from(env!("CARGO_BIN_EXE_rcon"));
-        let dir = shared_base().join(format!("bin-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let md = std::fs::metadata(&src).unwrap();
+        let dir = shared_base().join(format!("bin-{}-{}-{}", md.len(), md.mtime(), md.mtime_nsec()));
         let dst = dir.join("rcon");
-        std::fs::copy(&src, &dst).unwrap();
-        std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(0o755)).unwrap();
+        if !dst.exists() {
+            // Older builds' copies go first: each is tens of MB.
+            if let Ok(rd) = std::fs::read_dir(shared_base()) {
+                for e in rd.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let stale = e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok());
+                    if name.starts_with("bin-") && e.path() != dir && stale.is_some_and(|d| d.as_secs() > 600) {
+                        let _ = std::fs::remove_dir_all(e.path());
+                    }
+                }
+            }
+            let tmp = shared_base().join(format!("tmpbin-{}", std::process::id()));
+            std::fs::create_dir_all(&tmp).unwrap();
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+            std::fs::copy(&src, tmp.join("rcon")).unwrap();
+            std::fs::set_permissions(tmp.join("rcon"), std::fs::Permissions::from_mode(0o755)).unwrap();
+            // Another test process may have won the race: then ours goes.
+            if std::fs::rename(&tmp, &dir).is_err() {
+                let _ = std::fs::remove_dir_all(&tmp);
+            }
+        }
         dst
     })
 }
