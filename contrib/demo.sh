@@ -4,7 +4,8 @@
 set -eu
 RCON=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 work=$(mktemp -d /tmp/rcon-demo.XXXXXX)
-export XDG_DATA_HOME="$work/data" XDG_RUNTIME_DIR="$work/run" XDG_CONFIG_HOME="$work/config" RCON_ROOT="" RCON_RUNROOT=""
+export XDG_DATA_HOME="$work/data" XDG_RUNTIME_DIR="$work/run" XDG_CONFIG_HOME="$work/config"
+unset RCON_ROOT RCON_RUNROOT
 [ "$(id -u)" = 0 ] && export RCON_ROOT="$work/data/rcon" RCON_RUNROOT="$work/run/rcon"
 mkdir -p "$work/run" && chmod 700 "$work/run"
 cleanup() {
