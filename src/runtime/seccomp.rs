@@ -1025,22 +1025,7 @@ mod tests {
     }
 
     fn docker_caps() -> Vec<String> {
-        s(&[
-            "CAP_CHOWN",
-            "CAP_DAC_OVERRIDE",
-            "CAP_FSETID",
-            "CAP_FOWNER",
-            "CAP_MKNOD",
-            "CAP_NET_RAW",
-            "CAP_SETGID",
-            "CAP_SETUID",
-            "CAP_SETFCAP",
-            "CAP_SETPCAP",
-            "CAP_NET_BIND_SERVICE",
-            "CAP_SYS_CHROOT",
-            "CAP_KILL",
-            "CAP_AUDIT_WRITE",
-        ])
+        s(crate::runtime::caps::DOCKER_DEFAULT_CAPS)
     }
 
     fn with_sys_admin() -> Vec<String> {
