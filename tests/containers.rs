@@ -823,3 +823,32 @@ both_modes!(vfs_driver_flattens_layers, |t| {
     t.rcon(["rm", "flat"]).ok();
     assert!(!t.data.join("rcon/containers").join(&id).exists());
 });
+
+#[test]
+fn fuse_overlayfs_driver() {
+    let t = TestEnv::new(Mode::Rootless);
+    img(&t);
+    let fuse = |args: &[&str]| {
+        let mut c = t.cmd(args);
+        c.env("RCON_STORAGE_DRIVER", "fuse-overlayfs");
+        Run::from(c.output().unwrap())
+    };
+    assert_eq!(fuse(&["info", "--format", "{{.Driver}}"]).ok(), "fuse-overlayfs\n");
+    let out = fuse(&["run", "--name", "fz", "busybox", "sh", "-c", "grep ' / / ' /proc/self/mountinfo | grep -o fuse.fuse-overlayfs; ps -o comm | grep -c fuse; echo data > /written"])
+        .stdout
+        .clone();
+    assert_eq!(out, "fuse.fuse-overlayfs\n0\n", "root served by fuse-overlayfs, whose daemon the container cannot see");
+    assert_eq!(t.rcon(["inspect", "-f", "{{.Driver}}", "fz"]).ok(), "fuse-overlayfs\n");
+    // the write went to the container's upper layer, and the daemon is gone
+    let id = t.rcon(["inspect", "-f", "{{.Id}}", "fz"]).ok().trim().to_string();
+    assert_eq!(
+        std::fs::read_to_string(t.data.join("rcon/containers").join(&id).join("upper/written")).unwrap(),
+        "data\n"
+    );
+    let daemons = std::process::Command::new("pgrep").args(["-f", &format!("fuse-overlayfs.*{id}")]).output().unwrap();
+    assert!(daemons.stdout.is_empty(), "daemon left behind: {}", String::from_utf8_lossy(&daemons.stdout));
+    // exec joins the same root
+    fuse(&["run", "-d", "--name", "fz2", "busybox", "sleep", "1000"]).ok();
+    assert_eq!(t.rcon(["exec", "fz2", "cat", "/etc/hostname"]).ok().trim().len(), 12);
+    t.rcon(["rm", "-f", "fz2", "fz"]).ok();
+}

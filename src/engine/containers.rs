@@ -374,10 +374,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
         stop_signal,
         stop_timeout: o.stop_timeout,
         exposed_ports: ic.exposed_ports.clone().unwrap_or_default(),
-        driver: match crate::storage::driver::detect(engine.paths.rootless) {
-            crate::storage::driver::Driver::Vfs => "vfs".into(),
-            _ => "overlay".into(),
-        },
+        driver: crate::storage::driver::detect(engine.paths.rootless).name().into(),
         volumes: ic.volumes.clone().unwrap_or_default(),
         host: HostConfig {
             auto_remove: o.rm,

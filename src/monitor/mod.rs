@@ -481,6 +481,13 @@ pub fn run(
     st.pid = 0;
     st.stopped_by_user = latest.stopped_by_user;
     store.write_state(id, &st)?;
+    if let Some(fp) = started.fuse_pid {
+        // The daemon keeps the container's mount namespace alive: end it.
+        unsafe {
+            libc::kill(fp as i32, libc::SIGTERM);
+            libc::waitpid(fp as i32, std::ptr::null_mut(), 0);
+        }
+    }
     if !cfg.host.resources.is_empty() {
         runtime::cgroups::remove(id);
     }

@@ -69,7 +69,7 @@ pub fn launch_for(
     Ok(spawn::Launch {
         rootfs: rootfs::RootfsPlan {
             lowers: cfg.layers.iter().rev().map(|l| format!("{}/diff", crate::image::store::hex_of(l))).collect(),
-            layers_root,
+            layers_root: layers_root.clone(),
             upper: dir.join("upper"),
             work: dir.join("work"),
             merged: dir.join("merged"),
@@ -85,8 +85,9 @@ pub fn launch_for(
             own_netns: h.network_mode != "host",
             own_pidns: h.pid_mode != "host",
             tty_gid_mapped,
-            empty_lower: empty,
+            empty_lower: empty.clone(),
             vfs_root: (cfg.driver == "vfs").then(|| dir.join("rootfs")),
+            fuse: cfg.driver == "fuse-overlayfs",
         },
         process: spawn::Process {
             argv,
@@ -110,6 +111,16 @@ pub fn launch_for(
         new_pid: h.pid_mode != "host",
         new_ipc: h.ipc_mode != "host",
         new_uts: h.uts_mode != "host",
+        fuse_options: (cfg.driver == "fuse-overlayfs").then(|| {
+            let lowers: Vec<String> = cfg
+                .layers
+                .iter()
+                .rev()
+                .map(|l| layers_root.join(crate::image::store::hex_of(l)).join("diff").display().to_string())
+                .collect();
+            let lowers = if lowers.is_empty() { empty.display().to_string() } else { lowers.join(":") };
+            format!("lowerdir={lowers},upperdir={},workdir={}", dir.join("upper").display(), dir.join("work").display())
+        }),
         cgroup: if h.resources.is_empty() { None } else { Some((cfg.id.clone(), h.resources.clone())) },
     })
 }

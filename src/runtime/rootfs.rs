@@ -60,6 +60,8 @@ pub struct RootfsPlan {
     pub empty_lower: PathBuf,
     /// "vfs": bind this flattened copy instead of mounting an overlay.
     pub vfs_root: Option<PathBuf>,
+    /// "fuse-overlayfs": the root is mounted by the monitor's daemon.
+    pub fuse: bool,
 }
 
 fn c(p: &Path) -> CString {
@@ -140,12 +142,17 @@ fn ensure(root: &Path, inside: &str, dir: bool) -> Result<PathBuf, String> {
     Ok(cur)
 }
 
-pub fn setup(p: &RootfsPlan) -> Result<(), String> {
-    // Nothing we mount may propagate back to the host.
-    m(None, Path::new("/"), None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None)?;
+/// Nothing we mount may propagate back to the host.
+pub fn make_private() -> Result<(), String> {
+    m(None, Path::new("/"), None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None)
+}
 
+pub fn setup(p: &RootfsPlan) -> Result<(), String> {
+    make_private()?;
     if let Some(vfs) = &p.vfs_root {
         bind(vfs, &p.merged, false, false)?;
+    } else if p.fuse {
+        // Already mounted by the monitor's fuse-overlayfs daemon.
     } else {
         // Relative lowerdir paths keep the option string short: the kernel
         // caps mount data at one page, which absolute paths exceed at ~30 layers.

@@ -29,6 +29,10 @@ pub struct Launch {
     pub new_uts: bool,
     /// Resource limits to put the container's init under (root only).
     pub cgroup: Option<(String, super::cgroups::Limits)>,
+    /// fuse-overlayfs options: the monitor mounts the root file system with a
+    /// fuse-overlayfs daemon that joins the container's user and mount
+    /// namespaces but not its pid namespace, so the container never sees it.
+    pub fuse_options: Option<String>,
 }
 
 /// The process to become inside the container: shared by a container's
@@ -61,6 +65,8 @@ pub struct StartError {
 
 pub struct Started {
     pub pid: u32,
+    /// The fuse-overlayfs daemon serving the root file system, if any.
+    pub fuse_pid: Option<u32>,
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), StartError> {
@@ -71,6 +77,7 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), StartError> {
 pub fn spawn(l: &Launch) -> Result<Started, StartError> {
     let (go_r, go_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
+    let (ready_r, ready_w) = pipe()?;
     let mut flags = libc::CLONE_NEWNS;
     if l.idmap.is_some() {
         flags |= libc::CLONE_NEWUSER;
@@ -99,7 +106,8 @@ pub fn spawn(l: &Launch) -> Result<Started, StartError> {
     if pid == 0 {
         drop(go_w);
         drop(err_r);
-        let res = child(l, parent, go_r);
+        drop(ready_r);
+        let res = child(l, parent, go_r, ready_w);
         let (code, msg) = match res {
             Ok(never) => match never {},
             Err(e) => e,
@@ -129,17 +137,37 @@ pub fn spawn(l: &Launch) -> Result<Started, StartError> {
             return Err(StartError { code: 125, message: e });
         }
     }
+    drop(ready_w);
     let mut go = std::fs::File::from(go_w);
     let _ = std::io::Write::write_all(&mut go, b"G");
+    let mut fuse_pid = None;
+    if let Some(opts) = &l.fuse_options {
+        let mut b = [0u8; 1];
+        if std::fs::File::from(ready_r).read_exact(&mut b).is_ok() {
+            match mount_fuse(pid, opts, &l.rootfs.merged) {
+                Ok(fp) => fuse_pid = Some(fp),
+                Err(e) => {
+                    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                    reap(pid);
+                    return Err(StartError { code: 125, message: e });
+                }
+            }
+        }
+        let _ = std::io::Write::write_all(&mut go, b"M");
+    }
     drop(go);
     let mut msg = String::new();
     let _ = std::fs::File::from(err_r).read_to_string(&mut msg);
     if !msg.is_empty() {
         reap(pid);
+        if let Some(fp) = fuse_pid {
+            unsafe { libc::kill(fp as i32, libc::SIGTERM) };
+            reap(fp);
+        }
         let (code, text) = msg.split_once(' ').unwrap_or(("125", &msg));
         return Err(StartError { code: code.parse().unwrap_or(125), message: text.to_string() });
     }
-    Ok(Started { pid })
+    Ok(Started { pid, fuse_pid })
 }
 
 fn reap(pid: u32) {
@@ -155,15 +183,72 @@ fn fail(code: i32) -> impl FnOnce(String) -> (i32, String) {
     move |m| (code, m)
 }
 
-fn child(l: &Launch, parent: u32, go: OwnedFd) -> ChildResult {
+/// Start fuse-overlayfs inside the container's user and mount namespaces
+/// (but in our pid namespace) and wait until the root file system is served.
+fn mount_fuse(pid: u32, opts: &str, merged: &std::path::Path) -> Result<u32, String> {
+    let prog =
+        crate::util::which("fuse-overlayfs").ok_or("fuse-overlayfs not found: install the fuse-overlayfs package")?;
+    if std::fs::OpenOptions::new().read(true).write(true).open("/dev/fuse").is_err() {
+        return Err("/dev/fuse is not accessible: as root, chmod 0666 /dev/fuse (Debian's default mode), or use the vfs driver (RCON_STORAGE_DRIVER=vfs)".into());
+    }
+    let ns = |n: &str| {
+        std::fs::File::open(format!("/proc/{pid}/ns/{n}"))
+            .map_err(|e| format!("open the container's {n} namespace: {e}"))
+    };
+    let (userns, mntns) = (ns("user")?, ns("mnt")?);
+    let args = [
+        user::cstr(&prog.display().to_string()),
+        user::cstr("-f"),
+        user::cstr("-o"),
+        user::cstr(opts),
+        user::cstr(&merged.display().to_string()),
+    ];
+    let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let fp = unsafe { libc::fork() };
+    if fp < 0 {
+        return Err(format!("fork: {}", std::io::Error::last_os_error()));
+    }
+    if fp == 0 {
+        unsafe {
+            // A daemon with the monitor's blocked signals would never stop.
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            for fd in 0..3 {
+                libc::dup2(null, fd);
+            }
+            if libc::setns(userns.as_raw_fd(), libc::CLONE_NEWUSER) != 0
+                || libc::setns(mntns.as_raw_fd(), libc::CLONE_NEWNS) != 0
+            {
+                libc::_exit(125);
+            }
+            libc::execv(argv[0], argv.as_ptr());
+            libc::_exit(127);
+        }
+    }
+    let target = format!(" {} ", merged.display());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let info = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap_or_default();
+        if info.lines().any(|l| l.contains(&target) && l.contains("fuse")) {
+            return Ok(fp as u32);
+        }
+        let mut st = 0;
+        if unsafe { libc::waitpid(fp, &mut st, libc::WNOHANG) } == fp || std::time::Instant::now() > deadline {
+            unsafe { libc::kill(fp, libc::SIGKILL) };
+            return Err("fuse-overlayfs did not mount the container's root file system".into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+fn child(l: &Launch, parent: u32, go: OwnedFd, ready: OwnedFd) -> ChildResult {
     unsafe {
         // The container dies with its monitor, so a killed monitor never
         // leaves an unsupervised container behind.
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        // Until exec replaces us, processes in the container must not be
-        // able to open /proc/PID/exe and rewrite the host's rcon binary
-        // (the CVE-2019-5736 class); execve resets this.
-        libc::prctl(libc::PR_SET_DUMPABLE, 0);
         // In a new pid namespace our parent is outside it: getppid() is 0.
         let ppid = libc::getppid() as u32;
         if ppid != parent && ppid != 0 {
@@ -175,7 +260,6 @@ fn child(l: &Launch, parent: u32, go: OwnedFd) -> ChildResult {
     if f.read_exact(&mut b).is_err() {
         return Err((125, "the monitor went away before the container started".into()));
     }
-    drop(f);
     if l.idmap.is_some() {
         unsafe {
             if libc::setresgid(0, 0, 0) != 0 || libc::setresuid(0, 0, 0) != 0 {
@@ -186,6 +270,30 @@ fn child(l: &Launch, parent: u32, go: OwnedFd) -> ChildResult {
     if l.new_uts {
         nix::unistd::sethostname(&l.hostname).map_err(|e| (125, format!("sethostname: {e}")))?;
     }
+    if l.fuse_options.is_some() {
+        // Let the monitor mount the root with fuse-overlayfs, then go on.
+        rootfs::make_private().map_err(fail(125))?;
+        let mut r = std::fs::File::from(ready);
+        let _ = std::io::Write::write_all(&mut r, b"R");
+        drop(r);
+        if f.read_exact(&mut b).is_err() {
+            return Err((125, "the monitor went away before the container started".into()));
+        }
+        // pivot_root moves the root of every process in a mount namespace,
+        // the daemon's too, which would lose its layer paths: pivot in a
+        // copy of the namespace of our own.
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+            .map_err(|e| (125, format!("unshare mount namespace: {e}")))?;
+    } else {
+        drop(ready);
+    }
+    drop(f);
+    // Until exec replaces us, processes in the container must not be able to
+    // open /proc/PID/exe and rewrite the host's rcon binary (the
+    // CVE-2019-5736 class); execve resets this. (Not earlier: the monitor
+    // reads our /proc entries to mount fuse-overlayfs, and no other process
+    // exists in the container yet.)
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0) };
     rootfs::setup(&l.rootfs).map_err(fail(125))?;
     if l.new_net {
         loopback_up().map_err(fail(125))?;

@@ -1,13 +1,14 @@
 //! Which mount driver containers will use for their root file system:
 //! native overlayfs (in a user namespace since Linux 5.11, with `userxattr`),
-//! else a plain flattened copy ("vfs"). `RCON_STORAGE_DRIVER=vfs` forces the
-//! copy.
+//! else fuse-overlayfs (rootless), else a plain flattened copy ("vfs").
+//! `RCON_STORAGE_DRIVER=overlay|fuse-overlayfs|vfs` forces one.
 
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Driver {
     Overlay,
+    FuseOverlayfs,
     Vfs,
 }
 
@@ -15,6 +16,7 @@ impl Driver {
     pub fn name(self) -> &'static str {
         match self {
             Driver::Overlay => "overlay",
+            Driver::FuseOverlayfs => "fuse-overlayfs",
             Driver::Vfs => "vfs",
         }
     }
@@ -36,17 +38,17 @@ pub fn detect(rootless: bool) -> Driver {
     if let Ok(forced) = std::env::var("RCON_STORAGE_DRIVER") {
         match forced.as_str() {
             "overlay" => return Driver::Overlay,
+            // As root the kernel's overlay is always usable.
+            "fuse-overlayfs" if rootless => return Driver::FuseOverlayfs,
             "vfs" => return Driver::Vfs,
             _ => {}
         }
     }
-    // fuse-overlayfs is not used yet: its daemon would have to run outside
-    // the container's pid namespace (a daemon inside, with a host cwd, is the
-    // CVE-2024-21626 class of leak). Without native overlay, containers get
-    // a flattened copy.
     let native = has_overlay() && (!rootless || kernel_version() >= (5, 11));
     if native {
         Driver::Overlay
+    } else if rootless && crate::util::which("fuse-overlayfs").is_some() {
+        Driver::FuseOverlayfs
     } else {
         Driver::Vfs
     }
