@@ -438,7 +438,6 @@ both_modes!(attach_to_running_container, |t| {
 both_modes!(ps_inspect_top_prune, |t| {
     img(t);
     t.rcon(["run", "--name", "first", "-l", "app=a", "busybox", "sh", "-c", "exit 3"]);
-    std::thread::sleep(Duration::from_millis(1100)); // distinct creation seconds for ordering
     t.rcon(["run", "-d", "--name", "second", "busybox", "sleep", "1000"]).ok();
     let ps = t.rcon(["ps"]).ok().to_string();
     let header = ps.lines().next().unwrap();
