@@ -66,11 +66,6 @@ pub struct CreateOptions {
     pub resources: Vec<(String, String)>,
 }
 
-fn now_rfc3339() -> String {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    units::rfc3339_nano(d.as_secs() as i64, d.subsec_nanos())
-}
-
 fn bad(msg: String) -> Error {
     Error::InvalidArgument(msg)
 }
@@ -100,7 +95,7 @@ fn parse_env_file(p: &PathBuf) -> Result<Vec<String>> {
 }
 
 /// `-e KEY` takes KEY from our environment (dropped when unset), as Docker does.
-fn expand_env(e: &str) -> Option<String> {
+pub(crate) fn expand_env(e: &str) -> Option<String> {
     if e.contains('=') {
         Some(e.to_string())
     } else {
@@ -108,7 +103,7 @@ fn expand_env(e: &str) -> Option<String> {
     }
 }
 
-fn merge_env(base: &mut Vec<String>, add: String) {
+pub(crate) fn merge_env(base: &mut Vec<String>, add: String) {
     let key = add.split('=').next().unwrap_or("").to_string();
     base.retain(|e| e.split('=').next() != Some(key.as_str()));
     base.push(add);
@@ -358,7 +353,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
     let mut cfg = ContainerConfig {
         id: id.clone(),
         name,
-        created: now_rfc3339(),
+        created: units::now_rfc3339(),
         image: img.id.clone(),
         image_name: o.image.clone(),
         layers: img.layers.clone(),

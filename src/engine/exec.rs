@@ -5,7 +5,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use super::Engine;
 use crate::container::{ContainerStore, Status};
 use crate::error::{Error, Result};
-use crate::runtime::{self, caps, exec, seccomp, spawn::Process};
+use crate::runtime::{self, exec, spawn::Process};
 use crate::storage::userns::IdMap;
 
 #[derive(Debug, Default, Clone)]
@@ -36,30 +36,12 @@ pub fn exec(engine: &Engine, arg: &str, o: &ExecOptions) -> Result<i32> {
     let cfg = &c.config;
     let h = &cfg.host;
     let privileged = h.privileged || o.privileged;
-    let caps =
-        caps::effective_set(privileged, &h.cap_add, &h.cap_drop).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-    let cache = engine.paths.data.join("cache/seccomp");
-    let filter = match (privileged, h.seccomp_profile.as_deref()) {
-        (true, _) | (_, Some("unconfined")) => None,
-        (_, None) => Some(seccomp::docker_default_cached(&cache, &caps).map_err(|e| Error::Other(e.to_string()))?),
-        (_, Some(json)) => Some(seccomp::compile_cached(&cache, json, &caps).map_err(|e| Error::Other(e.to_string()))?),
-    };
+    let (caps, filter, rlimits) = runtime::security(engine, h, privileged)?;
     let mut env = cfg.env.clone();
-    for e in &o.env {
-        let e =
-            if e.contains('=') { e.clone() } else { std::env::var(e).map(|v| format!("{e}={v}")).unwrap_or_default() };
-        if e.is_empty() {
-            continue;
-        }
-        let key = e.split('=').next().unwrap_or("").to_string();
-        env.retain(|x| x.split('=').next() != Some(key.as_str()));
-        env.push(e);
+    for e in o.env.iter().filter_map(|e| super::containers::expand_env(e)) {
+        super::containers::merge_env(&mut env, e);
     }
     let rootless = engine.paths.rootless;
-    let mut rlimits = Vec::new();
-    for u in &h.ulimits {
-        rlimits.push((runtime::rlimit_resource(&u.name)?, u.soft, u.hard));
-    }
     let pty = if o.tty { Some(container_pty(c.state.pid)?) } else { None };
     let null = std::fs::File::open("/dev/null").map_err(|e| Error::io("open /dev/null", e))?;
     let stdio: [RawFd; 3] = match &pty {

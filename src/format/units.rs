@@ -372,6 +372,18 @@ pub fn parse_since_until(s: &str, now_secs: i64) -> Option<i64> {
     Some(secs)
 }
 
+/// The current time as (unix seconds, nanoseconds).
+pub fn now() -> (i64, u32) {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    (d.as_secs() as i64, d.subsec_nanos())
+}
+
+/// The current time in RFC 3339 with nanoseconds, as Docker records times.
+pub fn now_rfc3339() -> String {
+    let (s, n) = now();
+    rfc3339_nano(s, n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -351,11 +351,7 @@ fn stage_images(store: &Store, st: &mut Staging, plans: Vec<PlannedImage>) -> Re
             );
         }
         let blob_size = fs::metadata(blob_path).ctx(|| format!("stat {}", blob_path.display()))?.len();
-        let compression = match Compression::detect(&head(blob_path)?) {
-            Compression::None => "none",
-            Compression::Gzip => "gzip",
-            Compression::Zstd => "zstd",
-        };
+        let compression = Compression::detect(&head(blob_path)?).name();
         let rec = LayerRecord {
             diff_id: diff.clone(),
             size: out.size,

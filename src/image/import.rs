@@ -97,7 +97,7 @@ pub fn import(store: &Store, src: ImportSource, opts: &ImportOptions) -> Result<
             .pop()
             .ok_or_else(|| Error::Other("storage helper returned nothing".into()))?;
 
-    let (secs, nanos) = now();
+    let (secs, nanos) = units::now();
     let created = units::rfc3339_nano(secs, nanos);
     let mut extra = serde_json::Map::new();
     if let Some(m) = &opts.message {
@@ -132,12 +132,7 @@ pub fn import(store: &Store, src: ImportSource, opts: &ImportOptions) -> Result<
         tar_size: outcome.tar_size,
         blob: blob_digest.clone(),
         blob_size,
-        compression: match compression {
-            Compression::None => "none",
-            Compression::Gzip => "gzip",
-            Compression::Zstd => "zstd",
-        }
-        .into(),
+        compression: compression.name().into(),
     };
     crate::state::write_json(&layer_dir.join("layer.json"), &rec)?;
     st.add_layer(layer_dir, outcome.diff_id.clone());
@@ -158,9 +153,4 @@ pub fn import(store: &Store, src: ImportSource, opts: &ImportOptions) -> Result<
         tags: tag.into_iter().collect(),
     });
     Ok(store.commit(st)?.remove(0))
-}
-
-fn now() -> (i64, u32) {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    (d.as_secs() as i64, d.subsec_nanos())
 }

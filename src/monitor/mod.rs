@@ -62,11 +62,6 @@ fn say(notify: &mut Option<std::fs::File>, msg: &str) {
     }
 }
 
-fn now_rfc3339() -> String {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    units::rfc3339_nano(d.as_secs() as i64, d.subsec_nanos())
-}
-
 fn set_nonblock(fd: RawFd) {
     unsafe {
         let fl = libc::fcntl(fd, libc::F_GETFL);
@@ -254,7 +249,7 @@ pub fn run(
                 let _ = store.remove(id);
             } else {
                 st.status = Status::Exited;
-                st.finished_at = now_rfc3339();
+                st.finished_at = units::now_rfc3339();
                 let _ = store.write_state(id, &st);
             }
             say(&mut notify, &format!("ERROR {} {}", e.code, e.message.replace('\n', " ")));
@@ -268,7 +263,7 @@ pub fn run(
         pid_start: crate::state::process_start_time(started.pid).unwrap_or(0),
         monitor_pid: me,
         monitor_start: crate::state::process_start_time(me).unwrap_or(0),
-        started_at: now_rfc3339(),
+        started_at: units::now_rfc3339(),
         restart_count: ctr.state.restart_count,
         ..Default::default()
     };
@@ -477,7 +472,7 @@ pub fn run(
     let latest = store.load(id).map(|c| c.state).unwrap_or_default();
     st.status = Status::Exited;
     st.exit_code = code;
-    st.finished_at = now_rfc3339();
+    st.finished_at = units::now_rfc3339();
     st.pid = 0;
     st.stopped_by_user = latest.stopped_by_user;
     store.write_state(id, &st)?;

@@ -44,25 +44,13 @@ pub fn launch_for(
     let layers_root = if keep_id { images.keep_id_root(uid, gid) } else { images.root().join("layers") };
     let tty_gid_mapped = idmap.as_ref().map(|m| m.host_gid(5).is_some()).unwrap_or(true);
     let h = &cfg.host;
-    let caps = caps::effective_set(h.privileged, &h.cap_add, &h.cap_drop)
-        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
-    let cache = engine.paths.data.join("cache/seccomp");
-    let seccomp = match (h.privileged, h.seccomp_profile.as_deref()) {
-        (true, _) | (_, Some("unconfined")) => None,
-        // Compiling the profile costs ~12 ms; the cache makes it ~0.04 ms.
-        (_, None) => Some(seccomp::docker_default_cached(&cache, &caps).map_err(|e| Error::Other(e.to_string()))?),
-        (_, Some(json)) => Some(seccomp::compile_cached(&cache, json, &caps).map_err(|e| Error::Other(e.to_string()))?),
-    };
+    let (caps, seccomp, rlimits) = security(engine, h, h.privileged)?;
     let argv: Vec<String> = cfg.entrypoint.iter().chain(cfg.cmd.iter()).cloned().collect();
     if argv.is_empty() {
         return Err(Error::InvalidArgument(format!(
             "no command specified for container {}: the image has no CMD or ENTRYPOINT, give one after the image name",
             &cfg.id[..12]
         )));
-    }
-    let mut rlimits = Vec::new();
-    for u in &h.ulimits {
-        rlimits.push((rlimit_resource(&u.name)?, u.soft, u.hard));
     }
     let empty = engine.paths.data.join("empty");
     let _ = std::fs::create_dir_all(&empty);
@@ -123,6 +111,32 @@ pub fn launch_for(
         }),
         cgroup: if h.resources.is_empty() { None } else { Some((cfg.id.clone(), h.resources.clone())) },
     })
+}
+
+/// (resource, soft, hard) for setrlimit(2).
+pub type Rlimit = (libc::__rlimit_resource_t, u64, u64);
+
+/// A container's capabilities, seccomp filter and rlimits: the same for its
+/// init and for every process `exec` starts in it.
+pub fn security(
+    engine: &Engine,
+    h: &crate::container::HostConfig,
+    privileged: bool,
+) -> Result<(Vec<String>, Option<seccomp::Filter>, Vec<Rlimit>)> {
+    let caps =
+        caps::effective_set(privileged, &h.cap_add, &h.cap_drop).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let cache = engine.paths.data.join("cache/seccomp");
+    let filter = match (privileged, h.seccomp_profile.as_deref()) {
+        (true, _) | (_, Some("unconfined")) => None,
+        // Compiling the profile costs ~12 ms; the cache makes it ~0.04 ms.
+        (_, None) => Some(seccomp::docker_default_cached(&cache, &caps).map_err(|e| Error::Other(e.to_string()))?),
+        (_, Some(json)) => Some(seccomp::compile_cached(&cache, json, &caps).map_err(|e| Error::Other(e.to_string()))?),
+    };
+    let mut rlimits = Vec::new();
+    for u in &h.ulimits {
+        rlimits.push((rlimit_resource(&u.name)?, u.soft, u.hard));
+    }
+    Ok((caps, filter, rlimits))
 }
 
 /// `--ulimit nofile=1024:2048` names.

@@ -49,7 +49,7 @@ pub struct Process {
     pub caps: Vec<String>,
     pub no_new_privs: bool,
     pub seccomp: Option<super::seccomp::Filter>,
-    pub rlimits: Vec<(libc::__rlimit_resource_t, u64, u64)>,
+    pub rlimits: Vec<super::Rlimit>,
     /// Only the user's own id is mapped: setgroups(2) is denied.
     pub single_id: bool,
     /// --init: stay as pid 1 reaping and forwarding signals, exec in a child.

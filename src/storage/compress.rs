@@ -11,6 +11,15 @@ pub enum Compression {
 }
 
 impl Compression {
+    /// The name recorded in a layer's record ("none", "gzip", "zstd").
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+
     pub fn detect(head: &[u8]) -> Compression {
         if head.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
