@@ -82,6 +82,9 @@ pub fn rcon_bin() -> &'static Path {
         let md = std::fs::metadata(&src).unwrap();
         let dir = shared_base().join(format!("bin-{}-{}-{}", md.len(), md.mtime(), md.mtime_nsec()));
         let dst = dir.join("rcon");
+        // A copy in use is touched so that another checkout's test run
+        // (sharing the base) does not sweep it as stale.
+        let _ = std::process::Command::new("touch").arg(&dir).status();
         if !dst.exists() {
             // Older builds' copies go first: each is tens of MB.
             if let Ok(rd) = std::fs::read_dir(shared_base()) {
