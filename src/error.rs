@@ -71,6 +71,10 @@ pub enum Error {
     #[error(transparent)]
     Template(#[from] crate::format::template::TemplateError),
 
+    /// Talking to a registry failed; the message names the image and the cause.
+    #[error("{0}")]
+    Registry(String),
+
     #[error("{0}")]
     Other(String),
 }

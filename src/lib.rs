@@ -11,6 +11,7 @@ pub mod format;
 pub mod image;
 pub mod monitor;
 pub mod paths;
+pub mod registry;
 pub mod runtime;
 pub mod state;
 pub mod storage;

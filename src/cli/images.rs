@@ -36,6 +36,10 @@ pub enum ImageCommand {
     Inspect(ImageInspectArgs),
     /// Remove unused images
     Prune(PruneArgs),
+    /// Download an image from a registry
+    Pull(super::registry::PullArgs),
+    /// Upload an image to a registry
+    Push(super::registry::PushArgs),
 }
 
 pub fn dispatch(engine: &Engine, c: ImageCommand) -> CmdResult {
@@ -51,6 +55,8 @@ pub fn dispatch(engine: &Engine, c: ImageCommand) -> CmdResult {
             inspect(engine, InspectArgs { format: a.format, kind: Some("image".into()), names: a.names })
         }
         ImageCommand::Prune(a) => prune(engine, a),
+        ImageCommand::Pull(a) => super::registry::pull(engine, a),
+        ImageCommand::Push(a) => super::registry::push(engine, a),
     }
 }
 

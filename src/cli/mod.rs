@@ -5,6 +5,7 @@
 mod containers;
 mod docs;
 mod images;
+mod registry;
 mod system;
 
 use std::io::Write;
@@ -92,6 +93,19 @@ enum Command {
     /// Manage images
     #[command(subcommand)]
     Image(images::ImageCommand),
+    /// Download an image from a registry
+    Pull(registry::PullArgs),
+    /// Upload an image to a registry
+    Push(registry::PushArgs),
+    /// Log in to a registry
+    Login(registry::LoginArgs),
+    /// Log out from a registry
+    Logout(registry::LogoutArgs),
+    /// Search a registry for images
+    Search(registry::SearchArgs),
+    /// Manage manifest lists (multi-platform images)
+    #[command(subcommand)]
+    Manifest(registry::ManifestCommand),
     /// Show the rcon version information
     Version(system::VersionArgs),
     /// Display system-wide information
@@ -151,6 +165,12 @@ pub fn run() -> i32 {
         Command::History(a) => images::history(&engine, a),
         Command::Inspect(a) => images::inspect(&engine, a),
         Command::Image(c) => images::dispatch(&engine, c),
+        Command::Pull(a) => registry::pull(&engine, a),
+        Command::Push(a) => registry::push(&engine, a),
+        Command::Login(a) => registry::login(&engine, a),
+        Command::Logout(a) => registry::logout(&engine, a),
+        Command::Search(a) => registry::search(&engine, a),
+        Command::Manifest(c) => registry::manifest(&engine, c),
         Command::Version(a) => system::version(a),
         Command::Info(a) => system::info(&engine, a),
         Command::System(c) => system::dispatch(&engine, c),

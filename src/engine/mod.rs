@@ -5,6 +5,7 @@ pub mod attach;
 pub mod containers;
 pub mod exec;
 pub mod images;
+pub mod registry;
 pub mod system;
 
 use crate::error::Result;

@@ -107,6 +107,20 @@ impl Reference {
         self.tag.as_ref().map(|t| format!("{}:{t}", self.full_name()))
     }
 
+    /// `docker.io/library/busybox:latest` or `…@sha256:…`: the whole reference, full form.
+    pub fn full(&self) -> String {
+        let mut s = self.full_name();
+        if let Some(t) = &self.tag {
+            s.push(':');
+            s.push_str(t);
+        }
+        if let Some(d) = &self.digest {
+            s.push('@');
+            s.push_str(d);
+        }
+        s
+    }
+
     pub fn familiar(&self) -> String {
         let mut s = self.familiar_name();
         if let Some(t) = &self.tag {
