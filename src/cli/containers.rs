@@ -213,6 +213,12 @@ pub struct CreateArgs {
     /// Tune container pids limit
     #[arg(long = "pids-limit")]
     pids_limit: Option<String>,
+    /// Pull image before running ("always", "missing", "never")
+    #[arg(long, value_name = "POLICY", default_value = "missing")]
+    pull: String,
+    /// Set platform if server is multi-platform capable (os/arch[/variant])
+    #[arg(long)]
+    platform: Option<String>,
     /// The image to run
     #[arg(value_name = "IMAGE")]
     image: String,
@@ -295,13 +301,21 @@ pub struct RunArgs {
     create: CreateArgs,
 }
 
+/// Pull the image as `--pull` says, before anything is created.
+fn ensure_image(engine: &Engine, a: &CreateArgs) -> rcon::Result<()> {
+    let policy = rcon::engine::registry::PullPolicy::parse(&a.pull)?;
+    rcon::engine::registry::ensure_image(engine, &a.image, policy, a.platform.as_deref())
+}
+
 pub fn create(engine: &Engine, a: CreateArgs) -> CmdResult {
+    ensure_image(engine, &a)?;
     let id = eng::create(engine, &a.options(true))?;
     out(&format!("{id}\n"));
     Ok(0)
 }
 
 pub fn run(engine: &Engine, a: RunArgs) -> CmdResult {
+    ensure_image(engine, &a.create)?;
     let id = eng::create(engine, &a.create.options(a.sig_proxy))?;
     if a.detach {
         match eng::start(engine, &id, false, None) {

@@ -128,7 +128,9 @@ pub struct LoginArgs {
 pub fn login(engine: &Engine, a: LoginArgs) -> CmdResult {
     let server = eng::server_name(a.server.as_deref());
     if a.password.is_some() && a.password_stdin {
-        return Err(rcon::Error::InvalidArgument("--password and --password-stdin are mutually exclusive".into()).into());
+        return Err(
+            rcon::Error::InvalidArgument("--password and --password-stdin are mutually exclusive".into()).into()
+        );
     }
     let mut password = a.password.clone();
     if password.is_some() {
@@ -378,10 +380,14 @@ pub fn manifest(engine: &Engine, c: ManifestCommand) -> CmdResult {
             let name = a.names.last().cloned().unwrap_or_default();
             let v = eng::manifest_inspect(engine, &name, a.insecure.get())?;
             let mut text = serde_json::to_string_pretty(&v)?;
-            text = text.lines().map(|l| {
-                let n = l.len() - l.trim_start().len();
-                format!("{}{}", "\t".repeat(n / 2), l.trim_start())
-            }).collect::<Vec<_>>().join("\n");
+            text = text
+                .lines()
+                .map(|l| {
+                    let n = l.len() - l.trim_start().len();
+                    format!("{}{}", "\t".repeat(n / 2), l.trim_start())
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
             out(&format!("{text}\n"));
         }
         ManifestCommand::Create(a) => {

@@ -92,9 +92,7 @@ impl PullPolicy {
             "always" => Ok(PullPolicy::Always),
             "missing" => Ok(PullPolicy::Missing),
             "never" => Ok(PullPolicy::Never),
-            _ => Err(Error::InvalidArgument(format!(
-                "invalid pull policy {s:?}: use always, missing or never"
-            ))),
+            _ => Err(Error::InvalidArgument(format!("invalid pull policy {s:?}: use always, missing or never"))),
         }
     }
 }
@@ -129,7 +127,12 @@ pub fn ensure_image(engine: &Engine, name: &str, policy: PullPolicy, platform: O
         eprintln!("Unable to find image '{}' locally", Reference::parse(name)?.with_default_tag().familiar());
     }
     let progress = Progress::on_stderr(false);
-    let req = PullRequest { name: name.to_string(), all_tags: false, platform: platform.map(str::to_string), tls: TlsVerify::Default };
+    let req = PullRequest {
+        name: name.to_string(),
+        all_tags: false,
+        platform: platform.map(str::to_string),
+        tls: TlsVerify::Default,
+    };
     for p in pull_cmd(engine, &req, &progress)? {
         progress.line(&status_line(&p));
     }
@@ -168,7 +171,12 @@ pub fn push_cmd(engine: &Engine, req: &PushRequest, progress: &Arc<Progress>) ->
     }
     let store = engine.store()?;
     let images = store.images()?;
-    let targets: Vec<String> = if req.all_tags || r.tag.is_none() && !images.iter().any(|i| i.repo_tags.contains(&r.clone().with_default_tag().full_tagged().unwrap_or_default())) {
+    let targets: Vec<String> = if req.all_tags
+        || r.tag.is_none()
+            && !images
+                .iter()
+                .any(|i| i.repo_tags.contains(&r.clone().with_default_tag().full_tagged().unwrap_or_default()))
+    {
         let prefix = format!("{}:", r.full_name());
         let mut v: Vec<String> =
             images.iter().flat_map(|i| i.repo_tags.iter()).filter(|t| t.starts_with(&prefix)).cloned().collect();
@@ -295,8 +303,13 @@ pub fn manifest_inspect(engine: &Engine, name: &str, tls: TlsVerify) -> Result<V
     let cfg = config(engine)?;
     let c = client(engine, &cfg, &r.registry, tls)?;
     let reference = r.digest.clone().or_else(|| r.tag.clone()).unwrap_or_default();
-    let f = pull::fetch_manifest(&c, &r.repository, &reference)
-        .map_err(|e| if e.is_not_found() { Error::Registry(format!("no such manifest: {}", r.familiar())) } else { reg_err(&format!("manifest inspect {}", r.familiar()), e) })?;
+    let f = pull::fetch_manifest(&c, &r.repository, &reference).map_err(|e| {
+        if e.is_not_found() {
+            Error::Registry(format!("no such manifest: {}", r.familiar()))
+        } else {
+            reg_err(&format!("manifest inspect {}", r.familiar()), e)
+        }
+    })?;
     serde_json::from_slice(&f.bytes).map_err(|e| Error::Registry(format!("manifest of {}: {e}", r.familiar())))
 }
 
@@ -394,7 +407,9 @@ pub fn manifest_push(engine: &Engine, list: &str, dest: Option<&str>, purge: boo
     let l = lists::load(&engine.paths.data, &full)?
         .ok_or_else(|| Error::NoSuchObject(format!("manifest list {list}: create it with rcon manifest create")))?;
     if l.entries.is_empty() {
-        return Err(Error::InvalidArgument(format!("manifest list {list} is empty: add images with rcon manifest add")));
+        return Err(Error::InvalidArgument(format!(
+            "manifest list {list} is empty: add images with rcon manifest add"
+        )));
     }
     let target = match dest {
         Some(d) => Reference::parse(d)?.with_default_tag(),
@@ -408,8 +423,7 @@ pub fn manifest_push(engine: &Engine, list: &str, dest: Option<&str>, purge: boo
         if src.registry != target.registry {
             return Err(Error::InvalidArgument(format!(
                 "cannot push manifest list to {}: entry {} is in another registry",
-                target.registry,
-                e.source
+                target.registry, e.source
             )));
         }
         lists::copy_entry(&c, &target.repository, e).map_err(what)?;

@@ -53,7 +53,10 @@ fn lookup_in(path: &Path, key: &str) -> Option<Credentials> {
     let auths = v.get("auths")?.as_object()?;
     let entry = auths.get(key).or_else(|| {
         // Entries are sometimes written with a scheme: "https://host".
-        auths.iter().find(|(k, _)| k.split_once("://").map(|(_, h)| h.trim_end_matches('/')) == Some(key)).map(|(_, v)| v)
+        auths
+            .iter()
+            .find(|(k, _)| k.split_once("://").map(|(_, h)| h.trim_end_matches('/')) == Some(key))
+            .map(|(_, v)| v)
     })?;
     let raw = base64_decode(entry.get("auth")?.as_str()?)?;
     let text = String::from_utf8(raw).ok()?;
@@ -78,7 +81,8 @@ fn edit(config_dir: &Path, f: impl FnOnce(&mut Map<String, Value>) -> bool) -> R
     };
     let obj = root.as_object_mut().ok_or_else(|| Error::Other(format!("{} is not a JSON object", path.display())))?;
     let auths = obj.entry("auths").or_insert_with(|| Value::Object(Map::new()));
-    let auths = auths.as_object_mut().ok_or_else(|| Error::Other(format!("{}: auths is not an object", path.display())))?;
+    let auths =
+        auths.as_object_mut().ok_or_else(|| Error::Other(format!("{}: auths is not an object", path.display())))?;
     let changed = f(auths);
     if changed {
         let bytes = serde_json::to_vec_pretty(&root).map_err(|e| Error::Other(e.to_string()))?;

@@ -63,7 +63,10 @@ pub fn api_host(registry: &str) -> &str {
 pub fn is_loopback(host: &str) -> bool {
     let h = match host.strip_prefix('[') {
         Some(rest) => rest.split(']').next().unwrap_or(""),
-        None => host.rsplit_once(':').map(|(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { host }).unwrap_or(host),
+        None => host
+            .rsplit_once(':')
+            .map(|(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { host })
+            .unwrap_or(host),
     };
     h == "localhost" || h == "::1" || h.starts_with("127.")
 }
@@ -110,7 +113,10 @@ impl Client {
         let https = format!("https://{}", self.host);
         let chosen = match self.ping(&https) {
             Ok(()) => https,
-            Err(e) if self.may_use_http => {
+            // Plain HTTP where allowed, but a server that speaks TLS with a
+            // certificate we cannot verify is an error, not a reason to
+            // downgrade (stricter than Docker, as podman is).
+            Err(e) if self.may_use_http && !e.to_string().contains("certificate") => {
                 let http = format!("http://{}", self.host);
                 match self.ping(&http) {
                     Ok(()) => http,
@@ -271,7 +277,9 @@ impl Client {
                 }
                 Err(ureq::Error::Status(401, _)) => {
                     return Err(E::Unauthorized(match &self.creds {
-                        Some(_) => format!("{}: access denied (wrong credentials, or no access to this repository)", self.host),
+                        Some(_) => {
+                            format!("{}: access denied (wrong credentials, or no access to this repository)", self.host)
+                        }
                         None => format!("{} requires authentication: log in with rcon login {}", self.host, self.host),
                     }))
                 }

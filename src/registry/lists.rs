@@ -14,7 +14,9 @@ use super::client::Client;
 use super::pull::fetch_manifest;
 use super::{scope, RegistryError as E};
 use crate::error::{Error, Result};
-use crate::image::config::{ImageConfig, MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST};
+use crate::image::config::{
+    ImageConfig, MEDIA_DOCKER_LIST, MEDIA_DOCKER_MANIFEST, MEDIA_OCI_INDEX, MEDIA_OCI_MANIFEST,
+};
 use crate::image::reference::Reference;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -102,7 +102,13 @@ impl Progress {
         let bytes = Arc::new(AtomicU64::new(0));
         let index = {
             let mut rows = self.rows.lock().unwrap();
-            rows.push(Row { id: id.to_string(), status: status.to_string(), current: bytes.clone(), total, counting: false });
+            rows.push(Row {
+                id: id.to_string(),
+                status: status.to_string(),
+                current: bytes.clone(),
+                total,
+                counting: false,
+            });
             rows.len() - 1
         };
         if self.mode == Mode::Plain {
@@ -152,7 +158,15 @@ impl Progress {
                     let width = 50usize;
                     let filled = ((cur.min(r.total) as f64 / r.total as f64) * width as f64) as usize;
                     let bar: String = (0..width)
-                        .map(|i| if i < filled { '=' } else if i == filled { '>' } else { ' ' })
+                        .map(|i| {
+                            if i < filled {
+                                '='
+                            } else if i == filled {
+                                '>'
+                            } else {
+                                ' '
+                            }
+                        })
                         .collect();
                     buf.push_str(&format!(" [{bar}]  {}/{}", human_size(cur), human_size(r.total)));
                 } else {

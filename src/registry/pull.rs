@@ -23,7 +23,7 @@ use sha2::Digest;
 use super::client::{Body, Client, TlsVerify};
 use super::config::RegistryConfig;
 use super::progress::{Bar, Progress};
-use super::{scope, ACCEPT_MANIFESTS, RegistryError as E, MAX_MANIFEST};
+use super::{scope, RegistryError as E, ACCEPT_MANIFESTS, MAX_MANIFEST};
 use crate::error::{Error, Result};
 use crate::image::config::{Descriptor, ImageConfig, Manifest};
 use crate::image::reference::Reference;
@@ -112,7 +112,13 @@ pub struct Fetched {
 }
 
 /// A client for `host` with the saved credentials for `cred_host`.
-pub fn connect(cfg: &RegistryConfig, config_dir: &Path, host: &str, cred_host: &str, tls: TlsVerify) -> Result<Client, E> {
+pub fn connect(
+    cfg: &RegistryConfig,
+    config_dir: &Path,
+    host: &str,
+    cred_host: &str,
+    tls: TlsVerify,
+) -> Result<Client, E> {
     Client::new(host, cfg, tls, super::auth::lookup(config_dir, cred_host))
 }
 
@@ -136,10 +142,11 @@ pub fn fetch_manifest(client: &Client, repo: &str, reference: &str) -> Result<Fe
     let v: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| E::Protocol(format!("malformed manifest JSON: {e}")))?;
     if v.get("schemaVersion").and_then(|s| s.as_u64()) == Some(1) {
-        return Err(E::Protocol("schema 1 manifests are not supported: push the image again with a current client".into()));
+        return Err(E::Protocol(
+            "schema 1 manifests are not supported: push the image again with a current client".into(),
+        ));
     }
-    let manifest: Manifest =
-        serde_json::from_value(v).map_err(|e| E::Protocol(format!("malformed manifest: {e}")))?;
+    let manifest: Manifest = serde_json::from_value(v).map_err(|e| E::Protocol(format!("malformed manifest: {e}")))?;
     let media_type = if !manifest.media_type.is_empty() { manifest.media_type.clone() } else { ctype };
     Ok(Fetched { bytes, digest, media_type, manifest })
 }
@@ -187,9 +194,8 @@ fn resolve_image_manifest(
     if !top.manifest.is_index() {
         return Ok((top.digest.clone(), top));
     }
-    let entry = select_platform(&top.manifest, platform).ok_or_else(|| {
-        E::Protocol(format!("no matching manifest for {platform} in the manifest list entries"))
-    })?;
+    let entry = select_platform(&top.manifest, platform)
+        .ok_or_else(|| E::Protocol(format!("no matching manifest for {platform} in the manifest list entries")))?;
     let one = fetch_manifest(client, repo, &entry.digest)?;
     if one.manifest.is_index() {
         return Err(E::Protocol(format!("manifest list entry {} is itself a list", entry.digest)));
@@ -215,7 +221,8 @@ pub fn pull(
     let mut found = None;
     for (i, host) in sources.iter().enumerate() {
         let is_mirror = i + 1 < sources.len();
-        let client = match connect(cfg, &store.paths.config, host, if is_mirror { host } else { &r.registry }, opts.tls) {
+        let client = match connect(cfg, &store.paths.config, host, if is_mirror { host } else { &r.registry }, opts.tls)
+        {
             Ok(c) => c,
             Err(e) => {
                 last_err = Some(e);
@@ -237,7 +244,10 @@ pub fn pull(
     let config_desc = m.config.as_ref().ok_or_else(|| E::Protocol("the image manifest has no config".into()))?;
     let layer_descs = m.layers.clone().unwrap_or_default();
     if r.digest.is_none() {
-        progress.line(&format!("{reference}: Pulling from {}", crate::image::reference::familiar(&format!("{}/{repo}", r.registry)).trim_start_matches("docker.io/")));
+        progress.line(&format!(
+            "{reference}: Pulling from {}",
+            crate::image::reference::familiar(&format!("{}/{repo}", r.registry)).trim_start_matches("docker.io/")
+        ));
     } else {
         progress.line(&format!("{reference}: Pulling from {}", r.familiar_name()));
     }
@@ -351,7 +361,9 @@ pub fn list_tags(client: &Client, repo: &str) -> Result<Vec<String>, E> {
         let link = resp.header("link").map(str::to_string);
         let v: serde_json::Value = serde_json::from_reader(resp.into_reader().take(MAX_MANIFEST))
             .map_err(|e| E::Protocol(format!("malformed tag list: {e}")))?;
-        out.extend(v.get("tags").and_then(|t| t.as_array()).into_iter().flatten().filter_map(|t| t.as_str().map(String::from)));
+        out.extend(
+            v.get("tags").and_then(|t| t.as_array()).into_iter().flatten().filter_map(|t| t.as_str().map(String::from)),
+        );
         match link.as_deref().and_then(|l| l.split(';').next()).map(|l| l.trim().trim_matches(['<', '>'])) {
             Some(next) if !next.is_empty() => path = next.to_string(),
             _ => break,
@@ -378,7 +390,13 @@ struct LayerDone {
 }
 
 /// Run the layer jobs on PARALLEL threads; the first failure cancels the rest.
-fn run_jobs(client: &Client, repo: &str, cache: &Path, staging: &Path, jobs: Vec<LayerJob>) -> Result<Vec<LayerDone>, E> {
+fn run_jobs(
+    client: &Client,
+    repo: &str,
+    cache: &Path,
+    staging: &Path,
+    jobs: Vec<LayerJob>,
+) -> Result<Vec<LayerDone>, E> {
     let queue = Mutex::new(jobs.into_iter().collect::<std::collections::VecDeque<_>>());
     let cancel = AtomicBool::new(false);
     let results: Mutex<Vec<Result<LayerDone, E>>> = Mutex::new(Vec::new());

@@ -115,7 +115,12 @@ pub fn push(
             (Format::Oci, "zstd") => MEDIA_OCI_LAYER_ZSTD,
             (Format::Oci, _) => MEDIA_OCI_LAYER_GZIP,
         };
-        blobs.push(Blob { path: store.blob_path(&rec.blob), digest: rec.blob, size: rec.blob_size, media_type: media_type.into() });
+        blobs.push(Blob {
+            path: store.blob_path(&rec.blob),
+            digest: rec.blob,
+            size: rec.blob_size,
+            media_type: media_type.into(),
+        });
     }
     let config_path = store.blob_path(&image.id);
     let config_size = fs::metadata(&config_path).map_err(|e| E::Local(format!("read image config: {e}")))?.len();
@@ -134,7 +139,11 @@ pub fn push(
             }
         }
     }
-    let sc = format!("{} {}", scope(repo, "pull,push"), mount_from.iter().map(|r| scope(r, "pull")).collect::<Vec<_>>().join(" "));
+    let sc = format!(
+        "{} {}",
+        scope(repo, "pull,push"),
+        mount_from.iter().map(|r| scope(r, "pull")).collect::<Vec<_>>().join(" ")
+    );
     let sc = sc.trim().to_string();
 
     let ticker = progress.start_ticker();
@@ -152,7 +161,10 @@ pub fn push(
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(E::Local("upload thread panicked".into())))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(E::Local("upload thread panicked".into()))))
+            .collect()
     });
     progress.finish(ticker);
     for r in results {
@@ -185,7 +197,14 @@ pub fn docker_indent(v: &serde_json::Value) -> Vec<u8> {
     out
 }
 
-pub fn put_manifest(client: &Client, repo: &str, reference: &str, media_type: &str, bytes: &[u8], sc: &str) -> Result<(), E> {
+pub fn put_manifest(
+    client: &Client,
+    repo: &str,
+    reference: &str,
+    media_type: &str,
+    bytes: &[u8],
+    sc: &str,
+) -> Result<(), E> {
     client.send(
         "PUT",
         &format!("/v2/{repo}/manifests/{reference}"),

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod registry;
 
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
@@ -84,7 +85,7 @@ pub fn rcon_bin() -> &'static Path {
         let dst = dir.join("rcon");
         // A copy in use is touched so that another checkout's test run
         // (sharing the base) does not sweep it as stale.
-        let _ = std::process::Command::new("touch").arg(&dir).status();
+        let _ = std::process::Command::new("touch").arg("-c").arg(&dir).status();
         if !dst.exists() {
             // Older builds' copies go first: each is tens of MB.
             if let Ok(rd) = std::fs::read_dir(shared_base()) {
