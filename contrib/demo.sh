@@ -8,7 +8,9 @@ export XDG_DATA_HOME="$work/data" XDG_RUNTIME_DIR="$work/run" XDG_CONFIG_HOME="$
 unset RCON_ROOT RCON_RUNROOT
 [ "$(id -u)" = 0 ] && export RCON_ROOT="$work/data/rcon" RCON_RUNROOT="$work/run/rcon"
 mkdir -p "$work/run" && chmod 700 "$work/run"
+registry_pid=""
 cleanup() {
+    [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null || true
     "$RCON" rm -f demo-box >/dev/null 2>&1 || true
     "$RCON" image prune -a -f >/dev/null 2>&1 || true
     rm -rf "$work" 2>/dev/null || true
@@ -45,4 +47,23 @@ step stop -t 5 demo-box
 step logs demo-box
 step ps -a --format '{{.Names}}: {{.Status}}'
 step rm demo-box
-printf '\ndemo finished: image imported, tagged, saved, removed, loaded back, and run as containers\n'
+
+# A registry on loopback (Debian's docker-registry): push, forget, pull back.
+if command -v docker-registry >/dev/null 2>&1; then
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 5099)
+    printf 'version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
+        "$work/registry" "$port" > "$work/registry.yml"
+    docker-registry serve "$work/registry.yml" >/dev/null 2>&1 &
+    registry_pid=$!
+    i=0; until "$RCON" manifest inspect "127.0.0.1:$port/none:x" 2>&1 | grep -q "no such manifest"; do
+        i=$((i+1)); [ $i -lt 100 ] || break; sleep 0.1; done
+    reg="127.0.0.1:$port"
+    printf '\n\033[1m# a registry on %s (docker-registry serve)\033[0m\n' "$reg"
+    step tag busybox:demo "$reg/demo/busybox:1.0"
+    step push "$reg/demo/busybox:1.0"
+    step rmi busybox:demo "$reg/demo/busybox:1.0"
+    step pull "$reg/demo/busybox:1.0"
+    step run --rm "$reg/demo/busybox:1.0" echo "pulled back and running"
+    step manifest inspect "$reg/demo/busybox:1.0"
+fi
+printf '\ndemo finished: image imported, tagged, saved, loaded back, pushed to a registry and pulled back, and run as containers\n'
