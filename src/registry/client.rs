@@ -111,14 +111,17 @@ impl Client {
             return Ok(b);
         }
         let https = format!("https://{}", self.host);
-        let chosen = match self.ping(&https) {
+        // Where plain HTTP is a possibility, a failed HTTPS probe is not
+        // retried: a plain-HTTP registry answers a TLS hello with garbage
+        // every time, and the retries would cost a second per command.
+        let chosen = match self.ping(&https, !self.may_use_http) {
             Ok(()) => https,
             // Plain HTTP where allowed, but a server that speaks TLS with a
             // certificate we cannot verify is an error, not a reason to
             // downgrade (stricter than Docker, as podman is).
             Err(e) if self.may_use_http && !e.to_string().contains("certificate") => {
                 let http = format!("http://{}", self.host);
-                match self.ping(&http) {
+                match self.ping(&http, true) {
                     Ok(()) => http,
                     Err(_) => return Err(e),
                 }
@@ -131,7 +134,7 @@ impl Client {
 
     /// GET /v2/: any HTTP answer means the scheme works; a 401 tells us how
     /// to authenticate.
-    fn ping(&self, base: &str) -> Result<(), E> {
+    fn ping(&self, base: &str, retry: bool) -> Result<(), E> {
         let url = format!("{base}/v2/");
         let mut attempt = 0;
         loop {
@@ -144,7 +147,7 @@ impl Client {
                 Err(ureq::Error::Status(code, _)) if code >= 500 && attempt < 2 => {}
                 Err(ureq::Error::Status(_, _)) => return Ok(()),
                 Err(ureq::Error::Transport(t)) => {
-                    if attempt >= 2 || !retryable(&t) {
+                    if !retry || attempt >= 2 || !retryable(&t) {
                         return Err(E::Transport(format!("{}: {}", self.host, describe_transport(&t))));
                     }
                 }
