@@ -15,9 +15,8 @@ RUNS=${2:-3}
 command -v docker-registry >/dev/null || { echo "docker-registry is not installed (make deps)"; exit 1; }
 command -v skopeo >/dev/null || { echo "skopeo is not installed (make deps)"; exit 1; }
 W=$(mktemp -d /tmp/rcon-bench-reg.XXXXXX)
-PIDS=""
 cleanup() {
-    for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+    [ -f "$W/pids" ] && for p in $(cat "$W/pids"); do kill "$p" 2>/dev/null || true; done
     chmod -R u+rwx "$W" 2>/dev/null || true
     rm -rf "$W" 2>/dev/null || true
 }
@@ -36,10 +35,11 @@ storage: {filesystem: {rootdirectory: $W/$1/data}, delete: {enabled: true}}
 http: {addr: 127.0.0.1:$port}
 EOF
     docker-registry serve "$W/$1/config.yml" >/dev/null 2>&1 &
-    PIDS="$PIDS $!"
-    i=0
+    echo $! >> "$W/pids"
+    # (_w, not i: shell variables are global, and callers loop with i)
+    _w=0
     until python3 -c "import socket; socket.create_connection(('127.0.0.1',$port))" 2>/dev/null; do
-        i=$((i+1)); [ $i -lt 200 ] || { echo "registry did not start" >&2; exit 1; }; sleep 0.05
+        _w=$((_w+1)); [ $_w -lt 200 ] || { echo "registry did not start" >&2; exit 1; }; sleep 0.05
     done
     echo "127.0.0.1:$port"
 }
@@ -74,6 +74,7 @@ time_runs() {
     n=0
     while [ $n -lt "$RUNS" ]; do
         n=$((n+1))
+        export RUN_N=$n
         sh -c "$setup" >/dev/null 2>&1 || true
         t0=$(now)
         if ! sh -c "$cmd" >"$W/out" 2>&1; then echo "$label failed:"; cat "$W/out"; return 1; fi
@@ -95,19 +96,21 @@ time_runs "skopeo copy to dir:" 'rm -rf $W/sk' \
     'skopeo copy -q --src-tls-verify=false docker://$SRC/bench/big:1 dir:$W/sk'
 echo
 
-echo "push to a new repository (median of $RUNS):"
-DST=$(start_registry dst)
-export DST
-# The pushed image: the one each engine pulled above.
+echo "push to an empty registry (median of $RUNS):"
+# One fresh registry per run and tool, started before the clock runs.
+for tool in rcon podman skopeo; do
+    k=0
+    while [ $k -lt "$RUNS" ]; do k=$((k+1)); start_registry "dst-$tool-$k" >> "$W/dst-$tool"; done
+done
 RC="env RCON_ROOT=$W/rs/data RCON_RUNROOT=$W/rs/run RCON_CONFIG=$W/rs/cfg $RCON"
 sh -c "$RC pull -q $SRC/bench/big:1" >/dev/null
 export RC
 time_runs "rcon push" 'true' \
-    'T=$DST/r$(date +%s%N)/big:1; $RC tag $SRC/bench/big:1 $T && $RC push -q $T'
+    'T=$(sed -n "${RUN_N}p" $W/dst-rcon)/x/big:1; $RC tag $SRC/bench/big:1 $T && $RC push -q $T'
 if command -v podman >/dev/null; then
     podman --root $W/ps/data --runroot $W/ps/run pull -q --tls-verify=false $SRC/bench/big:1 >/dev/null
     time_runs "podman push" 'true' \
-        'podman --root $W/ps/data --runroot $W/ps/run push -q --tls-verify=false $SRC/bench/big:1 docker://$DST/p$(date +%s%N)/big:1'
+        'podman --root $W/ps/data --runroot $W/ps/run push -q --tls-verify=false $SRC/bench/big:1 docker://$(sed -n "${RUN_N}p" $W/dst-podman)/x/big:1'
 fi
 time_runs "skopeo copy dir: to registry" 'true' \
-    'skopeo copy -q --dest-tls-verify=false dir:$W/sk docker://$DST/s$(date +%s%N)/big:1'
+    'skopeo copy -q --dest-tls-verify=false dir:$W/sk docker://$(sed -n "${RUN_N}p" $W/dst-skopeo)/x/big:1'
