@@ -45,7 +45,11 @@ both_modes!(exit_codes_like_docker, |t| {
     img(t);
     t.rcon(["run", "--rm", "busybox", "nosuchcommand"]).fails(127, "executable file not found");
     t.rcon(["run", "--rm", "busybox", "/etc/passwd"]).fails(126, "permission denied");
-    t.rcon(["run", "--rm", "nosuchimage"]).fails(125, "no such image");
+    // A missing image is pulled first, as Docker does (and fails here: no such host or repository).
+    let r = t.rcon(["run", "--rm", "nosuchimage"]);
+    r.fails(125, "pull nosuchimage:latest");
+    assert!(r.stderr.contains("Unable to find image 'nosuchimage:latest' locally"), "{}", r.stderr);
+    t.rcon(["run", "--rm", "--pull=never", "nosuchimage"]).fails(125, "no such image");
     t.rcon(["run", "--rm", "-u", "nosuchuser", "busybox", "true"]).fails(125, "unable to find user nosuchuser");
     t.rcon(["run", "--rm", "-w", "/etc/passwd", "busybox", "true"]).fails(125, "not a directory");
     t.rcon(["run", "--rm", "--bogus", "busybox"]).fails(125, "--bogus");
