@@ -483,3 +483,25 @@ both_modes!(killed_pull_resumes_with_a_range_request, |t| {
     assert_eq!(u.rcon(["run", "--rm", &via, "sh", "-c", "wc -c < /big.bin"]).ok().trim(), "6000000");
     assert_eq!(image_id(&u, &via), image_id(&t, &name));
 });
+
+#[test]
+fn progress_is_redrawn_in_place_on_a_terminal() {
+    if !std::path::Path::new("/usr/bin/script").exists() {
+        eprintln!("note: script(1) not installed: terminal progress not checked");
+        return;
+    }
+    let t = TestEnv::new(Mode::Rootless);
+    let reg = Registry::start();
+    let name = format!("{}/tty/bb:1", reg.host);
+    t.load_busybox(&name);
+    t.rcon(["push", "-q", &name]).ok();
+    t.rcon(["rmi", &name]).ok();
+    // script(1) gives rcon a pseudo-terminal as its output.
+    let line = format!("{} pull {name}", crate::common::rcon_bin().display());
+    let o = t.program("script", ["-qec", &line, "/dev/null"]).stdin(std::process::Stdio::null()).output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("\x1b[2K"), "rows are cleared and redrawn: {out:?}");
+    assert!(out.contains("Pull complete"), "{out:?}");
+    assert!(!t.rcon(["images", "-q"]).ok().trim().is_empty());
+}

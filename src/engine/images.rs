@@ -253,6 +253,16 @@ pub fn remove(store: &Store, arg: &str, force: bool) -> Result<Vec<Removed>> {
             if let Some(t) = r.full_tagged().filter(|t| entry.repo_tags.contains(t)) {
                 entry.repo_tags.retain(|x| x != &t);
                 out.push(Removed::Untagged(reference::familiar(&t)));
+                // The repository's last tag takes its digest references with
+                // it, as in Docker (`Untagged: name@sha256:…`).
+                let repo = format!("{}:", r.full_name());
+                if !entry.repo_tags.iter().any(|x| x.starts_with(&repo)) {
+                    let at = format!("{}@", r.full_name());
+                    for d in entry.repo_digests.iter().filter(|d| d.starts_with(&at)) {
+                        out.push(Removed::Untagged(reference::familiar(d)));
+                    }
+                    entry.repo_digests.retain(|d| !d.starts_with(&at));
+                }
             } else {
                 let d = format!("{}@{}", r.full_name(), r.digest.clone().unwrap_or_default());
                 entry.repo_digests.retain(|x| x != &d);

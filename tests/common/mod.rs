@@ -176,7 +176,16 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut c = Command::new(rcon_bin());
+        self.program(rcon_bin(), args)
+    }
+
+    /// Any program, run as rcon would be (user, environment, directory).
+    pub fn program<I, S>(&self, program: impl AsRef<OsStr>, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut c = Command::new(program);
         c.args(args);
         c.env_clear();
         c.env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
