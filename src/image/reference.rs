@@ -109,7 +109,11 @@ impl Reference {
 
     /// `docker.io/library/busybox:latest` or `…@sha256:…`: the whole reference, full form.
     pub fn full(&self) -> String {
-        let mut s = self.full_name();
+        self.with_tag_and_digest(self.full_name())
+    }
+
+    /// `name` followed by `:tag` and `@digest` where present.
+    fn with_tag_and_digest(&self, mut s: String) -> String {
         if let Some(t) = &self.tag {
             s.push(':');
             s.push_str(t);
@@ -122,16 +126,7 @@ impl Reference {
     }
 
     pub fn familiar(&self) -> String {
-        let mut s = self.familiar_name();
-        if let Some(t) = &self.tag {
-            s.push(':');
-            s.push_str(t);
-        }
-        if let Some(d) = &self.digest {
-            s.push('@');
-            s.push_str(d);
-        }
-        s
+        self.with_tag_and_digest(self.familiar_name())
     }
 }
 
