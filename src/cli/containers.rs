@@ -213,6 +213,30 @@ pub struct CreateArgs {
     /// Tune container pids limit
     #[arg(long = "pids-limit")]
     pids_limit: Option<String>,
+    /// Command to run to check health
+    #[arg(long = "health-cmd", value_name = "string")]
+    health_cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h) (default 30s)
+    #[arg(long = "health-interval", value_name = "duration")]
+    health_interval: Option<String>,
+    /// Maximum time to allow one check to run (ms|s|m|h) (default 30s)
+    #[arg(long = "health-timeout", value_name = "duration")]
+    health_timeout: Option<String>,
+    /// Consecutive failures needed to report unhealthy
+    #[arg(long = "health-retries", value_name = "int", allow_hyphen_values = true)]
+    health_retries: Option<i64>,
+    /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)
+    #[arg(long = "health-start-period", value_name = "duration")]
+    health_start_period: Option<String>,
+    /// Time between running the check during the start period (ms|s|m|h) (default 5s)
+    #[arg(long = "health-start-interval", value_name = "duration")]
+    health_start_interval: Option<String>,
+    /// Action to take once the container turns unhealthy: none, kill, restart or stop
+    #[arg(long = "health-on-failure", value_name = "action")]
+    health_on_failure: Option<String>,
+    /// Disable any container-specified HEALTHCHECK
+    #[arg(long = "no-healthcheck")]
+    no_healthcheck: bool,
     /// The image to run
     #[arg(value_name = "IMAGE")]
     image: String,
@@ -279,6 +303,16 @@ impl CreateArgs {
             sig_proxy,
             cidfile: self.cidfile.clone(),
             resources,
+            health: rcon::engine::health::HealthFlags {
+                cmd: self.health_cmd.clone(),
+                interval: self.health_interval.clone(),
+                timeout: self.health_timeout.clone(),
+                start_period: self.health_start_period.clone(),
+                start_interval: self.health_start_interval.clone(),
+                retries: self.health_retries,
+                none: self.no_healthcheck,
+            },
+            health_on_failure: self.health_on_failure.clone(),
         }
     }
 }
@@ -577,7 +611,13 @@ fn matches_filter(c: &rcon::container::Container, f: &str) -> anyhow::Result<boo
                 || c.config.image.trim_start_matches("sha256:").starts_with(v.trim_start_matches("sha256:"))
                 || c.config.image_name.split(':').next() == Some(v)
         }
-        _ => anyhow::bail!("invalid filter \"{k}\": ps accepts id, name, label, status, ancestor and exited"),
+        "health" => {
+            if !["starting", "healthy", "unhealthy", "none"].contains(&v) {
+                anyhow::bail!("invalid filter 'health={v}': use starting, healthy, unhealthy or none");
+            }
+            c.health.as_ref().map_or("none", |h| h.status.as_str()) == v
+        }
+        _ => anyhow::bail!("invalid filter \"{k}\": ps accepts id, name, label, status, ancestor, exited and health"),
     })
 }
 

@@ -4,6 +4,7 @@
 
 mod containers;
 mod docs;
+mod health;
 mod images;
 mod system;
 
@@ -101,6 +102,9 @@ enum Command {
     System(system::SystemCommand),
     /// Generate the autocompletion script for the specified shell
     Completion(docs::CompletionArgs),
+    /// Manage healthchecks on containers
+    #[command(subcommand)]
+    Healthcheck(health::HealthcheckCommand),
     /// Write man pages for every command into a directory
     #[command(hide = true, name = "__man")]
     Man(docs::ManArgs),
@@ -156,6 +160,7 @@ pub fn run() -> i32 {
         Command::System(c) => system::dispatch(&engine, c),
         Command::Completion(a) => docs::completion(a),
         Command::Man(a) => docs::man(a),
+        Command::Healthcheck(c) => health::dispatch(&engine, c),
     };
     match result {
         Ok(code) => code,

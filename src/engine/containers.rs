@@ -64,6 +64,9 @@ pub struct CreateOptions {
     pub cidfile: Option<PathBuf>,
     /// --memory, --cpus, … as (flag, value): refused where they cannot work.
     pub resources: Vec<(String, String)>,
+    /// --health-cmd, --health-interval, …, --no-healthcheck as given.
+    pub health: super::health::HealthFlags,
+    pub health_on_failure: Option<String>,
 }
 
 fn bad(msg: String) -> Error {
@@ -347,6 +350,8 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
             )));
         }
     }
+    let healthcheck = super::health::config_for(&o.health, ic.healthcheck.as_ref())?;
+    let health_on_failure = super::health::on_failure(o.health_on_failure.as_deref())?;
     let stop_signal = o.stop_signal.clone().or(ic.stop_signal.clone()).unwrap_or_else(|| "SIGTERM".into());
     signal_number(&stop_signal)?;
 
@@ -399,6 +404,8 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
             cidfile: o.cidfile.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             resources,
         },
+        healthcheck,
+        health_on_failure,
     };
     store.create(&mut cfg, o.name.is_none())?;
     if cfg.driver == "vfs" {
@@ -751,7 +758,11 @@ pub fn status_text(c: &Container) -> String {
     let t = |s: &str| units::parse_rfc3339(s).map(|x| x.0).unwrap_or(now);
     match c.state.status {
         Status::Running => {
-            format!("Up {}", units::human_duration(Duration::from_secs((now - t(&c.state.started_at)).max(0) as u64)))
+            let up = units::human_duration(Duration::from_secs((now - t(&c.state.started_at)).max(0) as u64));
+            match &c.health {
+                Some(h) => format!("Up {up} ({})", h.status_text()),
+                None => format!("Up {up}"),
+            }
         }
         Status::Exited if !c.state.started_at.is_empty() || !c.state.finished_at.is_empty() => {
             format!("Exited ({}) {}", c.state.exit_code, units::since(t(&c.state.finished_at), now))
@@ -786,7 +797,7 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
         cfg.layers.iter().rev().map(|l| images.layer_dir(l).join("diff").display().to_string()).collect();
     let ulimits: Vec<Value> =
         cfg.host.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect();
-    Ok(json!({
+    let mut v = json!({
         "Id": id,
         "Created": cfg.created,
         "Path": path,
@@ -889,7 +900,9 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
             "MacAddress": "",
             "Networks": {},
         },
-    }))
+    });
+    super::health::add_to_inspect(&mut v, &c);
+    Ok(v)
 }
 
 /// `rcon top`: the host's `ps` output for the container's processes (Docker

@@ -4,6 +4,7 @@
 pub mod attach;
 pub mod containers;
 pub mod exec;
+pub mod health;
 pub mod images;
 pub mod system;
 

@@ -11,6 +11,7 @@
 //! With `--attach`, the monitor's own stdin/stdout/stderr are the client's
 //! terminal or pipes; otherwise they are /dev/null.
 
+pub mod health;
 pub mod logs;
 
 /// Name of the attach socket in the container's runtime directory.
@@ -300,6 +301,10 @@ pub fn run(
     let mut exit: Option<i32> = None;
     let mut trimmed = false;
     let mut buf = vec![0u8; 64 * 1024];
+    let mut prober = health::Prober::new(cfg.healthcheck.as_ref(), id, &store.dir(id), &engine.paths);
+    let on_failure = health::OnFailure::parse(&cfg.health_on_failure).unwrap_or(health::OnFailure::None);
+    // Set when --health-on-failure=stop sent the stop signal: SIGKILL then.
+    let mut kill_at: Option<std::time::Instant> = None;
     loop {
         if exit.is_some() && !open_outputs.iter().any(|o| *o) {
             break;
@@ -334,6 +339,11 @@ pub fn run(
         } else {
             PollTimeout::NONE
         };
+        let timeout = if exit.is_some() {
+            timeout
+        } else {
+            sooner(timeout, [prober.as_ref().and_then(|p| p.deadline()), kill_at])
+        };
         match poll(&mut fds, timeout) {
             Ok(0) if exit.is_some() => break,
             Ok(0) if !trimmed => {
@@ -357,6 +367,14 @@ pub fn run(
                         if r <= 0 {
                             break;
                         }
+                        let unhealthy = prober.as_mut().and_then(|p| p.reaped(r as u32));
+                        if unhealthy.is_some() {
+                            // Spawning it paged code back in: give it back again.
+                            trimmed = false;
+                        }
+                        if unhealthy == Some(true) && exit.is_none() {
+                            kill_at = kill_at.or(on_unhealthy(on_failure, started.pid, &cfg));
+                        }
                         if r as u32 == started.pid {
                             exit = Some(if libc::WIFEXITED(status) {
                                 libc::WEXITSTATUS(status)
@@ -375,6 +393,15 @@ pub fn run(
                     // Asked to go away: pass it on, the container decides.
                     unsafe { libc::kill(started.pid as i32, sig) };
                 }
+            }
+        }
+        if exit.is_none() {
+            if let Some(p) = prober.as_mut() {
+                p.tick();
+            }
+            if kill_at.is_some_and(|t| std::time::Instant::now() >= t) {
+                unsafe { libc::kill(started.pid as i32, libc::SIGKILL) };
+                kill_at = None;
             }
         }
         for (slot, &i) in map.iter().enumerate() {
@@ -496,6 +523,42 @@ pub fn run(
     let _ = std::fs::remove_file(run_dir.join(ATTACH_SOCKET));
     say(&mut notify, &format!("EXIT {code}"));
     Ok(code)
+}
+
+/// The poll timeout shortened to the nearest deadline.
+fn sooner(t: PollTimeout, deadlines: [Option<std::time::Instant>; 2]) -> PollTimeout {
+    let now = std::time::Instant::now();
+    let Some(d) = deadlines.into_iter().flatten().min() else { return t };
+    // Rounded up: waking a little early would only spin.
+    let ms = (d.saturating_duration_since(now).as_millis() + 1).min(60_000) as u16;
+    // (as_millis panics on NONE, the infinite timeout)
+    if t.is_some() && t.as_millis().is_some_and(|cur| cur <= ms as u32) {
+        t
+    } else {
+        PollTimeout::from(ms)
+    }
+}
+
+/// `--health-on-failure`: kill or stop (the policy's SIGKILL time is
+/// returned) or, for restart, kill so that the restart logic brings it back.
+fn on_unhealthy(
+    action: health::OnFailure,
+    pid: u32,
+    cfg: &crate::container::ContainerConfig,
+) -> Option<std::time::Instant> {
+    match action {
+        health::OnFailure::None => None,
+        health::OnFailure::Kill | health::OnFailure::Restart => {
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            None
+        }
+        health::OnFailure::Stop => {
+            let sig = crate::engine::containers::signal_number(&cfg.stop_signal).unwrap_or(libc::SIGTERM);
+            unsafe { libc::kill(pid as i32, sig) };
+            let grace = cfg.stop_timeout.unwrap_or(10).max(0) as u64;
+            Some(std::time::Instant::now() + std::time::Duration::from_secs(grace))
+        }
+    }
 }
 
 fn sfd_borrow(s: &SignalFd) -> std::os::fd::BorrowedFd<'_> {

@@ -1,0 +1,155 @@
+//! Life without a daemon: healthchecks, restart policies (the monitor does
+//! the daemon's jobs).
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+fn img(t: &TestEnv) {
+    t.load_busybox("busybox");
+}
+
+fn inspect(t: &TestEnv, name: &str) -> Value {
+    let out = t.rcon(["inspect", name]).ok().to_string();
+    serde_json::from_str::<Value>(&out).unwrap()[0].clone()
+}
+
+fn status(t: &TestEnv, name: &str) -> String {
+    t.rcon(["ps", "-a", "--filter", &format!("name={name}"), "--format", "{{.Status}}"]).ok().trim().to_string()
+}
+
+fn health(t: &TestEnv, name: &str) -> Value {
+    inspect(t, name)["State"]["Health"].clone()
+}
+
+both_modes!(healthcheck_transitions_seen_in_ps_and_inspect, |t| {
+    img(t);
+    // healthy only while /tmp/ok exists
+    t.rcon([
+        "run",
+        "-d",
+        "--name",
+        "hc",
+        "--health-cmd",
+        "cat /tmp/ok",
+        "--health-interval",
+        "200ms",
+        "--health-retries",
+        "2",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    assert!(status(t, "hc").ends_with("(health: starting)"), "{}", status(t, "hc"));
+    wait_for("unhealthy", Duration::from_secs(20), || (health(t, "hc")["Status"] == "unhealthy").then_some(()));
+    let h = health(t, "hc");
+    assert!(h["FailingStreak"].as_i64().unwrap() >= 2, "{h}");
+    assert!(h["Log"][0]["ExitCode"].as_i64().unwrap() == 1, "{h}");
+    assert!(h["Log"][0]["Output"].as_str().unwrap().contains("No such file"), "{h}");
+    assert!(status(t, "hc").ends_with("(unhealthy)"), "{}", status(t, "hc"));
+    assert_eq!(t.rcon(["ps", "-q", "--filter", "health=unhealthy"]).ok().trim().len(), 12);
+    assert_eq!(t.rcon(["ps", "-q", "--filter", "health=healthy"]).ok(), "");
+    let r = t.rcon(["healthcheck", "run", "hc"]);
+    assert_eq!((r.code, r.stdout.as_str()), (1, "unhealthy\n"));
+
+    t.rcon(["exec", "hc", "sh", "-c", "echo fine > /tmp/ok"]).ok();
+    wait_for("healthy", Duration::from_secs(20), || (health(t, "hc")["Status"] == "healthy").then_some(()));
+    let h = health(t, "hc");
+    assert_eq!(h["FailingStreak"], 0, "{h}");
+    let log = h["Log"].as_array().unwrap();
+    assert!(log.len() <= 5, "Docker keeps the last 5 results: {h}");
+    let last = log.last().unwrap();
+    assert_eq!((last["ExitCode"].as_i64(), last["Output"].as_str()), (Some(0), Some("fine\n")), "{h}");
+    assert!(last["Start"].as_str().unwrap() <= last["End"].as_str().unwrap(), "{h}");
+    assert!(status(t, "hc").ends_with("(healthy)"), "{}", status(t, "hc"));
+    assert_eq!(t.rcon(["ps", "-q", "--filter", "health=healthy"]).ok().trim().len(), 12);
+    assert_eq!(t.rcon(["healthcheck", "run", "hc"]).code, 0);
+    let cfg = &inspect(t, "hc")["Config"]["Healthcheck"];
+    assert_eq!(*cfg, json!({"Test": ["CMD-SHELL", "cat /tmp/ok"], "Interval": 200_000_000, "Retries": 2}));
+    t.rcon(["rm", "-f", "hc"]).ok();
+});
+
+both_modes!(healthcheck_from_the_image_and_disabled, |t| {
+    let archive = fixtures::image_archive(
+        &t.dir,
+        "hc.tar",
+        &["withhc"],
+        &[fixtures::busybox_layer()],
+        json!({"config": {"Healthcheck": {"Test": ["CMD", "true"], "Interval": 100_000_000u64}}}),
+    );
+    t.give(&archive);
+    t.rcon(["load", "-i", archive.to_str().unwrap()]).ok();
+    t.rcon(["run", "-d", "--name", "img", "withhc", "sleep", "1000"]).ok();
+    wait_for("healthy", Duration::from_secs(20), || (health(t, "img")["Status"] == "healthy").then_some(()));
+    // --no-healthcheck turns it off: no Health, "none" for the filter
+    t.rcon(["run", "-d", "--name", "off", "--no-healthcheck", "withhc", "sleep", "1000"]).ok();
+    assert_eq!(health(t, "off"), Value::Null);
+    assert_eq!(inspect(t, "off")["Config"]["Healthcheck"]["Test"], json!(["NONE"]));
+    assert!(status(t, "off").starts_with("Up") && !status(t, "off").contains('('), "{}", status(t, "off"));
+    let none = t.rcon(["ps", "--filter", "health=none", "--format", "{{.Names}}"]).ok().to_string();
+    assert_eq!(none, "off\n");
+    t.rcon(["healthcheck", "run", "off"]).fails(125, "has no healthcheck");
+    t.rcon(["run", "-d", "--no-healthcheck", "--health-cmd", "true", "withhc"]).fails(125, "conflicts");
+    t.rcon(["run", "-d", "--health-interval", "soon", "withhc"]).fails(125, "--health-interval");
+    t.rcon(["run", "-d", "--health-on-failure", "explode", "withhc"]).fails(125, "--health-on-failure");
+    t.rcon(["rm", "-f", "img", "off"]).ok();
+});
+
+both_modes!(healthcheck_timeout_kills_a_hanging_probe, |t| {
+    img(t);
+    t.rcon([
+        "run",
+        "-d",
+        "--name",
+        "hang",
+        "--health-cmd",
+        "echo started; sleep 300",
+        "--health-timeout",
+        "300ms",
+        "--health-interval",
+        "1s",
+        "--health-retries",
+        "1",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    wait_for("unhealthy", Duration::from_secs(20), || (health(t, "hang")["Status"] == "unhealthy").then_some(()));
+    let h = health(t, "hang");
+    assert_eq!(h["Log"][0]["ExitCode"], -1, "{h}");
+    assert_eq!(h["Log"][0]["Output"], "Health check exceeded timeout (300ms)", "{h}");
+    // the hanging probe was killed with everything it started
+    wait_for("no sleep 300 left", Duration::from_secs(10), || {
+        let top = t.rcon(["top", "hang"]).ok().to_string();
+        (!top.lines().any(|l| l.ends_with("sleep 300") && !l.contains("defunct"))).then_some(())
+    });
+    t.rcon(["rm", "-f", "hang"]).ok();
+});
+
+both_modes!(health_on_failure_kill, |t| {
+    img(t);
+    t.rcon([
+        "run",
+        "-d",
+        "--name",
+        "doomed",
+        "--health-cmd",
+        "false",
+        "--health-interval",
+        "200ms",
+        "--health-retries",
+        "1",
+        "--health-on-failure",
+        "kill",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    wait_for("killed", Duration::from_secs(20), || status(t, "doomed").starts_with("Exited (137)").then_some(()));
+    t.rcon(["rm", "doomed"]).ok();
+});
