@@ -153,3 +153,110 @@ both_modes!(health_on_failure_kill, |t| {
     wait_for("killed", Duration::from_secs(20), || status(t, "doomed").starts_with("Exited (137)").then_some(()));
     t.rcon(["rm", "doomed"]).ok();
 });
+
+/// The monitor's pid from state.json (0 once it is gone).
+fn monitor_alive(t: &TestEnv, name: &str) -> bool {
+    let id = inspect(t, name)["Id"].as_str().unwrap().to_string();
+    let text = std::fs::read_to_string(t.data.join(format!("rcon/containers/{id}/state.json"))).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let pid = v["monitor_pid"].as_i64().unwrap_or(0);
+    pid > 0
+        && std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains("__monitor"))
+}
+
+both_modes!(restart_on_failure_restarts_exactly_twice, |t| {
+    img(t);
+    t.rcon(["run", "-d", "--name", "of", "--restart", "on-failure:2", "busybox", "sh", "-c", "echo run; exit 3"]).ok();
+    wait_for("the monitor gives up", Duration::from_secs(20), || (!monitor_alive(t, "of")).then_some(()));
+    let v = inspect(t, "of");
+    assert_eq!(v["RestartCount"], 2, "{}", v["State"]);
+    assert_eq!(v["State"]["Status"], "exited");
+    assert_eq!(v["State"]["ExitCode"], 3);
+    assert_eq!(v["HostConfig"]["RestartPolicy"], json!({"Name": "on-failure", "MaximumRetryCount": 2}));
+    assert_eq!(t.rcon(["logs", "of"]).ok(), "run\nrun\nrun\n");
+    // a success is not a failure: no restart
+    t.rcon(["run", "-d", "--name", "ok", "--restart", "on-failure", "busybox", "true"]).ok();
+    wait_for("exit", Duration::from_secs(20), || (!monitor_alive(t, "ok")).then_some(()));
+    assert_eq!(inspect(t, "ok")["RestartCount"], 0);
+    // bad input
+    t.rcon(["run", "-d", "--restart", "sometimes", "busybox"]).fails(125, "invalid restart policy");
+    t.rcon(["run", "-d", "--restart", "always:3", "busybox"]).fails(125, "maximum retry count");
+    t.rcon(["run", "--rm", "--restart", "always", "busybox"]).fails(125, "--restart and --rm");
+    assert_eq!(t.rcon(["ps", "-aq"]).ok().lines().count(), 2);
+});
+
+both_modes!(restart_always_survives_sigkill_but_not_the_user, |t| {
+    img(t);
+    t.rcon(["run", "-d", "--name", "al", "--restart", "always", "busybox", "sleep", "1000"]).ok();
+    let pid = inspect(t, "al")["State"]["Pid"].as_i64().unwrap();
+    assert!(pid > 0);
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let v = wait_for("the restart", Duration::from_secs(20), || {
+        let v = inspect(t, "al");
+        (v["State"]["Running"] == true && v["State"]["Pid"].as_i64() != Some(pid)).then_some(v)
+    });
+    assert_eq!(v["RestartCount"], 1);
+    assert!(status(t, "al").starts_with("Up"), "{}", status(t, "al"));
+    // a kill by the user is honoured: no restart
+    t.rcon(["kill", "al"]).ok();
+    wait_for("the monitor exits", Duration::from_secs(20), || (!monitor_alive(t, "al")).then_some(()));
+    let v = inspect(t, "al");
+    assert_eq!((v["State"]["Status"].as_str(), v["RestartCount"].as_i64()), (Some("exited"), Some(1)));
+    // start --all brings back `always` containers, even stopped ones (Docker's daemon start)
+    t.rcon(["run", "-d", "--name", "never", "busybox", "sleep", "1000"]).ok();
+    t.rcon(["kill", "never"]).ok();
+    wait_for("never exits", Duration::from_secs(20), || (!monitor_alive(t, "never")).then_some(()));
+    assert_eq!(t.rcon(["start", "--all"]).ok(), "al\n");
+    assert!(status(t, "al").starts_with("Up"), "{}", status(t, "al"));
+    assert!(status(t, "never").starts_with("Exited"), "{}", status(t, "never"));
+    // a manual start resets the count, as Docker does
+    assert_eq!(inspect(t, "al")["RestartCount"], 0);
+    t.rcon(["rm", "-f", "al", "never"]).ok();
+});
+
+both_modes!(restart_crash_loop_backs_off, |t| {
+    img(t);
+    let begin = std::time::Instant::now();
+    t.rcon(["run", "-d", "--name", "loop", "--restart", "always", "busybox", "false"]).ok();
+    // between runs the container shows Docker's "Restarting (1) … ago"
+    wait_for("restarting", Duration::from_secs(20), || status(t, "loop").starts_with("Restarting (1)").then_some(()));
+    wait_for("five restarts", Duration::from_secs(30), || {
+        (inspect(t, "loop")["RestartCount"].as_i64().unwrap() >= 5).then_some(())
+    });
+    // 100 + 200 + 400 + 800 ms of back-off before the fifth restart at the least:
+    // a loop without back-off would restart hundreds of times in that time
+    assert!(begin.elapsed() >= Duration::from_millis(1500), "{:?}", begin.elapsed());
+    assert!(inspect(t, "loop")["RestartCount"].as_i64().unwrap() < 12);
+    // stop during the back-off ends the loop
+    t.rcon(["stop", "loop"]).ok();
+    wait_for("the monitor exits", Duration::from_secs(20), || (!monitor_alive(t, "loop")).then_some(()));
+    assert_eq!(inspect(t, "loop")["State"]["Status"], "exited");
+    t.rcon(["rm", "loop"]).ok();
+});
+
+both_modes!(health_on_failure_restart, |t| {
+    img(t);
+    t.rcon([
+        "run",
+        "-d",
+        "--name",
+        "sick",
+        "--health-cmd",
+        "false",
+        "--health-interval",
+        "200ms",
+        "--health-retries",
+        "1",
+        "--health-on-failure",
+        "restart",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    wait_for("restarted", Duration::from_secs(20), || {
+        (inspect(t, "sick")["RestartCount"].as_i64().unwrap() >= 1).then_some(())
+    });
+    t.rcon(["rm", "-f", "sick"]).ok();
+});

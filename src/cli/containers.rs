@@ -234,6 +234,9 @@ pub struct CreateArgs {
     /// Action to take once the container turns unhealthy: none, kill, restart or stop
     #[arg(long = "health-on-failure", value_name = "action")]
     health_on_failure: Option<String>,
+    /// Restart policy to apply when a container exits: no, always, unless-stopped, on-failure[:max-retries]
+    #[arg(long, value_name = "string")]
+    restart: Option<String>,
     /// Disable any container-specified HEALTHCHECK
     #[arg(long = "no-healthcheck")]
     no_healthcheck: bool,
@@ -313,6 +316,7 @@ impl CreateArgs {
                 none: self.no_healthcheck,
             },
             health_on_failure: self.health_on_failure.clone(),
+            restart: self.restart.clone(),
         }
     }
 }
@@ -430,11 +434,17 @@ pub struct StartArgs {
     /// Override the key sequence for detaching a container
     #[arg(long = "detach-keys")]
     detach_keys: Option<String>,
-    #[arg(required = true, value_name = "CONTAINER")]
+    /// Start every container whose restart policy would have a daemon bring it back (always, unless-stopped, on-failure)
+    #[arg(long, conflicts_with_all = ["attach", "interactive", "containers"])]
+    all: bool,
+    #[arg(required_unless_present = "all", value_name = "CONTAINER")]
     containers: Vec<String>,
 }
 
 pub fn start(engine: &Engine, a: StartArgs) -> CmdResult {
+    if a.all {
+        return start_all(engine);
+    }
     let mut failed = false;
     for name in &a.containers {
         let c = match eng::get(engine, name) {
@@ -461,6 +471,20 @@ pub fn start(engine: &Engine, a: StartArgs) -> CmdResult {
         }
         match eng::start(engine, &c.config.id, false, None) {
             Ok(_) => out(&format!("{name}\n")),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { 125 } else { 0 })
+}
+
+fn start_all(engine: &Engine) -> CmdResult {
+    let mut failed = false;
+    for (name, r) in rcon::engine::restart::start_all(engine)? {
+        match r {
+            Ok(()) => out(&format!("{name}\n")),
             Err(e) => {
                 eprintln!("Error: {e}");
                 failed = true;

@@ -108,6 +108,9 @@ pub struct HostConfig {
     /// --memory, --cpus, … (enforced through cgroups, root only).
     #[serde(default)]
     pub resources: crate::runtime::cgroups::Limits,
+    /// --restart, carried out by the monitor.
+    #[serde(default)]
+    pub restart_policy: crate::monitor::restart::RestartPolicy,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

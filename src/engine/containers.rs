@@ -67,6 +67,8 @@ pub struct CreateOptions {
     /// --health-cmd, --health-interval, …, --no-healthcheck as given.
     pub health: super::health::HealthFlags,
     pub health_on_failure: Option<String>,
+    /// --restart as given.
+    pub restart: Option<String>,
 }
 
 fn bad(msg: String) -> Error {
@@ -350,6 +352,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
             )));
         }
     }
+    let restart_policy = super::restart::policy_for(o.restart.as_deref(), o.rm)?;
     let healthcheck = super::health::config_for(&o.health, ic.healthcheck.as_ref())?;
     let health_on_failure = super::health::on_failure(o.health_on_failure.as_deref())?;
     let stop_signal = o.stop_signal.clone().or(ic.stop_signal.clone()).unwrap_or_else(|| "SIGTERM".into());
@@ -403,6 +406,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
             detach_keys: o.detach_keys.clone().unwrap_or_default(),
             cidfile: o.cidfile.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             resources,
+            restart_policy,
         },
         healthcheck,
         health_on_failure,
@@ -646,6 +650,9 @@ pub fn stop(engine: &Engine, arg: &str, timeout: Option<i64>) -> Result<()> {
     let store = ContainerStore::open(&engine.paths)?;
     let id = store.resolve(arg)?;
     let c = store.load(&id)?;
+    if c.state.status == Status::Restarting {
+        return super::restart::cancel(&store, &id);
+    }
     if c.state.status != Status::Running {
         return Ok(());
     }
@@ -683,6 +690,12 @@ pub fn remove(engine: &Engine, arg: &str, force: bool) -> Result<String> {
     let store = ContainerStore::open(&engine.paths)?;
     let id = store.resolve(arg)?;
     let c = store.load(&id)?;
+    if c.state.status == Status::Restarting {
+        if !force {
+            return Err(Error::ContainerRunning(arg.to_string()));
+        }
+        super::restart::cancel(&store, &id)?;
+    }
     if c.state.status == Status::Running {
         if !force {
             return Err(Error::ContainerRunning(arg.to_string()));
@@ -768,6 +781,9 @@ pub fn status_text(c: &Container) -> String {
             format!("Exited ({}) {}", c.state.exit_code, units::since(t(&c.state.finished_at), now))
         }
         Status::Exited | Status::Created => "Created".into(),
+        Status::Restarting => {
+            format!("Restarting ({}) {}", c.state.exit_code, units::since(t(&c.state.finished_at), now))
+        }
         s => s.as_str().to_string(),
     }
 }
@@ -833,7 +849,7 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
             "ContainerIDFile": cfg.host.cidfile,
             "LogConfig": {"Type": cfg.host.log_driver, "Config": cfg.host.log_opts.iter().filter_map(|o| o.split_once('=')).map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect::<Map<String, Value>>()},
             "NetworkMode": cfg.host.network_mode,
-            "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+            "RestartPolicy": {"Name": if cfg.host.restart_policy.is_none() { "no" } else { cfg.host.restart_policy.name.as_str() }, "MaximumRetryCount": cfg.host.restart_policy.maximum_retry_count},
             "AutoRemove": cfg.host.auto_remove,
             "CapAdd": cfg.host.cap_add,
             "CapDrop": cfg.host.cap_drop,

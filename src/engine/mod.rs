@@ -6,6 +6,7 @@ pub mod containers;
 pub mod exec;
 pub mod health;
 pub mod images;
+pub mod restart;
 pub mod system;
 
 use crate::error::Result;
