@@ -260,3 +260,170 @@ both_modes!(health_on_failure_restart, |t| {
     });
     t.rcon(["rm", "-f", "sick"]).ok();
 });
+
+/// `rcon events` running in the background; its lines arrive on a channel.
+struct Follower {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Follower {
+    fn start(t: &TestEnv, args: &[&str]) -> Follower {
+        use std::io::BufRead;
+        let mut c = t.cmd(["events"].iter().chain(args));
+        c.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
+        let mut child = c.spawn().unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Follower { child, lines }
+    }
+
+    /// Lines until one equals `last` (panics after the deadline).
+    fn until(&self, last: &str) -> Vec<String> {
+        let mut got = Vec::new();
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(20)) {
+                Ok(l) => {
+                    let done = l == last;
+                    got.push(l);
+                    if done {
+                        return got;
+                    }
+                }
+                Err(_) => panic!("no {last:?} from rcon events; got {got:?}"),
+            }
+        }
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+both_modes!(events_seen_by_a_follower_started_before, |t| {
+    img(t);
+    let f = Follower::start(t, &["--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"]);
+    // The follower shows what happens after it started: tag until it sees one.
+    let mut n = 0;
+    loop {
+        n += 1;
+        t.rcon(["tag", "busybox", &format!("ready:{n}")]).ok();
+        if f.lines.recv_timeout(Duration::from_millis(500)).is_ok() {
+            break;
+        }
+        assert!(n < 40, "rcon events never showed a tag");
+    }
+    t.rcon(["run", "--name", "ev", "busybox", "sh", "-c", "exit 3"]).fails(3, "");
+    t.rcon(["rename", "ev", "ev2"]).ok();
+    t.rcon(["rm", "ev2"]).ok();
+    t.rcon(["rmi", &format!("ready:{n}")]).ok();
+    let got = f.until(&format!("image untag ready:{n}"));
+    // (further ready:N tags may precede these if the first ones were slow)
+    let from = got.iter().position(|l| l == "container create ev").expect("create");
+    assert_eq!(
+        got[from..],
+        [
+            "container create ev",
+            "container start ev",
+            "container die ev",
+            "container rename ev2",
+            "container destroy ev2",
+            &format!("image untag ready:{n}"),
+        ]
+    );
+});
+
+both_modes!(events_filters_windows_rotation_and_corruption, |t| {
+    img(t);
+    // Many writers at once, with a small cap so the journal rotates once:
+    // every record is still readable (.1 then the current file).
+    let mut children = Vec::new();
+    for i in 0..16 {
+        let mut c = t.cmd(["tag", "busybox", &format!("many:{i}")]);
+        c.env("RCON_EVENTS_MAX_BYTES", "4000").stdout(std::process::Stdio::null());
+        children.push(c.spawn().unwrap());
+    }
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let journal = t.run.join("rcon/events");
+    assert!(journal.join("events.log.1").exists(), "no rotation in {}", journal.display());
+    let r = t.rcon([
+        "events",
+        "--since",
+        "10m",
+        "--until",
+        "0s",
+        "--filter",
+        "event=tag",
+        "--format",
+        "{{.Actor.Attributes.name}}",
+    ]);
+    let mut names: Vec<&str> = r.ok().lines().collect();
+    names.sort();
+    let mut want: Vec<String> = (0..16).map(|i| format!("many:{i}")).collect();
+    want.sort();
+    assert_eq!(names, want);
+    assert_eq!(r.stderr, "");
+
+    t.rcon(["run", "--name", "ea", "busybox", "true"]).ok();
+    t.rcon(["run", "--name", "eb", "busybox", "true"]).ok();
+    let since = ["events", "--since", "10m", "--until", "0s"];
+    let q = |extra: &[&str]| t.rcon(since.iter().chain(extra)).ok().to_string();
+    assert_eq!(q(&["--filter", "container=ea", "--format", "{{.Action}}"]), "create\nstart\ndie\n");
+    assert_eq!(
+        q(&["--filter", "type=container", "--filter", "event=die", "--format", "{{.Actor.Attributes.name}}"]),
+        "ea\neb\n"
+    );
+    assert_eq!(
+        q(&[
+            "--filter",
+            "event=create",
+            "--filter",
+            "event=die",
+            "--filter",
+            "container=eb",
+            "--format",
+            "{{.Action}}"
+        ]),
+        "create\ndie\n"
+    );
+    let json_line = q(&["--filter", "container=eb", "--filter", "event=die", "--format", "json"]);
+    let v: Value = serde_json::from_str(json_line.trim()).unwrap();
+    assert_eq!(
+        (v["Type"].as_str(), v["Action"].as_str(), v["status"].as_str()),
+        (Some("container"), Some("die"), Some("die"))
+    );
+    assert_eq!(v["Actor"]["Attributes"]["exitCode"], "0");
+    assert!(v["timeNano"].as_i64().unwrap() / 1_000_000_000 == v["time"].as_i64().unwrap());
+    // default format: Docker's line
+    let line = q(&["--filter", "container=ea", "--filter", "event=create"]);
+    assert!(line.contains(" container create ") && line.trim_end().ends_with("(image=busybox, name=ea)"), "{line}");
+    // a window in the past: nothing
+    assert_eq!(t.rcon(["events", "--since", "1h", "--until", "30m"]).ok(), "");
+
+    // a corrupted record: skipped, with a warning naming it
+    use std::io::Write;
+    let log = journal.join("events.log");
+    std::fs::OpenOptions::new().append(true).open(&log).unwrap().write_all(b"{\"Type\":\"cont\n").unwrap();
+    t.rcon(["run", "--name", "ec", "busybox", "true"]).ok();
+    let r =
+        t.rcon(["events", "--since", "10m", "--until", "0s", "--filter", "container=ec", "--format", "{{.Action}}"]);
+    assert_eq!(r.ok(), "create\nstart\ndie\n");
+    assert!(r.stderr.contains("skipping a corrupted record"), "{}", r.stderr);
+
+    t.rcon(["events", "--filter", "colour=red"]).fails(125, "invalid filter");
+    t.rcon(["events", "--since", "yesterday-ish"]).fails(125, "--since");
+    t.rcon(["events", "--format", "{{.Action"]).fails(125, "");
+    t.rcon(["rm", "ea", "eb", "ec"]).ok();
+});

@@ -531,11 +531,7 @@ pub fn stop(engine: &Engine, a: StopArgs) -> CmdResult {
 }
 
 pub fn restart(engine: &Engine, a: StopArgs) -> CmdResult {
-    each(&a.containers, |n| {
-        eng::stop(engine, n, a.time)?;
-        let c = eng::get(engine, n)?;
-        eng::start(engine, &c.config.id, false, None).map(|_| ())
-    })
+    each(&a.containers, |n| rcon::engine::restart::restart(engine, n, a.time))
 }
 
 #[derive(Args)]

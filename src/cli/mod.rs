@@ -4,6 +4,7 @@
 
 mod containers;
 mod docs;
+mod events;
 mod health;
 mod images;
 mod system;
@@ -102,6 +103,8 @@ enum Command {
     System(system::SystemCommand),
     /// Generate the autocompletion script for the specified shell
     Completion(docs::CompletionArgs),
+    /// Get real time events from rcon (every rcon process writes them to a journal)
+    Events(events::EventsArgs),
     /// Manage healthchecks on containers
     #[command(subcommand)]
     Healthcheck(health::HealthcheckCommand),
@@ -161,6 +164,7 @@ pub fn run() -> i32 {
         Command::Completion(a) => docs::completion(a),
         Command::Man(a) => docs::man(a),
         Command::Healthcheck(c) => health::dispatch(&engine, c),
+        Command::Events(a) => events::events(&engine, a),
     };
     match result {
         Ok(code) => code,

@@ -432,6 +432,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
         let _ = store.remove(&id);
         return Err(e);
     }
+    crate::events::container(&engine.paths, &cfg, "create", &[]);
     Ok(id)
 }
 
@@ -666,6 +667,7 @@ pub fn stop(engine: &Engine, arg: &str, timeout: Option<i64>) -> Result<()> {
             return Err(Error::Other(format!("container {} did not stop after SIGKILL", c.config.name)));
         }
     }
+    crate::events::container(&engine.paths, &c.config, "stop", &[]);
     Ok(())
 }
 
@@ -683,6 +685,7 @@ pub fn kill(engine: &Engine, arg: &str, signal: &str) -> Result<()> {
     if unsafe { libc::kill(c.state.pid as i32, sig) } != 0 {
         return Err(Error::Other(format!("kill container {arg}: {}", std::io::Error::last_os_error())));
     }
+    crate::events::container(&engine.paths, &c.config, "kill", &[("signal", &sig.to_string())]);
     Ok(())
 }
 
@@ -710,6 +713,7 @@ pub fn remove(engine: &Engine, arg: &str, force: bool) -> Result<String> {
     }
     let _lock = store.lock()?;
     store.remove(&id)?;
+    crate::events::container(&engine.paths, &c.config, "destroy", &[]);
     Ok(id)
 }
 
@@ -745,7 +749,10 @@ pub fn rename(engine: &Engine, arg: &str, new: &str) -> Result<()> {
     }
     let store = ContainerStore::open(&engine.paths)?;
     let id = store.resolve(arg)?;
-    store.rename(&id, new)
+    let old = store.load(&id)?.config.name;
+    store.rename(&id, new)?;
+    crate::events::container(&engine.paths, &store.load(&id)?.config, "rename", &[("oldName", &format!("/{old}"))]);
+    Ok(())
 }
 
 /// `rcon container prune`: remove every stopped container.
@@ -755,6 +762,7 @@ pub fn prune(engine: &Engine) -> Result<Vec<String>> {
     for c in store.all() {
         if c.state.status != Status::Running {
             store.remove(&c.config.id)?;
+            crate::events::container(&engine.paths, &c.config, "destroy", &[]);
             gone.push(c.config.id);
         }
     }

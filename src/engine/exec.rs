@@ -54,6 +54,7 @@ pub fn exec(engine: &Engine, arg: &str, o: &ExecOptions) -> Result<i32> {
             _ => Error::Other(msg),
         }
     })?;
+    crate::events::container(&engine.paths, cfg, &format!("exec_start: {}", o.cmd.join(" ")), &[]);
     let Some(pid) = child else { return Ok(0) };
     match pty {
         None => Ok(exec::wait(pid)),

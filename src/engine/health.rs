@@ -42,6 +42,9 @@ pub fn run_check(engine: &Engine, arg: &str) -> Result<CheckOutcome> {
     let start = units::parse_rfc3339(&result.start).unwrap_or_else(units::now);
     let since_start = (start.0 - started.0) as i128 * 1_000_000_000 + start.1 as i128 - started.1 as i128;
     let health = health::record(&store.dir(&id), &hc, result.clone(), since_start.max(0) as i64)?;
+    if c.health.as_ref().map(|h| h.status.as_str()) != Some(health.status.as_str()) {
+        crate::events::container(&engine.paths, &c.config, &format!("health_status: {}", health.status), &[]);
+    }
     Ok(CheckOutcome { result, health })
 }
 

@@ -67,3 +67,12 @@ pub fn start_all(engine: &Engine) -> Result<Vec<(String, Result<()>)>> {
     }
     Ok(out)
 }
+
+/// `rcon restart`: stop (honoured by the policy), start, and say so.
+pub fn restart(engine: &Engine, arg: &str, timeout: Option<i64>) -> Result<()> {
+    super::containers::stop(engine, arg, timeout)?;
+    let c = super::containers::get(engine, arg)?;
+    super::containers::start(engine, &c.config.id, false, None)?;
+    crate::events::container(&engine.paths, &c.config, "restart", &[]);
+    Ok(())
+}

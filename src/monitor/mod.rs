@@ -278,6 +278,7 @@ pub fn run(
     };
     store.write_state(id, &st)?;
     say(&mut notify, &format!("STARTED {}", started.pid));
+    crate::events::container(&engine.paths, &cfg, "start", &[]);
     let running_since = std::time::Instant::now();
 
     let driver = logs::Driver::parse(if cfg.host.log_driver.is_empty() { "json-file" } else { &cfg.host.log_driver })
@@ -523,6 +524,9 @@ pub fn run(
     st.pid = 0;
     st.stopped_by_user = latest.stopped_by_user;
     store.write_state(id, &st)?;
+    // (re-read: the container may have been renamed since it started)
+    let named = store.load(id).map(|c| c.config).unwrap_or_else(|_| cfg.clone());
+    crate::events::container(&engine.paths, &named, "die", &[("exitCode", &code.to_string())]);
     if let Some(fp) = started.fuse_pid {
         // The daemon keeps the container's mount namespace alive: end it.
         unsafe {
@@ -533,8 +537,8 @@ pub fn run(
     if !cfg.host.resources.is_empty() {
         runtime::cgroups::remove(id);
     }
-    if cfg.host.auto_remove {
-        let _ = store.remove(id);
+    if cfg.host.auto_remove && store.remove(id).is_ok() {
+        crate::events::container(&engine.paths, &cfg, "destroy", &[]);
     }
     let frame = attach_frame(3, code.to_string().as_bytes());
     for (c, _) in &clients {
