@@ -130,26 +130,18 @@ both_modes!(healthcheck_timeout_kills_a_hanging_probe, |t| {
     t.rcon(["rm", "-f", "hang"]).ok();
 });
 
+/// A container whose healthcheck always fails, with this --health-on-failure.
+fn run_failing(t: &TestEnv, name: &str, action: &str) {
+    let args = ["--health-cmd", "false", "--health-interval", "200ms", "--health-retries", "1"];
+    let mut v = vec!["run", "-d", "--name", name];
+    v.extend(args);
+    v.extend(["--health-on-failure", action, "busybox", "sleep", "1000"]);
+    t.rcon(v).ok();
+}
+
 both_modes!(health_on_failure_kill, |t| {
     img(t);
-    t.rcon([
-        "run",
-        "-d",
-        "--name",
-        "doomed",
-        "--health-cmd",
-        "false",
-        "--health-interval",
-        "200ms",
-        "--health-retries",
-        "1",
-        "--health-on-failure",
-        "kill",
-        "busybox",
-        "sleep",
-        "1000",
-    ])
-    .ok();
+    run_failing(t, "doomed", "kill");
     wait_for("killed", Duration::from_secs(20), || status(t, "doomed").starts_with("Exited (137)").then_some(()));
     t.rcon(["rm", "doomed"]).ok();
 });
@@ -237,24 +229,7 @@ both_modes!(restart_crash_loop_backs_off, |t| {
 
 both_modes!(health_on_failure_restart, |t| {
     img(t);
-    t.rcon([
-        "run",
-        "-d",
-        "--name",
-        "sick",
-        "--health-cmd",
-        "false",
-        "--health-interval",
-        "200ms",
-        "--health-retries",
-        "1",
-        "--health-on-failure",
-        "restart",
-        "busybox",
-        "sleep",
-        "1000",
-    ])
-    .ok();
+    run_failing(t, "sick", "restart");
     wait_for("restarted", Duration::from_secs(20), || {
         (inspect(t, "sick")["RestartCount"].as_i64().unwrap() >= 1).then_some(())
     });
@@ -426,4 +401,93 @@ both_modes!(events_filters_windows_rotation_and_corruption, |t| {
     t.rcon(["events", "--since", "yesterday-ish"]).fails(125, "--since");
     t.rcon(["events", "--format", "{{.Action"]).fails(125, "");
     t.rcon(["rm", "ea", "eb", "ec"]).ok();
+});
+
+both_modes!(stats_from_proc_without_a_daemon, |t| {
+    img(t);
+    t.rcon(["run", "-d", "--name", "busy", "busybox", "sh", "-c", "while true; do :; done"]).ok();
+    t.rcon(["run", "-d", "--name", "idle", "busybox", "sleep", "1000"]).ok();
+    t.rcon(["create", "--name", "never", "busybox"]).ok();
+    // an exec'd process is the container's too
+    t.rcon(["exec", "-d", "idle", "sleep", "999"]).ok();
+    wait_for("two processes in idle", Duration::from_secs(20), || {
+        let out = t.rcon(["stats", "--no-stream", "--format", "{{.PIDs}}", "idle"]).ok().to_string();
+        (out == "2\n").then_some(())
+    });
+    let out = t.rcon(["stats", "--no-stream"]).ok().to_string();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    for h in ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"] {
+        assert!(lines[0].contains(h), "{out}");
+    }
+    let fmt = "{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.MemPerc}}|{{.NetIO}}|{{.BlockIO}}|{{.PIDs}}";
+    let busy = t.rcon(["stats", "--no-stream", "--format", fmt, "busy"]).ok().trim().to_string();
+    let f: Vec<&str> = busy.split('|').collect();
+    assert_eq!(f[0], "busy");
+    let cpu: f64 = f[1].trim_end_matches('%').parse().unwrap();
+    assert!(cpu > 1.0, "a busy loop uses CPU: {busy}");
+    assert!(f[2].contains("iB / ") && f[3].ends_with('%'), "{busy}");
+    // only loopback in its network namespace: nothing counted
+    assert_eq!(f[4], "0B / 0B", "{busy}");
+    assert!(f[5].contains(" / "), "{busy}");
+    assert_eq!(f[6], "1", "{busy}");
+    // -a adds stopped containers, with nothing to measure
+    let all = t.rcon(["stats", "-a", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}} {{.PIDs}}"]).ok().to_string();
+    assert!(all.lines().any(|l| l == "never -- --"), "{all}");
+    let json_line = t.rcon(["stats", "--no-stream", "--format", "json", "idle"]).ok().to_string();
+    let v: Value = serde_json::from_str(json_line.trim()).unwrap();
+    assert_eq!((v["Name"].as_str(), v["Container"].as_str()), (Some("idle"), Some("idle")));
+    // a stopped container named explicitly: a clear error
+    t.rcon(["stats", "--no-stream", "never"]).fails(125, "container never is not running");
+    t.rcon(["stats", "--no-stream", "nosuch"]).fails(125, "no such container");
+    t.rcon(["rm", "-f", "busy", "idle", "never"]).ok();
+});
+
+/// The state letter (R, S, T…) of a host pid.
+fn proc_state(pid: i64) -> String {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().next().unwrap_or("").to_string()).unwrap_or_default()
+}
+
+both_modes!(pause_unpause_stops_the_whole_tree, |t| {
+    img(t);
+    t.rcon(["run", "-d", "--name", "pz", "busybox", "sh", "-c", "sleep 1000 & sleep 1000"]).ok();
+    let pid = inspect(t, "pz")["State"]["Pid"].as_i64().unwrap();
+    assert_eq!(t.rcon(["pause", "pz"]).ok(), "pz\n");
+    let v = inspect(t, "pz");
+    assert_eq!((v["State"]["Status"].as_str(), v["State"]["Paused"].as_bool()), (Some("paused"), Some(true)));
+    assert!(status(t, "pz").ends_with("(Paused)"), "{}", status(t, "pz"));
+    assert_eq!(proc_state(pid), "T");
+    t.rcon(["pause", "pz"]).fails(125, "already paused");
+    t.rcon(["unpause", "pz"]).ok();
+    assert_ne!(proc_state(pid), "T");
+    assert_eq!(inspect(t, "pz")["State"]["Status"], "running");
+    t.rcon(["unpause", "pz"]).fails(125, "not paused");
+    // stop works on a paused container
+    t.rcon(["pause", "pz"]).ok();
+    t.rcon(["stop", "-t", "1", "pz"]).ok();
+    assert_eq!(inspect(t, "pz")["State"]["Status"], "exited");
+    t.rcon(["pause", "pz"]).fails(125, "not running");
+    t.rcon(["rm", "pz"]).ok();
+});
+
+both_modes!(update_restart_and_wait_conditions, |t| {
+    img(t);
+    t.rcon(["run", "-d", "--name", "up", "busybox", "sh", "-c", "sleep 1; exit 7"]).ok();
+    // the policy reaches the running container's monitor
+    t.rcon(["update", "--restart", "on-failure:1", "up"]).ok();
+    assert_eq!(inspect(t, "up")["HostConfig"]["RestartPolicy"]["Name"], "on-failure");
+    // next-exit: the first run ends with 7 (and is restarted once)
+    assert_eq!(t.rcon(["wait", "--condition", "next-exit", "up"]).ok(), "7\n");
+    wait_for("the restart", Duration::from_secs(20), || (inspect(t, "up")["RestartCount"] == 1).then_some(()));
+    assert_eq!(t.rcon(["wait", "up"]).ok(), "7\n");
+    assert_eq!(inspect(t, "up")["RestartCount"], 1);
+    t.rcon(["update", "--restart", "bogus", "up"]).fails(125, "invalid restart policy");
+    t.rcon(["update", "up"]).fails(125, "--restart");
+    t.rcon(["wait", "--condition", "soon", "up"]).fails(125, "invalid condition");
+    t.rcon(["rm", "up"]).ok();
+    // removed: returns once a --rm container has exited and removed itself
+    t.rcon(["run", "-d", "--rm", "--name", "gone", "busybox", "sh", "-c", "sleep 1"]).ok();
+    t.rcon(["wait", "--condition", "removed", "gone"]).ok();
+    assert_eq!(t.rcon(["ps", "-aq"]).ok(), "");
 });

@@ -506,7 +506,7 @@ pub struct StopArgs {
     containers: Vec<String>,
 }
 
-fn each(names: &[String], mut f: impl FnMut(&str) -> rcon::Result<()>) -> CmdResult {
+pub(super) fn each(names: &[String], mut f: impl FnMut(&str) -> rcon::Result<()>) -> CmdResult {
     let mut failed = false;
     for n in names {
         match f(n) {
@@ -789,12 +789,15 @@ pub fn logs_cmd(engine: &Engine, a: LogsArgs) -> CmdResult {
 pub struct WaitArgs {
     #[arg(required = true, value_name = "CONTAINER")]
     containers: Vec<String>,
+    /// Wait until the container is not-running (default), has its next-exit, or is removed
+    #[arg(long, default_value = "not-running")]
+    condition: String,
 }
 
 pub fn wait(engine: &Engine, a: WaitArgs) -> CmdResult {
     let mut failed = false;
     for n in &a.containers {
-        match eng::wait(engine, n) {
+        match rcon::engine::lifecycle::wait(engine, n, &a.condition) {
             Ok(code) => out(&format!("{code}\n")),
             Err(e) => {
                 eprintln!("Error: {e}");

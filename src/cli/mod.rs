@@ -7,6 +7,8 @@ mod docs;
 mod events;
 mod health;
 mod images;
+mod lifecycle;
+mod stats;
 mod system;
 
 use std::io::Write;
@@ -105,6 +107,14 @@ enum Command {
     Completion(docs::CompletionArgs),
     /// Get real time events from rcon (every rcon process writes them to a journal)
     Events(events::EventsArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::StatsArgs),
+    /// Pause all processes within one or more containers
+    Pause(lifecycle::PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(lifecycle::PauseArgs),
+    /// Update configuration of one or more containers
+    Update(lifecycle::UpdateArgs),
     /// Manage healthchecks on containers
     #[command(subcommand)]
     Healthcheck(health::HealthcheckCommand),
@@ -165,6 +175,10 @@ pub fn run() -> i32 {
         Command::Man(a) => docs::man(a),
         Command::Healthcheck(c) => health::dispatch(&engine, c),
         Command::Events(a) => events::events(&engine, a),
+        Command::Stats(a) => stats::stats(&engine, a),
+        Command::Pause(a) => lifecycle::pause(&engine, a),
+        Command::Unpause(a) => lifecycle::unpause(&engine, a),
+        Command::Update(a) => lifecycle::update(&engine, a),
     };
     match result {
         Ok(code) => code,

@@ -654,6 +654,11 @@ pub fn stop(engine: &Engine, arg: &str, timeout: Option<i64>) -> Result<()> {
     if c.state.status == Status::Restarting {
         return super::restart::cancel(&store, &id);
     }
+    if c.state.status == Status::Paused {
+        // Stopped processes would never see the stop signal.
+        super::lifecycle::unpause(engine, &id)?;
+        return stop(engine, &id, timeout);
+    }
     if c.state.status != Status::Running {
         return Ok(());
     }
@@ -676,7 +681,7 @@ pub fn kill(engine: &Engine, arg: &str, signal: &str) -> Result<()> {
     let id = store.resolve(arg)?;
     let c = store.load(&id)?;
     let sig = signal_number(signal)?;
-    if c.state.status != Status::Running {
+    if !matches!(c.state.status, Status::Running | Status::Paused) {
         return Err(Error::NotRunning(arg.to_string()));
     }
     if sig == libc::SIGKILL || sig == libc::SIGTERM || sig == libc::SIGINT {
@@ -699,6 +704,13 @@ pub fn remove(engine: &Engine, arg: &str, force: bool) -> Result<String> {
         }
         super::restart::cancel(&store, &id)?;
     }
+    if c.state.status == Status::Paused {
+        if !force {
+            return Err(Error::ContainerRunning(arg.to_string()));
+        }
+        super::lifecycle::unpause(engine, &id)?;
+        return remove(engine, &id, force);
+    }
     if c.state.status == Status::Running {
         if !force {
             return Err(Error::ContainerRunning(arg.to_string()));
@@ -719,18 +731,7 @@ pub fn remove(engine: &Engine, arg: &str, force: bool) -> Result<String> {
 
 /// `rcon wait`: block until the container stops; its exit code.
 pub fn wait(engine: &Engine, arg: &str) -> Result<i32> {
-    let store = ContainerStore::open(&engine.paths)?;
-    let id = store.resolve(arg)?;
-    loop {
-        match store.load(&id) {
-            Ok(c) if matches!(c.state.status, Status::Running | Status::Restarting | Status::Paused) => {}
-            Ok(c) => return Ok(c.state.exit_code),
-            // A --rm container vanished after exiting.
-            Err(Error::NoSuchContainer(_)) => return Ok(0),
-            Err(e) => return Err(e),
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    super::lifecycle::wait(engine, arg, "not-running")
 }
 
 pub fn list(engine: &Engine) -> Result<Vec<Container>> {
@@ -789,6 +790,10 @@ pub fn status_text(c: &Container) -> String {
             format!("Exited ({}) {}", c.state.exit_code, units::since(t(&c.state.finished_at), now))
         }
         Status::Exited | Status::Created => "Created".into(),
+        Status::Paused => format!(
+            "Up {} (Paused)",
+            units::human_duration(Duration::from_secs((now - t(&c.state.started_at)).max(0) as u64))
+        ),
         Status::Restarting => {
             format!("Restarting ({}) {}", c.state.exit_code, units::since(t(&c.state.finished_at), now))
         }

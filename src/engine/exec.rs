@@ -37,6 +37,8 @@ pub fn exec(engine: &Engine, arg: &str, o: &ExecOptions) -> Result<i32> {
     let null = std::fs::File::open("/dev/null").map_err(|e| Error::io("open /dev/null", e))?;
     let stdio: [RawFd; 3] = match &pty {
         Some(p) => [p.slave.as_raw_fd(); 3],
+        // -d: nobody reads its output (and our stdout must not stay open in it)
+        None if o.detach => [null.as_raw_fd(); 3],
         None => [if o.interactive { 0 } else { null.as_raw_fd() }, 1, 2],
     };
     if let Some(p) = &pty {

@@ -48,8 +48,9 @@ pub fn run_check(engine: &Engine, arg: &str) -> Result<CheckOutcome> {
     Ok(CheckOutcome { result, health })
 }
 
-/// Entry point of `rcon __healthcheck ID`, started by the monitor: exit 0
-/// when the probe passed, 1 when it failed, 125 when it could not be run.
+/// Entry point of `rcon __healthcheck ID`, started by the monitor: exits
+/// with the status the probe left (`health::EXIT_*`), 125 when it could not
+/// be run.
 pub fn helper_main(args: &[String]) -> i32 {
     // The monitor blocks the signals it reads from a signalfd; a probe
     // must be killable like any process.
@@ -61,8 +62,7 @@ pub fn helper_main(args: &[String]) -> i32 {
     let Some(id) = args.first() else { return 125 };
     let engine = Engine::new(crate::paths::Paths::detect(None, None));
     match run_check(&engine, id) {
-        Ok(o) if o.result.exit_code == 0 => 0,
-        Ok(_) => 1,
+        Ok(o) => health::exit_code_for(&o.health.status),
         Err(e) => {
             eprintln!("rcon healthcheck: {e}");
             125

@@ -6,7 +6,9 @@ pub mod containers;
 pub mod exec;
 pub mod health;
 pub mod images;
+pub mod lifecycle;
 pub mod restart;
+pub mod stats;
 pub mod system;
 
 use crate::error::Result;

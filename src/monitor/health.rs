@@ -200,34 +200,51 @@ pub fn record(
     Ok(h)
 }
 
+/// Exit codes of `rcon __healthcheck`: the status the probe left behind, so
+/// that the monitor never parses health.json (less code paged in per probe).
+pub const EXIT_HEALTHY: i32 = 0;
+pub const EXIT_UNHEALTHY: i32 = 1;
+pub const EXIT_STARTING: i32 = 2;
+
+pub fn exit_code_for(status: &str) -> i32 {
+    match status {
+        HEALTHY => EXIT_HEALTHY,
+        UNHEALTHY => EXIT_UNHEALTHY,
+        _ => EXIT_STARTING,
+    }
+}
+
 /// The monitor's side: when to start the next probe, and which child is it.
 pub struct Prober {
     cfg: HealthConfig,
-    id: String,
-    dir: std::path::PathBuf,
-    paths: crate::paths::Paths,
+    /// argv and environment of the probe process, made once: the monitor
+    /// forks and execs it with nothing else to run in between.
+    argv: Vec<std::ffi::CString>,
+    env: Vec<std::ffi::CString>,
     started: std::time::Instant,
     next: std::time::Instant,
     running: Option<u32>,
+    status: &'static str,
 }
 
 impl Prober {
     /// None when the container has no healthcheck. Resets the status to
     /// "starting": every start begins a new history, as with Docker.
     pub fn new(cfg: Option<&HealthConfig>, id: &str, dir: &Path, paths: &crate::paths::Paths) -> Option<Prober> {
+        use std::os::unix::ffi::OsStrExt;
         let cfg = cfg.filter(|c| c.argv().is_some())?.clone();
         let _ = reset(dir);
         let started = std::time::Instant::now();
         let first = std::time::Duration::from_nanos(cfg.next_delay_ns(STARTING, 0) as u64);
-        Some(Prober {
-            cfg,
-            id: id.to_string(),
-            dir: dir.to_path_buf(),
-            paths: paths.clone(),
-            started,
-            next: started + first,
-            running: None,
-        })
+        let c = |b: &[u8]| std::ffi::CString::new(b).unwrap_or_default();
+        let argv = vec![c(b"rcon"), c(b"__healthcheck"), c(id.as_bytes())];
+        let mut env: Vec<std::ffi::CString> = std::env::vars_os()
+            .filter(|(k, _)| k != "RCON_ROOT" && k != "RCON_RUNROOT")
+            .map(|(k, v)| c(&[k.as_bytes(), b"=", v.as_bytes()].concat()))
+            .collect();
+        env.push(c(&[b"RCON_ROOT=", paths.data.as_os_str().as_bytes()].concat()));
+        env.push(c(&[b"RCON_RUNROOT=", paths.runtime.as_os_str().as_bytes()].concat()));
+        Some(Prober { cfg, argv, env, started, next: started + first, running: None, status: STARTING })
     }
 
     /// When the monitor must wake up for the next probe (none while one runs).
@@ -235,45 +252,60 @@ impl Prober {
         self.running.is_none().then_some(self.next)
     }
 
-    /// Start the probe if it is due: `rcon __healthcheck ID`, its own process.
+    /// Start the probe if it is due: `rcon __healthcheck ID`, its own process
+    /// (stdio /dev/null; it unblocks the signals the monitor blocks).
     pub fn tick(&mut self) {
         if self.running.is_some() || std::time::Instant::now() < self.next {
             return;
         }
-        use std::os::unix::process::CommandExt;
-        let spawned = std::process::Command::new("/proc/self/exe")
-            .arg0("rcon")
-            .arg("__healthcheck")
-            .arg(&self.id)
-            .env("RCON_ROOT", &self.paths.data)
-            .env("RCON_RUNROOT", &self.paths.runtime)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn();
-        match spawned {
+        let mut argv: Vec<*const libc::c_char> = self.argv.iter().map(|a| a.as_ptr()).collect();
+        argv.push(std::ptr::null());
+        let mut env: Vec<*const libc::c_char> = self.env.iter().map(|a| a.as_ptr()).collect();
+        env.push(std::ptr::null());
+        let exe = c"/proc/self/exe";
+        let null = c"/dev/null";
+        // The monitor is single-threaded: fork is safe, and the child only
+        // makes system calls before exec.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            unsafe {
+                let fd = libc::open(null.as_ptr(), libc::O_RDWR);
+                for n in 0..3 {
+                    libc::dup2(fd, n);
+                }
+                libc::execve(exe.as_ptr(), argv.as_ptr(), env.as_ptr());
+                libc::_exit(125);
+            }
+        }
+        if pid > 0 {
             // Reaped by the monitor's waitpid(-1) loop, which calls `reaped`.
-            Ok(child) => self.running = Some(child.id()),
-            Err(_) => self.schedule(),
+            self.running = Some(pid as u32);
+        } else {
+            self.schedule();
         }
     }
 
     fn schedule(&mut self) {
-        let status = read(&self.dir).map(|h| h.status).unwrap_or_else(|| STARTING.into());
         let since = self.started.elapsed().as_nanos() as i64;
-        self.next =
-            std::time::Instant::now() + std::time::Duration::from_nanos(self.cfg.next_delay_ns(&status, since) as u64);
+        let delay = self.cfg.next_delay_ns(self.status, since) as u64;
+        self.next = std::time::Instant::now() + std::time::Duration::from_nanos(delay);
     }
 
-    /// A child was reaped: if it was our probe, plan the next one and say
-    /// whether the container is now unhealthy.
-    pub fn reaped(&mut self, pid: u32) -> Option<bool> {
+    /// A child was reaped (`code`: its exit code): if it was our probe,
+    /// plan the next one and say whether the container is now unhealthy.
+    pub fn reaped(&mut self, pid: u32, code: i32) -> Option<bool> {
         if self.running != Some(pid) {
             return None;
         }
         self.running = None;
+        match code {
+            EXIT_HEALTHY => self.status = HEALTHY,
+            EXIT_UNHEALTHY => self.status = UNHEALTHY,
+            EXIT_STARTING => self.status = STARTING,
+            _ => {} // the probe could not run: nothing learnt
+        }
         self.schedule();
-        Some(read(&self.dir).is_some_and(|h| h.status == UNHEALTHY))
+        Some(self.status == UNHEALTHY)
     }
 }
 

@@ -276,6 +276,8 @@ pub fn run(
         restart_count: if relaunched.is_some() { ctr.state.restart_count } else { 0 },
         ..Default::default()
     };
+    // Health is "starting" from the moment the state says running.
+    let mut prober = health::Prober::new(cfg.healthcheck.as_ref(), id, &store.dir(id), &engine.paths);
     store.write_state(id, &st)?;
     say(&mut notify, &format!("STARTED {}", started.pid));
     crate::events::container(&engine.paths, &cfg, "start", &[]);
@@ -311,7 +313,6 @@ pub fn run(
     let mut exit: Option<i32> = None;
     let mut trimmed = false;
     let mut buf = vec![0u8; 64 * 1024];
-    let mut prober = health::Prober::new(cfg.healthcheck.as_ref(), id, &store.dir(id), &engine.paths);
     let on_failure = health::OnFailure::parse(&cfg.health_on_failure).unwrap_or(health::OnFailure::None);
     // Set when --health-on-failure=stop sent the stop signal: SIGKILL then.
     let mut kill_at: Option<std::time::Instant> = None;
@@ -379,7 +380,8 @@ pub fn run(
                         if r <= 0 {
                             break;
                         }
-                        let unhealthy = prober.as_mut().and_then(|p| p.reaped(r as u32));
+                        let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 125 };
+                        let unhealthy = prober.as_mut().and_then(|p| p.reaped(r as u32, code));
                         if unhealthy.is_some() {
                             // Spawning it paged code back in: give it back again.
                             trimmed = false;
@@ -511,7 +513,9 @@ pub fn run(
     }
     let code = exit.unwrap_or(137);
     let latest = store.load(id).map(|c| c.state).unwrap_or_default();
-    let policy = &cfg.host.restart_policy;
+    // Re-read: `update --restart` or `rename` may have changed it since the start.
+    let named = store.load(id).map(|c| c.config).unwrap_or_else(|_| cfg.clone());
+    let policy = &named.host.restart_policy;
     let restart = !cfg.host.auto_remove
         && !latest.stopped_by_user
         && (health_restart || policy.should_restart(code, health_ended, st.restart_count));
@@ -524,8 +528,6 @@ pub fn run(
     st.pid = 0;
     st.stopped_by_user = latest.stopped_by_user;
     store.write_state(id, &st)?;
-    // (re-read: the container may have been renamed since it started)
-    let named = store.load(id).map(|c| c.config).unwrap_or_else(|_| cfg.clone());
     crate::events::container(&engine.paths, &named, "die", &[("exitCode", &code.to_string())]);
     if let Some(fp) = started.fuse_pid {
         // The daemon keeps the container's mount namespace alive: end it.
