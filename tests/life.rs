@@ -491,3 +491,85 @@ both_modes!(update_restart_and_wait_conditions, |t| {
     t.rcon(["wait", "--condition", "removed", "gone"]).ok();
     assert_eq!(t.rcon(["ps", "-aq"]).ok(), "");
 });
+
+both_modes!(doctor_reports_the_test_hosts_state, |t| {
+    let r = t.rcon(["doctor"]);
+    assert!(r.code == 0 || r.code == 1, "{r:?}", r = (r.code, &r.stdout, &r.stderr));
+    if t.mode == Mode::Rootless {
+        // the test user has a range and the setuid tools
+        for l in ["ok    newuidmap", "ok    newgidmap", "ok    subuid", "ok    subgid"] {
+            assert!(r.stdout.contains(l), "{l:?} in {}", r.stdout);
+        }
+    }
+    assert!(r.stdout.lines().any(|l| l.contains("tun")), "{}", r.stdout);
+});
+
+/// A user made for one test (no subordinate ranges), removed afterwards.
+struct ThrowawayUser {
+    name: String,
+    uid: u32,
+}
+
+impl Drop for ThrowawayUser {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("userdel").arg(&self.name).status();
+    }
+}
+
+#[test]
+fn doctor_names_missing_subuid_range_and_0600_tun_with_fixes() {
+    if !is_root() {
+        eprintln!("note: not run: creating a throwaway user needs root");
+        return;
+    }
+    let t = TestEnv::new(Mode::Root);
+    let name = format!("rcondoc{}", std::process::id() % 100_000);
+    let st = std::process::Command::new("useradd")
+        .args(["-M", "-N", "-s", "/bin/false", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", &name])
+        .status()
+        .unwrap();
+    assert!(st.success(), "useradd {name}");
+    let uid: u32 = String::from_utf8(std::process::Command::new("id").args(["-u", &name]).output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let user = ThrowawayUser { name, uid };
+    // A copy of the tun device, 0600 root: the real one is left alone for
+    // the tests running next to this one.
+    let tun = t.path("tun");
+    let st = std::process::Command::new("mknod").arg(&tun).args(["c", "10", "200"]).status().unwrap();
+    assert!(st.success());
+    std::fs::set_permissions(&tun, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let mut c = std::process::Command::new(rcon_bin());
+    c.arg("doctor").env_clear().env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    c.env("HOME", &t.home).env("RCON_TUN_DEVICE", &tun).env("USER", &user.name);
+    c.env("RCON_ROOT", t.path("data")).env("RCON_RUNROOT", t.path("run"));
+    let uid = user.uid;
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut c, move || {
+            let gid = 65534u32;
+            if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = c.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(1), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(&format!("FAIL  subuid           no subordinate uid range for {}", user.name)), "{text}");
+    assert!(
+        text.contains(&format!("fix: sudo usermod --add-subuids ")) && text.contains(&format!(" {}\n", user.name)),
+        "{text}"
+    );
+    assert!(text.contains("FAIL  subgid") && text.contains("--add-subgids"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "FAIL  tun              {} is not readable and writable by you (mode 600)",
+            tun.display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("fix: sudo chmod 0666 {}", tun.display())), "{text}");
+}

@@ -4,6 +4,7 @@
 
 mod containers;
 mod docs;
+mod doctor;
 mod events;
 mod health;
 mod images;
@@ -115,6 +116,8 @@ enum Command {
     Unpause(lifecycle::PauseArgs),
     /// Update configuration of one or more containers
     Update(lifecycle::UpdateArgs),
+    /// Check that this host can run rootless containers, with the fix for each problem
+    Doctor(doctor::DoctorArgs),
     /// Manage healthchecks on containers
     #[command(subcommand)]
     Healthcheck(health::HealthcheckCommand),
@@ -176,6 +179,7 @@ pub fn run() -> i32 {
         Command::Healthcheck(c) => health::dispatch(&engine, c),
         Command::Events(a) => events::events(&engine, a),
         Command::Stats(a) => stats::stats(&engine, a),
+        Command::Doctor(a) => doctor::doctor(&engine, a),
         Command::Pause(a) => lifecycle::pause(&engine, a),
         Command::Unpause(a) => lifecycle::unpause(&engine, a),
         Command::Update(a) => lifecycle::update(&engine, a),

@@ -3,6 +3,7 @@
 
 pub mod attach;
 pub mod containers;
+pub mod doctor;
 pub mod exec;
 pub mod health;
 pub mod images;
