@@ -7,6 +7,7 @@
 pub mod container;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod format;
 pub mod image;
 pub mod monitor;

@@ -13,6 +13,10 @@ fn main() {
             let rest: Vec<String> = args.filter_map(|a| a.into_string().ok()).collect();
             std::process::exit(rcon::monitor::main(&rest));
         }
+        Some("__healthcheck") => {
+            let rest: Vec<String> = args.filter_map(|a| a.into_string().ok()).collect();
+            std::process::exit(rcon::engine::health::helper_main(&rest));
+        }
         _ => {}
     }
     std::process::exit(cli::run());

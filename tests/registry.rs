@@ -71,6 +71,27 @@ both_modes!(push_then_pull_round_trip, |t| {
     let rd = u.rcon(["image", "inspect", "--format", "{{json .RepoDigests}}", &name]).ok().to_string();
     assert!(rd.contains(&format!("{}/test/bb@{digest}", reg.host)), "{rd}");
     assert_eq!(u.rcon(["run", "--rm", &name, "echo", "pulled"]).ok(), "pulled\n");
+    // Both ends wrote image events.
+    let ev = |e: &TestEnv| {
+        // --until now: a time in the future would follow until then.
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+        let until = format!("{}.{:09}", now.as_secs(), now.subsec_nanos());
+        e.rcon([
+            "events",
+            "--since",
+            "0",
+            "--until",
+            &until,
+            "--filter",
+            "type=image",
+            "--format",
+            "{{.Action}} {{.Actor.ID}}",
+        ])
+        .ok()
+        .to_string()
+    };
+    assert!(ev(t).contains(&format!("push {name}")), "{}", ev(t));
+    assert!(ev(&u).contains(&format!("pull {name}")), "{}", ev(&u));
     // Pulling again changes nothing.
     let up = u.rcon(["pull", &name]).ok().to_string();
     assert!(up.contains("Status: Image is up to date"), "{up}");

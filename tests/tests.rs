@@ -10,4 +10,5 @@ mod containers;
 mod docs;
 mod hostile;
 mod images;
+mod life;
 mod registry;

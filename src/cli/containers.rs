@@ -219,6 +219,33 @@ pub struct CreateArgs {
     /// Set platform if server is multi-platform capable (os/arch[/variant])
     #[arg(long)]
     platform: Option<String>,
+    /// Command to run to check health
+    #[arg(long = "health-cmd", value_name = "string")]
+    health_cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h) (default 30s)
+    #[arg(long = "health-interval", value_name = "duration")]
+    health_interval: Option<String>,
+    /// Maximum time to allow one check to run (ms|s|m|h) (default 30s)
+    #[arg(long = "health-timeout", value_name = "duration")]
+    health_timeout: Option<String>,
+    /// Consecutive failures needed to report unhealthy
+    #[arg(long = "health-retries", value_name = "int", allow_hyphen_values = true)]
+    health_retries: Option<i64>,
+    /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)
+    #[arg(long = "health-start-period", value_name = "duration")]
+    health_start_period: Option<String>,
+    /// Time between running the check during the start period (ms|s|m|h) (default 5s)
+    #[arg(long = "health-start-interval", value_name = "duration")]
+    health_start_interval: Option<String>,
+    /// Action to take once the container turns unhealthy: none, kill, restart or stop
+    #[arg(long = "health-on-failure", value_name = "action")]
+    health_on_failure: Option<String>,
+    /// Restart policy to apply when a container exits: no, always, unless-stopped, on-failure[:max-retries]
+    #[arg(long, value_name = "string")]
+    restart: Option<String>,
+    /// Disable any container-specified HEALTHCHECK
+    #[arg(long = "no-healthcheck")]
+    no_healthcheck: bool,
     /// The image to run
     #[arg(value_name = "IMAGE")]
     image: String,
@@ -285,6 +312,17 @@ impl CreateArgs {
             sig_proxy,
             cidfile: self.cidfile.clone(),
             resources,
+            health: rcon::engine::health::HealthFlags {
+                cmd: self.health_cmd.clone(),
+                interval: self.health_interval.clone(),
+                timeout: self.health_timeout.clone(),
+                start_period: self.health_start_period.clone(),
+                start_interval: self.health_start_interval.clone(),
+                retries: self.health_retries,
+                none: self.no_healthcheck,
+            },
+            health_on_failure: self.health_on_failure.clone(),
+            restart: self.restart.clone(),
         }
     }
 }
@@ -410,11 +448,17 @@ pub struct StartArgs {
     /// Override the key sequence for detaching a container
     #[arg(long = "detach-keys")]
     detach_keys: Option<String>,
-    #[arg(required = true, value_name = "CONTAINER")]
+    /// Start every container whose restart policy would have a daemon bring it back (always, unless-stopped, on-failure)
+    #[arg(long, conflicts_with_all = ["attach", "interactive", "containers"])]
+    all: bool,
+    #[arg(required_unless_present = "all", value_name = "CONTAINER")]
     containers: Vec<String>,
 }
 
 pub fn start(engine: &Engine, a: StartArgs) -> CmdResult {
+    if a.all {
+        return start_all(engine);
+    }
     let mut failed = false;
     for name in &a.containers {
         let c = match eng::get(engine, name) {
@@ -450,6 +494,20 @@ pub fn start(engine: &Engine, a: StartArgs) -> CmdResult {
     Ok(if failed { 125 } else { 0 })
 }
 
+fn start_all(engine: &Engine) -> CmdResult {
+    let mut failed = false;
+    for (name, r) in rcon::engine::restart::start_all(engine)? {
+        match r {
+            Ok(()) => out(&format!("{name}\n")),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { 125 } else { 0 })
+}
+
 #[derive(Args)]
 pub struct StopArgs {
     /// Seconds to wait before killing the container
@@ -462,7 +520,7 @@ pub struct StopArgs {
     containers: Vec<String>,
 }
 
-fn each(names: &[String], mut f: impl FnMut(&str) -> rcon::Result<()>) -> CmdResult {
+pub(super) fn each(names: &[String], mut f: impl FnMut(&str) -> rcon::Result<()>) -> CmdResult {
     let mut failed = false;
     for n in names {
         match f(n) {
@@ -487,11 +545,7 @@ pub fn stop(engine: &Engine, a: StopArgs) -> CmdResult {
 }
 
 pub fn restart(engine: &Engine, a: StopArgs) -> CmdResult {
-    each(&a.containers, |n| {
-        eng::stop(engine, n, a.time)?;
-        let c = eng::get(engine, n)?;
-        eng::start(engine, &c.config.id, false, None).map(|_| ())
-    })
+    each(&a.containers, |n| rcon::engine::restart::restart(engine, n, a.time))
 }
 
 #[derive(Args)]
@@ -591,7 +645,13 @@ fn matches_filter(c: &rcon::container::Container, f: &str) -> anyhow::Result<boo
                 || c.config.image.trim_start_matches("sha256:").starts_with(v.trim_start_matches("sha256:"))
                 || c.config.image_name.split(':').next() == Some(v)
         }
-        _ => anyhow::bail!("invalid filter \"{k}\": ps accepts id, name, label, status, ancestor and exited"),
+        "health" => {
+            if !["starting", "healthy", "unhealthy", "none"].contains(&v) {
+                anyhow::bail!("invalid filter 'health={v}': use starting, healthy, unhealthy or none");
+            }
+            c.health.as_ref().map_or("none", |h| h.status.as_str()) == v
+        }
+        _ => anyhow::bail!("invalid filter \"{k}\": ps accepts id, name, label, status, ancestor, exited and health"),
     })
 }
 
@@ -743,12 +803,15 @@ pub fn logs_cmd(engine: &Engine, a: LogsArgs) -> CmdResult {
 pub struct WaitArgs {
     #[arg(required = true, value_name = "CONTAINER")]
     containers: Vec<String>,
+    /// Wait until the container is not-running (default), has its next-exit, or is removed
+    #[arg(long, default_value = "not-running")]
+    condition: String,
 }
 
 pub fn wait(engine: &Engine, a: WaitArgs) -> CmdResult {
     let mut failed = false;
     for n in &a.containers {
-        match eng::wait(engine, n) {
+        match rcon::engine::lifecycle::wait(engine, n, &a.condition) {
             Ok(code) => out(&format!("{code}\n")),
             Err(e) => {
                 eprintln!("Error: {e}");

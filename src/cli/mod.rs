@@ -4,8 +4,13 @@
 
 mod containers;
 mod docs;
+mod doctor;
+mod events;
+mod health;
 mod images;
+mod lifecycle;
 mod registry;
+mod stats;
 mod system;
 
 use std::io::Write;
@@ -115,6 +120,21 @@ enum Command {
     System(system::SystemCommand),
     /// Generate the autocompletion script for the specified shell
     Completion(docs::CompletionArgs),
+    /// Get real time events from rcon (every rcon process writes them to a journal)
+    Events(events::EventsArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::StatsArgs),
+    /// Pause all processes within one or more containers
+    Pause(lifecycle::PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(lifecycle::PauseArgs),
+    /// Update configuration of one or more containers
+    Update(lifecycle::UpdateArgs),
+    /// Check that this host can run rootless containers, with the fix for each problem
+    Doctor(doctor::DoctorArgs),
+    /// Manage healthchecks on containers
+    #[command(subcommand)]
+    Healthcheck(health::HealthcheckCommand),
     /// Write man pages for every command into a directory
     #[command(hide = true, name = "__man")]
     Man(docs::ManArgs),
@@ -176,6 +196,13 @@ pub fn run() -> i32 {
         Command::System(c) => system::dispatch(&engine, c),
         Command::Completion(a) => docs::completion(a),
         Command::Man(a) => docs::man(a),
+        Command::Healthcheck(c) => health::dispatch(&engine, c),
+        Command::Events(a) => events::events(&engine, a),
+        Command::Stats(a) => stats::stats(&engine, a),
+        Command::Doctor(a) => doctor::doctor(&engine, a),
+        Command::Pause(a) => lifecycle::pause(&engine, a),
+        Command::Unpause(a) => lifecycle::unpause(&engine, a),
+        Command::Update(a) => lifecycle::update(&engine, a),
     };
     match result {
         Ok(code) => code,

@@ -68,6 +68,12 @@ pub struct ContainerConfig {
     pub driver: String,
     pub volumes: serde_json::Map<String, serde_json::Value>,
     pub host: HostConfig,
+    /// The healthcheck in force: the image's, overridden by --health-*.
+    #[serde(default)]
+    pub healthcheck: Option<crate::monitor::health::HealthConfig>,
+    /// --health-on-failure: "", none, kill, restart or stop.
+    #[serde(default)]
+    pub health_on_failure: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -102,6 +108,9 @@ pub struct HostConfig {
     /// --memory, --cpus, … (enforced through cgroups, root only).
     #[serde(default)]
     pub resources: crate::runtime::cgroups::Limits,
+    /// --restart, carried out by the monitor.
+    #[serde(default)]
+    pub restart_policy: crate::monitor::restart::RestartPolicy,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -181,6 +190,8 @@ impl ContainerState {
 pub struct Container {
     pub config: ContainerConfig,
     pub state: ContainerState,
+    /// `.State.Health`: only for containers with a healthcheck that have run.
+    pub health: Option<crate::monitor::health::Health>,
 }
 
 pub struct ContainerStore {
@@ -231,7 +242,9 @@ impl ContainerStore {
         let config: ContainerConfig =
             state::read_json(&dir.join("container.json"))?.ok_or_else(|| Error::NoSuchContainer(id.to_string()))?;
         let state: ContainerState = state::read_json(&dir.join("state.json"))?.unwrap_or_default();
-        Ok(Container { config, state: state.reconciled() })
+        let health =
+            config.healthcheck.as_ref().filter(|h| h.argv().is_some()).and_then(|_| crate::monitor::health::read(&dir));
+        Ok(Container { config, state: state.reconciled(), health })
     }
 
     pub fn all(&self) -> Vec<Container> {

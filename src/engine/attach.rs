@@ -22,6 +22,7 @@ pub fn attach(engine: &Engine, arg: &str, no_stdin: bool, detach_keys: Option<&s
     let path = format!("/proc/self/fd/{}/{ATTACH_SOCKET}", dir.as_raw_fd());
     let mut sock =
         std::os::unix::net::UnixStream::connect(&path).map_err(|e| Error::io(format!("attach to {arg}"), e))?;
+    crate::events::container(&engine.paths, &c.config, "attach", &[]);
     let raw = if c.config.tty { RawTerminal::enter() } else { RawTerminal(None) };
     let use_stdin = !no_stdin && c.config.open_stdin;
     let mut keys = DetachKeys::parse(detach_keys.unwrap_or(&c.config.host.detach_keys));

@@ -64,6 +64,11 @@ pub struct CreateOptions {
     pub cidfile: Option<PathBuf>,
     /// --memory, --cpus, … as (flag, value): refused where they cannot work.
     pub resources: Vec<(String, String)>,
+    /// --health-cmd, --health-interval, …, --no-healthcheck as given.
+    pub health: super::health::HealthFlags,
+    pub health_on_failure: Option<String>,
+    /// --restart as given.
+    pub restart: Option<String>,
 }
 
 fn bad(msg: String) -> Error {
@@ -347,6 +352,9 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
             )));
         }
     }
+    let restart_policy = super::restart::policy_for(o.restart.as_deref(), o.rm)?;
+    let healthcheck = super::health::config_for(&o.health, ic.healthcheck.as_ref())?;
+    let health_on_failure = super::health::on_failure(o.health_on_failure.as_deref())?;
     let stop_signal = o.stop_signal.clone().or(ic.stop_signal.clone()).unwrap_or_else(|| "SIGTERM".into());
     signal_number(&stop_signal)?;
 
@@ -398,7 +406,10 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
             detach_keys: o.detach_keys.clone().unwrap_or_default(),
             cidfile: o.cidfile.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             resources,
+            restart_policy,
         },
+        healthcheck,
+        health_on_failure,
     };
     store.create(&mut cfg, o.name.is_none())?;
     if cfg.driver == "vfs" {
@@ -421,6 +432,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
         let _ = store.remove(&id);
         return Err(e);
     }
+    crate::events::container(&engine.paths, &cfg, "create", &[]);
     Ok(id)
 }
 
@@ -639,6 +651,14 @@ pub fn stop(engine: &Engine, arg: &str, timeout: Option<i64>) -> Result<()> {
     let store = ContainerStore::open(&engine.paths)?;
     let id = store.resolve(arg)?;
     let c = store.load(&id)?;
+    if c.state.status == Status::Restarting {
+        return super::restart::cancel(&store, &id);
+    }
+    if c.state.status == Status::Paused {
+        // Stopped processes would never see the stop signal.
+        super::lifecycle::unpause(engine, &id)?;
+        return stop(engine, &id, timeout);
+    }
     if c.state.status != Status::Running {
         return Ok(());
     }
@@ -652,6 +672,7 @@ pub fn stop(engine: &Engine, arg: &str, timeout: Option<i64>) -> Result<()> {
             return Err(Error::Other(format!("container {} did not stop after SIGKILL", c.config.name)));
         }
     }
+    crate::events::container(&engine.paths, &c.config, "stop", &[]);
     Ok(())
 }
 
@@ -660,7 +681,7 @@ pub fn kill(engine: &Engine, arg: &str, signal: &str) -> Result<()> {
     let id = store.resolve(arg)?;
     let c = store.load(&id)?;
     let sig = signal_number(signal)?;
-    if c.state.status != Status::Running {
+    if !matches!(c.state.status, Status::Running | Status::Paused) {
         return Err(Error::NotRunning(arg.to_string()));
     }
     if sig == libc::SIGKILL || sig == libc::SIGTERM || sig == libc::SIGINT {
@@ -669,6 +690,7 @@ pub fn kill(engine: &Engine, arg: &str, signal: &str) -> Result<()> {
     if unsafe { libc::kill(c.state.pid as i32, sig) } != 0 {
         return Err(Error::Other(format!("kill container {arg}: {}", std::io::Error::last_os_error())));
     }
+    crate::events::container(&engine.paths, &c.config, "kill", &[("signal", &sig.to_string())]);
     Ok(())
 }
 
@@ -676,6 +698,19 @@ pub fn remove(engine: &Engine, arg: &str, force: bool) -> Result<String> {
     let store = ContainerStore::open(&engine.paths)?;
     let id = store.resolve(arg)?;
     let c = store.load(&id)?;
+    if c.state.status == Status::Restarting {
+        if !force {
+            return Err(Error::ContainerRunning(arg.to_string()));
+        }
+        super::restart::cancel(&store, &id)?;
+    }
+    if c.state.status == Status::Paused {
+        if !force {
+            return Err(Error::ContainerRunning(arg.to_string()));
+        }
+        super::lifecycle::unpause(engine, &id)?;
+        return remove(engine, &id, force);
+    }
     if c.state.status == Status::Running {
         if !force {
             return Err(Error::ContainerRunning(arg.to_string()));
@@ -690,23 +725,13 @@ pub fn remove(engine: &Engine, arg: &str, force: bool) -> Result<String> {
     }
     let _lock = store.lock()?;
     store.remove(&id)?;
+    crate::events::container(&engine.paths, &c.config, "destroy", &[]);
     Ok(id)
 }
 
 /// `rcon wait`: block until the container stops; its exit code.
 pub fn wait(engine: &Engine, arg: &str) -> Result<i32> {
-    let store = ContainerStore::open(&engine.paths)?;
-    let id = store.resolve(arg)?;
-    loop {
-        match store.load(&id) {
-            Ok(c) if matches!(c.state.status, Status::Running | Status::Restarting | Status::Paused) => {}
-            Ok(c) => return Ok(c.state.exit_code),
-            // A --rm container vanished after exiting.
-            Err(Error::NoSuchContainer(_)) => return Ok(0),
-            Err(e) => return Err(e),
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    super::lifecycle::wait(engine, arg, "not-running")
 }
 
 pub fn list(engine: &Engine) -> Result<Vec<Container>> {
@@ -725,7 +750,10 @@ pub fn rename(engine: &Engine, arg: &str, new: &str) -> Result<()> {
     }
     let store = ContainerStore::open(&engine.paths)?;
     let id = store.resolve(arg)?;
-    store.rename(&id, new)
+    let old = store.load(&id)?.config.name;
+    store.rename(&id, new)?;
+    crate::events::container(&engine.paths, &store.load(&id)?.config, "rename", &[("oldName", &format!("/{old}"))]);
+    Ok(())
 }
 
 /// `rcon container prune`: remove every stopped container.
@@ -735,6 +763,7 @@ pub fn prune(engine: &Engine) -> Result<Vec<String>> {
     for c in store.all() {
         if c.state.status != Status::Running {
             store.remove(&c.config.id)?;
+            crate::events::container(&engine.paths, &c.config, "destroy", &[]);
             gone.push(c.config.id);
         }
     }
@@ -751,12 +780,23 @@ pub fn status_text(c: &Container) -> String {
     let t = |s: &str| units::parse_rfc3339(s).map(|x| x.0).unwrap_or(now);
     match c.state.status {
         Status::Running => {
-            format!("Up {}", units::human_duration(Duration::from_secs((now - t(&c.state.started_at)).max(0) as u64)))
+            let up = units::human_duration(Duration::from_secs((now - t(&c.state.started_at)).max(0) as u64));
+            match &c.health {
+                Some(h) => format!("Up {up} ({})", h.status_text()),
+                None => format!("Up {up}"),
+            }
         }
         Status::Exited if !c.state.started_at.is_empty() || !c.state.finished_at.is_empty() => {
             format!("Exited ({}) {}", c.state.exit_code, units::since(t(&c.state.finished_at), now))
         }
         Status::Exited | Status::Created => "Created".into(),
+        Status::Paused => format!(
+            "Up {} (Paused)",
+            units::human_duration(Duration::from_secs((now - t(&c.state.started_at)).max(0) as u64))
+        ),
+        Status::Restarting => {
+            format!("Restarting ({}) {}", c.state.exit_code, units::since(t(&c.state.finished_at), now))
+        }
         s => s.as_str().to_string(),
     }
 }
@@ -786,7 +826,7 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
         cfg.layers.iter().rev().map(|l| images.layer_dir(l).join("diff").display().to_string()).collect();
     let ulimits: Vec<Value> =
         cfg.host.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect();
-    Ok(json!({
+    let mut v = json!({
         "Id": id,
         "Created": cfg.created,
         "Path": path,
@@ -822,7 +862,7 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
             "ContainerIDFile": cfg.host.cidfile,
             "LogConfig": {"Type": cfg.host.log_driver, "Config": cfg.host.log_opts.iter().filter_map(|o| o.split_once('=')).map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect::<Map<String, Value>>()},
             "NetworkMode": cfg.host.network_mode,
-            "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+            "RestartPolicy": {"Name": if cfg.host.restart_policy.is_none() { "no" } else { cfg.host.restart_policy.name.as_str() }, "MaximumRetryCount": cfg.host.restart_policy.maximum_retry_count},
             "AutoRemove": cfg.host.auto_remove,
             "CapAdd": cfg.host.cap_add,
             "CapDrop": cfg.host.cap_drop,
@@ -889,7 +929,9 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
             "MacAddress": "",
             "Networks": {},
         },
-    }))
+    });
+    super::health::add_to_inspect(&mut v, &c);
+    Ok(v)
 }
 
 /// `rcon top`: the host's `ps` output for the container's processes (Docker

@@ -3,7 +3,7 @@
 use std::os::fd::{AsRawFd, RawFd};
 
 use super::Engine;
-use crate::container::{ContainerStore, Status};
+use crate::container::{Container, ContainerStore, Status};
 use crate::error::{Error, Result};
 use crate::runtime::{self, exec, spawn::Process};
 use crate::storage::userns::IdMap;
@@ -33,6 +33,44 @@ pub fn exec(engine: &Engine, arg: &str, o: &ExecOptions) -> Result<i32> {
     if o.cmd.is_empty() {
         return Err(Error::InvalidArgument("exec needs a command to run in the container".into()));
     }
+    let pty = if o.tty { Some(container_pty(c.state.pid)?) } else { None };
+    let null = std::fs::File::open("/dev/null").map_err(|e| Error::io("open /dev/null", e))?;
+    let stdio: [RawFd; 3] = match &pty {
+        Some(p) => [p.slave.as_raw_fd(); 3],
+        // -d: nobody reads its output (and our stdout must not stay open in it)
+        None if o.detach => [null.as_raw_fd(); 3],
+        None => [if o.interactive { 0 } else { null.as_raw_fd() }, 1, 2],
+    };
+    if let Some(p) = &pty {
+        if unsafe { libc::isatty(0) } == 1 {
+            crate::monitor::copy_winsize(0, p.master.as_raw_fd());
+        }
+    }
+    let spec = spec_for(engine, &c, o, stdio)?;
+    let cfg = &c.config;
+    let child = exec::start(&spec).map_err(|e| {
+        let msg = format!("exec in container {}: {}", cfg.name, e.message);
+        match e.code {
+            126 => Error::CannotExecute(msg),
+            127 => Error::CommandNotFound(msg),
+            _ => Error::Other(msg),
+        }
+    })?;
+    crate::events::container(&engine.paths, cfg, &format!("exec_start: {}", o.cmd.join(" ")), &[]);
+    let Some(pid) = child else { return Ok(0) };
+    match pty {
+        None => Ok(exec::wait(pid)),
+        Some(p) => {
+            drop(p.slave);
+            let master = p.master;
+            Ok(copy_tty(master.as_raw_fd(), o.interactive, pid))
+        }
+    }
+}
+
+/// What `exec` runs in a container: its identity rules, capabilities,
+/// seccomp filter and environment, with our stdio. Also used by healthchecks.
+pub(crate) fn spec_for(engine: &Engine, c: &Container, o: &ExecOptions, stdio: [RawFd; 3]) -> Result<exec::ExecSpec> {
     let cfg = &c.config;
     let h = &cfg.host;
     let privileged = h.privileged || o.privileged;
@@ -42,18 +80,7 @@ pub fn exec(engine: &Engine, arg: &str, o: &ExecOptions) -> Result<i32> {
         super::containers::merge_env(&mut env, e);
     }
     let rootless = engine.paths.rootless;
-    let pty = if o.tty { Some(container_pty(c.state.pid)?) } else { None };
-    let null = std::fs::File::open("/dev/null").map_err(|e| Error::io("open /dev/null", e))?;
-    let stdio: [RawFd; 3] = match &pty {
-        Some(p) => [p.slave.as_raw_fd(); 3],
-        None => [if o.interactive { 0 } else { null.as_raw_fd() }, 1, 2],
-    };
-    if let Some(p) = &pty {
-        if unsafe { libc::isatty(0) } == 1 {
-            crate::monitor::copy_winsize(0, p.master.as_raw_fd());
-        }
-    }
-    let spec = exec::ExecSpec {
+    Ok(exec::ExecSpec {
         pid: c.state.pid,
         userns: rootless,
         detach: o.detach,
@@ -73,24 +100,7 @@ pub fn exec(engine: &Engine, arg: &str, o: &ExecOptions) -> Result<i32> {
             single_id: rootless && IdMap::for_current_user().is_single(),
             init: false,
         },
-    };
-    let child = exec::start(&spec).map_err(|e| {
-        let msg = format!("exec in container {}: {}", cfg.name, e.message);
-        match e.code {
-            126 => Error::CannotExecute(msg),
-            127 => Error::CommandNotFound(msg),
-            _ => Error::Other(msg),
-        }
-    })?;
-    let Some(pid) = child else { return Ok(0) };
-    match pty {
-        None => Ok(exec::wait(pid)),
-        Some(p) => {
-            drop(p.slave);
-            let master = p.master;
-            Ok(copy_tty(master.as_raw_fd(), o.interactive, pid))
-        }
-    }
+    })
 }
 
 /// Copy between our terminal and the pty until the process exits.

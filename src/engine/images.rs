@@ -221,7 +221,14 @@ fn full_tag(arg: &str) -> Result<String> {
 pub fn tag(store: &Store, source: &str, target: &str) -> Result<()> {
     let target = full_tag(target)?;
     let img = store.resolve(source)?;
-    store.tag(&img.id, &target)
+    store.tag(&img.id, &target)?;
+    image_event(store, "tag", &img.id, &target);
+    Ok(())
+}
+
+/// An image event (Docker's Actor: the image id, `name` the reference).
+fn image_event(store: &Store, action: &str, id: &str, name: &str) {
+    crate::events::emit(&store.paths, "image", action, id, &[("name", &reference::familiar(name))]);
 }
 
 #[derive(Debug)]
@@ -234,6 +241,18 @@ pub enum Removed {
 /// when it was the last name; an id deletes the image, which needs -f when
 /// the image has several repositories.
 pub fn remove(store: &Store, arg: &str, force: bool) -> Result<Vec<Removed>> {
+    let id = store.resolve(arg)?.id;
+    let removed = remove_unlogged(store, arg, force)?;
+    for r in &removed {
+        match r {
+            Removed::Untagged(name) => image_event(store, "untag", &id, name),
+            Removed::Deleted(d) => image_event(store, "delete", d, d),
+        }
+    }
+    Ok(removed)
+}
+
+fn remove_unlogged(store: &Store, arg: &str, force: bool) -> Result<Vec<Removed>> {
     let containers = crate::container::ContainerStore::open(&store.paths)?;
     store.update(|images| {
         let img = resolve_in(images, arg)?.clone();
@@ -430,7 +449,11 @@ pub fn inspect(store: &Store, arg: &str) -> Result<Value> {
 }
 
 pub fn load(store: &Store, input: impl Read) -> Result<Vec<Committed>> {
-    archive::load(store, input)
+    let loaded = archive::load(store, input)?;
+    for c in &loaded {
+        image_event(store, "load", &c.id, c.tags.first().unwrap_or(&c.id));
+    }
+    Ok(loaded)
 }
 
 /// Resolve `save` arguments: a name saves that tag, an id saves no tag (as Docker does).
@@ -448,11 +471,17 @@ pub fn save(store: &Store, args: &[String], format: ArchiveFormat, out: impl Wri
             None => items.push(SaveItem { image: img.clone(), tags: tag.into_iter().collect() }),
         }
     }
-    archive::save(store, &items, format, out)
+    archive::save(store, &items, format, out)?;
+    for i in &items {
+        image_event(store, "save", &i.image.id, i.tags.first().unwrap_or(&i.image.id));
+    }
+    Ok(())
 }
 
 pub fn import(store: &Store, source: &str, opts: &ImportOptions) -> Result<Committed> {
-    import::import(store, ImportSource::parse(source), opts)
+    let c = import::import(store, ImportSource::parse(source), opts)?;
+    image_event(store, "import", &c.id, c.tags.first().unwrap_or(&c.id));
+    Ok(c)
 }
 
 #[cfg(test)]

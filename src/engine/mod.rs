@@ -3,9 +3,14 @@
 
 pub mod attach;
 pub mod containers;
+pub mod doctor;
 pub mod exec;
+pub mod health;
 pub mod images;
+pub mod lifecycle;
 pub mod registry;
+pub mod restart;
+pub mod stats;
 pub mod system;
 
 use crate::error::Result;

@@ -65,7 +65,9 @@ pub fn pull_cmd(engine: &Engine, req: &PullRequest, progress: &Arc<Progress>) ->
         let mut out = Vec::new();
         for t in tags {
             let rt = Reference { tag: Some(t), ..r.clone() };
-            out.push(pull::pull(store, &cfg, &rt, &opts, progress).map_err(|e| pull_error(&rt, e))?);
+            let p = pull::pull(store, &cfg, &rt, &opts, progress).map_err(|e| pull_error(&rt, e))?;
+            pulled_event(engine, &p);
+            out.push(p);
         }
         return Ok(out);
     }
@@ -74,7 +76,19 @@ pub fn pull_cmd(engine: &Engine, req: &PullRequest, progress: &Arc<Progress>) ->
     }
     let r = r.with_default_tag();
     let p = pull::pull(store, &cfg, &r, &opts, progress).map_err(|e| pull_error(&r, e))?;
+    pulled_event(engine, &p);
     Ok(vec![p])
+}
+
+/// Docker's image events for registry traffic: the Actor is the reference.
+fn registry_event(engine: &Engine, action: &str, name: &str) {
+    let fam = reference::familiar(name);
+    let repo = Reference::parse(name).map(|r| r.familiar_name()).unwrap_or_else(|_| fam.clone());
+    crate::events::emit(&engine.paths, "image", action, &fam, &[("name", &repo)]);
+}
+
+fn pulled_event(engine: &Engine, p: &Pulled) {
+    registry_event(engine, "pull", &p.name);
 }
 
 /// `--pull` of run and create.
@@ -211,6 +225,7 @@ pub fn push_cmd(engine: &Engine, req: &PushRequest, progress: &Arc<Progress>) ->
             }
             Ok(())
         })?;
+        registry_event(engine, "push", &t);
         out.push(PushedTag { tag, digest: pushed.digest, size: pushed.size });
     }
     Ok(out)

@@ -11,7 +11,9 @@
 //! With `--attach`, the monitor's own stdin/stdout/stderr are the client's
 //! terminal or pipes; otherwise they are /dev/null.
 
+pub mod health;
 pub mod logs;
+pub mod restart;
 
 /// Name of the attach socket in the container's runtime directory.
 pub const ATTACH_SOCKET: &str = "attach";
@@ -43,9 +45,14 @@ pub fn main(args: &[String]) -> i32 {
     let Some(id) = args.first() else { return 125 };
     let attach = args.iter().any(|a| a == "--attach");
     let keys = args.iter().find_map(|a| a.strip_prefix("--detach-keys=")).map(String::from);
+    // Set when the monitor re-executed itself to restart the container.
+    let relaunched = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--backoff-ms="))
+        .map(|v| std::time::Duration::from_millis(v.parse().unwrap_or(0)));
     let notify = unsafe { std::fs::File::from_raw_fd(3) };
     let engine = Engine::new(crate::paths::Paths::detect(None, None));
-    match run(&engine, id, attach, keys.as_deref(), notify) {
+    match run(&engine, id, attach, keys.as_deref(), notify, relaunched) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("rcon monitor: {e}");
@@ -153,6 +160,7 @@ pub fn run(
     attach: bool,
     detach_keys: Option<&str>,
     notify: std::fs::File,
+    relaunched: Option<std::time::Duration>,
 ) -> crate::Result<i32> {
     let mut notify = Some(notify);
     let store = ContainerStore::open(&engine.paths)?;
@@ -264,11 +272,16 @@ pub fn run(
         monitor_pid: me,
         monitor_start: crate::state::process_start_time(me).unwrap_or(0),
         started_at: units::now_rfc3339(),
-        restart_count: ctr.state.restart_count,
+        // A start by the user begins a new count (Docker's ResetRestartManager).
+        restart_count: if relaunched.is_some() { ctr.state.restart_count } else { 0 },
         ..Default::default()
     };
+    // Health is "starting" from the moment the state says running.
+    let mut prober = health::Prober::new(cfg.healthcheck.as_ref(), id, &store.dir(id), &engine.paths);
     store.write_state(id, &st)?;
     say(&mut notify, &format!("STARTED {}", started.pid));
+    crate::events::container(&engine.paths, &cfg, "start", &[]);
+    let running_since = std::time::Instant::now();
 
     let driver = logs::Driver::parse(if cfg.host.log_driver.is_empty() { "json-file" } else { &cfg.host.log_driver })
         .map_err(|e| crate::Error::Other(e.to_string()))?;
@@ -300,6 +313,11 @@ pub fn run(
     let mut exit: Option<i32> = None;
     let mut trimmed = false;
     let mut buf = vec![0u8; 64 * 1024];
+    let on_failure = health::OnFailure::parse(&cfg.health_on_failure).unwrap_or(health::OnFailure::None);
+    // Set when --health-on-failure=stop sent the stop signal: SIGKILL then.
+    let mut kill_at: Option<std::time::Instant> = None;
+    // What --health-on-failure did: restart the container, or end it for good.
+    let (mut health_restart, mut health_ended) = (false, false);
     loop {
         if exit.is_some() && !open_outputs.iter().any(|o| *o) {
             break;
@@ -334,6 +352,11 @@ pub fn run(
         } else {
             PollTimeout::NONE
         };
+        let timeout = if exit.is_some() {
+            timeout
+        } else {
+            sooner(timeout, [prober.as_ref().and_then(|p| p.deadline()), kill_at])
+        };
         match poll(&mut fds, timeout) {
             Ok(0) if exit.is_some() => break,
             Ok(0) if !trimmed => {
@@ -357,6 +380,17 @@ pub fn run(
                         if r <= 0 {
                             break;
                         }
+                        let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 125 };
+                        let unhealthy = prober.as_mut().and_then(|p| p.reaped(r as u32, code));
+                        if unhealthy.is_some() {
+                            // Spawning it paged code back in: give it back again.
+                            trimmed = false;
+                        }
+                        if unhealthy == Some(true) && exit.is_none() {
+                            kill_at = kill_at.or(on_unhealthy(on_failure, started.pid, &cfg));
+                            health_restart |= on_failure == health::OnFailure::Restart;
+                            health_ended |= matches!(on_failure, health::OnFailure::Kill | health::OnFailure::Stop);
+                        }
                         if r as u32 == started.pid {
                             exit = Some(if libc::WIFEXITED(status) {
                                 libc::WEXITSTATUS(status)
@@ -375,6 +409,15 @@ pub fn run(
                     // Asked to go away: pass it on, the container decides.
                     unsafe { libc::kill(started.pid as i32, sig) };
                 }
+            }
+        }
+        if exit.is_none() {
+            if let Some(p) = prober.as_mut() {
+                p.tick();
+            }
+            if kill_at.is_some_and(|t| std::time::Instant::now() >= t) {
+                unsafe { libc::kill(started.pid as i32, libc::SIGKILL) };
+                kill_at = None;
             }
         }
         for (slot, &i) in map.iter().enumerate() {
@@ -470,12 +513,22 @@ pub fn run(
     }
     let code = exit.unwrap_or(137);
     let latest = store.load(id).map(|c| c.state).unwrap_or_default();
-    st.status = Status::Exited;
+    // Re-read: `update --restart` or `rename` may have changed it since the start.
+    let named = store.load(id).map(|c| c.config).unwrap_or_else(|_| cfg.clone());
+    let policy = &named.host.restart_policy;
+    let restart = !cfg.host.auto_remove
+        && !latest.stopped_by_user
+        && (health_restart || policy.should_restart(code, health_ended, st.restart_count));
+    st.status = if restart { Status::Restarting } else { Status::Exited };
+    if restart {
+        st.restart_count += 1;
+    }
     st.exit_code = code;
     st.finished_at = units::now_rfc3339();
     st.pid = 0;
     st.stopped_by_user = latest.stopped_by_user;
     store.write_state(id, &st)?;
+    crate::events::container(&engine.paths, &named, "die", &[("exitCode", &code.to_string())]);
     if let Some(fp) = started.fuse_pid {
         // The daemon keeps the container's mount namespace alive: end it.
         unsafe {
@@ -486,8 +539,8 @@ pub fn run(
     if !cfg.host.resources.is_empty() {
         runtime::cgroups::remove(id);
     }
-    if cfg.host.auto_remove {
-        let _ = store.remove(id);
+    if cfg.host.auto_remove && store.remove(id).is_ok() {
+        crate::events::container(&engine.paths, &cfg, "destroy", &[]);
     }
     let frame = attach_frame(3, code.to_string().as_bytes());
     for (c, _) in &clients {
@@ -495,7 +548,107 @@ pub fn run(
     }
     let _ = std::fs::remove_file(run_dir.join(ATTACH_SOCKET));
     say(&mut notify, &format!("EXIT {code}"));
+    if restart {
+        let delay = restart::next_delay(relaunched.unwrap_or_default(), running_since.elapsed());
+        relaunch(&store, id, delay, &sfd, notify)?;
+        // Only back here when the user stopped it during the delay.
+        st.status = Status::Exited;
+        st.stopped_by_user = true;
+        store.write_state(id, &st)?;
+    }
     Ok(code)
+}
+
+/// Wait out the back-off, then become a fresh monitor for the same
+/// container (see restart.rs). Returns when a stop arrived meanwhile: `rcon
+/// stop` marks the state and sends us SIGTERM.
+fn relaunch(
+    store: &ContainerStore,
+    id: &str,
+    delay: std::time::Duration,
+    sfd: &SignalFd,
+    notify: Option<std::fs::File>,
+) -> crate::Result<()> {
+    let until = std::time::Instant::now() + delay;
+    loop {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let mut fds = [PollFd::new(sfd_borrow(sfd), PollFlags::POLLIN)];
+        let ms = (left.as_millis() + 1).min(60_000) as u16;
+        if matches!(poll(&mut fds, PollTimeout::from(ms)), Ok(n) if n > 0) {
+            while let Ok(Some(si)) = sfd.read_signal() {
+                if [libc::SIGTERM, libc::SIGINT, libc::SIGHUP].contains(&(si.ssi_signo as i32)) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    if store.load(id).map(|c| c.state.stopped_by_user).unwrap_or(true) {
+        return Ok(());
+    }
+    // The new monitor talks to nobody: no client terminal, fd 3 to /dev/null.
+    detach_from_client();
+    std::mem::forget(notify);
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        // fd 3 may be free, and then /dev/null itself got it: keep it open
+        // across exec rather than dup2 onto itself (a no-op keeping CLOEXEC).
+        let fd = std::os::fd::IntoRawFd::into_raw_fd(null);
+        unsafe {
+            if fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0);
+            } else {
+                libc::dup2(fd, 3);
+                libc::close(fd);
+            }
+        }
+    }
+    use std::os::unix::process::CommandExt;
+    let err = CommandExt::exec(
+        std::process::Command::new("/proc/self/exe")
+            .arg0("rcon")
+            .arg("__monitor")
+            .arg(id)
+            .arg(format!("--backoff-ms={}", delay.as_millis())),
+    );
+    Err(crate::Error::Other(format!("restart the monitor of {id}: {err}")))
+}
+
+/// The poll timeout shortened to the nearest deadline.
+fn sooner(t: PollTimeout, deadlines: [Option<std::time::Instant>; 2]) -> PollTimeout {
+    let now = std::time::Instant::now();
+    let Some(d) = deadlines.into_iter().flatten().min() else { return t };
+    // Rounded up: waking a little early would only spin.
+    let ms = (d.saturating_duration_since(now).as_millis() + 1).min(60_000) as u16;
+    // (as_millis panics on NONE, the infinite timeout)
+    if t.is_some() && t.as_millis().is_some_and(|cur| cur <= ms as u32) {
+        t
+    } else {
+        PollTimeout::from(ms)
+    }
+}
+
+/// `--health-on-failure`: kill or stop (the policy's SIGKILL time is
+/// returned) or, for restart, kill so that the restart logic brings it back.
+fn on_unhealthy(
+    action: health::OnFailure,
+    pid: u32,
+    cfg: &crate::container::ContainerConfig,
+) -> Option<std::time::Instant> {
+    match action {
+        health::OnFailure::None => None,
+        health::OnFailure::Kill | health::OnFailure::Restart => {
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            None
+        }
+        health::OnFailure::Stop => {
+            let sig = crate::engine::containers::signal_number(&cfg.stop_signal).unwrap_or(libc::SIGTERM);
+            unsafe { libc::kill(pid as i32, sig) };
+            let grace = cfg.stop_timeout.unwrap_or(10).max(0) as u64;
+            Some(std::time::Instant::now() + std::time::Duration::from_secs(grace))
+        }
+    }
 }
 
 fn sfd_borrow(s: &SignalFd) -> std::os::fd::BorrowedFd<'_> {

@@ -1,0 +1,108 @@
+//! `pause`/`unpause`, `update --restart` and `wait --condition`.
+//!
+//! Pausing: rcon's cgroups (root, with limits) have no freezer controller,
+//! and rootless on cgroup v1 there are none, so a pause stops every process
+//! of the container's pid namespace with SIGSTOP (rescanning until no new
+//! process appears: one forked during the scan is caught on the next pass)
+//! and unpause sends SIGCONT. The processes can see it (`ps` shows state T,
+//! a parent may get SIGCHLD), unlike with a freezer.
+
+use std::time::Duration;
+
+use super::Engine;
+use crate::container::{ContainerStore, Status};
+use crate::error::{Error, Result};
+
+fn signal_all(pid: u32, sig: i32) {
+    let mut done: Vec<u32> = Vec::new();
+    loop {
+        let new: Vec<u32> = super::stats::namespace_members(pid).into_iter().filter(|p| !done.contains(p)).collect();
+        if new.is_empty() {
+            return;
+        }
+        for p in new {
+            unsafe { libc::kill(p as i32, sig) };
+            done.push(p);
+        }
+    }
+}
+
+pub fn pause(engine: &Engine, arg: &str) -> Result<()> {
+    let store = ContainerStore::open(&engine.paths)?;
+    let id = store.resolve(arg)?;
+    let _lock = store.lock_one(&id)?;
+    let c = store.load(&id)?;
+    match c.state.status {
+        Status::Paused => return Err(Error::InvalidArgument(format!("container {arg} is already paused"))),
+        Status::Running => {}
+        _ => return Err(Error::NotRunning(arg.to_string())),
+    }
+    signal_all(c.state.pid, libc::SIGSTOP);
+    let mut st = c.state;
+    st.status = Status::Paused;
+    store.write_state(&id, &st)?;
+    crate::events::container(&engine.paths, &c.config, "pause", &[]);
+    Ok(())
+}
+
+pub fn unpause(engine: &Engine, arg: &str) -> Result<()> {
+    let store = ContainerStore::open(&engine.paths)?;
+    let id = store.resolve(arg)?;
+    let _lock = store.lock_one(&id)?;
+    let c = store.load(&id)?;
+    if c.state.status != Status::Paused {
+        return Err(Error::InvalidArgument(format!("container {arg} is not paused: there is nothing to unpause")));
+    }
+    let mut st = c.state;
+    st.status = Status::Running;
+    store.write_state(&id, &st)?;
+    signal_all(st.pid, libc::SIGCONT);
+    crate::events::container(&engine.paths, &c.config, "unpause", &[]);
+    Ok(())
+}
+
+/// `rcon update --restart`: the monitor reads the policy when the container
+/// exits, so a running container gets it too.
+pub fn update_restart(engine: &Engine, arg: &str, policy: &str) -> Result<()> {
+    let store = ContainerStore::open(&engine.paths)?;
+    let id = store.resolve(arg)?;
+    let _lock = store.lock_one(&id)?;
+    let mut cfg = store.load(&id)?.config;
+    cfg.host.restart_policy = super::restart::policy_for(Some(policy), cfg.host.auto_remove)?;
+    store.write_config(&cfg)?;
+    crate::events::container(&engine.paths, &cfg, "update", &[]);
+    Ok(())
+}
+
+/// `rcon wait --condition`: not-running (Docker's default), next-exit or
+/// removed. Returns the exit code.
+pub fn wait(engine: &Engine, arg: &str, condition: &str) -> Result<i32> {
+    let store = ContainerStore::open(&engine.paths)?;
+    let id = store.resolve(arg)?;
+    let first = store.load(&id)?;
+    let mut last_code = first.state.exit_code;
+    loop {
+        let c = match store.load(&id) {
+            Ok(c) => c,
+            // Gone: what `removed` waits for; a --rm container ends so too.
+            Err(Error::NoSuchContainer(_)) => return Ok(last_code),
+            Err(e) => return Err(e),
+        };
+        last_code = c.state.exit_code;
+        let live = matches!(c.state.status, Status::Running | Status::Restarting | Status::Paused);
+        match condition {
+            "not-running" | "" if !live => return Ok(c.state.exit_code),
+            // A new exit: the finish time moved on since we started waiting.
+            "next-exit" if c.state.finished_at != first.state.finished_at && !c.state.finished_at.is_empty() => {
+                return Ok(c.state.exit_code)
+            }
+            "not-running" | "" | "next-exit" | "removed" => {}
+            other => {
+                return Err(Error::InvalidArgument(format!(
+                    "invalid condition {other:?}: use not-running, next-exit or removed"
+                )))
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -1,0 +1,575 @@
+//! Life without a daemon: healthchecks, restart policies (the monitor does
+//! the daemon's jobs).
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+fn img(t: &TestEnv) {
+    t.load_busybox("busybox");
+}
+
+fn inspect(t: &TestEnv, name: &str) -> Value {
+    let out = t.rcon(["inspect", name]).ok().to_string();
+    serde_json::from_str::<Value>(&out).unwrap()[0].clone()
+}
+
+fn status(t: &TestEnv, name: &str) -> String {
+    t.rcon(["ps", "-a", "--filter", &format!("name={name}"), "--format", "{{.Status}}"]).ok().trim().to_string()
+}
+
+fn health(t: &TestEnv, name: &str) -> Value {
+    inspect(t, name)["State"]["Health"].clone()
+}
+
+both_modes!(healthcheck_transitions_seen_in_ps_and_inspect, |t| {
+    img(t);
+    // healthy only while /tmp/ok exists
+    t.rcon([
+        "run",
+        "-d",
+        "--name",
+        "hc",
+        "--health-cmd",
+        "cat /tmp/ok",
+        "--health-interval",
+        "200ms",
+        "--health-retries",
+        "2",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    assert!(status(t, "hc").ends_with("(health: starting)"), "{}", status(t, "hc"));
+    wait_for("unhealthy", Duration::from_secs(20), || (health(t, "hc")["Status"] == "unhealthy").then_some(()));
+    let h = health(t, "hc");
+    assert!(h["FailingStreak"].as_i64().unwrap() >= 2, "{h}");
+    assert!(h["Log"][0]["ExitCode"].as_i64().unwrap() == 1, "{h}");
+    assert!(h["Log"][0]["Output"].as_str().unwrap().contains("No such file"), "{h}");
+    assert!(status(t, "hc").ends_with("(unhealthy)"), "{}", status(t, "hc"));
+    assert_eq!(t.rcon(["ps", "-q", "--filter", "health=unhealthy"]).ok().trim().len(), 12);
+    assert_eq!(t.rcon(["ps", "-q", "--filter", "health=healthy"]).ok(), "");
+    let r = t.rcon(["healthcheck", "run", "hc"]);
+    assert_eq!((r.code, r.stdout.as_str()), (1, "unhealthy\n"));
+
+    t.rcon(["exec", "hc", "sh", "-c", "echo fine > /tmp/ok"]).ok();
+    wait_for("healthy", Duration::from_secs(20), || (health(t, "hc")["Status"] == "healthy").then_some(()));
+    let h = health(t, "hc");
+    assert_eq!(h["FailingStreak"], 0, "{h}");
+    let log = h["Log"].as_array().unwrap();
+    assert!(log.len() <= 5, "Docker keeps the last 5 results: {h}");
+    let last = log.last().unwrap();
+    assert_eq!((last["ExitCode"].as_i64(), last["Output"].as_str()), (Some(0), Some("fine\n")), "{h}");
+    assert!(last["Start"].as_str().unwrap() <= last["End"].as_str().unwrap(), "{h}");
+    assert!(status(t, "hc").ends_with("(healthy)"), "{}", status(t, "hc"));
+    assert_eq!(t.rcon(["ps", "-q", "--filter", "health=healthy"]).ok().trim().len(), 12);
+    assert_eq!(t.rcon(["healthcheck", "run", "hc"]).code, 0);
+    let cfg = &inspect(t, "hc")["Config"]["Healthcheck"];
+    assert_eq!(*cfg, json!({"Test": ["CMD-SHELL", "cat /tmp/ok"], "Interval": 200_000_000, "Retries": 2}));
+    t.rcon(["rm", "-f", "hc"]).ok();
+});
+
+both_modes!(healthcheck_from_the_image_and_disabled, |t| {
+    let archive = fixtures::image_archive(
+        &t.dir,
+        "hc.tar",
+        &["withhc"],
+        &[fixtures::busybox_layer()],
+        json!({"config": {"Healthcheck": {"Test": ["CMD", "true"], "Interval": 100_000_000u64}}}),
+    );
+    t.give(&archive);
+    t.rcon(["load", "-i", archive.to_str().unwrap()]).ok();
+    t.rcon(["run", "-d", "--name", "img", "withhc", "sleep", "1000"]).ok();
+    wait_for("healthy", Duration::from_secs(20), || (health(t, "img")["Status"] == "healthy").then_some(()));
+    // --no-healthcheck turns it off: no Health, "none" for the filter
+    t.rcon(["run", "-d", "--name", "off", "--no-healthcheck", "withhc", "sleep", "1000"]).ok();
+    assert_eq!(health(t, "off"), Value::Null);
+    assert_eq!(inspect(t, "off")["Config"]["Healthcheck"]["Test"], json!(["NONE"]));
+    assert!(status(t, "off").starts_with("Up") && !status(t, "off").contains('('), "{}", status(t, "off"));
+    let none = t.rcon(["ps", "--filter", "health=none", "--format", "{{.Names}}"]).ok().to_string();
+    assert_eq!(none, "off\n");
+    t.rcon(["healthcheck", "run", "off"]).fails(125, "has no healthcheck");
+    t.rcon(["run", "-d", "--no-healthcheck", "--health-cmd", "true", "withhc"]).fails(125, "conflicts");
+    t.rcon(["run", "-d", "--health-interval", "soon", "withhc"]).fails(125, "--health-interval");
+    t.rcon(["run", "-d", "--health-on-failure", "explode", "withhc"]).fails(125, "--health-on-failure");
+    t.rcon(["rm", "-f", "img", "off"]).ok();
+});
+
+both_modes!(healthcheck_timeout_kills_a_hanging_probe, |t| {
+    img(t);
+    t.rcon([
+        "run",
+        "-d",
+        "--name",
+        "hang",
+        "--health-cmd",
+        "echo started; sleep 300",
+        "--health-timeout",
+        "300ms",
+        "--health-interval",
+        "1s",
+        "--health-retries",
+        "1",
+        "busybox",
+        "sleep",
+        "1000",
+    ])
+    .ok();
+    wait_for("unhealthy", Duration::from_secs(20), || (health(t, "hang")["Status"] == "unhealthy").then_some(()));
+    let h = health(t, "hang");
+    assert_eq!(h["Log"][0]["ExitCode"], -1, "{h}");
+    assert_eq!(h["Log"][0]["Output"], "Health check exceeded timeout (300ms)", "{h}");
+    // the hanging probe was killed with everything it started
+    wait_for("no sleep 300 left", Duration::from_secs(10), || {
+        let top = t.rcon(["top", "hang"]).ok().to_string();
+        (!top.lines().any(|l| l.ends_with("sleep 300") && !l.contains("defunct"))).then_some(())
+    });
+    t.rcon(["rm", "-f", "hang"]).ok();
+});
+
+/// A container whose healthcheck always fails, with this --health-on-failure.
+fn run_failing(t: &TestEnv, name: &str, action: &str) {
+    let args = ["--health-cmd", "false", "--health-interval", "200ms", "--health-retries", "1"];
+    let mut v = vec!["run", "-d", "--name", name];
+    v.extend(args);
+    v.extend(["--health-on-failure", action, "busybox", "sleep", "1000"]);
+    t.rcon(v).ok();
+}
+
+both_modes!(health_on_failure_kill, |t| {
+    img(t);
+    run_failing(t, "doomed", "kill");
+    wait_for("killed", Duration::from_secs(20), || status(t, "doomed").starts_with("Exited (137)").then_some(()));
+    t.rcon(["rm", "doomed"]).ok();
+});
+
+/// The monitor's pid from state.json (0 once it is gone).
+fn monitor_alive(t: &TestEnv, name: &str) -> bool {
+    let id = inspect(t, name)["Id"].as_str().unwrap().to_string();
+    let text = std::fs::read_to_string(t.data.join(format!("rcon/containers/{id}/state.json"))).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let pid = v["monitor_pid"].as_i64().unwrap_or(0);
+    pid > 0
+        && std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains("__monitor"))
+}
+
+both_modes!(restart_on_failure_restarts_exactly_twice, |t| {
+    img(t);
+    t.rcon(["run", "-d", "--name", "of", "--restart", "on-failure:2", "busybox", "sh", "-c", "echo run; exit 3"]).ok();
+    wait_for("the monitor gives up", Duration::from_secs(20), || (!monitor_alive(t, "of")).then_some(()));
+    let v = inspect(t, "of");
+    assert_eq!(v["RestartCount"], 2, "{}", v["State"]);
+    assert_eq!(v["State"]["Status"], "exited");
+    assert_eq!(v["State"]["ExitCode"], 3);
+    assert_eq!(v["HostConfig"]["RestartPolicy"], json!({"Name": "on-failure", "MaximumRetryCount": 2}));
+    assert_eq!(t.rcon(["logs", "of"]).ok(), "run\nrun\nrun\n");
+    // a success is not a failure: no restart
+    t.rcon(["run", "-d", "--name", "ok", "--restart", "on-failure", "busybox", "true"]).ok();
+    wait_for("exit", Duration::from_secs(20), || (!monitor_alive(t, "ok")).then_some(()));
+    assert_eq!(inspect(t, "ok")["RestartCount"], 0);
+    // bad input
+    t.rcon(["run", "-d", "--restart", "sometimes", "busybox"]).fails(125, "invalid restart policy");
+    t.rcon(["run", "-d", "--restart", "always:3", "busybox"]).fails(125, "maximum retry count");
+    t.rcon(["run", "--rm", "--restart", "always", "busybox"]).fails(125, "--restart and --rm");
+    assert_eq!(t.rcon(["ps", "-aq"]).ok().lines().count(), 2);
+});
+
+both_modes!(restart_always_survives_sigkill_but_not_the_user, |t| {
+    img(t);
+    t.rcon(["run", "-d", "--name", "al", "--restart", "always", "busybox", "sleep", "1000"]).ok();
+    let pid = inspect(t, "al")["State"]["Pid"].as_i64().unwrap();
+    assert!(pid > 0);
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let v = wait_for("the restart", Duration::from_secs(20), || {
+        let v = inspect(t, "al");
+        (v["State"]["Running"] == true && v["State"]["Pid"].as_i64() != Some(pid)).then_some(v)
+    });
+    assert_eq!(v["RestartCount"], 1);
+    assert!(status(t, "al").starts_with("Up"), "{}", status(t, "al"));
+    // a kill by the user is honoured: no restart
+    t.rcon(["kill", "al"]).ok();
+    wait_for("the monitor exits", Duration::from_secs(20), || (!monitor_alive(t, "al")).then_some(()));
+    let v = inspect(t, "al");
+    assert_eq!((v["State"]["Status"].as_str(), v["RestartCount"].as_i64()), (Some("exited"), Some(1)));
+    // start --all brings back `always` containers, even stopped ones (Docker's daemon start)
+    t.rcon(["run", "-d", "--name", "never", "busybox", "sleep", "1000"]).ok();
+    t.rcon(["kill", "never"]).ok();
+    wait_for("never exits", Duration::from_secs(20), || (!monitor_alive(t, "never")).then_some(()));
+    assert_eq!(t.rcon(["start", "--all"]).ok(), "al\n");
+    assert!(status(t, "al").starts_with("Up"), "{}", status(t, "al"));
+    assert!(status(t, "never").starts_with("Exited"), "{}", status(t, "never"));
+    // a manual start resets the count, as Docker does
+    assert_eq!(inspect(t, "al")["RestartCount"], 0);
+    t.rcon(["rm", "-f", "al", "never"]).ok();
+});
+
+both_modes!(restart_crash_loop_backs_off, |t| {
+    img(t);
+    let begin = std::time::Instant::now();
+    t.rcon(["run", "-d", "--name", "loop", "--restart", "always", "busybox", "false"]).ok();
+    // between runs the container shows Docker's "Restarting (1) … ago"
+    wait_for("restarting", Duration::from_secs(20), || status(t, "loop").starts_with("Restarting (1)").then_some(()));
+    wait_for("five restarts", Duration::from_secs(30), || {
+        (inspect(t, "loop")["RestartCount"].as_i64().unwrap() >= 5).then_some(())
+    });
+    // 100 + 200 + 400 + 800 ms of back-off before the fifth restart at the least:
+    // a loop without back-off would restart hundreds of times in that time
+    assert!(begin.elapsed() >= Duration::from_millis(1500), "{:?}", begin.elapsed());
+    assert!(inspect(t, "loop")["RestartCount"].as_i64().unwrap() < 12);
+    // stop during the back-off ends the loop
+    t.rcon(["stop", "loop"]).ok();
+    wait_for("the monitor exits", Duration::from_secs(20), || (!monitor_alive(t, "loop")).then_some(()));
+    assert_eq!(inspect(t, "loop")["State"]["Status"], "exited");
+    t.rcon(["rm", "loop"]).ok();
+});
+
+both_modes!(health_on_failure_restart, |t| {
+    img(t);
+    run_failing(t, "sick", "restart");
+    wait_for("restarted", Duration::from_secs(20), || {
+        (inspect(t, "sick")["RestartCount"].as_i64().unwrap() >= 1).then_some(())
+    });
+    t.rcon(["rm", "-f", "sick"]).ok();
+});
+
+/// `rcon events` running in the background; its lines arrive on a channel.
+struct Follower {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Follower {
+    fn start(t: &TestEnv, args: &[&str]) -> Follower {
+        use std::io::BufRead;
+        let mut c = t.cmd(["events"].iter().chain(args));
+        c.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
+        let mut child = c.spawn().unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Follower { child, lines }
+    }
+
+    /// Lines until one equals `last` (panics after the deadline).
+    fn until(&self, last: &str) -> Vec<String> {
+        let mut got = Vec::new();
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(20)) {
+                Ok(l) => {
+                    let done = l == last;
+                    got.push(l);
+                    if done {
+                        return got;
+                    }
+                }
+                Err(_) => panic!("no {last:?} from rcon events; got {got:?}"),
+            }
+        }
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+both_modes!(events_seen_by_a_follower_started_before, |t| {
+    img(t);
+    let f = Follower::start(t, &["--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}"]);
+    // The follower shows what happens after it started: tag until it sees one.
+    let mut n = 0;
+    loop {
+        n += 1;
+        t.rcon(["tag", "busybox", &format!("ready:{n}")]).ok();
+        if f.lines.recv_timeout(Duration::from_millis(500)).is_ok() {
+            break;
+        }
+        assert!(n < 40, "rcon events never showed a tag");
+    }
+    t.rcon(["run", "--name", "ev", "busybox", "sh", "-c", "exit 3"]).fails(3, "");
+    t.rcon(["rename", "ev", "ev2"]).ok();
+    t.rcon(["rm", "ev2"]).ok();
+    t.rcon(["rmi", &format!("ready:{n}")]).ok();
+    let got = f.until(&format!("image untag ready:{n}"));
+    // (further ready:N tags may precede these if the first ones were slow)
+    let from = got.iter().position(|l| l == "container create ev").expect("create");
+    assert_eq!(
+        got[from..],
+        [
+            "container create ev",
+            "container start ev",
+            "container die ev",
+            "container rename ev2",
+            "container destroy ev2",
+            &format!("image untag ready:{n}"),
+        ]
+    );
+});
+
+both_modes!(events_filters_windows_rotation_and_corruption, |t| {
+    img(t);
+    // Many writers at once, with a small cap so the journal rotates once:
+    // every record is still readable (.1 then the current file).
+    let mut children = Vec::new();
+    for i in 0..16 {
+        let mut c = t.cmd(["tag", "busybox", &format!("many:{i}")]);
+        c.env("RCON_EVENTS_MAX_BYTES", "4000").stdout(std::process::Stdio::null());
+        children.push(c.spawn().unwrap());
+    }
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let journal = t.run.join("rcon/events");
+    assert!(journal.join("events.log.1").exists(), "no rotation in {}", journal.display());
+    let r = t.rcon([
+        "events",
+        "--since",
+        "10m",
+        "--until",
+        "0s",
+        "--filter",
+        "event=tag",
+        "--format",
+        "{{.Actor.Attributes.name}}",
+    ]);
+    let mut names: Vec<&str> = r.ok().lines().collect();
+    names.sort();
+    let mut want: Vec<String> = (0..16).map(|i| format!("many:{i}")).collect();
+    want.sort();
+    assert_eq!(names, want);
+    assert_eq!(r.stderr, "");
+
+    t.rcon(["run", "--name", "ea", "busybox", "true"]).ok();
+    t.rcon(["run", "--name", "eb", "busybox", "true"]).ok();
+    let since = ["events", "--since", "10m", "--until", "0s"];
+    let q = |extra: &[&str]| t.rcon(since.iter().chain(extra)).ok().to_string();
+    assert_eq!(q(&["--filter", "container=ea", "--format", "{{.Action}}"]), "create\nstart\ndie\n");
+    assert_eq!(
+        q(&["--filter", "type=container", "--filter", "event=die", "--format", "{{.Actor.Attributes.name}}"]),
+        "ea\neb\n"
+    );
+    assert_eq!(
+        q(&[
+            "--filter",
+            "event=create",
+            "--filter",
+            "event=die",
+            "--filter",
+            "container=eb",
+            "--format",
+            "{{.Action}}"
+        ]),
+        "create\ndie\n"
+    );
+    let json_line = q(&["--filter", "container=eb", "--filter", "event=die", "--format", "json"]);
+    let v: Value = serde_json::from_str(json_line.trim()).unwrap();
+    assert_eq!(
+        (v["Type"].as_str(), v["Action"].as_str(), v["status"].as_str()),
+        (Some("container"), Some("die"), Some("die"))
+    );
+    assert_eq!(v["Actor"]["Attributes"]["exitCode"], "0");
+    assert!(v["timeNano"].as_i64().unwrap() / 1_000_000_000 == v["time"].as_i64().unwrap());
+    // default format: Docker's line
+    let line = q(&["--filter", "container=ea", "--filter", "event=create"]);
+    assert!(line.contains(" container create ") && line.trim_end().ends_with("(image=busybox, name=ea)"), "{line}");
+    // a window in the past: nothing
+    assert_eq!(t.rcon(["events", "--since", "1h", "--until", "30m"]).ok(), "");
+
+    // a corrupted record: skipped, with a warning naming it
+    use std::io::Write;
+    let log = journal.join("events.log");
+    std::fs::OpenOptions::new().append(true).open(&log).unwrap().write_all(b"{\"Type\":\"cont\n").unwrap();
+    t.rcon(["run", "--name", "ec", "busybox", "true"]).ok();
+    let r =
+        t.rcon(["events", "--since", "10m", "--until", "0s", "--filter", "container=ec", "--format", "{{.Action}}"]);
+    assert_eq!(r.ok(), "create\nstart\ndie\n");
+    assert!(r.stderr.contains("skipping a corrupted record"), "{}", r.stderr);
+
+    t.rcon(["events", "--filter", "colour=red"]).fails(125, "invalid filter");
+    t.rcon(["events", "--since", "yesterday-ish"]).fails(125, "--since");
+    t.rcon(["events", "--format", "{{.Action"]).fails(125, "");
+    t.rcon(["rm", "ea", "eb", "ec"]).ok();
+});
+
+both_modes!(stats_from_proc_without_a_daemon, |t| {
+    img(t);
+    t.rcon(["run", "-d", "--name", "busy", "busybox", "sh", "-c", "while true; do :; done"]).ok();
+    t.rcon(["run", "-d", "--name", "idle", "busybox", "sleep", "1000"]).ok();
+    t.rcon(["create", "--name", "never", "busybox"]).ok();
+    // an exec'd process is the container's too
+    t.rcon(["exec", "-d", "idle", "sleep", "999"]).ok();
+    wait_for("two processes in idle", Duration::from_secs(20), || {
+        let out = t.rcon(["stats", "--no-stream", "--format", "{{.PIDs}}", "idle"]).ok().to_string();
+        (out == "2\n").then_some(())
+    });
+    let out = t.rcon(["stats", "--no-stream"]).ok().to_string();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    for h in ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"] {
+        assert!(lines[0].contains(h), "{out}");
+    }
+    let fmt = "{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.MemPerc}}|{{.NetIO}}|{{.BlockIO}}|{{.PIDs}}";
+    let busy = t.rcon(["stats", "--no-stream", "--format", fmt, "busy"]).ok().trim().to_string();
+    let f: Vec<&str> = busy.split('|').collect();
+    assert_eq!(f[0], "busy");
+    let cpu: f64 = f[1].trim_end_matches('%').parse().unwrap();
+    assert!(cpu > 1.0, "a busy loop uses CPU: {busy}");
+    assert!(f[2].contains("iB / ") && f[3].ends_with('%'), "{busy}");
+    // only loopback in its network namespace: nothing counted
+    assert_eq!(f[4], "0B / 0B", "{busy}");
+    assert!(f[5].contains(" / "), "{busy}");
+    assert_eq!(f[6], "1", "{busy}");
+    // -a adds stopped containers, with nothing to measure
+    let all = t.rcon(["stats", "-a", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}} {{.PIDs}}"]).ok().to_string();
+    assert!(all.lines().any(|l| l == "never -- --"), "{all}");
+    let json_line = t.rcon(["stats", "--no-stream", "--format", "json", "idle"]).ok().to_string();
+    let v: Value = serde_json::from_str(json_line.trim()).unwrap();
+    assert_eq!((v["Name"].as_str(), v["Container"].as_str()), (Some("idle"), Some("idle")));
+    // a stopped container named explicitly: a clear error
+    t.rcon(["stats", "--no-stream", "never"]).fails(125, "container never is not running");
+    t.rcon(["stats", "--no-stream", "nosuch"]).fails(125, "no such container");
+    t.rcon(["rm", "-f", "busy", "idle", "never"]).ok();
+});
+
+/// The state letter (R, S, T…) of a host pid.
+fn proc_state(pid: i64) -> String {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().next().unwrap_or("").to_string()).unwrap_or_default()
+}
+
+both_modes!(pause_unpause_stops_the_whole_tree, |t| {
+    img(t);
+    t.rcon(["run", "-d", "--name", "pz", "busybox", "sh", "-c", "sleep 1000 & sleep 1000"]).ok();
+    let pid = inspect(t, "pz")["State"]["Pid"].as_i64().unwrap();
+    assert_eq!(t.rcon(["pause", "pz"]).ok(), "pz\n");
+    let v = inspect(t, "pz");
+    assert_eq!((v["State"]["Status"].as_str(), v["State"]["Paused"].as_bool()), (Some("paused"), Some(true)));
+    assert!(status(t, "pz").ends_with("(Paused)"), "{}", status(t, "pz"));
+    assert_eq!(proc_state(pid), "T");
+    t.rcon(["pause", "pz"]).fails(125, "already paused");
+    t.rcon(["unpause", "pz"]).ok();
+    assert_ne!(proc_state(pid), "T");
+    assert_eq!(inspect(t, "pz")["State"]["Status"], "running");
+    t.rcon(["unpause", "pz"]).fails(125, "not paused");
+    // stop works on a paused container
+    t.rcon(["pause", "pz"]).ok();
+    t.rcon(["stop", "-t", "1", "pz"]).ok();
+    assert_eq!(inspect(t, "pz")["State"]["Status"], "exited");
+    t.rcon(["pause", "pz"]).fails(125, "not running");
+    t.rcon(["rm", "pz"]).ok();
+});
+
+both_modes!(update_restart_and_wait_conditions, |t| {
+    img(t);
+    t.rcon(["run", "-d", "--name", "up", "busybox", "sh", "-c", "sleep 1; exit 7"]).ok();
+    // the policy reaches the running container's monitor
+    t.rcon(["update", "--restart", "on-failure:1", "up"]).ok();
+    assert_eq!(inspect(t, "up")["HostConfig"]["RestartPolicy"]["Name"], "on-failure");
+    // next-exit: the first run ends with 7 (and is restarted once)
+    assert_eq!(t.rcon(["wait", "--condition", "next-exit", "up"]).ok(), "7\n");
+    wait_for("the restart", Duration::from_secs(20), || (inspect(t, "up")["RestartCount"] == 1).then_some(()));
+    assert_eq!(t.rcon(["wait", "up"]).ok(), "7\n");
+    assert_eq!(inspect(t, "up")["RestartCount"], 1);
+    t.rcon(["update", "--restart", "bogus", "up"]).fails(125, "invalid restart policy");
+    t.rcon(["update", "up"]).fails(125, "--restart");
+    t.rcon(["wait", "--condition", "soon", "up"]).fails(125, "invalid condition");
+    t.rcon(["rm", "up"]).ok();
+    // removed: returns once a --rm container has exited and removed itself
+    t.rcon(["run", "-d", "--rm", "--name", "gone", "busybox", "sh", "-c", "sleep 1"]).ok();
+    t.rcon(["wait", "--condition", "removed", "gone"]).ok();
+    assert_eq!(t.rcon(["ps", "-aq"]).ok(), "");
+});
+
+both_modes!(doctor_reports_the_test_hosts_state, |t| {
+    let r = t.rcon(["doctor"]);
+    assert!(r.code == 0 || r.code == 1, "{r:?}", r = (r.code, &r.stdout, &r.stderr));
+    if t.mode == Mode::Rootless {
+        // the test user has a range and the setuid tools
+        for l in ["ok    newuidmap", "ok    newgidmap", "ok    subuid", "ok    subgid"] {
+            assert!(r.stdout.contains(l), "{l:?} in {}", r.stdout);
+        }
+    }
+    assert!(r.stdout.lines().any(|l| l.contains("tun")), "{}", r.stdout);
+});
+
+/// A user made for one test (no subordinate ranges), removed afterwards.
+struct ThrowawayUser {
+    name: String,
+    uid: u32,
+}
+
+impl Drop for ThrowawayUser {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("userdel").arg(&self.name).status();
+    }
+}
+
+#[test]
+fn doctor_names_missing_subuid_range_and_0600_tun_with_fixes() {
+    if !is_root() {
+        eprintln!("note: not run: creating a throwaway user needs root");
+        return;
+    }
+    let t = TestEnv::new(Mode::Root);
+    let name = format!("rcondoc{}", std::process::id() % 100_000);
+    let st = std::process::Command::new("useradd")
+        .args(["-M", "-N", "-s", "/bin/false", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", &name])
+        .status()
+        .unwrap();
+    assert!(st.success(), "useradd {name}");
+    let uid: u32 = String::from_utf8(std::process::Command::new("id").args(["-u", &name]).output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let user = ThrowawayUser { name, uid };
+    // A copy of the tun device, 0600 root: the real one is left alone for
+    // the tests running next to this one.
+    let tun = t.path("tun");
+    let st = std::process::Command::new("mknod").arg(&tun).args(["c", "10", "200"]).status().unwrap();
+    assert!(st.success());
+    std::fs::set_permissions(&tun, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let mut c = std::process::Command::new(rcon_bin());
+    c.arg("doctor").env_clear().env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    c.env("HOME", &t.home).env("RCON_TUN_DEVICE", &tun).env("USER", &user.name);
+    c.env("RCON_ROOT", t.path("data")).env("RCON_RUNROOT", t.path("run"));
+    let uid = user.uid;
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut c, move || {
+            let gid = 65534u32;
+            if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = c.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(1), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(&format!("FAIL  subuid           no subordinate uid range for {}", user.name)), "{text}");
+    assert!(
+        text.contains(&format!("fix: sudo usermod --add-subuids ")) && text.contains(&format!(" {}\n", user.name)),
+        "{text}"
+    );
+    assert!(text.contains("FAIL  subgid") && text.contains("--add-subgids"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "FAIL  tun              {} is not readable and writable by you (mode 600)",
+            tun.display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("fix: sudo chmod 0666 {}", tun.display())), "{text}");
+}
