@@ -299,6 +299,11 @@ pub fn parse(src: &str) -> Result<Dockerfile, ParseError> {
     Ok(df)
 }
 
+/// An ONBUILD trigger stored in a base image, parsed for the child build.
+pub fn trigger(text: &str, escape: char) -> Result<Instruction, ParseError> {
+    instruction(text.trim(), 0, escape, Vec::new())
+}
+
 /// Leading `# directive=value` lines; they end at the first other line.
 fn directives(lines: &[&str]) -> Result<(char, Option<String>, usize), ParseError> {
     let mut escape = None;

@@ -2,6 +2,7 @@
 //! mapping of errors to Docker's exit codes. Parsing and printing only; the
 //! work is in `rcon::engine`.
 
+mod build;
 mod containers;
 mod docs;
 mod images;
@@ -104,6 +105,8 @@ enum Command {
     /// Write man pages for every command into a directory
     #[command(hide = true, name = "__man")]
     Man(docs::ManArgs),
+    /// Build an image from a Dockerfile
+    Build(build::BuildArgs),
 }
 
 /// Parse argv, run the command, return the process exit status.
@@ -156,6 +159,7 @@ pub fn run() -> i32 {
         Command::System(c) => system::dispatch(&engine, c),
         Command::Completion(a) => docs::completion(a),
         Command::Man(a) => docs::man(a),
+        Command::Build(a) => build::build(&engine, a),
     };
     match result {
         Ok(code) => code,

@@ -459,3 +459,12 @@ mod tests {
         assert!(!glob("[^b]usybox", "busybox"));
     }
 }
+
+/// The image a build's FROM or `COPY --from` names. Only the local store
+/// today; registry pull is wired in here (one place for every caller).
+pub fn ensure_image(engine: &super::Engine, reference: &str) -> Result<ImageRecord> {
+    match engine.store()?.resolve(reference) {
+        Err(Error::NoSuchImage(_)) => Err(Error::Other(format!("image {reference} not found locally"))),
+        r => r,
+    }
+}

@@ -2,6 +2,7 @@
 //! will be anything else that drives rcon (compose, an API socket).
 
 pub mod attach;
+pub mod build;
 pub mod containers;
 pub mod exec;
 pub mod images;
