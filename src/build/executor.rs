@@ -747,7 +747,7 @@ impl<'a> Executor<'a> {
 
     fn wait_container(&mut self, id: &str, shown: &str) -> Result<()> {
         let _ = self.out.flush();
-        let saved = self.opts.quiet.then(|| quiet_stdout()).flatten();
+        let saved = self.opts.quiet.then(quiet_stdout).flatten();
         let started = containers::start(self.engine, id, true, None);
         if let Some(fd) = saved {
             unsafe {
@@ -794,7 +794,7 @@ impl<'a> Executor<'a> {
                     let root = match &m.from {
                         Some(f) => {
                             let f = self.meta_word(f, inst.line)?;
-                            self.from_root(inst, &f, stage)?
+                            self.root_of(inst, &f, stage)?
                         }
                         None => self
                             .context
@@ -817,7 +817,7 @@ impl<'a> Executor<'a> {
     }
 
     /// The flattened root file system of a stage (`--from=NAME|N`) or image.
-    fn from_root(&mut self, inst: &Instruction, from: &str, stage: usize) -> Result<PathBuf> {
+    fn root_of(&mut self, inst: &Instruction, from: &str, stage: usize) -> Result<PathBuf> {
         let image = match self.stage_ref(from, stage) {
             Some(i) => self.results.get(&i).cloned().flatten(),
             None => Some(images::ensure_image(self.engine, from).map_err(|e| at(inst, e))?.id),
@@ -902,7 +902,7 @@ impl<'a> Executor<'a> {
         let from_root = match &a.from {
             Some(f) => {
                 let f = self.word(st, inst, f)?;
-                Some(SourceRoot { root: self.from_root(inst, &f, stage)?, ignore: DockerIgnore::default() })
+                Some(SourceRoot { root: self.root_of(inst, &f, stage)?, ignore: DockerIgnore::default() })
             }
             None => None,
         };

@@ -445,6 +445,15 @@ pub fn import(store: &Store, source: &str, opts: &ImportOptions) -> Result<Commi
     import::import(store, ImportSource::parse(source), opts)
 }
 
+/// The image a build's FROM or `COPY --from` names. Only the local store
+/// today; registry pull is wired in here (one place for every caller).
+pub fn ensure_image(engine: &super::Engine, reference: &str) -> Result<ImageRecord> {
+    match engine.store()?.resolve(reference) {
+        Err(Error::NoSuchImage(_)) => Err(Error::Other(format!("image {reference} not found locally"))),
+        r => r,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::glob;
@@ -457,14 +466,5 @@ mod tests {
         assert!(glob("b?sybox", "busybox"));
         assert!(glob("[a-c]usybox", "busybox"));
         assert!(!glob("[^b]usybox", "busybox"));
-    }
-}
-
-/// The image a build's FROM or `COPY --from` names. Only the local store
-/// today; registry pull is wired in here (one place for every caller).
-pub fn ensure_image(engine: &super::Engine, reference: &str) -> Result<ImageRecord> {
-    match engine.store()?.resolve(reference) {
-        Err(Error::NoSuchImage(_)) => Err(Error::Other(format!("image {reference} not found locally"))),
-        r => r,
     }
 }
