@@ -283,3 +283,53 @@ both_modes!(onbuild_args_quiet_iidfile, |t| {
     assert!(id.starts_with("sha256:") && id.len() == 71, "{}", r.stdout);
     assert_eq!(std::fs::read_to_string(&iid).unwrap(), id);
 });
+
+both_modes!(commit_and_diff, |t| {
+    t.load_busybox("busybox");
+    t.rcon([
+        "run",
+        "--name",
+        "c1",
+        "busybox",
+        "sh",
+        "-c",
+        "echo new > /tmp/new; rm /etc/group; echo x >> /etc/passwd; mkdir -p /d/e; chown 1000:1000 /d/e",
+    ])
+    .ok();
+    let diff = t.rcon(["diff", "c1"]).ok().to_string();
+    assert_eq!(diff, "A /d\nA /d/e\nC /etc\nD /etc/group\nC /etc/passwd\nC /tmp\nA /tmp/new\n");
+    let id = t
+        .rcon([
+            "commit",
+            "-a",
+            "Jane",
+            "-m",
+            "a message",
+            "-c",
+            "CMD [\"cat\", \"/tmp/new\"]",
+            "-c",
+            "ENV K=v",
+            "c1",
+            "committed:1",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    assert!(id.starts_with("sha256:"), "{id}");
+    assert_eq!(t.rcon(["run", "--rm", "committed:1"]).ok(), "new\n");
+    // Deletions and owners are part of the layer.
+    let r = t.rcon([
+        "run",
+        "--rm",
+        "committed:1",
+        "sh",
+        "-c",
+        "test -e /etc/group || echo gone; stat -c %u:%g /d/e; echo $K",
+    ]);
+    assert_eq!(r.ok(), "gone\n1000:1000\nv\n");
+    let img = inspect(t, "committed:1");
+    assert_eq!(img["Author"], "Jane");
+    assert_eq!(img["Comment"], "a message");
+    t.rcon(["commit", "-c", "RUN true", "c1"]).fails(125, "RUN is not allowed here");
+    t.rcon(["diff", "nosuch"]).fails(125, "no such container");
+});

@@ -22,9 +22,9 @@ use crate::engine::{containers, images, Engine};
 use crate::error::{Error, IoContext, Result};
 use crate::image::changes;
 use crate::image::config::{host_arch, ContainerConfig, History, ImageConfig};
-use crate::image::store::{hex_of, short_id, ImageRecord, LayerRecord, NewImage, Store};
+use crate::image::store::{hex_of, short_id, ImageRecord, Store};
 use crate::state::TempDir;
-use crate::storage::userns::{self, ExtractJob, IdMap, Request};
+use crate::storage::userns::{self, IdMap, Request};
 
 /// Build arguments Docker lets through without an ARG instruction.
 const PREDEFINED_ARGS: &[&str] = &[
@@ -620,70 +620,23 @@ impl<'a> Executor<'a> {
 
     /// Store the step's image (and layer): the next step's parent.
     fn commit(&mut self, st: &mut State, created_by: String, tar: Option<PathBuf>, key: String) -> Result<()> {
-        let (secs, nanos) = crate::format::units::now();
-        let created = crate::format::units::rfc3339_nano(secs, nanos);
-        let mut cfg = st.config.clone();
-        cfg.created = Some(created.clone());
-        cfg.history.push(History {
-            created: Some(created),
-            created_by: Some(created_by),
-            empty_layer: tar.is_none(),
-            ..Default::default()
-        });
-        let mut staging = self.store.staging("build")?;
-        let mut size = st.size;
-        if let Some(tar) = tar {
-            let work = staging.dir().join("layer");
-            fs::create_dir_all(work.join("diff")).ctx(|| format!("create {}", work.display()))?;
-            staging.note_extracted(work.clone());
-            let outcome =
-                userns::run(Request::Extract(vec![ExtractJob { src: tar.clone(), dest: work.join("diff") }]))?
-                    .pop()
-                    .ok_or_else(|| Error::Other("storage helper returned nothing".into()))?;
-            let dir = staging.dir().join(hex_of(&outcome.diff_id));
-            fs::rename(&work, &dir).ctx(|| "stage layer".into())?;
-            staging.note_extracted(dir.clone());
-            let rec = LayerRecord {
-                diff_id: outcome.diff_id.clone(),
-                size: outcome.size,
-                tar_size: outcome.tar_size,
-                blob: outcome.diff_id.clone(),
-                blob_size: outcome.tar_size,
-                compression: "none".into(),
-            };
-            crate::state::write_json(&dir.join("layer.json"), &rec)?;
-            let blob = staging.dir().join("blob");
-            fs::rename(&tar, &blob).ctx(|| "stage layer blob".into())?;
-            staging.add_layer(dir, outcome.diff_id.clone());
-            staging.add_blob(blob, outcome.diff_id.clone());
-            cfg.rootfs.diff_ids.push(outcome.diff_id);
-            size += outcome.size;
-        }
-        let bytes = serde_json::to_vec(&cfg).expect("json");
-        let id = crate::storage::compress::sha256_digest(&bytes);
-        let cpath = staging.dir().join("config.json");
-        fs::write(&cpath, &bytes).ctx(|| format!("write {}", cpath.display()))?;
-        staging.add_blob(cpath, id.clone());
-        staging.images.push(NewImage {
-            record: ImageRecord {
-                id: id.clone(),
-                repo_tags: Vec::new(),
-                repo_digests: Vec::new(),
-                layers: cfg.rootfs.diff_ids.clone(),
-                size,
-                created: secs,
-                last_tag_time: 0,
+        let history = History { created_by: Some(created_by), ..Default::default() };
+        let done = super::commit::store_image(
+            self.store,
+            super::commit::NewStep {
+                config: st.config.clone(),
+                history,
                 parent: st.parent.clone(),
-                labels: cfg.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default(),
+                base_size: st.size,
+                tar,
                 build_cache: Some(key),
+                tags: Vec::new(),
             },
-            tags: Vec::new(),
-        });
-        self.store.commit(staging)?;
-        self.say(&format!(" ---> {}", short_id(&id)));
-        st.parent = Some(id);
-        st.config = cfg;
-        st.size = size;
+        )?;
+        self.say(&format!(" ---> {}", short_id(&done.id)));
+        st.parent = Some(done.id);
+        st.config = done.config;
+        st.size = done.size;
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 //! variable substitution), and (elsewhere in this module) the build itself.
 
 pub mod cache;
+pub mod commit;
 pub mod context;
 pub mod dockerignore;
 pub mod executor;

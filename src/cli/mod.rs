@@ -3,6 +3,7 @@
 //! work is in `rcon::engine`.
 
 mod build;
+mod commit;
 mod containers;
 mod docs;
 mod images;
@@ -107,6 +108,10 @@ enum Command {
     Man(docs::ManArgs),
     /// Build an image from a Dockerfile
     Build(build::BuildArgs),
+    /// Create a new image from a container's changes
+    Commit(commit::CommitArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(commit::DiffArgs),
 }
 
 /// Parse argv, run the command, return the process exit status.
@@ -160,6 +165,8 @@ pub fn run() -> i32 {
         Command::Completion(a) => docs::completion(a),
         Command::Man(a) => docs::man(a),
         Command::Build(a) => build::build(&engine, a),
+        Command::Commit(a) => commit::commit(&engine, a),
+        Command::Diff(a) => commit::diff(&engine, a),
     };
     match result {
         Ok(code) => code,

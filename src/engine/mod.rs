@@ -3,6 +3,7 @@
 
 pub mod attach;
 pub mod build;
+pub mod commit;
 pub mod containers;
 pub mod exec;
 pub mod images;

@@ -15,7 +15,7 @@ use tar::{EntryType, Header};
 
 /// Files the runtime creates as mount points: not part of what RUN did
 /// (Docker leaves them out of committed layers too), when left empty.
-const MOUNT_POINTS: &[&str] = &["dev", "proc", "sys", "etc/hosts", "etc/hostname", "etc/resolv.conf"];
+pub const MOUNT_POINTS: &[&str] = &["dev", "proc", "sys", "etc/hosts", "etc/hostname", "etc/resolv.conf"];
 
 pub fn write_upper_tar(upper: &Path, out: &Path) -> io::Result<()> {
     let f = fs::File::create(out)?;
