@@ -62,7 +62,7 @@ pub fn commit(engine: &Engine, o: &CommitOptions) -> Result<String> {
         .config
         .env
         .iter()
-        .filter(|e| !e.starts_with("HOSTNAME=") && !(c.config.tty && e.as_str() == "TERM=xterm"))
+        .filter(|e| !(e.starts_with("HOSTNAME=") || c.config.tty && e.as_str() == "TERM=xterm"))
         .cloned()
         .collect();
     cc.env = (!env.is_empty()).then_some(env);
