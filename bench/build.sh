@@ -12,6 +12,10 @@ N=${2:-5}
 work=$(mktemp -d /tmp/rcon-bench-build.XXXXXX)
 export XDG_DATA_HOME=$work/data XDG_RUNTIME_DIR=$work/run XDG_CONFIG_HOME=$work/config
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+# podman as docs/TESTING.md configures it on these hosts (cgroup v1, no systemd)
+mkdir -p "$XDG_CONFIG_HOME/containers"
+printf '[engine]\ncgroup_manager="cgroupfs"\nevents_logger="file"\nruntime="runc"\n' > "$XDG_CONFIG_HOME/containers/containers.conf"
+printf '[storage]\ndriver="overlay"\n' > "$XDG_CONFIG_HOME/containers/storage.conf"
 if [ "$(id -u)" = 0 ]; then export RCON_ROOT=$work/data/rcon RCON_RUNROOT=$work/run/rcon; fi
 cleanup() {
     "$RCON" image prune -af >/dev/null 2>&1 || true

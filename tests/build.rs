@@ -333,3 +333,56 @@ both_modes!(commit_and_diff, |t| {
     t.rcon(["commit", "-c", "RUN true", "c1"]).fails(125, "RUN is not allowed here");
     t.rcon(["diff", "nosuch"]).fails(125, "no such container");
 });
+
+both_modes!(run_mounts_heredocs_and_platform_args, |t| {
+    t.load_busybox("busybox");
+    let dir = context(t, "ctx", &[
+        ("data.txt", "bound\n"),
+        (
+            "Dockerfile",
+            "FROM busybox\nARG TARGETARCH\nENV WHO=world\n\
+             RUN --mount=type=cache,target=/cache --mount=type=tmpfs,target=/scratch --mount=type=bind,source=data.txt,target=/mnt/data.txt \\\n\
+             \x20   echo run >> /cache/count; wc -l < /cache/count > /runs; cat /mnt/data.txt > /bound; touch /scratch/gone\n\
+             COPY <<EOF /greeting\nhello $WHO on $TARGETARCH\nEOF\n\
+             COPY <<\"RAW\" /raw\n$WHO\nRAW\n\
+             CMD cat /runs /bound /greeting /raw; ls /scratch\n",
+        ),
+    ]);
+    build(t, &["-t", "mounts"], &dir).ok();
+    let arch = t.rcon(["image", "inspect", "--format", "{{.Architecture}}", "busybox"]).ok().trim().to_string();
+    let want = format!("1\nbound\nhello world on {arch}\n$WHO\n");
+    assert_eq!(t.rcon(["run", "--rm", "mounts"]).ok(), want);
+    // The cache mount outlives the build: a second (uncached) RUN sees it.
+    build(t, &["--no-cache", "-t", "mounts"], &dir).ok();
+    assert!(t.rcon(["run", "--rm", "mounts"]).ok().starts_with("2\n"));
+});
+
+both_modes!(export_flattens_the_container, |t| {
+    t.load_busybox("busybox");
+    t.rcon([
+        "run",
+        "--name",
+        "c1",
+        "busybox",
+        "sh",
+        "-c",
+        "echo new > /tmp/new; rm /etc/group; chown 1000:1000 /tmp/new",
+    ])
+    .ok();
+    let out = t.path("out.tar");
+    t.rcon(["export", "-o", out.to_str().unwrap(), "c1"]).ok();
+    let mut ar = tar::Archive::new(std::fs::File::open(&out).unwrap());
+    let mut names = Vec::new();
+    let mut owner = None;
+    for e in ar.entries().unwrap() {
+        let e = e.unwrap();
+        let p = e.path().unwrap().display().to_string();
+        if p == "tmp/new" {
+            owner = Some((e.header().uid().unwrap(), e.header().gid().unwrap()));
+        }
+        names.push(p);
+    }
+    assert!(names.contains(&"bin/busybox".to_string()) && names.contains(&"tmp/new".to_string()), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains("etc/group") || n.contains(".wh.")), "{names:?}");
+    assert_eq!(owner, Some((1000, 1000)));
+});

@@ -165,6 +165,13 @@ impl<'a> Executor<'a> {
 
     /// Build; the image id of the target stage.
     pub fn run(mut self) -> Result<String> {
+        // BuildKit's automatic platform ARGs (host platform only).
+        let platform = format!("linux/{}", host_arch());
+        for p in ["BUILD", "TARGET"] {
+            self.meta_env.insert(format!("{p}PLATFORM"), platform.clone());
+            self.meta_env.insert(format!("{p}OS"), "linux".into());
+            self.meta_env.insert(format!("{p}ARCH"), host_arch().into());
+        }
         for inst in &self.df.meta_args {
             if let Cmd::Arg(list) = &inst.cmd {
                 for (k, v) in list {
@@ -530,6 +537,36 @@ impl<'a> Executor<'a> {
         }
     }
 
+    /// `$VAR` and `${VAR…}` in free text (a heredoc body): only `$` is
+    /// special, quotes stay as written.
+    fn expand_text(&self, st: &State, text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let tail = &rest[i..];
+            let end = if tail.starts_with("${") {
+                tail.find('}').map(|e| e + 1)
+            } else {
+                Some(1 + tail[1..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(tail.len() - 1))
+            };
+            match end.filter(|&e| e > 1) {
+                Some(e) => {
+                    let v =
+                        shell::word(&tail[..e], '\\', &|k| st.env_value(k)).unwrap_or_else(|_| tail[..e].to_string());
+                    out.push_str(&v);
+                    rest = &tail[e..];
+                }
+                None => {
+                    out.push('$');
+                    rest = &tail[1..];
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
     /// Exec form as is; shell form through the SHELL.
     fn argv(&self, st: &State, c: &Command) -> Vec<String> {
         match c {
@@ -756,8 +793,9 @@ impl<'a> Executor<'a> {
                             .ok_or_else(|| at(inst, "--mount=type=bind needs a build context"))?,
                     };
                     let src = root.join(super::context::clean(m.source.as_deref().unwrap_or("")).join("/"));
-                    let ro = if m.readonly || m.from.is_none() { ":ro" } else { "" };
-                    o.volumes.push(format!("{}:{}{ro}", src.display(), m.target));
+                    // --mount, not -v: the source may be a file, and must exist.
+                    let ro = if m.readonly || m.from.is_none() { ",readonly" } else { "" };
+                    o.mounts.push(format!("type=bind,source={},target={}{ro}", src.display(), m.target));
                 }
                 k => {
                     if m.required || k != "secret" {
@@ -864,14 +902,19 @@ impl<'a> Executor<'a> {
         let mut content = Plan::default();
         let mut count = 0usize;
         let mut kinds = Vec::new();
-        let to_dir = dest.ends_with('/') || dest_exists_dir || dest_rel.is_empty();
+        // Docker: a destination ending in `/` (or `.`) or naming an existing
+        // directory is a directory.
+        let to_dir =
+            dest.ends_with('/') || dest == "." || dest.ends_with("/.") || dest_exists_dir || dest_rel.is_empty();
         let target = |n: &str| if to_dir { layer_join(&dest_rel, n) } else { dest_rel.clone() };
         for raw in &a.sources {
             if let Some(h) = raw.strip_prefix("<<").map(|n| n.trim_start_matches('-').trim_matches(['"', '\''])) {
                 if let Some(doc) = a.heredocs.iter().find(|d| d.name == h) {
                     count += 1;
                     kinds.push("file");
-                    content.inline(target(h), doc.content.clone().into_bytes(), meta);
+                    // An unquoted heredoc's `$VAR`s are expanded (shell rules).
+                    let text = if doc.quoted { doc.content.clone() } else { self.expand_text(st, &doc.content) };
+                    content.inline(target(h), text.into_bytes(), meta);
                     continue;
                 }
             }

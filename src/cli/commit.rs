@@ -1,4 +1,4 @@
-//! `rcon commit` and `rcon diff`.
+//! `rcon commit`, `rcon diff` and `rcon export`.
 
 use clap::Args;
 
@@ -52,5 +52,30 @@ pub fn diff(engine: &Engine, a: DiffArgs) -> CmdResult {
         s.push_str(&format!("{} {}\n", c.kind, c.path));
     }
     out(&s);
+    Ok(0)
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Write to a file, instead of STDOUT
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
+    container: String,
+}
+
+pub fn export(engine: &Engine, a: ExportArgs) -> CmdResult {
+    use std::io::IsTerminal;
+    match &a.output {
+        Some(p) => {
+            let mut f = std::fs::File::create(p).map_err(|e| anyhow::anyhow!("create {}: {e}", p.display()))?;
+            eng::export(engine, &a.container, &mut f)?;
+        }
+        None => {
+            if std::io::stdout().is_terminal() {
+                anyhow::bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+            }
+            eng::export(engine, &a.container, &mut std::io::stdout().lock())?;
+        }
+    }
     Ok(0)
 }

@@ -112,6 +112,8 @@ enum Command {
     Commit(commit::CommitArgs),
     /// Inspect changes to files or directories on a container's filesystem
     Diff(commit::DiffArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(commit::ExportArgs),
 }
 
 /// Parse argv, run the command, return the process exit status.
@@ -167,6 +169,7 @@ pub fn run() -> i32 {
         Command::Build(a) => build::build(&engine, a),
         Command::Commit(a) => commit::commit(&engine, a),
         Command::Diff(a) => commit::diff(&engine, a),
+        Command::Export(a) => commit::export(&engine, a),
     };
     match result {
         Ok(code) => code,

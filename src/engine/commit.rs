@@ -1,6 +1,7 @@
-//! `rcon commit` and `rcon diff`: a container's writable layer as a new
-//! image, or as Docker's A/C/D list. Both read the overlay upper directory
-//! (containers on the vfs driver have no separate layer of changes).
+//! `rcon commit`, `rcon diff` and `rcon export`: a container's writable
+//! layer as a new image or as Docker's A/C/D list (both read the overlay
+//! upper directory: containers on the vfs driver have no separate layer of
+//! changes), and its whole file system as a tarball.
 
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -150,4 +151,29 @@ fn walk(dir: &Path, prefix: &str, lowers: &[PathBuf], out: &mut Vec<Change>) {
             walk(&e.path(), &format!("{rel}/"), lowers, out);
         }
     }
+}
+
+/// `docker export`: the container's file system (image layers and its
+/// changes, flattened) as a tarball, written to `out`.
+pub fn export(engine: &Engine, arg: &str, out: &mut dyn std::io::Write) -> Result<()> {
+    let c = containers::get(engine, arg)?;
+    let store = engine.store()?;
+    let cs = ContainerStore::open(&engine.paths)?;
+    let mut layers: Vec<PathBuf> = c.config.layers.iter().map(|l| store.layer_dir(l).join("diff")).collect();
+    if c.config.driver == "vfs" {
+        layers = vec![cs.dir(&c.config.id).join("rootfs")];
+    } else {
+        layers.push(upper_of(engine, &c)?);
+    }
+    let tmp = TempDir::new(&store.root().join("tmp"), "export")?;
+    let flat = tmp.path().join("rootfs");
+    let tar = tmp.path().join("rootfs.tar");
+    let res = userns::run(Request::Flatten { layers, dst: flat.clone() })
+        .and_then(|_| userns::run(Request::Diff { upper: flat.clone(), out: tar.clone() }));
+    // The flattened copy belongs to mapped ids: removed through the helper.
+    let _ = userns::run(Request::Remove(vec![flat]));
+    res?;
+    let mut f = fs::File::open(&tar).map_err(|e| Error::io(format!("open {}", tar.display()), e))?;
+    std::io::copy(&mut f, out).map_err(|e| Error::io("write the export", e))?;
+    Ok(())
 }
