@@ -386,3 +386,50 @@ both_modes!(export_flattens_the_container, |t| {
     assert!(!names.iter().any(|n| n.contains("etc/group") || n.contains(".wh.")), "{names:?}");
     assert_eq!(owner, Some((1000, 1000)));
 });
+
+both_modes!(cp_both_ways_and_streams, |t| {
+    t.load_busybox("busybox");
+    let host = context(t, "host", &[("dir/sub/f", "from host\n"), ("one.txt", "one\n")]);
+    t.rcon([
+        "create",
+        "--name",
+        "c1",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /tmp/dir/sub/f /tmp/renamed /tmp/t/a; stat -c '%a %u' /tmp /tmp/dir/sub/f",
+    ])
+    .ok();
+    // Into a stopped container: a directory, a file under a new name, a tar stream.
+    t.rcon(["cp", host.join("dir").to_str().unwrap(), "c1:/tmp/"]).ok();
+    t.rcon(["cp", host.join("one.txt").to_str().unwrap(), "c1:/tmp/renamed"]).ok();
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(2);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "t/a", &b"a\n"[..]).unwrap();
+    t.rcon_stdin(["cp", "-", "c1:/tmp"], &b.into_inner().unwrap()).ok();
+    // Copied as root:root, and /tmp keeps its mode.
+    assert_eq!(t.rcon(["start", "-a", "c1"]).ok(), "from host\none\na\n1777 0\n644 0\n");
+    // Out of it: to a directory, under a new name, as a tar stream.
+    let out = t.path("out");
+    std::fs::create_dir_all(&out).unwrap();
+    t.give(&out);
+    t.rcon(["cp", "c1:/etc/passwd", out.to_str().unwrap()]).ok();
+    assert!(std::fs::read_to_string(out.join("passwd")).unwrap().starts_with("root:x:0:0"));
+    t.rcon(["cp", "c1:/tmp/dir", out.join("copy").to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read_to_string(out.join("copy/sub/f")).unwrap(), "from host\n");
+    let r = t.rcon(["cp", "c1:/home/user", "-"]);
+    let mut ar = tar::Archive::new(r.raw_stdout.as_slice());
+    let owned: Vec<(String, u64)> = ar
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.path().unwrap().display().to_string(), e.header().uid().unwrap())
+        })
+        .collect();
+    assert!(owned.contains(&("user/owned".to_string(), 1000)), "{owned:?}");
+    t.rcon(["cp", "c1:/nope", out.to_str().unwrap()]).fails(125, "could not find the file /nope");
+    t.rcon(["cp", "a", "b"]).fails(125, "must specify at least one container");
+});

@@ -682,30 +682,10 @@ impl<'a> Executor<'a> {
         st.config.rootfs.diff_ids.iter().rev().map(|d| self.store.layer_dir(d).join("diff")).collect()
     }
 
-    /// Container ids of a file in a layer (rootless, stat shows host ids).
-    fn container_ids(&self, md: &fs::Metadata) -> (u32, u32) {
-        use std::os::unix::fs::MetadataExt;
-        let Some(map) = &self.idmap else { return (md.uid(), md.gid()) };
-        let back = |ranges: &[userns::IdRange], id: u32| {
-            ranges.iter().find(|r| id >= r.outside && id - r.outside < r.count).map(|r| r.inside + (id - r.outside))
-        };
-        (back(&map.uids, md.uid()).unwrap_or(0), back(&map.gids, md.gid()).unwrap_or(0))
-    }
-
     /// Directory entries for `rel` and its ancestors, keeping the metadata
     /// the image gives those that exist.
     fn parents(&self, st: &State, plan: &mut Plan, rel: &str) {
-        use std::os::unix::fs::PermissionsExt;
-        let dirs = self.layer_dirs(st);
-        let parts: Vec<&str> = rel.split('/').filter(|s| !s.is_empty()).collect();
-        for n in 1..=parts.len() {
-            let p = parts[..n].join("/");
-            let existing = layer::lookup(&dirs, &p).filter(|m| m.is_dir()).map(|m| {
-                let (u, g) = self.container_ids(&m);
-                (m.permissions().mode() & 0o7777, u, g)
-            });
-            plan.parent(p, existing);
-        }
+        layer::parents(plan, &self.layer_dirs(st), self.idmap.as_ref(), rel);
     }
 
     fn run_container(

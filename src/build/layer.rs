@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use tar::{EntryType, Header};
 
 use super::dockerignore::DockerIgnore;
+use crate::storage::userns::{IdMap, IdRange};
 
 #[derive(Debug, Clone)]
 pub enum Body {
@@ -266,6 +267,30 @@ pub fn lookup(layers: &[PathBuf], rel: &str) -> Option<fs::Metadata> {
         return layers.first().and_then(|l| fs::metadata(l).ok());
     }
     None
+}
+
+/// Container ids of a file in a layer (rootless, stat shows host ids).
+pub fn container_ids(idmap: Option<&IdMap>, md: &fs::Metadata) -> (u32, u32) {
+    let Some(map) = idmap else { return (md.uid(), md.gid()) };
+    let back = |ranges: &[IdRange], id: u32| {
+        ranges.iter().find(|r| id >= r.outside && id - r.outside < r.count).map(|r| r.inside + (id - r.outside))
+    };
+    (back(&map.uids, md.uid()).unwrap_or(0), back(&map.gids, md.gid()).unwrap_or(0))
+}
+
+/// Directory entries for `rel` and its ancestors, with the metadata the
+/// layers (topmost first) give those that exist: a layer's directory entry
+/// replaces the lower one's metadata, so a copy below /tmp must keep 1777.
+pub fn parents(plan: &mut Plan, layers: &[PathBuf], idmap: Option<&IdMap>, rel: &str) {
+    let parts: Vec<&str> = rel.split('/').filter(|s| !s.is_empty()).collect();
+    for n in 1..=parts.len() {
+        let p = parts[..n].join("/");
+        let existing = lookup(layers, &p).filter(|m| m.is_dir()).map(|m| {
+            let (u, g) = container_ids(idmap, &m);
+            (m.permissions().mode() & 0o7777, u, g)
+        });
+        plan.parent(p, existing);
+    }
 }
 
 #[cfg(test)]

@@ -114,6 +114,8 @@ enum Command {
     Diff(commit::DiffArgs),
     /// Export a container's filesystem as a tar archive
     Export(commit::ExportArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(commit::CpArgs),
 }
 
 /// Parse argv, run the command, return the process exit status.
@@ -170,6 +172,7 @@ pub fn run() -> i32 {
         Command::Commit(a) => commit::commit(&engine, a),
         Command::Diff(a) => commit::diff(&engine, a),
         Command::Export(a) => commit::export(&engine, a),
+        Command::Cp(a) => commit::cp(&engine, a),
     };
     match result {
         Ok(code) => code,

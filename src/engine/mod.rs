@@ -5,6 +5,7 @@ pub mod attach;
 pub mod build;
 pub mod commit;
 pub mod containers;
+pub mod cp;
 pub mod exec;
 pub mod images;
 pub mod system;

@@ -26,6 +26,28 @@ pub fn write_upper_tar(upper: &Path, out: &Path) -> io::Result<()> {
     b.into_inner()?.flush()
 }
 
+/// One path (a file, a link, or a directory with all below it) as a tarball
+/// whose entries are named `name`, `name/…` (`rcon cp` out of a container).
+pub fn write_path_tar(path: &Path, name: &str, out: &Path) -> io::Result<()> {
+    let f = fs::File::create(out)?;
+    let mut b = tar::Builder::new(io::BufWriter::new(f));
+    b.mode(tar::HeaderMode::Complete);
+    let md = fs::symlink_metadata(path)?;
+    if md.is_dir() {
+        let mut h = header_for(&md, EntryType::Directory);
+        b.append_data(&mut h, format!("{name}/"), io::empty())?;
+        walk(&mut b, path, &format!("{name}/"), &mut HashMap::new())?;
+    } else if md.file_type().is_symlink() {
+        let mut h = header_for(&md, EntryType::Symlink);
+        b.append_link(&mut h, name, fs::read_link(path)?)?;
+    } else {
+        let mut h = header_for(&md, EntryType::Regular);
+        h.set_size(md.len());
+        b.append_data(&mut h, name, fs::File::open(path)?)?;
+    }
+    b.into_inner()?.flush()
+}
+
 fn is_opaque(p: &Path) -> bool {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
