@@ -77,6 +77,15 @@ pub enum Error {
 
     #[error("{0}")]
     Other(String),
+
+    /// A build failed (bad Dockerfile, missing file…): `docker build` exits 1.
+    #[error("{0}")]
+    Build(String),
+
+    /// A RUN step's command failed: the build exits with its code, as
+    /// Docker's builder reports it.
+    #[error("{msg}")]
+    BuildRun { msg: String, code: i32 },
 }
 
 impl Error {
@@ -85,6 +94,8 @@ impl Error {
         match self {
             Error::CannotExecute(_) => 126,
             Error::CommandNotFound(_) => 127,
+            Error::Build(_) => 1,
+            Error::BuildRun { code, .. } => *code,
             _ => 125,
         }
     }

@@ -4,6 +4,7 @@
 //! The library is the engine (`engine::*`, one function per verb); the `rcon`
 //! binary is a thin clap front end over it. See docs/ARCHITECTURE.md.
 
+pub mod build;
 pub mod container;
 pub mod engine;
 pub mod error;

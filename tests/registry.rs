@@ -526,3 +526,22 @@ fn progress_is_redrawn_in_place_on_a_terminal() {
     assert!(out.contains("Pull complete"), "{out:?}");
     assert!(!t.rcon(["images", "-q"]).ok().trim().is_empty());
 }
+
+both_modes!(build_pulls_its_from_image, |t| {
+    let reg = Registry::start();
+    let base = format!("{}/base/bb:1", reg.host);
+    t.load_busybox(&base);
+    t.rcon(["push", "-q", &base]).ok();
+    let u = TestEnv::new(t.mode);
+    let ctx = u.path("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), format!("FROM {base}\nRUN echo built > /built\n")).unwrap();
+    u.give(&ctx);
+    let r = u.rcon(["build", "-t", "child:1", ctx.to_str().unwrap()]);
+    r.ok();
+    assert!(r.stderr.contains(&format!("Unable to find image '{base}' locally")), "{}", r.stderr);
+    assert_eq!(u.rcon(["run", "--rm", "child:1", "cat", "/built"]).ok(), "built\n");
+    let again = u.rcon(["build", "--pull", "-t", "child:1", ctx.to_str().unwrap()]);
+    again.ok();
+    assert!(again.stderr.contains("Image is up to date"), "{}", again.stderr);
+});

@@ -5,6 +5,7 @@
 mod common;
 
 mod archives;
+mod build;
 mod concurrency;
 mod containers;
 mod docs;

@@ -2,6 +2,8 @@
 //! mapping of errors to Docker's exit codes. Parsing and printing only; the
 //! work is in `rcon::engine`.
 
+mod build;
+mod commit;
 mod containers;
 mod docs;
 mod doctor;
@@ -138,6 +140,16 @@ enum Command {
     /// Write man pages for every command into a directory
     #[command(hide = true, name = "__man")]
     Man(docs::ManArgs),
+    /// Build an image from a Dockerfile
+    Build(build::BuildArgs),
+    /// Create a new image from a container's changes
+    Commit(commit::CommitArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(commit::DiffArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(commit::ExportArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(commit::CpArgs),
 }
 
 /// Parse argv, run the command, return the process exit status.
@@ -203,6 +215,11 @@ pub fn run() -> i32 {
         Command::Pause(a) => lifecycle::pause(&engine, a),
         Command::Unpause(a) => lifecycle::unpause(&engine, a),
         Command::Update(a) => lifecycle::update(&engine, a),
+        Command::Build(a) => build::build(&engine, a),
+        Command::Commit(a) => commit::commit(&engine, a),
+        Command::Diff(a) => commit::diff(&engine, a),
+        Command::Export(a) => commit::export(&engine, a),
+        Command::Cp(a) => commit::cp(&engine, a),
     };
     match result {
         Ok(code) => code,

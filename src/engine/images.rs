@@ -484,6 +484,15 @@ pub fn import(store: &Store, source: &str, opts: &ImportOptions) -> Result<Commi
     Ok(c)
 }
 
+/// The image a build's FROM or `COPY --from` names, pulled when it is not
+/// in the store (or always, for `build --pull`), as Docker's builder does.
+pub fn ensure_image(engine: &super::Engine, reference: &str, always: bool) -> Result<ImageRecord> {
+    use super::registry::PullPolicy;
+    let policy = if always { PullPolicy::Always } else { PullPolicy::Missing };
+    super::registry::ensure_image(engine, reference, policy, None)?;
+    engine.store()?.resolve(reference)
+}
+
 #[cfg(test)]
 mod tests {
     use super::glob;

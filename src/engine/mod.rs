@@ -2,7 +2,10 @@
 //! will be anything else that drives rcon (compose, an API socket).
 
 pub mod attach;
+pub mod build;
+pub mod commit;
 pub mod containers;
+pub mod cp;
 pub mod doctor;
 pub mod exec;
 pub mod health;

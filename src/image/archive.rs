@@ -394,6 +394,7 @@ fn stage_images(store: &Store, st: &mut Staging, plans: Vec<PlannedImage>) -> Re
                 last_tag_time: 0,
                 parent: None,
                 labels,
+                build_cache: None,
             },
             tags: p.tags,
         });

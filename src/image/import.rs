@@ -149,6 +149,7 @@ pub fn import(store: &Store, src: ImportSource, opts: &ImportOptions) -> Result<
             last_tag_time: 0,
             parent: None,
             labels: cc.labels.unwrap_or_default(),
+            build_cache: None,
         },
         tags: tag.into_iter().collect(),
     });

@@ -55,6 +55,10 @@ pub struct ImageRecord {
     /// Labels copied from the config, so filters need not open every config.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub labels: serde_json::Map<String, serde_json::Value>,
+    /// The build cache key of the step that made this image (parent +
+    /// instruction + build args, or content checksum for COPY/ADD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_cache: Option<String>,
 }
 
 impl ImageRecord {

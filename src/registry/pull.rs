@@ -344,6 +344,7 @@ pub fn pull(
             last_tag_time: 0,
             parent: None,
             labels: config.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default(),
+            build_cache: None,
         },
         tags,
     });

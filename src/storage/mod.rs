@@ -3,6 +3,7 @@
 
 pub mod compress;
 pub mod copy;
+pub mod diff;
 pub mod driver;
 pub mod extract;
 #[cfg(test)]

@@ -139,6 +139,10 @@ pub enum Request {
     /// Copy a layer for a `--userns=keep-id` container: each file's owner
     /// `c` becomes the id that shows as `c` in the keep-id mapping.
     CopyKeepId { src: PathBuf, dst: PathBuf, uid: u32, gid: u32 },
+    /// Write a container's overlay upper dir as a layer tarball (`build`).
+    Diff { upper: PathBuf, out: PathBuf },
+    /// Write one path as a tarball with entries named `name…` (`cp`).
+    Tar { path: PathBuf, name: String, out: PathBuf },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -329,6 +333,15 @@ fn execute(req: Request, full_map: bool, userns: bool) -> Result<Vec<ExtractOutc
             for l in &layers {
                 super::copy::apply_overlay_layer(l, &dst).map_err(|e| format!("flatten {}: {e}", l.display()))?;
             }
+            Ok(Vec::new())
+        }
+        Request::Diff { upper, out } => {
+            super::diff::write_upper_tar(&upper, &out)
+                .map_err(|e| format!("write the changes of {}: {e}", upper.display()))?;
+            Ok(Vec::new())
+        }
+        Request::Tar { path, name, out } => {
+            super::diff::write_path_tar(&path, &name, &out).map_err(|e| format!("read {}: {e}", path.display()))?;
             Ok(Vec::new())
         }
         Request::Remove(paths) => {

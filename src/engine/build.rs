@@ -1,0 +1,202 @@
+//! `rcon build`: find the context and the Dockerfile the way `docker build`
+//! does, parse, run the stages, tag the result only once everything worked
+//! (a failed build leaves no half-made image tagged, only its cached steps).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::Engine;
+use crate::build::context::SourceRoot;
+use crate::build::dockerignore::DockerIgnore;
+use crate::build::executor::{self, Executor};
+use crate::build::parser;
+use crate::error::{Error, IoContext, Result};
+use crate::image::reference::{self, Reference};
+use crate::state::TempDir;
+
+#[derive(Debug, Default, Clone)]
+pub struct BuildOptions {
+    /// A directory, or `-` (stdin: a Dockerfile, or a tar of the context).
+    pub context: String,
+    /// `-f`: a path (relative to the current directory) or `-` for stdin.
+    pub file: Option<String>,
+    pub tags: Vec<String>,
+    /// `K=V`, or `K` to take the value from the environment.
+    pub build_args: Vec<String>,
+    pub target: Option<String>,
+    pub no_cache: bool,
+    pub labels: Vec<String>,
+    pub quiet: bool,
+    pub network: Option<String>,
+    pub platform: Option<String>,
+    /// docker or oci: only how the image is pushed or saved later.
+    pub format: Option<String>,
+    pub pull: bool,
+}
+
+pub struct Built {
+    pub id: String,
+    /// Full names now pointing at the image.
+    pub tags: Vec<String>,
+}
+
+/// The context as the executor wants it, and what keeps it alive.
+struct Prepared {
+    dockerfile: String,
+    context: Option<SourceRoot>,
+    _tmp: Option<TempDir>,
+}
+
+fn bad(msg: String) -> Error {
+    Error::Build(msg)
+}
+
+pub fn build(engine: &Engine, o: &BuildOptions, out: &mut dyn Write) -> Result<Built> {
+    // Everything the user typed is checked before any work.
+    let mut tags = Vec::new();
+    for t in &o.tags {
+        let r = Reference::parse(t)?;
+        if r.digest.is_some() {
+            return Err(Error::InvalidReference(format!("\"{t}\": a build tag cannot contain a digest")));
+        }
+        tags.push(r.with_default_tag().full_tagged().expect("tag set"));
+    }
+    if let Some(p) = &o.platform {
+        executor::check_platform(p).map_err(Error::InvalidArgument)?;
+    }
+    if let Some(f) = &o.format {
+        if f != "docker" && f != "oci" {
+            return Err(Error::InvalidArgument(format!("unrecognized image format {f:?}: use docker or oci")));
+        }
+    }
+    if let Some(n) = &o.network {
+        if !matches!(n.as_str(), "default" | "bridge" | "none" | "host") {
+            return Err(Error::InvalidArgument(format!("network {n} not found: use default, none or host")));
+        }
+    }
+    let mut build_args = BTreeMap::new();
+    for a in &o.build_args {
+        match a.split_once('=') {
+            Some((k, v)) => {
+                build_args.insert(k.to_string(), v.to_string());
+            }
+            // Docker: `--build-arg K` takes K from the environment, or is ignored.
+            None => {
+                if let Ok(v) = std::env::var(a) {
+                    build_args.insert(a.clone(), v);
+                }
+            }
+        }
+    }
+    let mut labels = Vec::new();
+    for l in &o.labels {
+        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+        labels.push((k.to_string(), v.to_string()));
+    }
+    let store = engine.store()?;
+    let prepared = prepare(store.root(), o)?;
+    let df = parser::parse(&prepared.dockerfile).map_err(|e| bad(e.to_string()))?;
+    let opts = executor::Options {
+        build_args,
+        target: o.target.clone(),
+        no_cache: o.no_cache,
+        labels,
+        network: o.network.clone(),
+        quiet: o.quiet,
+        pull: o.pull,
+    };
+    let mut sink = std::io::sink();
+    let out: &mut dyn Write = if o.quiet { &mut sink } else { out };
+    let id = Executor::new(engine, &df, prepared.context, &opts, out)?.run()?;
+    let _ = writeln!(out, "Successfully built {}", crate::image::store::short_id(&id));
+    for t in &tags {
+        store.tag(&id, t)?;
+        let _ = writeln!(out, "Successfully tagged {}", reference::familiar(t));
+    }
+    Ok(Built { id, tags })
+}
+
+fn read_stdin() -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    std::io::stdin().read_to_end(&mut v).ctx(|| "read standard input".into())?;
+    Ok(v)
+}
+
+fn is_tar(bytes: &[u8]) -> bool {
+    let Ok((_, mut r)) = crate::storage::compress::decompress(bytes) else { return false };
+    let mut head = [0u8; 512];
+    r.read_exact(&mut head).is_ok() && &head[257..262] == b"ustar"
+}
+
+fn read_text(p: &Path) -> Result<String> {
+    let b = fs::read(p).map_err(|e| bad(format!("cannot read the Dockerfile {}: {e}", p.display())))?;
+    String::from_utf8(b).map_err(|_| bad(format!("the Dockerfile {} is not UTF-8 text", p.display())))
+}
+
+fn ignore_for(root: &Path, dockerfile: Option<&Path>) -> Result<DockerIgnore> {
+    // BuildKit's rule: Dockerfile.dockerignore next to the Dockerfile wins.
+    let mut candidates = Vec::new();
+    if let Some(d) = dockerfile {
+        let mut s = d.as_os_str().to_owned();
+        s.push(".dockerignore");
+        candidates.push(PathBuf::from(s));
+    }
+    candidates.push(root.join(".dockerignore"));
+    for c in candidates {
+        if let Ok(text) = fs::read_to_string(&c) {
+            return Ok(DockerIgnore::parse(&text));
+        }
+    }
+    Ok(DockerIgnore::default())
+}
+
+fn prepare(data: &Path, o: &BuildOptions) -> Result<Prepared> {
+    if o.context == "-" {
+        let input = read_stdin()?;
+        if !is_tar(&input) {
+            // `rcon build - < Dockerfile`: no context at all.
+            let text = String::from_utf8(input).map_err(|_| bad("the Dockerfile on stdin is not UTF-8 text".into()))?;
+            return Ok(Prepared { dockerfile: text, context: None, _tmp: None });
+        }
+        let tmp = TempDir::new(&data.join("tmp"), "context")?;
+        let root = tmp.path().join("ctx");
+        fs::create_dir_all(&root).ctx(|| format!("create {}", root.display()))?;
+        let (_, plain) = crate::storage::compress::decompress(input.as_slice()).ctx(|| "read context".into())?;
+        crate::storage::extract::apply_layer(plain, &root, &crate::storage::extract::ExtractOptions::rootless())
+            .map_err(|e| bad(format!("the context on stdin is not a valid tar archive: {e}")))?;
+        let name = o.file.clone().unwrap_or_else(|| "Dockerfile".into());
+        let df_path = root.join(crate::build::context::clean(&name).join("/"));
+        let dockerfile = read_text(&df_path)?;
+        let ignore = ignore_for(&root, Some(&df_path))?;
+        return Ok(Prepared { dockerfile, context: Some(SourceRoot { root, ignore }), _tmp: Some(tmp) });
+    }
+    if o.context.starts_with("http://") || o.context.starts_with("https://") || o.context.starts_with("git@") {
+        return Err(bad(format!("unable to prepare context: remote contexts ({}) are not supported yet", o.context)));
+    }
+    let root = fs::canonicalize(&o.context)
+        .map_err(|e| bad(format!("unable to prepare context: path {:?} not found: {e}", o.context)))?;
+    if !root.is_dir() {
+        return Err(bad(format!("unable to prepare context: context must be a directory: {}", root.display())));
+    }
+    let (dockerfile, df_path) = match o.file.as_deref() {
+        Some("-") => {
+            let b = read_stdin()?;
+            (String::from_utf8(b).map_err(|_| bad("the Dockerfile on stdin is not UTF-8 text".into()))?, None)
+        }
+        Some(f) => {
+            let p = PathBuf::from(f);
+            (read_text(&p)?, Some(p))
+        }
+        None => {
+            let mut p = root.join("Dockerfile");
+            if !p.exists() && root.join("dockerfile").exists() {
+                p = root.join("dockerfile");
+            }
+            (read_text(&p)?, Some(p))
+        }
+    };
+    let ignore = ignore_for(&root, df_path.as_deref())?;
+    Ok(Prepared { dockerfile, context: Some(SourceRoot { root, ignore }), _tmp: None })
+}

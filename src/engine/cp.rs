@@ -1,0 +1,225 @@
+//! `rcon cp`: files between a container (running or stopped) and the host,
+//! or a tar stream (`-`). Out of a container: its layers and writable layer
+//! are flattened (the userns helper reads every file and sees container
+//! ids) and the path is written as a tarball. Into a container: a layer
+//! tarball planned like a COPY step, applied to the writable layer.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::{containers, Engine};
+use crate::build::context::clean;
+use crate::build::dockerignore::DockerIgnore;
+use crate::build::layer::{self, Meta, Plan};
+use crate::container::{Container, ContainerStore};
+use crate::error::{Error, IoContext, Result};
+use crate::state::TempDir;
+use crate::storage::userns::{self, ExtractJob, IdMap, Request};
+
+/// One side of `cp`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    Host(PathBuf),
+    Stdio,
+    Container { name: String, path: String },
+}
+
+impl End {
+    /// Docker's rule: `NAME:PATH` is a container path unless what precedes
+    /// the colon looks like a local path (`./a:b`, `/x:y`).
+    pub fn parse(s: &str) -> End {
+        if s == "-" {
+            return End::Stdio;
+        }
+        match s.split_once(':') {
+            Some((n, p)) if !n.is_empty() && !n.contains('/') => End::Container { name: n.into(), path: p.into() },
+            _ => End::Host(s.into()),
+        }
+    }
+}
+
+fn bad(msg: String) -> Error {
+    Error::InvalidArgument(msg)
+}
+
+/// The container's layer directories, lowest first, ending with the one
+/// that takes writes.
+fn layers_of(engine: &Engine, c: &Container) -> Result<Vec<PathBuf>> {
+    let dir = ContainerStore::open(&engine.paths)?.dir(&c.config.id);
+    if c.config.driver == "vfs" {
+        return Ok(vec![dir.join("rootfs")]);
+    }
+    let store = engine.store()?;
+    let mut v: Vec<PathBuf> = c.config.layers.iter().map(|l| store.layer_dir(l).join("diff")).collect();
+    v.push(dir.join("upper"));
+    Ok(v)
+}
+
+pub fn cp(engine: &Engine, src: &str, dst: &str, archive: bool) -> Result<()> {
+    match (End::parse(src), End::parse(dst)) {
+        (End::Container { name, path }, to @ (End::Host(_) | End::Stdio)) => out_of(engine, &name, &path, &to),
+        (from @ (End::Host(_) | End::Stdio), End::Container { name, path }) => {
+            into(engine, &from, &name, &path, archive)
+        }
+        (End::Container { .. }, End::Container { .. }) => {
+            Err(bad("copying between containers is not supported: copy to the host first".into()))
+        }
+        _ => Err(bad("must specify at least one container source: CONTAINER:PATH".into())),
+    }
+}
+
+fn out_of(engine: &Engine, name: &str, path: &str, to: &End) -> Result<()> {
+    let c = containers::get(engine, name)?;
+    let layers = layers_of(engine, &c)?;
+    let store = engine.store()?;
+    let tmp = TempDir::new(&store.root().join("tmp"), "cp")?;
+    let flat = tmp.path().join("rootfs");
+    let tar = tmp.path().join("out.tar");
+    let rel = clean(path).join("/");
+    let base = rel.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or(".").to_string();
+    let res = userns::run(Request::Flatten { layers, dst: flat.clone() }).and_then(|_| {
+        let p = flat.join(&rel);
+        if fs::symlink_metadata(&p).is_err() {
+            return Err(Error::NoSuchObject(format!("could not find the file {path} in container {name}")));
+        }
+        userns::run(Request::Tar { path: p, name: base.clone(), out: tar.clone() })
+    });
+    let _ = userns::run(Request::Remove(vec![flat]));
+    res?;
+    match to {
+        End::Stdio => {
+            let mut f = fs::File::open(&tar).ctx(|| "open the archive".into())?;
+            std::io::copy(&mut f, &mut std::io::stdout().lock()).ctx(|| "write the archive".into())?;
+        }
+        End::Host(dest) => {
+            // Unpacked as the calling user (Docker's rule for cp to the host);
+            // the tar crate refuses names and links that leave the directory.
+            let (dir, rename_to) = if dest.is_dir() {
+                (dest.clone(), None)
+            } else {
+                let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                if !parent.is_dir() {
+                    return Err(bad(format!("destination directory {} does not exist", parent.display())));
+                }
+                (parent.to_path_buf(), Some(dest.clone()))
+            };
+            let stage = dir.join(format!(".rcon-cp-{}", std::process::id()));
+            fs::create_dir_all(&stage).ctx(|| format!("create {}", stage.display()))?;
+            let mut ar = tar::Archive::new(fs::File::open(&tar).ctx(|| "open the archive".into())?);
+            ar.set_preserve_permissions(true);
+            let res = ar.unpack(&stage).ctx(|| format!("write into {}", dir.display())).and_then(|_| {
+                let target = rename_to.unwrap_or_else(|| dir.join(&base));
+                if target.is_dir() && stage.join(&base).is_dir() {
+                    // Into an existing directory: merge, as Docker does.
+                    crate::storage::copy::copy_tree(&stage.join(&base), &target, &|u, g| (u, g))
+                        .ctx(|| format!("write {}", target.display()))
+                } else {
+                    fs::rename(stage.join(&base), &target).ctx(|| format!("write {}", target.display()))
+                }
+            });
+            let _ = fs::remove_dir_all(&stage);
+            res?;
+        }
+        End::Container { .. } => unreachable!(),
+    }
+    Ok(())
+}
+
+fn into(engine: &Engine, from: &End, name: &str, path: &str, archive: bool) -> Result<()> {
+    let c = containers::get(engine, name)?;
+    let layers = layers_of(engine, &c)?;
+    let top_down: Vec<PathBuf> = layers.iter().rev().cloned().collect();
+    let writable = layers.last().expect("at least the writable layer").clone();
+    let idmap = engine.paths.rootless.then(IdMap::for_current_user);
+    let rel = clean(path).join("/");
+    let dest_is_dir = rel.is_empty() || layer::lookup(&top_down, &rel).is_some_and(|m| m.is_dir());
+    let store = engine.store()?;
+    let tmp = TempDir::new(&store.root().join("tmp"), "cp")?;
+    let mut content = Plan::default();
+    let meta = Meta { uid: 0, gid: 0, chmod: None };
+    match from {
+        End::Stdio => {
+            if !dest_is_dir {
+                return Err(bad(format!(
+                    "destination {path} in container {name} must be a directory for a tar stream"
+                )));
+            }
+            let input = tmp.path().join("in.tar");
+            let mut f = fs::File::create(&input).ctx(|| "stage the input".into())?;
+            std::io::copy(&mut std::io::stdin().lock().take(u64::MAX), &mut f).ctx(|| "read standard input".into())?;
+            content.archive(rel.clone(), input);
+        }
+        End::Host(src) => {
+            let md = fs::symlink_metadata(src).map_err(|e| bad(format!("{}: {e}", src.display())))?;
+            let base = src.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let target = if dest_is_dir && !base.is_empty() { layer_join(&rel, &base) } else { rel.clone() };
+            if !dest_is_dir && path.ends_with('/') {
+                return Err(bad(format!("destination directory {path} does not exist in container {name}")));
+            }
+            if md.is_dir() {
+                content.parent(target.clone(), Some((md_mode(&md), 0, 0)));
+            }
+            content.add(src, &target, "", &DockerIgnore::default(), meta).ctx(|| format!("read {}", src.display()))?;
+            if archive {
+                // -a keeps the host owners.
+                use std::os::unix::fs::MetadataExt;
+                for e in content.entries.iter_mut() {
+                    let p = if e.path == target {
+                        src.clone()
+                    } else {
+                        src.join(e.path.strip_prefix(&format!("{target}/")).unwrap_or(""))
+                    };
+                    if let Ok(m) = fs::symlink_metadata(&p) {
+                        e.uid = m.uid();
+                        e.gid = m.gid();
+                    }
+                }
+            }
+        }
+        End::Container { .. } => unreachable!(),
+    }
+    let mut plan = Plan::default();
+    let parent = match rel.rsplit_once('/') {
+        Some((p, _)) if !dest_is_dir => p.to_string(),
+        _ if dest_is_dir => rel.clone(),
+        _ => String::new(),
+    };
+    if !parent.is_empty() {
+        if layer::lookup(&top_down, &parent).is_none() {
+            return Err(bad(format!("destination directory /{parent} does not exist in container {name}")));
+        }
+        layer::parents(&mut plan, &top_down, idmap.as_ref(), &parent);
+    }
+    plan.entries.extend(content.entries);
+    let tar = tmp.path().join("layer.tar");
+    plan.write_tar(&tar).ctx(|| "write the archive".into())?;
+    userns::run(Request::Extract(vec![ExtractJob { src: tar, dest: writable }]))?;
+    Ok(())
+}
+
+fn md_mode(md: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    md.permissions().mode() & 0o7777
+}
+
+fn layer_join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::End;
+
+    #[test]
+    fn ends_like_docker() {
+        assert_eq!(End::parse("-"), End::Stdio);
+        assert_eq!(End::parse("c1:/etc/passwd"), End::Container { name: "c1".into(), path: "/etc/passwd".into() });
+        assert_eq!(End::parse("./a:b"), End::Host("./a:b".into()));
+        assert_eq!(End::parse("/tmp/x"), End::Host("/tmp/x".into()));
+    }
+}

@@ -1,0 +1,436 @@
+//! `rcon build`: Dockerfiles as people write them (the seed documents'
+//! patterns, on the local busybox image), contexts, the cache step by step,
+//! and bad input.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::*;
+use serde_json::Value;
+
+/// A context directory with files (path, content); returns its path.
+fn context(t: &TestEnv, name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = t.path(name);
+    for (p, content) in files {
+        let f = dir.join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, content).unwrap();
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    t.give(&dir);
+    dir
+}
+
+fn build(t: &TestEnv, args: &[&str], dir: &Path) -> Run {
+    let mut v: Vec<String> = vec!["build".into()];
+    v.extend(args.iter().map(|s| s.to_string()));
+    v.push(dir.display().to_string());
+    t.rcon(v)
+}
+
+fn inspect(t: &TestEnv, image: &str) -> Value {
+    let out = t.rcon(["image", "inspect", image]).ok().to_string();
+    serde_json::from_str::<Value>(&out).unwrap()[0].clone()
+}
+
+fn cache_hits(out: &str) -> Vec<usize> {
+    // Step numbers whose next line is "Using cache".
+    let lines: Vec<&str> = out.lines().collect();
+    let mut hits = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if let Some(rest) = l.strip_prefix("Step ") {
+            if lines.get(i + 1) == Some(&" ---> Using cache") {
+                hits.push(rest.split('/').next().unwrap().parse().unwrap());
+            }
+        }
+    }
+    hits
+}
+
+both_modes!(builds_every_metadata_instruction, |t| {
+    t.load_busybox("busybox");
+    let dir = context(t, "ctx", &[(
+        "Dockerfile",
+        "# syntax=docker/dockerfile:1\nFROM busybox\nMAINTAINER Jane <j@example.com>\nLABEL com.example.a=\"one two\" b=2\n\
+         ENV GREETING=\"hello world\" \\\n    OTHER=x\nENV LEGACY value with spaces\nEXPOSE 80 53/udp\nVOLUME [\"/data\"]\n\
+         USER user:user\nWORKDIR /srv\nWORKDIR sub\nSTOPSIGNAL SIGQUIT\nSHELL [\"/bin/sh\", \"-ec\"]\n\
+         HEALTHCHECK --interval=5m --timeout=3s --retries=2 CMD wget -q http://localhost/ || exit 1\n\
+         ONBUILD RUN echo triggered\nENTRYPOINT [\"/bin/echo\"]\nCMD [\"$GREETING\"]\n",
+    )]);
+    let out = build(t, &["-t", "meta:1", "--label", "from.cli=yes"], &dir).ok().to_string();
+    assert!(out.starts_with("Step 1/16 : FROM busybox\n ---> "), "{out}");
+    assert!(out.contains("Step 16/16 : CMD [\"$GREETING\"]"), "{out}");
+    assert!(out.ends_with("Successfully tagged meta:1\n"), "{out}");
+    let img = inspect(t, "meta:1");
+    let c = &img["Config"];
+    assert_eq!(img["Author"], "Jane <j@example.com>");
+    assert_eq!(c["Labels"]["com.example.a"], "one two");
+    assert_eq!(c["Labels"]["b"], "2");
+    assert_eq!(c["Labels"]["from.cli"], "yes");
+    let env: Vec<&str> = c["Env"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(env.contains(&"GREETING=hello world") && env.contains(&"OTHER=x"), "{env:?}");
+    assert!(env.contains(&"LEGACY=value with spaces"), "{env:?}");
+    assert!(c["ExposedPorts"].get("80/tcp").is_some() && c["ExposedPorts"].get("53/udp").is_some());
+    assert!(c["Volumes"].get("/data").is_some());
+    assert_eq!(c["User"], "user:user");
+    assert_eq!(c["WorkingDir"], "/srv/sub");
+    assert_eq!(c["StopSignal"], "SIGQUIT");
+    assert_eq!(c["Shell"], serde_json::json!(["/bin/sh", "-ec"]));
+    assert_eq!(c["Healthcheck"]["Test"], serde_json::json!(["CMD-SHELL", "wget -q http://localhost/ || exit 1"]));
+    assert_eq!(c["Healthcheck"]["Interval"], 300_000_000_000u64);
+    assert_eq!(c["Healthcheck"]["Retries"], 2);
+    assert_eq!(c["OnBuild"], serde_json::json!(["RUN echo triggered"]));
+    assert_eq!(c["Entrypoint"], serde_json::json!(["/bin/echo"]));
+    // Exec form: no variable substitution, as in Docker.
+    assert_eq!(c["Cmd"], serde_json::json!(["$GREETING"]));
+    // WORKDIR made its directory; the image runs as the user, in it.
+    assert_eq!(t.rcon(["run", "--rm", "--entrypoint", "pwd", "meta:1"]).ok(), "/srv/sub\n");
+    // Metadata steps are empty layers in the history.
+    let hist = t.rcon(["history", "--no-trunc", "--format", "{{.CreatedBy}}|{{.Size}}", "meta:1"]).ok().to_string();
+    assert!(hist.lines().any(|l| l.starts_with("/bin/sh -c #(nop)  ENV GREETING=hello world OTHER=x|0B")), "{hist}");
+});
+
+both_modes!(run_copy_and_ownership, |t| {
+    t.load_busybox("busybox");
+    let dir = context(t, "ctx", &[
+        ("Dockerfile", "FROM busybox\nCOPY --chown=user:user --chmod=0640 a.txt /tmp/in/\nCOPY src /app/\nCOPY *.md ./docs/\nADD files.tar /opt/\nRUN <<EOF\nset -e\nstat -c '%U:%G %a %n' /tmp/in/a.txt > /report\nstat -c '%a' /tmp >> /report\nls /app /docs /opt/x >> /report\nEOF\nRUN [\"sh\", \"-c\", \"echo exec form >> /report\"]\nCMD cat /report\n"),
+        ("a.txt", "a\n"),
+        ("src/main.c", "int main;\n"),
+        ("src/lib/util.c", "\n"),
+        ("one.md", "1"),
+        ("two.md", "2"),
+    ]);
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(3);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "x/in-tar", &b"tar"[..]).unwrap();
+    std::fs::write(dir.join("files.tar"), b.into_inner().unwrap()).unwrap();
+    t.give(&dir);
+    build(t, &["-t", "cp"], &dir).ok();
+    let report = t.rcon(["run", "--rm", "cp"]).ok().to_string();
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines[0], "user:user 640 /tmp/in/a.txt", "{report}");
+    // Copying below /tmp kept its mode (the layer carries the parent as it was).
+    assert_eq!(lines[1], "1777", "{report}");
+    // The contents of a source directory are copied, not the directory.
+    assert!(report.contains("/app:\nlib\nmain.c\n"), "{report}");
+    assert!(report.contains("/docs:\none.md\ntwo.md\n"), "{report}");
+    assert!(report.contains("in-tar"), "ADD unpacks local tars: {report}");
+    assert!(report.ends_with("exec form\n"), "{report}");
+});
+
+both_modes!(cache_follows_dockers_rules, |t| {
+    t.load_busybox("busybox");
+    // The `COPY package.json` before `RUN npm install` pattern.
+    let dir = context(t, "ctx", &[
+        ("Dockerfile", "FROM busybox\nWORKDIR /app\nCOPY package.json ./\nRUN cp package.json deps.installed\nCOPY . .\nRUN cat app.js > built\nCMD cat built\n"),
+        ("package.json", "{\"deps\":1}\n"),
+        ("app.js", "v1\n"),
+    ]);
+    let first = build(t, &["-t", "app"], &dir).ok().to_string();
+    assert!(cache_hits(&first).is_empty(), "{first}");
+    // Nothing changed: every step comes from the cache, same image.
+    let id1 = inspect(t, "app")["Id"].clone();
+    let again = build(t, &["-t", "app"], &dir).ok().to_string();
+    assert_eq!(cache_hits(&again), [2, 3, 4, 5, 6, 7], "{again}");
+    assert_eq!(inspect(t, "app")["Id"], id1);
+    // mtime is not part of the checksum.
+    let f = std::fs::File::options().write(true).open(dir.join("app.js")).unwrap();
+    f.set_modified(std::time::SystemTime::UNIX_EPOCH).unwrap();
+    assert_eq!(cache_hits(build(t, &["-t", "app"], &dir).ok()), [2, 3, 4, 5, 6, 7]);
+    // A source change: the dependency steps stay cached, the rest reruns.
+    std::fs::write(dir.join("app.js"), "v2\n").unwrap();
+    let src = build(t, &["-t", "app"], &dir).ok().to_string();
+    assert_eq!(cache_hits(&src), [2, 3, 4], "{src}");
+    assert_eq!(t.rcon(["run", "--rm", "app"]).ok(), "v2\n");
+    // package.json changed: from its COPY on, nothing is cached.
+    std::fs::write(dir.join("package.json"), "{\"deps\":2}\n").unwrap();
+    assert_eq!(cache_hits(build(t, &["-t", "app"], &dir).ok()), [2]);
+    // A build arg in effect is part of a RUN's key.
+    let args = context(t, "args", &[("Dockerfile", "FROM busybox\nARG V=1\nRUN echo $V > /v\n")]);
+    build(t, &[], &args).ok();
+    assert_eq!(cache_hits(build(t, &[], &args).ok()), [2, 3]);
+    assert_eq!(cache_hits(build(t, &["--build-arg", "V=2"], &args).ok()), Vec::<usize>::new());
+    assert_eq!(cache_hits(build(t, &["--build-arg", "V=2"], &args).ok()), [2, 3]);
+    // --no-cache
+    let none = build(t, &["--no-cache", "-t", "app"], &dir).ok().to_string();
+    assert!(cache_hits(&none).is_empty(), "{none}");
+});
+
+both_modes!(multi_stage_and_targets, |t| {
+    t.load_busybox("busybox");
+    let dir = context(t, "ctx", &[(
+        "Dockerfile",
+        "ARG BASE=busybox\nFROM ${BASE} AS builder\nRUN echo built > /artifact\n\
+         FROM busybox AS unused\nRUN exit 1\n\
+         FROM scratch AS bin\nCOPY --from=builder /artifact /artifact\n\
+         FROM $BASE\nCOPY --from=0 /artifact /from-index\nCOPY --from=bin /artifact /from-name\nCMD cat /from-index /from-name\n",
+    )]);
+    let out = build(t, &["-t", "multi"], &dir).ok().to_string();
+    // Only the stages the target needs: the `unused` one never runs.
+    assert!(!out.contains("exit 1"), "{out}");
+    assert!(out.contains("Step 1/8 : FROM ${BASE} AS builder"), "{out}");
+    assert_eq!(t.rcon(["run", "--rm", "multi"]).ok(), "built\nbuilt\n");
+    // --target stops at that stage.
+    let out = build(t, &["--target", "builder", "-t", "stage1"], &dir).ok().to_string();
+    assert!(out.contains("Step 2/2 : RUN echo built"), "{out}");
+    assert_eq!(t.rcon(["run", "--rm", "stage1", "cat", "/artifact"]).ok(), "built\n");
+    build(t, &["--target", "nosuch"], &dir).fails(1, "target stage \"nosuch\" could not be found");
+    // FROM scratch with a file only.
+    build(t, &["--target", "bin", "-t", "onlyfile"], &dir).ok();
+    assert_eq!(inspect(t, "onlyfile")["RootFS"]["Layers"].as_array().unwrap().len(), 1);
+});
+
+both_modes!(contexts_and_dockerignore, |t| {
+    t.load_busybox("busybox");
+    let dir = context(
+        t,
+        "ctx",
+        &[
+            ("keep.txt", "k"),
+            ("secret.key", "s"),
+            ("logs/a.log", "l"),
+            ("logs/keep.log", "kl"),
+            (".dockerignore", "*.key\n**/*.log\n!logs/keep.log\n"),
+            ("Dockerfile", "FROM busybox\nCOPY . /c\nRUN find /c -type f | sort\n"),
+        ],
+    );
+    let out = build(t, &[], &dir).ok().to_string();
+    assert!(out.contains("/c/keep.txt") && out.contains("/c/logs/keep.log"), "{out}");
+    assert!(!out.contains("secret.key") && !out.contains("a.log"), "{out}");
+    build(t, &[], &dir).ok();
+    // An excluded file cannot be copied by name either.
+    let df = t.path("elsewhere.Dockerfile");
+    std::fs::write(&df, "FROM busybox\nCOPY secret.key /\n").unwrap();
+    t.give(&df);
+    build(t, &["-f", df.to_str().unwrap()], &dir)
+        .fails(1, "Dockerfile:2: COPY failed: file not found in build context or excluded by .dockerignore");
+    // Dockerfile.dockerignore next to the Dockerfile wins over .dockerignore.
+    let ig = t.path("elsewhere.Dockerfile.dockerignore");
+    std::fs::write(&ig, "logs\n").unwrap();
+    t.give(&ig);
+    build(t, &["-f", df.to_str().unwrap()], &dir).ok();
+    // `-` : the Dockerfile on stdin, no context.
+    let r = t.rcon_stdin(["build", "-t", "stdin", "-"], b"FROM busybox\nRUN echo from-stdin\n");
+    assert!(r.ok().contains("from-stdin"));
+    let r = t.rcon_stdin(["build", "-"], b"FROM busybox\nCOPY keep.txt /\n");
+    r.fails(1, "no build context");
+    // `-f -` with a directory context.
+    let r = t
+        .rcon_stdin(["build", "-f", "-", dir.to_str().unwrap()], b"FROM busybox\nCOPY keep.txt /\nRUN cat /keep.txt\n");
+    assert!(r.ok().contains("\nk"), "{}", r.stdout);
+    // A tar of the context on stdin.
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in [("Dockerfile", &b"FROM busybox\nCOPY f /f\nRUN cat /f\n"[..]), ("f", &b"from-tar"[..])] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name, data).unwrap();
+    }
+    let r = t.rcon_stdin(["build", "-"], &b.into_inner().unwrap());
+    assert!(r.ok().contains("from-tar"), "{}", r.stdout);
+});
+
+both_modes!(bad_input_fails_cleanly, |t| {
+    t.load_busybox("busybox");
+    let dir = context(t, "ctx", &[("Dockerfile", "FROM busybox\nRUN echo step1 > /s\nRUN exit 3\n")]);
+    let r = build(t, &["-t", "half"], &dir);
+    r.fails(3, "The command '/bin/sh -c exit 3' returned a non-zero code: 3");
+    // Nothing tagged, no container left, and the cache of step 2 still serves.
+    assert!(t.rcon(["image", "inspect", "half"]).code != 0);
+    assert_eq!(t.rcon(["ps", "-aq"]).ok(), "");
+    std::fs::write(dir.join("Dockerfile"), "FROM busybox\nRUN echo step1 > /s\nRUN true\n").unwrap();
+    assert_eq!(cache_hits(build(t, &["-t", "half"], &dir).ok()), [2]);
+    // Parse errors point at line and column.
+    std::fs::write(dir.join("Dockerfile"), "FROM busybox\n\nFROBNICATE x\n").unwrap();
+    build(t, &[], &dir).fails(1, "line 3, column 1: unknown instruction: FROBNICATE");
+    std::fs::write(dir.join("Dockerfile"), "FROM busybox\nCOPY --frm=x a b\n").unwrap();
+    build(t, &[], &dir).fails(1, "line 2, column 6: unknown flag: --frm");
+    std::fs::write(dir.join("Dockerfile"), "FROM busybox\nCOPY missing /\n").unwrap();
+    build(t, &[], &dir).fails(1, "Dockerfile:2: COPY failed: file not found in build context");
+    std::fs::write(dir.join("Dockerfile"), "FROM nosuchimage\n").unwrap();
+    // A FROM image not in the store is pulled (and fails here: no such host).
+    build(t, &[], &dir).fails(1, "pull nosuchimage:latest");
+    // A symlink that leaves the context is refused.
+    std::os::unix::fs::symlink("/etc", dir.join("out")).unwrap();
+    std::fs::write(dir.join("Dockerfile"), "FROM busybox\nCOPY out/passwd /\n").unwrap();
+    build(t, &[], &dir).fails(1, "outside the build context");
+    build(t, &["--platform", "linux/s390x-nope"], &dir).fails(125, "not supported");
+    t.rcon(["build", "/nonexistent-dir"]).fails(1, "unable to prepare context");
+});
+
+both_modes!(onbuild_args_quiet_iidfile, |t| {
+    t.load_busybox("busybox");
+    let base = context(
+        t,
+        "base",
+        &[("Dockerfile", "FROM busybox\nONBUILD COPY marker /marker\nONBUILD RUN echo trigger-ran > /t\n")],
+    );
+    build(t, &["-t", "onbase"], &base).ok();
+    let child = context(t, "child", &[
+        ("marker", "m\n"),
+        ("Dockerfile", "ARG TAG=latest\nFROM onbase:$TAG\nARG WHO\nARG DEF=${WHO:-nobody}\nRUN echo \"$WHO $DEF ${UNSET:+set}\" > /args\nCMD cat /t /marker /args\n"),
+    ]);
+    let out = build(t, &["-t", "child", "--build-arg", "WHO=me", "--build-arg", "EXTRA=1"], &child).ok().to_string();
+    assert!(out.contains("# Executing 2 build triggers"), "{out}");
+    assert!(out.contains("[Warning] One or more build-args [EXTRA] were not consumed"), "{out}");
+    assert_eq!(t.rcon(["run", "--rm", "child"]).ok(), "trigger-ran\nm\nme me \n");
+    // Triggers are not inherited by the child.
+    assert!(inspect(t, "child")["Config"]["OnBuild"].is_null());
+    // -q prints only the id; --iidfile writes it.
+    let iid = t.path("iid");
+    let r = build(t, &["-q", "--iidfile", iid.to_str().unwrap(), "--build-arg", "WHO=me"], &child);
+    let id = r.ok().trim().to_string();
+    assert!(id.starts_with("sha256:") && id.len() == 71, "{}", r.stdout);
+    assert_eq!(std::fs::read_to_string(&iid).unwrap(), id);
+});
+
+both_modes!(commit_and_diff, |t| {
+    t.load_busybox("busybox");
+    t.rcon([
+        "run",
+        "--name",
+        "c1",
+        "busybox",
+        "sh",
+        "-c",
+        "echo new > /tmp/new; rm /etc/group; echo x >> /etc/passwd; mkdir -p /d/e; chown 1000:1000 /d/e",
+    ])
+    .ok();
+    let diff = t.rcon(["diff", "c1"]).ok().to_string();
+    assert_eq!(diff, "A /d\nA /d/e\nC /etc\nD /etc/group\nC /etc/passwd\nC /tmp\nA /tmp/new\n");
+    let id = t
+        .rcon([
+            "commit",
+            "-a",
+            "Jane",
+            "-m",
+            "a message",
+            "-c",
+            "CMD [\"cat\", \"/tmp/new\"]",
+            "-c",
+            "ENV K=v",
+            "c1",
+            "committed:1",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    assert!(id.starts_with("sha256:"), "{id}");
+    assert_eq!(t.rcon(["run", "--rm", "committed:1"]).ok(), "new\n");
+    // Deletions and owners are part of the layer.
+    let r = t.rcon([
+        "run",
+        "--rm",
+        "committed:1",
+        "sh",
+        "-c",
+        "test -e /etc/group || echo gone; stat -c %u:%g /d/e; echo $K",
+    ]);
+    assert_eq!(r.ok(), "gone\n1000:1000\nv\n");
+    let img = inspect(t, "committed:1");
+    assert_eq!(img["Author"], "Jane");
+    assert_eq!(img["Comment"], "a message");
+    t.rcon(["commit", "-c", "RUN true", "c1"]).fails(125, "RUN is not allowed here");
+    t.rcon(["diff", "nosuch"]).fails(125, "no such container");
+});
+
+both_modes!(run_mounts_heredocs_and_platform_args, |t| {
+    t.load_busybox("busybox");
+    let dir = context(t, "ctx", &[
+        ("data.txt", "bound\n"),
+        (
+            "Dockerfile",
+            "FROM busybox\nARG TARGETARCH\nENV WHO=world\n\
+             RUN --mount=type=cache,target=/cache --mount=type=tmpfs,target=/scratch --mount=type=bind,source=data.txt,target=/mnt/data.txt \\\n\
+             \x20   echo run >> /cache/count; wc -l < /cache/count > /runs; cat /mnt/data.txt > /bound; touch /scratch/gone\n\
+             COPY <<EOF /greeting\nhello $WHO on $TARGETARCH\nEOF\n\
+             COPY <<\"RAW\" /raw\n$WHO\nRAW\n\
+             CMD cat /runs /bound /greeting /raw; ls /scratch\n",
+        ),
+    ]);
+    build(t, &["-t", "mounts"], &dir).ok();
+    let arch = t.rcon(["image", "inspect", "--format", "{{.Architecture}}", "busybox"]).ok().trim().to_string();
+    let want = format!("1\nbound\nhello world on {arch}\n$WHO\n");
+    assert_eq!(t.rcon(["run", "--rm", "mounts"]).ok(), want);
+    // The cache mount outlives the build: a second (uncached) RUN sees it.
+    build(t, &["--no-cache", "-t", "mounts"], &dir).ok();
+    assert!(t.rcon(["run", "--rm", "mounts"]).ok().starts_with("2\n"));
+});
+
+both_modes!(export_flattens_the_container, |t| {
+    t.load_busybox("busybox");
+    t.rcon([
+        "run",
+        "--name",
+        "c1",
+        "busybox",
+        "sh",
+        "-c",
+        "echo new > /tmp/new; rm /etc/group; chown 1000:1000 /tmp/new",
+    ])
+    .ok();
+    let out = t.path("out.tar");
+    t.rcon(["export", "-o", out.to_str().unwrap(), "c1"]).ok();
+    let mut ar = tar::Archive::new(std::fs::File::open(&out).unwrap());
+    let mut names = Vec::new();
+    let mut owner = None;
+    for e in ar.entries().unwrap() {
+        let e = e.unwrap();
+        let p = e.path().unwrap().display().to_string();
+        if p == "tmp/new" {
+            owner = Some((e.header().uid().unwrap(), e.header().gid().unwrap()));
+        }
+        names.push(p);
+    }
+    assert!(names.contains(&"bin/busybox".to_string()) && names.contains(&"tmp/new".to_string()), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains("etc/group") || n.contains(".wh.")), "{names:?}");
+    assert_eq!(owner, Some((1000, 1000)));
+});
+
+both_modes!(cp_both_ways_and_streams, |t| {
+    t.load_busybox("busybox");
+    let host = context(t, "host", &[("dir/sub/f", "from host\n"), ("one.txt", "one\n")]);
+    t.rcon([
+        "create",
+        "--name",
+        "c1",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /tmp/dir/sub/f /tmp/renamed /tmp/t/a; stat -c '%a %u' /tmp /tmp/dir/sub/f",
+    ])
+    .ok();
+    // Into a stopped container: a directory, a file under a new name, a tar stream.
+    t.rcon(["cp", host.join("dir").to_str().unwrap(), "c1:/tmp/"]).ok();
+    t.rcon(["cp", host.join("one.txt").to_str().unwrap(), "c1:/tmp/renamed"]).ok();
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(2);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "t/a", &b"a\n"[..]).unwrap();
+    t.rcon_stdin(["cp", "-", "c1:/tmp"], &b.into_inner().unwrap()).ok();
+    // Copied as root:root, and /tmp keeps its mode.
+    assert_eq!(t.rcon(["start", "-a", "c1"]).ok(), "from host\none\na\n1777 0\n644 0\n");
+    // Out of it: to a directory, under a new name, as a tar stream.
+    let out = t.path("out");
+    std::fs::create_dir_all(&out).unwrap();
+    t.give(&out);
+    t.rcon(["cp", "c1:/etc/passwd", out.to_str().unwrap()]).ok();
+    assert!(std::fs::read_to_string(out.join("passwd")).unwrap().starts_with("root:x:0:0"));
+    t.rcon(["cp", "c1:/tmp/dir", out.join("copy").to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read_to_string(out.join("copy/sub/f")).unwrap(), "from host\n");
+    let r = t.rcon(["cp", "c1:/home/user", "-"]);
+    let mut ar = tar::Archive::new(r.raw_stdout.as_slice());
+    let owned: Vec<(String, u64)> = ar
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.path().unwrap().display().to_string(), e.header().uid().unwrap())
+        })
+        .collect();
+    assert!(owned.contains(&("user/owned".to_string(), 1000)), "{owned:?}");
+    t.rcon(["cp", "c1:/nope", out.to_str().unwrap()]).fails(125, "could not find the file /nope");
+    t.rcon(["cp", "a", "b"]).fails(125, "must specify at least one container");
+});
