@@ -3,6 +3,7 @@
 //! work is in `rcon::engine`.
 
 mod containers;
+mod df;
 mod docs;
 mod doctor;
 mod events;

@@ -25,11 +25,14 @@ pub struct InfoArgs {
 pub enum SystemCommand {
     /// Display system-wide information
     Info(InfoArgs),
+    /// Show rcon disk usage
+    Df(super::df::DfArgs),
 }
 
 pub fn dispatch(engine: &Engine, c: SystemCommand) -> CmdResult {
     match c {
         SystemCommand::Info(a) => info(engine, a),
+        SystemCommand::Df(a) => super::df::df(engine, a),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod attach;
 pub mod containers;
+pub mod df;
 pub mod doctor;
 pub mod exec;
 pub mod health;
