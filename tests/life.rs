@@ -635,3 +635,35 @@ both_modes!(system_df_matches_the_files_on_disk, |t| {
     let out = t.rcon(["system", "df", "--format", fmt]).ok().to_string();
     assert_eq!(out.lines().next().unwrap(), format!("Images|1|0|{0}|{0} (100%)", human4(layers)), "{out}");
 });
+
+both_modes!(system_prune_and_reset, |t| {
+    img(t);
+    let two = fixtures::two_layer_archive(&t.dir, &["extra"], "prune-me");
+    t.give(&two);
+    t.rcon(["load", "-i", two.to_str().unwrap()]).ok();
+    t.rcon(["run", "--name", "done", "busybox", "dd", "if=/dev/zero", "of=/f", "bs=1000", "count=50"]).ok();
+    t.rcon(["run", "-d", "--name", "live", "busybox", "sleep", "1000"]).ok();
+    // no -f and no terminal: the prompt reads EOF, which is no
+    let r = t.rcon(["system", "prune"]);
+    assert!(r.ok().is_empty() && r.stderr.contains("all stopped containers"), "{}", r.stderr);
+    assert_eq!(t.rcon(["ps", "-aq"]).ok().lines().count(), 2);
+    let out = t.rcon(["system", "prune", "-a", "-f"]).ok().to_string();
+    assert!(out.starts_with("Deleted Containers:\n"), "{out}");
+    assert!(out.contains("Deleted Images:\ndeleted: sha256:"), "{out}");
+    let reclaimed = out.lines().last().unwrap();
+    assert!(reclaimed.starts_with("Total reclaimed space: ") && reclaimed != "Total reclaimed space: 0B", "{out}");
+    assert_eq!(t.rcon(["ps", "-a", "--format", "{{.Names}}"]).ok(), "live\n");
+    // busybox is used by `live`: kept; `extra` was unused: gone
+    assert_eq!(t.rcon(["images", "--format", "{{.Repository}}"]).ok(), "busybox\n");
+
+    // reset: refused without a terminal, unless -f
+    t.rcon(["system", "reset"]).fails(125, "use -f");
+    let pid = inspect(t, "live")["State"]["Pid"].as_i64().unwrap();
+    t.rcon(["system", "reset", "-f"]).ok();
+    wait_for("the container's end", Duration::from_secs(10), || {
+        (!std::path::Path::new(&format!("/proc/{pid}")).exists() || proc_state(pid) == "Z").then_some(())
+    });
+    assert!(!t.data.join("rcon").exists(), "data dir left");
+    assert_eq!(t.rcon(["ps", "-aq"]).ok(), "");
+    assert_eq!(t.rcon(["images", "-q"]).ok(), "");
+});

@@ -10,6 +10,7 @@ mod events;
 mod health;
 mod images;
 mod lifecycle;
+mod prune;
 mod stats;
 mod system;
 

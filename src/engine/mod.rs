@@ -9,6 +9,7 @@ pub mod exec;
 pub mod health;
 pub mod images;
 pub mod lifecycle;
+pub mod reset;
 pub mod restart;
 pub mod stats;
 pub mod system;
