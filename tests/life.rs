@@ -559,10 +559,7 @@ fn doctor_names_missing_subuid_range_and_0600_tun_with_fixes() {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(out.status.code(), Some(1), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains(&format!("FAIL  subuid           no subordinate uid range for {}", user.name)), "{text}");
-    assert!(
-        text.contains(&format!("fix: sudo usermod --add-subuids ")) && text.contains(&format!(" {}\n", user.name)),
-        "{text}"
-    );
+    assert!(text.contains("fix: sudo usermod --add-subuids ") && text.contains(&format!(" {}\n", user.name)), "{text}");
     assert!(text.contains("FAIL  subgid") && text.contains("--add-subgids"), "{text}");
     assert!(
         text.contains(&format!(

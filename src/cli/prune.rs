@@ -37,7 +37,7 @@ pub fn prune(engine: &Engine, a: PruneArgs) -> CmdResult {
         } else {
             "  - all dangling images\n"
         };
-        eprint!("{w}\n");
+        eprintln!("{w}");
         if !super::confirm("Are you sure you want to continue?") {
             return Ok(0);
         }
