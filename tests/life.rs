@@ -559,10 +559,7 @@ fn doctor_names_missing_subuid_range_and_0600_tun_with_fixes() {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(out.status.code(), Some(1), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains(&format!("FAIL  subuid           no subordinate uid range for {}", user.name)), "{text}");
-    assert!(
-        text.contains(&format!("fix: sudo usermod --add-subuids ")) && text.contains(&format!(" {}\n", user.name)),
-        "{text}"
-    );
+    assert!(text.contains("fix: sudo usermod --add-subuids ") && text.contains(&format!(" {}\n", user.name)), "{text}");
     assert!(text.contains("FAIL  subgid") && text.contains("--add-subgids"), "{text}");
     assert!(
         text.contains(&format!(
@@ -573,3 +570,97 @@ fn doctor_names_missing_subuid_range_and_0600_tun_with_fixes() {
     );
     assert!(text.contains(&format!("fix: sudo chmod 0666 {}", tun.display())), "{text}");
 }
+
+/// Bytes of regular files under a directory (what `du --apparent-size` counts for files).
+fn file_bytes(p: &std::path::Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(p) else { return 0 };
+    rd.flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => file_bytes(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// go-units HumanSize with 4 digits, for the expected figures.
+fn human4(b: u64) -> String {
+    let units = ["B", "kB", "MB", "GB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i < 3 {
+        v /= 1000.0;
+        i += 1;
+    }
+    let s = format!("{:.*}", 3usize.saturating_sub((v.log10().floor().max(0.0)) as usize), v);
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    format!("{s}{}", units[i])
+}
+
+both_modes!(system_df_matches_the_files_on_disk, |t| {
+    img(t);
+    t.rcon(["run", "--name", "wrote", "busybox", "dd", "if=/dev/zero", "of=/big", "bs=1000", "count=300"]).ok();
+    t.rcon(["run", "-d", "--name", "runs", "busybox", "sleep", "1000"]).ok();
+    let data = t.data.join("rcon");
+    // images: the layers' content, from their records on disk
+    let mut layers = 0u64;
+    for e in std::fs::read_dir(data.join("layers")).unwrap().flatten() {
+        let rec: Value = serde_json::from_slice(&std::fs::read(e.path().join("layer.json")).unwrap()).unwrap();
+        layers += rec["size"].as_u64().unwrap();
+        assert!(file_bytes(&e.path().join("diff")) > 0);
+    }
+    let id = |n: &str| inspect(t, n)["Id"].as_str().unwrap().to_string();
+    let wrote = file_bytes(&data.join(format!("containers/{}/upper", id("wrote"))));
+    let runs = file_bytes(&data.join(format!("containers/{}/upper", id("runs"))));
+    assert!(wrote >= 300_000, "{wrote}");
+    let fmt = "{{.Type}}|{{.TotalCount}}|{{.Active}}|{{.Size}}|{{.Reclaimable}}";
+    let out = t.rcon(["system", "df", "--format", fmt]).ok().to_string();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], format!("Images|1|1|{}|0B (0%)", human4(layers)), "{out}");
+    let total = wrote + runs;
+    let pct = (wrote as f64 * 100.0 / total as f64) as i64;
+    assert_eq!(lines[1], format!("Containers|2|1|{}|{} ({pct}%)", human4(total), human4(wrote)), "{out}");
+    assert_eq!(lines[2], "Local Volumes|0|0|0B|0B");
+    let table = t.rcon(["system", "df"]).ok().to_string();
+    assert!(table.starts_with("TYPE            TOTAL     ACTIVE    SIZE"), "{table}");
+    let v = t.rcon(["system", "df", "-v"]).ok().to_string();
+    assert!(v.contains("Images space usage:") && v.contains("Containers space usage:"), "{v}");
+    assert!(v.lines().any(|l| l.starts_with("busybox ") && l.trim_end().ends_with(" 2")), "{v}");
+    assert!(v.lines().any(|l| l.contains(&human4(wrote)) && l.trim_end().ends_with("wrote")), "{v}");
+    t.rcon(["rm", "-f", "wrote", "runs"]).ok();
+    // unused now: all of the image is reclaimable
+    let out = t.rcon(["system", "df", "--format", fmt]).ok().to_string();
+    assert_eq!(out.lines().next().unwrap(), format!("Images|1|0|{0}|{0} (100%)", human4(layers)), "{out}");
+});
+
+both_modes!(system_prune_and_reset, |t| {
+    img(t);
+    let two = fixtures::two_layer_archive(&t.dir, &["extra"], "prune-me");
+    t.give(&two);
+    t.rcon(["load", "-i", two.to_str().unwrap()]).ok();
+    t.rcon(["run", "--name", "done", "busybox", "dd", "if=/dev/zero", "of=/f", "bs=1000", "count=50"]).ok();
+    t.rcon(["run", "-d", "--name", "live", "busybox", "sleep", "1000"]).ok();
+    // no -f and no terminal: the prompt reads EOF, which is no
+    let r = t.rcon(["system", "prune"]);
+    assert!(r.ok().is_empty() && r.stderr.contains("all stopped containers"), "{}", r.stderr);
+    assert_eq!(t.rcon(["ps", "-aq"]).ok().lines().count(), 2);
+    let out = t.rcon(["system", "prune", "-a", "-f"]).ok().to_string();
+    assert!(out.starts_with("Deleted Containers:\n"), "{out}");
+    assert!(out.contains("Deleted Images:\ndeleted: sha256:"), "{out}");
+    let reclaimed = out.lines().last().unwrap();
+    assert!(reclaimed.starts_with("Total reclaimed space: ") && reclaimed != "Total reclaimed space: 0B", "{out}");
+    assert_eq!(t.rcon(["ps", "-a", "--format", "{{.Names}}"]).ok(), "live\n");
+    // busybox is used by `live`: kept; `extra` was unused: gone
+    assert_eq!(t.rcon(["images", "--format", "{{.Repository}}"]).ok(), "busybox\n");
+
+    // reset: refused without a terminal, unless -f
+    t.rcon(["system", "reset"]).fails(125, "use -f");
+    let pid = inspect(t, "live")["State"]["Pid"].as_i64().unwrap();
+    t.rcon(["system", "reset", "-f"]).ok();
+    wait_for("the container's end", Duration::from_secs(10), || {
+        (!std::path::Path::new(&format!("/proc/{pid}")).exists() || proc_state(pid) == "Z").then_some(())
+    });
+    assert!(!t.data.join("rcon").exists(), "data dir left");
+    assert_eq!(t.rcon(["ps", "-aq"]).ok(), "");
+    assert_eq!(t.rcon(["images", "-q"]).ok(), "");
+});

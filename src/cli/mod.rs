@@ -5,12 +5,14 @@
 mod build;
 mod commit;
 mod containers;
+mod df;
 mod docs;
 mod doctor;
 mod events;
 mod health;
 mod images;
 mod lifecycle;
+mod prune;
 mod registry;
 mod stats;
 mod system;

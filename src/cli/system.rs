@@ -25,11 +25,20 @@ pub struct InfoArgs {
 pub enum SystemCommand {
     /// Display system-wide information
     Info(InfoArgs),
+    /// Show rcon disk usage
+    Df(super::df::DfArgs),
+    /// Remove unused data: stopped containers, dangling (with -a: unused) images
+    Prune(super::prune::PruneArgs),
+    /// Remove all of your rcon state: containers, images, layers, events
+    Reset(super::prune::ResetArgs),
 }
 
 pub fn dispatch(engine: &Engine, c: SystemCommand) -> CmdResult {
     match c {
         SystemCommand::Info(a) => info(engine, a),
+        SystemCommand::Df(a) => super::df::df(engine, a),
+        SystemCommand::Prune(a) => super::prune::prune(engine, a),
+        SystemCommand::Reset(a) => super::prune::reset(engine, a),
     }
 }
 

@@ -319,6 +319,9 @@ pub fn prune(store: &Store, all: bool, filters: &[String]) -> Result<(Vec<String
     let flt = parse_filters(&images, filters)?;
     let before_size = |imgs: &[ImageRecord]| store.shared_size(&imgs.iter().collect::<Vec<_>>());
     let total_before = before_size(&images);
+    // Images with containers (in any state) are in use: never pruned (Docker).
+    let used: HashSet<String> =
+        crate::container::ContainerStore::open(&store.paths)?.all().into_iter().map(|c| c.config.image).collect();
     let deleted = store.update(|images| {
         let mut gone = Vec::new();
         images.retain(|i| {
@@ -332,7 +335,7 @@ pub fn prune(store: &Store, all: bool, filters: &[String]) -> Result<(Vec<String
                 Filter::Since(t) => i.created > *t,
                 _ => true,
             });
-            let doomed = label_ok && (all || i.repo_tags.is_empty());
+            let doomed = label_ok && (all || i.repo_tags.is_empty()) && !used.contains(&i.id);
             if doomed {
                 gone.push(i.id.clone());
             }

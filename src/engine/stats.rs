@@ -91,7 +91,7 @@ pub fn sample(c: &Container) -> Sample {
     s.mem_usage = Some(cg.map(|(u, _)| u).unwrap_or(rss_pages * page));
     // (an unlimited cgroup reports a huge number: the host's memory is the limit)
     let host = host_memory();
-    s.mem_limit = cg.and_then(|(_, l)| l).filter(|l| host.map_or(true, |h| *l < h)).or(host);
+    s.mem_limit = cg.and_then(|(_, l)| l).filter(|l| host.is_none_or(|h| *l < h)).or(host);
     s.block = io;
     // The host's network is not the container's to count.
     if c.config.host.network_mode != "host" {
