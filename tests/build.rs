@@ -434,3 +434,20 @@ both_modes!(cp_both_ways_and_streams, |t| {
     t.rcon(["cp", "c1:/nope", out.to_str().unwrap()]).fails(125, "could not find the file /nope");
     t.rcon(["cp", "a", "b"]).fails(125, "must specify at least one container");
 });
+
+both_modes!(from_scratch_with_a_static_binary, |t| {
+    // The seed documents' smallest image: a static binary on scratch.
+    let dir = context(
+        t,
+        "ctx",
+        &[("Dockerfile", "FROM scratch\nCOPY busybox /\nCMD [\"/busybox\", \"echo\", \"hello from scratch\"]\n")],
+    );
+    std::fs::copy(crate::common::fixtures::busybox_path(), dir.join("busybox")).unwrap();
+    t.give(&dir);
+    let out = build(t, &["-t", "hello"], &dir).ok().to_string();
+    assert!(out.starts_with("Step 1/3 : FROM scratch\n ---> scratch\n"), "{out}");
+    assert_eq!(t.rcon(["run", "--rm", "hello"]).ok(), "hello from scratch\n");
+    // RUN has no shell on scratch: a clear error at the line.
+    std::fs::write(dir.join("Dockerfile"), "FROM scratch\nRUN true\n").unwrap();
+    build(t, &[], &dir).fails(1, "Dockerfile:2: RUN failed: RUN needs a base image");
+});

@@ -888,7 +888,7 @@ impl<'a> Executor<'a> {
         // directory is a directory.
         let to_dir =
             dest.ends_with('/') || dest == "." || dest.ends_with("/.") || dest_exists_dir || dest_rel.is_empty();
-        let target = |n: &str| if to_dir { layer_join(&dest_rel, n) } else { dest_rel.clone() };
+        let target = |n: &str| if to_dir { layer::join(&dest_rel, n) } else { dest_rel.clone() };
         for raw in &a.sources {
             if let Some(h) = raw.strip_prefix("<<").map(|n| n.trim_start_matches('-').trim_matches(['"', '\''])) {
                 if let Some(doc) = a.heredocs.iter().find(|d| d.name == h) {
@@ -1003,14 +1003,6 @@ fn scratch() -> State {
         size: 0,
         args: Vec::new(),
         cmd_set: false,
-    }
-}
-
-fn layer_join(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        name.to_string()
-    } else {
-        format!("{dir}/{name}")
     }
 }
 

@@ -48,7 +48,8 @@ pub struct Meta {
     pub chmod: Option<u32>,
 }
 
-fn join(dest: &str, name: &str) -> String {
+/// `dir/name` for paths inside a layer (no leading `/`; "" is the root).
+pub fn join(dest: &str, name: &str) -> String {
     match (dest.is_empty(), name.is_empty()) {
         (true, _) => name.to_string(),
         (_, true) => dest.to_string(),
@@ -198,17 +199,14 @@ impl Plan {
 
 /// Is `p` a tar archive (plain, gzip or zstd) that ADD unpacks?
 pub fn is_archive(p: &Path) -> bool {
-    let Ok(f) = fs::File::open(p) else { return false };
-    let Ok((_, mut r)) = crate::storage::compress::decompress(f) else { return false };
-    let mut head = vec![0u8; 512];
-    let mut n = 0;
-    while n < head.len() {
-        match r.read(&mut head[n..]) {
-            Ok(0) | Err(_) => break,
-            Ok(k) => n += k,
-        }
-    }
-    n == 512 && &head[257..262] == b"ustar"
+    fs::File::open(p).is_ok_and(is_tar)
+}
+
+/// Does the stream hold a tar archive (plain, gzip or zstd)?
+pub fn is_tar(r: impl Read) -> bool {
+    let Ok((_, mut r)) = crate::storage::compress::decompress(r) else { return false };
+    let mut head = [0u8; 512];
+    r.read_exact(&mut head).is_ok() && &head[257..262] == b"ustar"
 }
 
 /// Re-emit an archive's entries below `dest`. Names are cleaned here; the

@@ -124,12 +124,6 @@ fn read_stdin() -> Result<Vec<u8>> {
     Ok(v)
 }
 
-fn is_tar(bytes: &[u8]) -> bool {
-    let Ok((_, mut r)) = crate::storage::compress::decompress(bytes) else { return false };
-    let mut head = [0u8; 512];
-    r.read_exact(&mut head).is_ok() && &head[257..262] == b"ustar"
-}
-
 fn read_text(p: &Path) -> Result<String> {
     let b = fs::read(p).map_err(|e| bad(format!("cannot read the Dockerfile {}: {e}", p.display())))?;
     String::from_utf8(b).map_err(|_| bad(format!("the Dockerfile {} is not UTF-8 text", p.display())))
@@ -155,7 +149,7 @@ fn ignore_for(root: &Path, dockerfile: Option<&Path>) -> Result<DockerIgnore> {
 fn prepare(data: &Path, o: &BuildOptions) -> Result<Prepared> {
     if o.context == "-" {
         let input = read_stdin()?;
-        if !is_tar(&input) {
+        if !crate::build::layer::is_tar(input.as_slice()) {
             // `rcon build - < Dockerfile`: no context at all.
             let text = String::from_utf8(input).map_err(|_| bad("the Dockerfile on stdin is not UTF-8 text".into()))?;
             return Ok(Prepared { dockerfile: text, context: None, _tmp: None });

@@ -153,7 +153,7 @@ fn into(engine: &Engine, from: &End, name: &str, path: &str, archive: bool) -> R
         End::Host(src) => {
             let md = fs::symlink_metadata(src).map_err(|e| bad(format!("{}: {e}", src.display())))?;
             let base = src.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let target = if dest_is_dir && !base.is_empty() { layer_join(&rel, &base) } else { rel.clone() };
+            let target = if dest_is_dir && !base.is_empty() { layer::join(&rel, &base) } else { rel.clone() };
             if !dest_is_dir && path.ends_with('/') {
                 return Err(bad(format!("destination directory {path} does not exist in container {name}")));
             }
@@ -201,14 +201,6 @@ fn into(engine: &Engine, from: &End, name: &str, path: &str, archive: bool) -> R
 fn md_mode(md: &fs::Metadata) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     md.permissions().mode() & 0o7777
-}
-
-fn layer_join(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        name.to_string()
-    } else {
-        format!("{dir}/{name}")
-    }
 }
 
 #[cfg(test)]
