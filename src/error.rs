@@ -73,6 +73,9 @@ pub enum Error {
 
     #[error("{0}")]
     Other(String),
+
+    #[error("no such volume: {0}")]
+    NoSuchVolume(String),
 }
 
 impl Error {

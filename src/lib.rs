@@ -17,6 +17,7 @@ pub mod storage;
 #[cfg(test)]
 mod testutil;
 pub mod util;
+pub mod volume;
 
 pub use error::{Error, Result};
 

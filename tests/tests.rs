@@ -10,3 +10,4 @@ mod containers;
 mod docs;
 mod hostile;
 mod images;
+mod volumes;

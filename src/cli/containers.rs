@@ -117,10 +117,10 @@ pub struct CreateArgs {
     /// Automatically remove the container when it exits
     #[arg(long)]
     rm: bool,
-    /// Bind mount a volume (/host/path:/container/path[:ro|rw])
+    /// Bind mount a volume (/host/path:/ctr/path, name:/ctr/path or /ctr/path; [:ro|rw|nocopy])
     #[arg(short, long = "volume", value_name = "SRC:DST[:OPTS]")]
     volume: Vec<String>,
-    /// Attach a filesystem mount to the container (type=bind|tmpfs,source=,target=,readonly)
+    /// Attach a filesystem mount to the container (type=bind|volume|tmpfs,source=,target=,readonly,…)
     #[arg(long = "mount", value_name = "MOUNT")]
     mount: Vec<String>,
     /// Mount a tmpfs directory (PATH[:OPTIONS])
@@ -213,6 +213,9 @@ pub struct CreateArgs {
     /// Tune container pids limit
     #[arg(long = "pids-limit")]
     pids_limit: Option<String>,
+    /// Mount volumes from the specified container(s) (CONTAINER[:ro|rw])
+    #[arg(long = "volumes-from", value_name = "CONTAINER")]
+    volumes_from: Vec<String>,
     /// The image to run
     #[arg(value_name = "IMAGE")]
     image: String,
@@ -279,6 +282,7 @@ impl CreateArgs {
             sig_proxy,
             cidfile: self.cidfile.clone(),
             resources,
+            volumes_from: self.volumes_from.clone(),
         }
     }
 }
@@ -506,7 +510,15 @@ pub struct RmArgs {
 }
 
 pub fn rm(engine: &Engine, a: RmArgs) -> CmdResult {
-    each(&a.containers, |n| eng::remove(engine, n, a.force).map(|_| ()))
+    each(&a.containers, |n| {
+        // The record goes first; its anonymous volumes then have no user left.
+        let cfg = if a.volumes { Some(eng::get(engine, n)?.config) } else { None };
+        eng::remove(engine, n, a.force)?;
+        match cfg {
+            Some(cfg) => rcon::engine::volumes::remove_anonymous(engine, &cfg),
+            None => Ok(()),
+        }
+    })
 }
 
 #[derive(Args)]

@@ -6,6 +6,7 @@ mod containers;
 mod docs;
 mod images;
 mod system;
+mod volumes;
 
 use std::io::Write;
 
@@ -101,6 +102,9 @@ enum Command {
     System(system::SystemCommand),
     /// Generate the autocompletion script for the specified shell
     Completion(docs::CompletionArgs),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volumes::VolumeCommand),
     /// Write man pages for every command into a directory
     #[command(hide = true, name = "__man")]
     Man(docs::ManArgs),
@@ -156,6 +160,7 @@ pub fn run() -> i32 {
         Command::System(c) => system::dispatch(&engine, c),
         Command::Completion(a) => docs::completion(a),
         Command::Man(a) => docs::man(a),
+        Command::Volume(c) => volumes::dispatch(&engine, c),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@ pub mod containers;
 pub mod exec;
 pub mod images;
 pub mod system;
+pub mod volumes;
 
 use crate::error::Result;
 use crate::image::store::Store;

@@ -247,6 +247,7 @@ pub fn run(
             };
             if cfg.host.auto_remove {
                 let _ = store.remove(id);
+                let _ = crate::engine::volumes::remove_anonymous(engine, &cfg);
             } else {
                 st.status = Status::Exited;
                 st.finished_at = units::now_rfc3339();
@@ -488,6 +489,8 @@ pub fn run(
     }
     if cfg.host.auto_remove {
         let _ = store.remove(id);
+        // Docker's --rm takes the container's anonymous volumes along.
+        let _ = crate::engine::volumes::remove_anonymous(engine, &cfg);
     }
     let frame = attach_frame(3, code.to_string().as_bytes());
     for (c, _) in &clients {

@@ -66,7 +66,7 @@ pub fn launch_for(
                 (dir.join("userdata/hostname"), "hostname"),
                 (dir.join("userdata/resolv.conf"), "resolv.conf"),
             ],
-            mounts: h.mounts.clone(),
+            mounts: crate::engine::volumes::launch_mounts(&engine.paths, &h.mounts)?,
             read_only: h.read_only,
             privileged: h.privileged,
             userns: idmap.is_some(),

@@ -84,7 +84,7 @@ pub fn rcon_bin() -> &'static Path {
         let dst = dir.join("rcon");
         // A copy in use is touched so that another checkout's test run
         // (sharing the base) does not sweep it as stale.
-        let _ = std::process::Command::new("touch").arg(&dir).status();
+        let _ = std::process::Command::new("touch").arg("-c").arg(&dir).status();
         if !dst.exists() {
             // Older builds' copies go first: each is tens of MB.
             if let Ok(rd) = std::fs::read_dir(shared_base()) {
