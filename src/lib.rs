@@ -10,6 +10,7 @@ pub mod error;
 pub mod format;
 pub mod image;
 pub mod monitor;
+pub mod network;
 pub mod paths;
 pub mod runtime;
 pub mod state;

@@ -10,4 +10,5 @@ mod containers;
 mod docs;
 mod hostile;
 mod images;
+mod network;
 mod volumes;

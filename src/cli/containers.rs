@@ -150,7 +150,7 @@ pub struct CreateArgs {
     /// Timeout (in seconds) to stop a container
     #[arg(long = "stop-timeout")]
     stop_timeout: Option<i64>,
-    /// Connect a container to a network (none, host)
+    /// Connect a container to a network (bridge: slirp4netns, the default; pasta; none; host)
     #[arg(long = "network", alias = "net")]
     network: Option<String>,
     /// Run an init inside the container that forwards signals and reaps processes
@@ -216,6 +216,15 @@ pub struct CreateArgs {
     /// Mount volumes from the specified container(s) (CONTAINER[:ro|rw])
     #[arg(long = "volumes-from", value_name = "CONTAINER")]
     volumes_from: Vec<String>,
+    /// Publish a container's port(s) to the host ([IP:][HOST_PORT:]CONTAINER_PORT[/PROTO])
+    #[arg(short = 'p', long = "publish", value_name = "PORT")]
+    publish: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long = "publish-all")]
+    publish_all: bool,
+    /// Expose a port or a range of ports
+    #[arg(long)]
+    expose: Vec<String>,
     /// The image to run
     #[arg(value_name = "IMAGE")]
     image: String,
@@ -283,6 +292,9 @@ impl CreateArgs {
             cidfile: self.cidfile.clone(),
             resources,
             volumes_from: self.volumes_from.clone(),
+            publish: self.publish.clone(),
+            publish_all: self.publish_all,
+            expose: self.expose.clone(),
         }
     }
 }
@@ -645,7 +657,7 @@ pub fn ps(engine: &Engine, a: PsArgs) -> CmdResult {
                 "Mounts": c.config.host.mounts.iter().map(|m| m.target.clone()).collect::<Vec<_>>().join(","),
                 "Names": c.config.name,
                 "Networks": c.config.host.network_mode,
-                "Ports": "",
+                "Ports": rcon::engine::networks::ports_text(engine, c),
                 "RunningFor": units::since(created, now),
                 "Size": if a.size { size_text(engine, c) } else { String::new() },
                 "State": c.state.status.as_str(),
@@ -907,4 +919,25 @@ fn size_text(engine: &Engine, c: &rcon::container::Container) -> String {
     let rw = eng::writable_size(engine, &c.config.id);
     let image = engine.store().ok().and_then(|s| s.resolve(&c.config.image).ok()).map(|i| i.size).unwrap_or(0);
     format!("{} (virtual {})", units::human_size(rw), units::human_size(rw + image))
+}
+
+#[derive(Args)]
+pub struct PortArgs {
+    #[arg(value_name = "CONTAINER")]
+    container: String,
+    /// PRIVATE_PORT[/PROTO]
+    #[arg(value_name = "PRIVATE_PORT")]
+    port: Option<String>,
+}
+
+/// `rcon port`: Docker prints `80/tcp -> 0.0.0.0:8080`, or only the host
+/// side when asked about one port.
+pub fn port(engine: &Engine, a: PortArgs) -> CmdResult {
+    let v = rcon::engine::networks::port_mappings(engine, &a.container, a.port.as_deref())?;
+    let s: String = v
+        .iter()
+        .map(|(k, host)| if a.port.is_some() { format!("{host}\n") } else { format!("{k} -> {host}\n") })
+        .collect();
+    out(&s);
+    Ok(0)
 }

@@ -71,6 +71,8 @@ enum Command {
     Attach(containers::AttachArgs),
     /// Display the running processes of a container
     Top(containers::TopArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(containers::PortArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(containers::ContainerCommand),
@@ -145,6 +147,7 @@ pub fn run() -> i32 {
         Command::Exec(a) => containers::exec(&engine, a),
         Command::Attach(a) => containers::attach(&engine, a),
         Command::Top(a) => containers::top(&engine, a),
+        Command::Port(a) => containers::port(&engine, a),
         Command::Container(c) => containers::dispatch(&engine, c),
         Command::Images(a) => images::list(&engine, a),
         Command::Rmi(a) => images::rm(&engine, a),

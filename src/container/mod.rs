@@ -102,6 +102,9 @@ pub struct HostConfig {
     /// --memory, --cpus, … (enforced through cgroups, root only).
     #[serde(default)]
     pub resources: crate::runtime::cgroups::Limits,
+    /// Published ports and other network settings beyond the mode.
+    #[serde(default)]
+    pub net: crate::network::NetConfig,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

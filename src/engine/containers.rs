@@ -66,6 +66,11 @@ pub struct CreateOptions {
     pub resources: Vec<(String, String)>,
     /// --volumes-from CONTAINER[:ro|rw].
     pub volumes_from: Vec<String>,
+    /// -p and -P.
+    pub publish: Vec<String>,
+    pub publish_all: bool,
+    /// --expose PORT[/PROTO][-END].
+    pub expose: Vec<String>,
 }
 
 fn bad(msg: String) -> Error {
@@ -216,10 +221,8 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
     }
     crate::runtime::caps::effective_set(o.privileged, &o.cap_add, &o.cap_drop).map_err(|e| bad(e.to_string()))?;
     let network = o.network.clone().unwrap_or_else(|| "bridge".into());
-    match network.as_str() {
-        "none" | "host" | "bridge" | "default" => {}
-        n => return Err(bad(format!("network {n} not found: this rcon supports --network none and host so far"))),
-    }
+    let mut exposed_ports = ic.exposed_ports.clone().unwrap_or_default();
+    let net = super::networks::net_config(&network, &o.publish, o.publish_all, &o.expose, &mut exposed_ports)?;
     let log_driver = o.log_driver.clone().unwrap_or_else(|| "json-file".into());
     crate::monitor::logs::Driver::parse(&log_driver).map_err(|e| bad(e.to_string()))?;
     let driver = crate::monitor::logs::Driver::parse(&log_driver).map_err(|e| bad(e.to_string()))?;
@@ -283,7 +286,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
         open_stdin: o.interactive,
         stop_signal,
         stop_timeout: o.stop_timeout,
-        exposed_ports: ic.exposed_ports.clone().unwrap_or_default(),
+        exposed_ports,
         driver: crate::storage::driver::detect(engine.paths.rootless).name().into(),
         volumes: ic.volumes.clone().unwrap_or_default(),
         host: HostConfig {
@@ -313,6 +316,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
             detach_keys: o.detach_keys.clone().unwrap_or_default(),
             cidfile: o.cidfile.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             resources,
+            net,
         },
     };
     if let Err(e) = store.create(&mut cfg, o.name.is_none()) {
@@ -347,39 +351,25 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
 /// /etc/hosts, /etc/hostname and /etc/resolv.conf for the container.
 fn write_userdata(store: &ContainerStore, cfg: &ContainerConfig) -> Result<()> {
     let d = store.dir(&cfg.id).join("userdata");
+    let mode = crate::network::Mode::parse(&cfg.host.network_mode)?;
     let mut hosts = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
     for h in &cfg.host.extra_hosts {
-        let (name, ip) = h.split_once(':').ok_or_else(|| bad(format!("invalid --add-host {h:?}: use host:ip")))?;
+        let (name, ip) =
+            h.split_once(['=', ':']).ok_or_else(|| bad(format!("invalid --add-host {h:?}: use host:ip")))?;
+        let ip = match ip {
+            "host-gateway" => mode
+                .host_gateway()
+                .ok_or_else(|| bad(format!("--add-host {h}: host-gateway needs the default network (slirp4netns)")))?,
+            ip => ip,
+        };
         hosts.push_str(&format!("{ip}\t{name}\n"));
     }
-    hosts.push_str(&format!("127.0.1.1\t{}\n", cfg.hostname));
+    hosts.push_str(&format!("{}\t{}\n", mode.own_address(), cfg.hostname));
     std::fs::write(d.join("hosts"), hosts).ctx(|| "write hosts".into())?;
     std::fs::write(d.join("hostname"), format!("{}\n", cfg.hostname)).ctx(|| "write hostname".into())?;
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let mut resolv = String::new();
-    if cfg.host.dns.is_empty() {
-        // A loopback resolver on the host is unreachable from the container.
-        for l in host_resolv.lines() {
-            let loopback = l.starts_with("nameserver") && (l.contains(" 127.") || l.contains(" ::1"));
-            // --dns-search / --dns-option replace the host's lines.
-            let replaced = (l.starts_with("search") && !cfg.host.dns_search.is_empty())
-                || (l.starts_with("options") && !cfg.host.dns_options.is_empty());
-            if !loopback && !replaced {
-                resolv.push_str(l);
-                resolv.push('\n');
-            }
-        }
-    } else {
-        for ns in &cfg.host.dns {
-            resolv.push_str(&format!("nameserver {ns}\n"));
-        }
-    }
-    if !cfg.host.dns_search.is_empty() {
-        resolv.push_str(&format!("search {}\n", cfg.host.dns_search.join(" ")));
-    }
-    if !cfg.host.dns_options.is_empty() {
-        resolv.push_str(&format!("options {}\n", cfg.host.dns_options.join(" ")));
-    }
+    let h = &cfg.host;
+    let resolv = crate::network::resolv_conf(&mode, &host_resolv, &h.dns, &h.dns_search, &h.dns_options);
     std::fs::write(d.join("resolv.conf"), resolv).ctx(|| "write resolv.conf".into())
 }
 
@@ -734,6 +724,8 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
             "ContainerIDFile": cfg.host.cidfile,
             "LogConfig": {"Type": cfg.host.log_driver, "Config": cfg.host.log_opts.iter().filter_map(|o| o.split_once('=')).map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect::<Map<String, Value>>()},
             "NetworkMode": cfg.host.network_mode,
+            "PortBindings": crate::network::ports::bindings_json(&cfg.host.net.ports),
+            "PublishAllPorts": cfg.host.net.publish_all,
             "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
             "AutoRemove": cfg.host.auto_remove,
             "CapAdd": cfg.host.cap_add,
@@ -789,18 +781,7 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
             "StopSignal": cfg.stop_signal,
             "StopTimeout": cfg.stop_timeout,
         },
-        "NetworkSettings": {
-            "Bridge": "",
-            "SandboxID": "",
-            "HairpinMode": false,
-            "Ports": {},
-            "SandboxKey": if st.pid > 0 { format!("/proc/{}/ns/net", st.pid) } else { String::new() },
-            "Gateway": "",
-            "IPAddress": "",
-            "IPPrefixLen": 0,
-            "MacAddress": "",
-            "Networks": {},
-        },
+        "NetworkSettings": super::networks::inspect_settings(&store, &c),
     }))
 }
 

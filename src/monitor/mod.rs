@@ -487,6 +487,9 @@ pub fn run(
     if !cfg.host.resources.is_empty() {
         runtime::cgroups::remove(id);
     }
+    if let Some(h) = &started.net {
+        h.stop();
+    }
     if cfg.host.auto_remove {
         let _ = store.remove(id);
         // Docker's --rm takes the container's anonymous volumes along.

@@ -110,6 +110,7 @@ pub fn launch_for(
             format!("lowerdir={lowers},upperdir={},workdir={}", dir.join("upper").display(), dir.join("work").display())
         }),
         cgroup: if h.resources.is_empty() { None } else { Some((cfg.id.clone(), h.resources.clone())) },
+        network: crate::engine::networks::plan(store, cfg)?,
     })
 }
 
