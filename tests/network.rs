@@ -224,3 +224,47 @@ fn missing_slirp4netns_is_a_clear_error() {
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert_eq!(t.rcon(["ps", "-aq"]).ok(), "", "nothing half-created");
 }
+
+/// Two consecutive free host ports.
+fn free_pair() -> u16 {
+    loop {
+        let p = free_port();
+        if p < 65535 && TcpListener::bind(("0.0.0.0", p + 1)).is_ok() && TcpListener::bind(("0.0.0.0", p)).is_ok() {
+            return p;
+        }
+    }
+}
+
+both_modes!(published_udp_ranges_and_pasta, |t| {
+    img(t);
+    // UDP is published through slirp4netns' API (busybox here has no UDP
+    // server to check the datagrams with): listed as Docker does
+    let up = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    t.rcon(["run", "-d", "--name", "udp", "-p", &format!("{up}:9999/udp"), "busybox", "sleep", "1000"]).ok();
+    assert_eq!(t.rcon(["port", "udp"]).ok(), format!("9999/udp -> 0.0.0.0:{up}\n"));
+    UdpSocket::bind(("0.0.0.0", up)).expect_err("the host port is held for the container");
+    // a range: each port maps to its partner, both listed
+    let p = free_pair();
+    t.rcon(["run", "-d", "--name", "rng", "-p", &format!("{p}-{}:80-81", p + 1), "busybox", "sleep", "1000"]).ok();
+    assert_eq!(t.rcon(["port", "rng"]).ok(), format!("80/tcp -> 0.0.0.0:{p}\n81/tcp -> 0.0.0.0:{}\n", p + 1));
+    // pasta publishes with -t
+    let hp = free_port();
+    t.rcon([
+        "run",
+        "-d",
+        "--name",
+        "pweb",
+        "--network",
+        "pasta",
+        "-p",
+        &format!("{hp}:80"),
+        "busybox",
+        "sh",
+        "-c",
+        HTTPD,
+    ])
+    .ok();
+    assert_eq!(http_get(hp), "hello\n");
+    assert_eq!(t.rcon(["ps", "-f", "name=pweb", "--format", "{{.Ports}}"]).ok(), format!("0.0.0.0:{hp}->80/tcp\n"));
+    t.rcon(["rm", "-f", "udp", "rng", "pweb"]).ok();
+});

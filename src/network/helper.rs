@@ -3,10 +3,10 @@
 //! container's command runs, killed when the container exits (and, through
 //! PDEATHSIG, when the monitor dies).
 //!
-//! Ports are published by the helper itself: slirp4netns through its API
-//! socket (`add_hostfwd`), pasta with `-t`/`-u` on its command line. Either
-//! way a connection arrives in the container from the helper's address
-//! (10.0.2.2 with slirp4netns), not the client's: see docs/ARCHITECTURE.md.
+//! Ports: with slirp4netns, TCP goes through our splice forwarder
+//! (`forward.rs`), UDP through slirp4netns' API socket (`add_hostfwd`); pasta
+//! publishes both itself (`-t`/`-u`). Either way a connection arrives in the
+//! container from a local address, not the client's: see docs/ARCHITECTURE.md.
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -52,6 +52,8 @@ pub struct Plan {
 /// A running helper.
 pub struct Helper {
     pub pid: u32,
+    /// `rcon __portfwd` publishing TCP ports (slirp4netns).
+    forwarder: Option<u32>,
     /// Root with pasta: the bind mount of the namespace it was given.
     netns_file: Option<PathBuf>,
 }
@@ -59,6 +61,12 @@ pub struct Helper {
 impl Helper {
     /// End the helper and reap it (it is the monitor's child).
     pub fn stop(&self) {
+        if let Some(f) = self.forwarder {
+            unsafe {
+                libc::kill(f as i32, libc::SIGKILL);
+                libc::waitpid(f as i32, std::ptr::null_mut(), 0);
+            }
+        }
         unsafe {
             libc::kill(self.pid as i32, libc::SIGTERM);
             libc::waitpid(self.pid as i32, std::ptr::null_mut(), 0);
@@ -151,14 +159,19 @@ pub fn start(pid: u32, plan: &Plan) -> Result<Helper, String> {
         });
     }
     let child = cmd.spawn().map_err(|e| format!("start {}: {e}", prog.display()))?;
-    let helper = Helper { pid: child.id(), netns_file: netns_file.exists().then(|| netns_file.clone()) };
+    let mut helper =
+        Helper { pid: child.id(), forwarder: None, netns_file: netns_file.exists().then(|| netns_file.clone()) };
     // The monitor reaps its children itself.
     std::mem::forget(child);
     drop(ready_w);
     let res = match plan.kind {
         Kind::Slirp4netns => wait_ready_fd(ready_r).and_then(|_| {
-            for p in &plan.ports {
+            for p in plan.ports.iter().filter(|p| p.proto == "udp") {
                 add_hostfwd(api, p)?;
+            }
+            let tcp: Vec<&PortSpec> = plan.ports.iter().filter(|p| p.proto == "tcp").collect();
+            if !tcp.is_empty() {
+                helper.forwarder = Some(start_forwarder(pid, &tcp)?);
             }
             Ok(())
         }),
@@ -175,6 +188,41 @@ pub fn start(pid: u32, plan: &Plan) -> Result<Helper, String> {
 }
 
 const API_SOCKET: &str = "slirp.sock";
+
+/// Start `rcon __portfwd` for the TCP ports; its pid once it listens.
+fn start_forwarder(pid: u32, ports: &[&PortSpec]) -> Result<u32, String> {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
+    let mut cmd = Command::new("/proc/self/exe");
+    cmd.arg0("rcon").arg("__portfwd").arg(pid.to_string());
+    for p in ports {
+        cmd.arg(format!("{}:{}:{}", p.bind_ip(), p.host_port, p.container_port));
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    let wfd = w.as_raw_fd();
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            if libc::dup2(wfd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(|e| format!("start the port forwarder: {e}"))?;
+    let fpid = child.id();
+    std::mem::forget(child);
+    drop(w);
+    let mut answer = String::new();
+    let _ = std::fs::File::from(r).read_to_string(&mut answer);
+    if answer.starts_with("OK") {
+        return Ok(fpid);
+    }
+    unsafe { libc::waitpid(fpid as i32, std::ptr::null_mut(), 0) };
+    Err(answer.trim().strip_prefix("ERR ").unwrap_or("the port forwarder exited").to_string())
+}
 
 fn bind_netns(pid: u32, file: &Path) -> Result<(), String> {
     std::fs::File::create(file).map_err(|e| format!("create {}: {e}", file.display()))?;

@@ -11,6 +11,7 @@
 //! container's init (`helper`), so the network is up before the container's
 //! command runs, and it dies with the monitor (PDEATHSIG).
 
+pub mod forward;
 pub mod helper;
 pub mod ports;
 
