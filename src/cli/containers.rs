@@ -464,7 +464,7 @@ pub struct StopArgs {
     containers: Vec<String>,
 }
 
-fn each(names: &[String], mut f: impl FnMut(&str) -> rcon::Result<()>) -> CmdResult {
+pub(super) fn each(names: &[String], mut f: impl FnMut(&str) -> rcon::Result<()>) -> CmdResult {
     let mut failed = false;
     for n in names {
         match f(n) {
@@ -782,19 +782,7 @@ pub struct InspectArgs {
 }
 
 pub fn inspect(engine: &Engine, a: InspectArgs) -> CmdResult {
-    let mut found = Vec::new();
-    let mut failed = false;
-    for n in &a.containers {
-        match eng::inspect(engine, n) {
-            Ok(v) => found.push(v),
-            Err(e) => {
-                eprintln!("Error: {e}");
-                failed = true;
-            }
-        }
-    }
-    super::images::print_inspect(&found, a.format.as_deref())?;
-    Ok(if failed { 125 } else { 0 })
+    super::images::inspect_each(&a.containers, a.format.as_deref(), |n| eng::inspect(engine, n))
 }
 
 #[derive(Args)]

@@ -455,6 +455,24 @@ pub fn inspect(engine: &Engine, a: InspectArgs) -> CmdResult {
     Ok(if failed { 125 } else { 0 })
 }
 
+/// `inspect` of one kind of object: every name inspected, failures reported
+/// one line each (exit 125), the found ones printed.
+pub fn inspect_each(names: &[String], format: Option<&str>, f: impl Fn(&str) -> rcon::Result<Value>) -> CmdResult {
+    let mut found = Vec::new();
+    let mut failed = false;
+    for n in names {
+        match f(n) {
+            Ok(v) => found.push(v),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                failed = true;
+            }
+        }
+    }
+    print_inspect(&found, format)?;
+    Ok(if failed { 125 } else { 0 })
+}
+
 /// Docker prints a JSON array (4-space indent) or the template per object.
 pub fn print_inspect(values: &[Value], format: Option<&str>) -> anyhow::Result<()> {
     match format {

@@ -123,19 +123,7 @@ pub struct InspectArgs {
 }
 
 pub fn inspect(engine: &Engine, a: InspectArgs) -> CmdResult {
-    let mut found = Vec::new();
-    let mut failed = false;
-    for n in &a.volumes {
-        match eng::inspect(engine, n) {
-            Ok(v) => found.push(v),
-            Err(e) => {
-                eprintln!("Error: {e}");
-                failed = true;
-            }
-        }
-    }
-    super::images::print_inspect(&found, a.format.as_deref())?;
-    Ok(if failed { 125 } else { 0 })
+    super::images::inspect_each(&a.volumes, a.format.as_deref(), |n| eng::inspect(engine, n))
 }
 
 #[derive(Args)]
@@ -148,17 +136,7 @@ pub struct RmArgs {
 }
 
 pub fn rm(engine: &Engine, a: RmArgs) -> CmdResult {
-    let mut failed = false;
-    for n in &a.volumes {
-        match eng::remove(engine, n, a.force) {
-            Ok(()) => out(&format!("{n}\n")),
-            Err(e) => {
-                eprintln!("Error: {e}");
-                failed = true;
-            }
-        }
-    }
-    Ok(if failed { 125 } else { 0 })
+    super::containers::each(&a.volumes, |n| eng::remove(engine, n, a.force))
 }
 
 #[derive(Args)]

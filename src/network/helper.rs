@@ -140,24 +140,9 @@ pub fn start(pid: u32, plan: &Plan) -> Result<Helper, String> {
             }
         }
     }
-    let wfd = ready_w.as_raw_fd();
     let err = log_file.try_clone().map_err(|e| e.to_string())?;
     cmd.stdin(Stdio::null()).stdout(Stdio::from(log_file)).stderr(Stdio::from(err));
-    unsafe {
-        cmd.pre_exec(move || {
-            // Dies with the monitor: no helper outlives its container.
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            // The monitor blocks the signals it reads from a signalfd; a
-            // helper inheriting that mask would ignore our SIGTERM.
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-            if libc::dup2(wfd, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    as_monitor_child(&mut cmd, ready_w.as_raw_fd());
     let child = cmd.spawn().map_err(|e| format!("start {}: {e}", prog.display()))?;
     let mut helper =
         Helper { pid: child.id(), forwarder: None, netns_file: netns_file.exists().then(|| netns_file.clone()) };
@@ -189,6 +174,25 @@ pub fn start(pid: u32, plan: &Plan) -> Result<Helper, String> {
 
 const API_SOCKET: &str = "slirp.sock";
 
+/// A process the monitor starts: it dies with the monitor (no helper
+/// outlives its container), starts with no blocked signals (the monitor
+/// blocks those it reads from a signalfd; inherited, our SIGTERM would be
+/// ignored), and gets `report` as fd 3.
+fn as_monitor_child(cmd: &mut Command, report: std::os::fd::RawFd) {
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            if libc::dup2(report, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Start `rcon __portfwd` for the TCP ports; its pid once it listens.
 fn start_forwarder(pid: u32, ports: &[&PortSpec]) -> Result<u32, String> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
@@ -198,19 +202,7 @@ fn start_forwarder(pid: u32, ports: &[&PortSpec]) -> Result<u32, String> {
         cmd.arg(format!("{}:{}:{}", p.bind_ip(), p.host_port, p.container_port));
     }
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-    let wfd = w.as_raw_fd();
-    unsafe {
-        cmd.pre_exec(move || {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-            if libc::dup2(wfd, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    as_monitor_child(&mut cmd, w.as_raw_fd());
     let child = cmd.spawn().map_err(|e| format!("start the port forwarder: {e}"))?;
     let fpid = child.id();
     std::mem::forget(child);
