@@ -192,6 +192,11 @@ both_modes!(published_ports_reach_httpd, |t| {
     t.rcon(["run", "-d", "--name", "web2", "-p", &format!("{hp}:80"), "busybox", "true"])
         .fails(125, &format!("0.0.0.0:{hp} for 80/tcp: the host port is already in use"));
     t.rcon(["run", "--rm", "-p", "70000:80", "busybox", "true"]).fails(125, "port numbers are 1-65535");
+    let low_ports_free = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .is_ok_and(|s| s.trim().parse::<u32>().unwrap_or(0) <= 1);
+    if t.mode == Mode::Rootless && !low_ports_free {
+        t.rcon(["run", "--rm", "-p", "1:80", "busybox", "true"]).fails(125, "ports below");
+    }
     t.rcon(["run", "--rm", "--network", "none", "-p", "80", "busybox", "true"]).fails(125, "cannot publish ports");
     assert_eq!(t.rcon(["ps", "-aq"]).ok().lines().count(), 1);
     // after the stop the port is free again and nothing is shown

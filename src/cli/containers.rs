@@ -50,6 +50,8 @@ pub enum ContainerCommand {
     Attach(AttachArgs),
     /// Display the running processes of a container
     Top(TopArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(PortArgs),
     /// Remove all stopped containers
     Prune(PruneArgs),
 }
@@ -71,6 +73,7 @@ pub fn dispatch(engine: &Engine, c: ContainerCommand) -> CmdResult {
         ContainerCommand::Exec(a) => exec(engine, a),
         ContainerCommand::Attach(a) => attach(engine, a),
         ContainerCommand::Top(a) => top(engine, a),
+        ContainerCommand::Port(a) => port(engine, a),
         ContainerCommand::Prune(a) => prune(engine, a),
     }
 }

@@ -151,6 +151,13 @@ pub fn reserve(p: &PortSpec) -> Result<u16> {
             p.host_port,
             p.key()
         ))),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(bad(format!(
+            "cannot publish {}:{} for {}: ports below {} need root here: choose a higher host port (or, as root, lower sysctl net.ipv4.ip_unprivileged_port_start)",
+            p.bind_ip(),
+            p.host_port,
+            p.key(),
+            std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start").unwrap_or_default().trim()
+        ))),
         Err(e) => Err(bad(format!("cannot publish {}:{} for {}: {e}", p.bind_ip(), p.host_port, p.key()))),
     }
 }
