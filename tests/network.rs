@@ -188,6 +188,7 @@ both_modes!(published_ports_reach_httpd, |t| {
     assert_eq!(v[0]["NetworkSettings"]["Ports"]["80/tcp"][0]["HostIp"], "0.0.0.0");
     assert_eq!(v[0]["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"], hp.to_string());
     assert_eq!(v[0]["NetworkSettings"]["IPAddress"], "10.0.2.100");
+    assert_eq!(v[0]["NetworkSettings"]["Networks"]["bridge"]["Gateway"], "10.0.2.2");
     // a taken host port: a clear error before anything is created
     t.rcon(["run", "-d", "--name", "web2", "-p", &format!("{hp}:80"), "busybox", "true"])
         .fails(125, &format!("0.0.0.0:{hp} for 80/tcp: the host port is already in use"));

@@ -129,6 +129,15 @@ pub fn inspect_settings(store: &ContainerStore, c: &Container) -> Value {
         (Mode::Slirp, true) => (crate::network::SLIRP_IP, crate::network::SLIRP_GATEWAY, 24),
         _ => ("", "", 0),
     };
+    // Docker lists the networks a container is attached to; ours is the
+    // default one ("bridge", slirp4netns) or pasta's.
+    let networks = match (&mode, running) {
+        (Mode::Slirp, true) | (Mode::Pasta, true) => json!({ c.config.host.network_mode.clone(): {
+            "IPAddress": ip, "Gateway": gateway, "IPPrefixLen": prefix, "MacAddress": "",
+            "NetworkID": c.config.host.network_mode, "Aliases": null,
+        }}),
+        _ => json!({}),
+    };
     json!({
         "Bridge": "",
         "SandboxID": "",
@@ -139,6 +148,6 @@ pub fn inspect_settings(store: &ContainerStore, c: &Container) -> Value {
         "IPAddress": ip,
         "IPPrefixLen": prefix,
         "MacAddress": "",
-        "Networks": {},
+        "Networks": networks,
     })
 }
