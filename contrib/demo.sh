@@ -11,7 +11,8 @@ mkdir -p "$work/run" && chmod 700 "$work/run"
 registry_pid=""
 cleanup() {
     [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null || true
-    "$RCON" rm -f demo-box >/dev/null 2>&1 || true
+    "$RCON" rm -f demo-box demo-web >/dev/null 2>&1 || true
+    "$RCON" volume rm demo-data >/dev/null 2>&1 || true
     "$RCON" image prune -a -f >/dev/null 2>&1 || true
     rm -rf "$work" 2>/dev/null || true
 }
@@ -20,9 +21,10 @@ step() { printf '\n\033[1m$ rcon %s\033[0m\n' "$*"; "$RCON" "$@"; }
 
 # A root file system from Debian's static busybox.
 root="$work/rootfs"
-mkdir -p "$root/bin" "$root/etc" "$root/tmp"
+mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/www"
 cp "$(command -v busybox)" "$root/bin/busybox"
-for a in sh ls cat echo id hostname sleep tr; do ln -s busybox "$root/bin/$a"; done
+for a in sh ls cat echo id hostname sleep tr httpd nc; do ln -s busybox "$root/bin/$a"; done
+echo 'hello from a published port' > "$root/www/index.html"
 echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
 
 printf '\n\033[1m$ tar -C rootfs -c . | rcon import -c "CMD [\\"sh\\"]" - busybox:demo\033[0m\n'
@@ -48,6 +50,19 @@ step logs demo-box
 step ps -a --format '{{.Names}}: {{.Status}}'
 step rm demo-box
 
+# Networking and volumes: a published port, reached from the host; data kept in a volume.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18080)
+step run -d --name demo-web -p "$port:80" -v demo-data:/www busybox:demo httpd -f -p 80 -h /www
+step port demo-web
+printf '\n\033[1m$ curl http://127.0.0.1:%s/\033[0m\n' "$port"
+i=0; until out=$(printf 'GET / HTTP/1.0\r\n\r\n' | busybox nc 127.0.0.1 "$port" 2>/dev/null) && [ -n "$out" ]; do
+    i=$((i + 1)); [ $i -lt 200 ] || { echo "no answer on port $port"; exit 1; }; sleep 0.05; done
+if command -v curl >/dev/null 2>&1; then curl -s "http://127.0.0.1:$port/"; else printf '%s\n' "$out" | tail -n 1; fi
+step ps --format 'table {{.Names}}\t{{.Ports}}'
+step rm -f demo-web
+step volume ls
+step run --rm -v demo-data:/data busybox:demo cat /data/index.html
+
 # A registry on loopback (Debian's docker-registry): push, forget, pull back.
 if command -v docker-registry >/dev/null 2>&1; then
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 5099)
@@ -66,4 +81,4 @@ if command -v docker-registry >/dev/null 2>&1; then
     step run --rm "$reg/demo/busybox:1.0" echo "pulled back and running"
     step manifest inspect "$reg/demo/busybox:1.0"
 fi
-printf '\ndemo finished: image imported, tagged, saved, loaded back, pushed to a registry and pulled back, and run as containers\n'
+printf '\ndemo finished: image imported, tagged, saved, loaded back, run as containers, served on a published port with data in a volume, pushed to a registry and pulled back\n'

@@ -86,6 +86,8 @@ pub enum Error {
     /// Docker's builder reports it.
     #[error("{msg}")]
     BuildRun { msg: String, code: i32 },
+    #[error("no such volume: {0}")]
+    NoSuchVolume(String),
 }
 
 impl Error {

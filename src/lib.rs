@@ -12,6 +12,7 @@ pub mod events;
 pub mod format;
 pub mod image;
 pub mod monitor;
+pub mod network;
 pub mod paths;
 pub mod registry;
 pub mod runtime;
@@ -20,6 +21,7 @@ pub mod storage;
 #[cfg(test)]
 mod testutil;
 pub mod util;
+pub mod volume;
 
 pub use error::{Error, Result};
 

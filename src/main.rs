@@ -9,6 +9,10 @@ fn main() {
     args.next();
     match args.next().as_ref().and_then(|a| a.to_str()) {
         Some("__storage-helper") => std::process::exit(rcon::storage::userns::helper_main()),
+        Some("__portfwd") => {
+            let rest: Vec<String> = args.filter_map(|a| a.into_string().ok()).collect();
+            std::process::exit(rcon::network::forward::main(&rest));
+        }
         Some("__monitor") => {
             let rest: Vec<String> = args.filter_map(|a| a.into_string().ok()).collect();
             std::process::exit(rcon::monitor::main(&rest));

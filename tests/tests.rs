@@ -12,4 +12,6 @@ mod docs;
 mod hostile;
 mod images;
 mod life;
+mod network;
 mod registry;
+mod volumes;

@@ -50,6 +50,8 @@ pub enum ContainerCommand {
     Attach(AttachArgs),
     /// Display the running processes of a container
     Top(TopArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(PortArgs),
     /// Remove all stopped containers
     Prune(PruneArgs),
 }
@@ -71,6 +73,7 @@ pub fn dispatch(engine: &Engine, c: ContainerCommand) -> CmdResult {
         ContainerCommand::Exec(a) => exec(engine, a),
         ContainerCommand::Attach(a) => attach(engine, a),
         ContainerCommand::Top(a) => top(engine, a),
+        ContainerCommand::Port(a) => port(engine, a),
         ContainerCommand::Prune(a) => prune(engine, a),
     }
 }
@@ -117,10 +120,10 @@ pub struct CreateArgs {
     /// Automatically remove the container when it exits
     #[arg(long)]
     rm: bool,
-    /// Bind mount a volume (/host/path:/container/path[:ro|rw])
+    /// Bind mount a volume (/host/path:/ctr/path, name:/ctr/path or /ctr/path; [:ro|rw|nocopy])
     #[arg(short, long = "volume", value_name = "SRC:DST[:OPTS]")]
     volume: Vec<String>,
-    /// Attach a filesystem mount to the container (type=bind|tmpfs,source=,target=,readonly)
+    /// Attach a filesystem mount to the container (type=bind|volume|tmpfs,source=,target=,readonly,…)
     #[arg(long = "mount", value_name = "MOUNT")]
     mount: Vec<String>,
     /// Mount a tmpfs directory (PATH[:OPTIONS])
@@ -150,7 +153,7 @@ pub struct CreateArgs {
     /// Timeout (in seconds) to stop a container
     #[arg(long = "stop-timeout")]
     stop_timeout: Option<i64>,
-    /// Connect a container to a network (none, host)
+    /// Connect a container to a network (bridge: slirp4netns, the default; pasta; none; host)
     #[arg(long = "network", alias = "net")]
     network: Option<String>,
     /// Run an init inside the container that forwards signals and reaps processes
@@ -246,6 +249,18 @@ pub struct CreateArgs {
     /// Disable any container-specified HEALTHCHECK
     #[arg(long = "no-healthcheck")]
     no_healthcheck: bool,
+    /// Mount volumes from the specified container(s) (CONTAINER[:ro|rw])
+    #[arg(long = "volumes-from", value_name = "CONTAINER")]
+    volumes_from: Vec<String>,
+    /// Publish a container's port(s) to the host ([IP:][HOST_PORT:]CONTAINER_PORT[/PROTO])
+    #[arg(short = 'p', long = "publish", value_name = "PORT")]
+    publish: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long = "publish-all")]
+    publish_all: bool,
+    /// Expose a port or a range of ports
+    #[arg(long)]
+    expose: Vec<String>,
     /// The image to run
     #[arg(value_name = "IMAGE")]
     image: String,
@@ -323,6 +338,10 @@ impl CreateArgs {
             },
             health_on_failure: self.health_on_failure.clone(),
             restart: self.restart.clone(),
+            volumes_from: self.volumes_from.clone(),
+            publish: self.publish.clone(),
+            publish_all: self.publish_all,
+            expose: self.expose.clone(),
         }
     }
 }
@@ -574,7 +593,15 @@ pub struct RmArgs {
 }
 
 pub fn rm(engine: &Engine, a: RmArgs) -> CmdResult {
-    each(&a.containers, |n| eng::remove(engine, n, a.force).map(|_| ()))
+    each(&a.containers, |n| {
+        // The record goes first; its anonymous volumes then have no user left.
+        let cfg = if a.volumes { Some(eng::get(engine, n)?.config) } else { None };
+        eng::remove(engine, n, a.force)?;
+        match cfg {
+            Some(cfg) => rcon::engine::volumes::remove_anonymous(engine, &cfg),
+            None => Ok(()),
+        }
+    })
 }
 
 #[derive(Args)]
@@ -707,7 +734,7 @@ pub fn ps(engine: &Engine, a: PsArgs) -> CmdResult {
                 "Mounts": c.config.host.mounts.iter().map(|m| m.target.clone()).collect::<Vec<_>>().join(","),
                 "Names": c.config.name,
                 "Networks": c.config.host.network_mode,
-                "Ports": "",
+                "Ports": rcon::engine::networks::ports_text(engine, c),
                 "RunningFor": units::since(created, now),
                 "Size": if a.size { size_text(engine, c) } else { String::new() },
                 "State": c.state.status.as_str(),
@@ -835,19 +862,7 @@ pub struct InspectArgs {
 }
 
 pub fn inspect(engine: &Engine, a: InspectArgs) -> CmdResult {
-    let mut found = Vec::new();
-    let mut failed = false;
-    for n in &a.containers {
-        match eng::inspect(engine, n) {
-            Ok(v) => found.push(v),
-            Err(e) => {
-                eprintln!("Error: {e}");
-                failed = true;
-            }
-        }
-    }
-    super::images::print_inspect(&found, a.format.as_deref())?;
-    Ok(if failed { 125 } else { 0 })
+    super::images::inspect_each(&a.containers, a.format.as_deref(), |n| eng::inspect(engine, n))
 }
 
 #[derive(Args)]
@@ -972,4 +987,25 @@ fn size_text(engine: &Engine, c: &rcon::container::Container) -> String {
     let rw = eng::writable_size(engine, &c.config.id);
     let image = engine.store().ok().and_then(|s| s.resolve(&c.config.image).ok()).map(|i| i.size).unwrap_or(0);
     format!("{} (virtual {})", units::human_size(rw), units::human_size(rw + image))
+}
+
+#[derive(Args)]
+pub struct PortArgs {
+    #[arg(value_name = "CONTAINER")]
+    container: String,
+    /// PRIVATE_PORT[/PROTO]
+    #[arg(value_name = "PRIVATE_PORT")]
+    port: Option<String>,
+}
+
+/// `rcon port`: Docker prints `80/tcp -> 0.0.0.0:8080`, or only the host
+/// side when asked about one port.
+pub fn port(engine: &Engine, a: PortArgs) -> CmdResult {
+    let v = rcon::engine::networks::port_mappings(engine, &a.container, a.port.as_deref())?;
+    let s: String = v
+        .iter()
+        .map(|(k, host)| if a.port.is_some() { format!("{host}\n") } else { format!("{k} -> {host}\n") })
+        .collect();
+    out(&s);
+    Ok(0)
 }

@@ -408,14 +408,24 @@ pub struct ImageInspectArgs {
 
 pub fn inspect(engine: &Engine, a: InspectArgs) -> CmdResult {
     let kind = a.kind.as_deref().unwrap_or("");
-    if !["", "image", "container"].contains(&kind) {
-        anyhow::bail!("unknown --type {kind:?}: use container or image");
+    if !["", "image", "container", "volume"].contains(&kind) {
+        anyhow::bail!("unknown --type {kind:?}: use container, image or volume");
     }
     let store = engine.store()?;
     let mut found = Vec::new();
     let mut failed = false;
     for n in &a.names {
-        // Docker looks for a container first, then an image.
+        // Docker looks for a container first, then an image, then a volume.
+        if kind == "volume" {
+            match rcon::engine::volumes::inspect(engine, n) {
+                Ok(v) => found.push(v),
+                Err(e) => {
+                    eprintln!("Error: {e}");
+                    failed = true;
+                }
+            }
+            continue;
+        }
         if kind != "image" {
             match rcon::engine::containers::inspect(engine, n) {
                 Ok(v) => {
@@ -433,8 +443,13 @@ pub fn inspect(engine: &Engine, a: InspectArgs) -> CmdResult {
         match eng::inspect(store, n) {
             Ok(v) => found.push(v),
             Err(rcon::Error::NoSuchImage(_)) | Err(rcon::Error::InvalidReference(_)) if kind.is_empty() => {
-                eprintln!("Error: no such object: {n}");
-                failed = true;
+                match rcon::engine::volumes::inspect(engine, n) {
+                    Ok(v) => found.push(v),
+                    Err(_) => {
+                        eprintln!("Error: no such object: {n}");
+                        failed = true;
+                    }
+                }
             }
             Err(e) => {
                 eprintln!("Error: {e}");
@@ -443,6 +458,24 @@ pub fn inspect(engine: &Engine, a: InspectArgs) -> CmdResult {
         }
     }
     print_inspect(&found, a.format.as_deref())?;
+    Ok(if failed { 125 } else { 0 })
+}
+
+/// `inspect` of one kind of object: every name inspected, failures reported
+/// one line each (exit 125), the found ones printed.
+pub fn inspect_each(names: &[String], format: Option<&str>, f: impl Fn(&str) -> rcon::Result<Value>) -> CmdResult {
+    let mut found = Vec::new();
+    let mut failed = false;
+    for n in names {
+        match f(n) {
+            Ok(v) => found.push(v),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                failed = true;
+            }
+        }
+    }
+    print_inspect(&found, format)?;
     Ok(if failed { 125 } else { 0 })
 }
 

@@ -16,6 +16,7 @@ mod prune;
 mod registry;
 mod stats;
 mod system;
+mod volumes;
 
 use std::io::Write;
 
@@ -80,6 +81,8 @@ enum Command {
     Attach(containers::AttachArgs),
     /// Display the running processes of a container
     Top(containers::TopArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(containers::PortArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(containers::ContainerCommand),
@@ -139,6 +142,9 @@ enum Command {
     /// Manage healthchecks on containers
     #[command(subcommand)]
     Healthcheck(health::HealthcheckCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volumes::VolumeCommand),
     /// Write man pages for every command into a directory
     #[command(hide = true, name = "__man")]
     Man(docs::ManArgs),
@@ -189,6 +195,7 @@ pub fn run() -> i32 {
         Command::Exec(a) => containers::exec(&engine, a),
         Command::Attach(a) => containers::attach(&engine, a),
         Command::Top(a) => containers::top(&engine, a),
+        Command::Port(a) => containers::port(&engine, a),
         Command::Container(c) => containers::dispatch(&engine, c),
         Command::Images(a) => images::list(&engine, a),
         Command::Rmi(a) => images::rm(&engine, a),
@@ -222,6 +229,7 @@ pub fn run() -> i32 {
         Command::Diff(a) => commit::diff(&engine, a),
         Command::Export(a) => commit::export(&engine, a),
         Command::Cp(a) => commit::cp(&engine, a),
+        Command::Volume(c) => volumes::dispatch(&engine, c),
     };
     match result {
         Ok(code) => code,

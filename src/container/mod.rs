@@ -111,6 +111,9 @@ pub struct HostConfig {
     /// --restart, carried out by the monitor.
     #[serde(default)]
     pub restart_policy: crate::monitor::restart::RestartPolicy,
+    /// Published ports and other network settings beyond the mode.
+    #[serde(default)]
+    pub net: crate::network::NetConfig,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::Engine;
 use crate::container::names;
-use crate::container::{Container, ContainerConfig, ContainerStore, HostConfig, Mount, Status, Ulimit};
+use crate::container::{Container, ContainerConfig, ContainerStore, HostConfig, Status, Ulimit};
 use crate::error::{Error, IoContext, Result};
 use crate::format::units;
 use crate::image::store::now_secs;
@@ -69,6 +69,13 @@ pub struct CreateOptions {
     pub health_on_failure: Option<String>,
     /// --restart as given.
     pub restart: Option<String>,
+    /// --volumes-from CONTAINER[:ro|rw].
+    pub volumes_from: Vec<String>,
+    /// -p and -P.
+    pub publish: Vec<String>,
+    pub publish_all: bool,
+    /// --expose PORT[/PROTO][-END].
+    pub expose: Vec<String>,
 }
 
 fn bad(msg: String) -> Error {
@@ -112,86 +119,6 @@ pub(crate) fn merge_env(base: &mut Vec<String>, add: String) {
     let key = add.split('=').next().unwrap_or("").to_string();
     base.retain(|e| e.split('=').next() != Some(key.as_str()));
     base.push(add);
-}
-
-fn parse_volume(v: &str) -> Result<Mount> {
-    let parts: Vec<&str> = v.split(':').collect();
-    let (src, dst, opts) = match parts.as_slice() {
-        [d] => {
-            return Err(bad(format!(
-                "anonymous volume {d}: volumes are not supported by this rcon yet; bind a host directory with -v /host/path:{d}"
-            )))
-        }
-        [s, d] => (*s, *d, ""),
-        [s, d, o] => (*s, *d, *o),
-        _ => return Err(bad(format!("invalid volume specification: {v:?}"))),
-    };
-    if !src.starts_with('/') {
-        return Err(bad(format!(
-            "named volume {src:?}: volumes are not supported by this rcon yet; use an absolute host path (-v /host/path:{dst})"
-        )));
-    }
-    if !dst.starts_with('/') {
-        return Err(bad(format!("invalid volume specification: {v:?}: the container path must be absolute")));
-    }
-    let mut readonly = false;
-    for o in opts.split(',').filter(|o| !o.is_empty()) {
-        match o {
-            "ro" => readonly = true,
-            "rw" | "z" | "Z" | "rprivate" | "private" | "rslave" | "slave" | "rbind" | "bind" => {}
-            _ => return Err(bad(format!("invalid mode {o:?} in volume {v:?}: use ro or rw"))),
-        }
-    }
-    // Docker creates a missing host directory for -v (not for --mount).
-    std::fs::create_dir_all(src).ctx(|| format!("create bind source {src}"))?;
-    Ok(Mount { kind: "bind".into(), source: src.into(), target: dst.into(), readonly, options: vec![] })
-}
-
-fn parse_mount(s: &str) -> Result<Mount> {
-    let mut m = Mount { kind: "volume".into(), ..Default::default() };
-    for kv in s.split(',') {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, "true"));
-        match k {
-            "type" => m.kind = v.into(),
-            "source" | "src" => m.source = v.into(),
-            "target" | "destination" | "dst" => m.target = v.into(),
-            "readonly" | "ro" => m.readonly = v != "false" && v != "0",
-            "tmpfs-size" => m.options.push(format!("size={v}")),
-            "tmpfs-mode" => m.options.push(format!("mode={v}")),
-            "bind-propagation" | "consistency" => {}
-            _ => return Err(bad(format!("unexpected key {k:?} in --mount {s:?}"))),
-        }
-    }
-    if m.target.is_empty() {
-        return Err(bad(format!("--mount {s:?}: target is required")));
-    }
-    match m.kind.as_str() {
-        "bind" => {
-            if !std::path::Path::new(&m.source).exists() {
-                return Err(bad(format!(
-                    "invalid mount config for type \"bind\": bind source path does not exist: {}",
-                    m.source
-                )));
-            }
-        }
-        "tmpfs" => {}
-        "volume" => {
-            return Err(bad(format!("--mount {s:?}: volumes are not supported by this rcon yet; use type=bind")))
-        }
-        t => return Err(bad(format!("--mount {s:?}: unknown type {t:?}: use bind or tmpfs"))),
-    }
-    Ok(m)
-}
-
-fn parse_tmpfs(s: &str) -> Mount {
-    let (target, opts) = s.split_once(':').unwrap_or((s, ""));
-    Mount {
-        kind: "tmpfs".into(),
-        source: "tmpfs".into(),
-        target: target.into(),
-        readonly: false,
-        options: opts.split(',').filter(|o| !o.is_empty()).map(String::from).collect(),
-    }
 }
 
 fn parse_ulimit(s: &str) -> Result<Ulimit> {
@@ -272,16 +199,6 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
         }
         None => names::random_name(&id),
     };
-    let mut mounts = Vec::new();
-    for v in &o.volumes {
-        mounts.push(parse_volume(v)?);
-    }
-    for m in &o.mounts {
-        mounts.push(parse_mount(m)?);
-    }
-    for t in &o.tmpfs {
-        mounts.push(parse_tmpfs(t));
-    }
     let mut ulimits = Vec::new();
     for u in &o.ulimits {
         ulimits.push(parse_ulimit(u)?);
@@ -309,10 +226,8 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
     }
     crate::runtime::caps::effective_set(o.privileged, &o.cap_add, &o.cap_drop).map_err(|e| bad(e.to_string()))?;
     let network = o.network.clone().unwrap_or_else(|| "bridge".into());
-    match network.as_str() {
-        "none" | "host" | "bridge" | "default" => {}
-        n => return Err(bad(format!("network {n} not found: this rcon supports --network none and host so far"))),
-    }
+    let mut exposed_ports = ic.exposed_ports.clone().unwrap_or_default();
+    let net = super::networks::net_config(&network, &o.publish, o.publish_all, &o.expose, &mut exposed_ports)?;
     let log_driver = o.log_driver.clone().unwrap_or_else(|| "json-file".into());
     crate::monitor::logs::Driver::parse(&log_driver).map_err(|e| bad(e.to_string()))?;
     let driver = crate::monitor::logs::Driver::parse(&log_driver).map_err(|e| bad(e.to_string()))?;
@@ -358,6 +273,9 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
     let stop_signal = o.stop_signal.clone().or(ic.stop_signal.clone()).unwrap_or_else(|| "SIGTERM".into());
     signal_number(&stop_signal)?;
 
+    let image_volumes = ic.volumes.clone().unwrap_or_default();
+    let (mounts, new_volumes) =
+        super::volumes::container_mounts(engine, &o.volumes, &o.mounts, &o.tmpfs, &o.volumes_from, &image_volumes)?;
     let mut cfg = ContainerConfig {
         id: id.clone(),
         name,
@@ -376,7 +294,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
         open_stdin: o.interactive,
         stop_signal,
         stop_timeout: o.stop_timeout,
-        exposed_ports: ic.exposed_ports.clone().unwrap_or_default(),
+        exposed_ports,
         driver: crate::storage::driver::detect(engine.paths.rootless).name().into(),
         volumes: ic.volumes.clone().unwrap_or_default(),
         host: HostConfig {
@@ -407,11 +325,15 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
             cidfile: o.cidfile.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
             resources,
             restart_policy,
+            net,
         },
         healthcheck,
         health_on_failure,
     };
-    store.create(&mut cfg, o.name.is_none())?;
+    if let Err(e) = store.create(&mut cfg, o.name.is_none()) {
+        super::volumes::discard_created(engine, &new_volumes);
+        return Err(e);
+    }
     if cfg.driver == "vfs" {
         // No overlay at all: the container gets its own flattened copy.
         let layers = img.layers.iter().map(|l| images.layer_dir(l).join("diff")).collect();
@@ -421,6 +343,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
         });
         if let Err(e) = res {
             let _ = store.remove(&id);
+            super::volumes::discard_created(engine, &new_volumes);
             return Err(e);
         }
     }
@@ -430,6 +353,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
     });
     if let Err(e) = res {
         let _ = store.remove(&id);
+        super::volumes::discard_created(engine, &new_volumes);
         return Err(e);
     }
     crate::events::container(&engine.paths, &cfg, "create", &[]);
@@ -439,39 +363,25 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
 /// /etc/hosts, /etc/hostname and /etc/resolv.conf for the container.
 fn write_userdata(store: &ContainerStore, cfg: &ContainerConfig) -> Result<()> {
     let d = store.dir(&cfg.id).join("userdata");
+    let mode = crate::network::Mode::parse(&cfg.host.network_mode)?;
     let mut hosts = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
     for h in &cfg.host.extra_hosts {
-        let (name, ip) = h.split_once(':').ok_or_else(|| bad(format!("invalid --add-host {h:?}: use host:ip")))?;
+        let (name, ip) =
+            h.split_once(['=', ':']).ok_or_else(|| bad(format!("invalid --add-host {h:?}: use host:ip")))?;
+        let ip = match ip {
+            "host-gateway" => mode
+                .host_gateway()
+                .ok_or_else(|| bad(format!("--add-host {h}: host-gateway needs the default network (slirp4netns)")))?,
+            ip => ip,
+        };
         hosts.push_str(&format!("{ip}\t{name}\n"));
     }
-    hosts.push_str(&format!("127.0.1.1\t{}\n", cfg.hostname));
+    hosts.push_str(&format!("{}\t{}\n", mode.own_address(), cfg.hostname));
     std::fs::write(d.join("hosts"), hosts).ctx(|| "write hosts".into())?;
     std::fs::write(d.join("hostname"), format!("{}\n", cfg.hostname)).ctx(|| "write hostname".into())?;
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let mut resolv = String::new();
-    if cfg.host.dns.is_empty() {
-        // A loopback resolver on the host is unreachable from the container.
-        for l in host_resolv.lines() {
-            let loopback = l.starts_with("nameserver") && (l.contains(" 127.") || l.contains(" ::1"));
-            // --dns-search / --dns-option replace the host's lines.
-            let replaced = (l.starts_with("search") && !cfg.host.dns_search.is_empty())
-                || (l.starts_with("options") && !cfg.host.dns_options.is_empty());
-            if !loopback && !replaced {
-                resolv.push_str(l);
-                resolv.push('\n');
-            }
-        }
-    } else {
-        for ns in &cfg.host.dns {
-            resolv.push_str(&format!("nameserver {ns}\n"));
-        }
-    }
-    if !cfg.host.dns_search.is_empty() {
-        resolv.push_str(&format!("search {}\n", cfg.host.dns_search.join(" ")));
-    }
-    if !cfg.host.dns_options.is_empty() {
-        resolv.push_str(&format!("options {}\n", cfg.host.dns_options.join(" ")));
-    }
+    let h = &cfg.host;
+    let resolv = crate::network::resolv_conf(&mode, &host_resolv, &h.dns, &h.dns_search, &h.dns_options);
     std::fs::write(d.join("resolv.conf"), resolv).ctx(|| "write resolv.conf".into())
 }
 
@@ -810,15 +720,7 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
     let st = &c.state;
     let dir = store.dir(&id);
     let zero = "0001-01-01T00:00:00Z".to_string();
-    let mounts: Vec<Value> = cfg
-        .host
-        .mounts
-        .iter()
-        .map(|m| {
-            json!({"Type": m.kind, "Source": m.source, "Destination": m.target, "Mode": if m.readonly {"ro"} else {""},
-                   "RW": !m.readonly, "Propagation": if m.kind == "bind" {"rprivate"} else {""}})
-        })
-        .collect();
+    let mounts = super::volumes::inspect_mounts(engine, cfg);
     let path = cfg.entrypoint.first().or(cfg.cmd.first()).cloned().unwrap_or_default();
     let args: Vec<String> = cfg.entrypoint.iter().chain(cfg.cmd.iter()).skip(1).cloned().collect();
     let images = engine.store()?;
@@ -858,11 +760,13 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
         "AppArmorProfile": "",
         "ExecIDs": null,
         "HostConfig": {
-            "Binds": cfg.host.mounts.iter().filter(|m| m.kind == "bind").map(|m| format!("{}:{}{}", m.source, m.target, if m.readonly {":ro"} else {""})).collect::<Vec<_>>(),
+            "Binds": super::volumes::inspect_binds(engine, cfg),
             "ContainerIDFile": cfg.host.cidfile,
             "LogConfig": {"Type": cfg.host.log_driver, "Config": cfg.host.log_opts.iter().filter_map(|o| o.split_once('=')).map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect::<Map<String, Value>>()},
             "NetworkMode": cfg.host.network_mode,
             "RestartPolicy": {"Name": if cfg.host.restart_policy.is_none() { "no" } else { cfg.host.restart_policy.name.as_str() }, "MaximumRetryCount": cfg.host.restart_policy.maximum_retry_count},
+            "PortBindings": crate::network::ports::bindings_json(&cfg.host.net.ports),
+            "PublishAllPorts": cfg.host.net.publish_all,
             "AutoRemove": cfg.host.auto_remove,
             "CapAdd": cfg.host.cap_add,
             "CapDrop": cfg.host.cap_drop,
@@ -878,7 +782,7 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
             "Privileged": cfg.host.privileged,
             "ReadonlyRootfs": cfg.host.read_only,
             "SecurityOpt": if cfg.host.no_new_privileges { json!(["no-new-privileges"]) } else { Value::Null },
-            "Tmpfs": cfg.host.mounts.iter().filter(|m| m.kind == "tmpfs").map(|m| (m.target.clone(), Value::String(m.options.join(",")))).collect::<Map<String, Value>>(),
+            "Tmpfs": super::volumes::inspect_tmpfs(cfg),
             "Init": cfg.host.init,
             "Memory": cfg.host.resources.memory.unwrap_or(0),
             "MemorySwap": cfg.host.resources.memory_swap.unwrap_or(0),
@@ -917,18 +821,7 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
             "StopSignal": cfg.stop_signal,
             "StopTimeout": cfg.stop_timeout,
         },
-        "NetworkSettings": {
-            "Bridge": "",
-            "SandboxID": "",
-            "HairpinMode": false,
-            "Ports": {},
-            "SandboxKey": if st.pid > 0 { format!("/proc/{}/ns/net", st.pid) } else { String::new() },
-            "Gateway": "",
-            "IPAddress": "",
-            "IPPrefixLen": 0,
-            "MacAddress": "",
-            "Networks": {},
-        },
+        "NetworkSettings": super::networks::inspect_settings(&store, &c),
     });
     super::health::add_to_inspect(&mut v, &c);
     Ok(v)
@@ -981,17 +874,5 @@ pub fn top(engine: &Engine, arg: &str, ps_args: &[String]) -> Result<(Vec<String
 /// Bytes in a container's writable layer (Docker's SizeRw). Directories the
 /// container made unreadable to us are skipped.
 pub fn writable_size(engine: &Engine, id: &str) -> u64 {
-    fn walk(p: &std::path::Path) -> u64 {
-        let Ok(rd) = std::fs::read_dir(p) else { return 0 };
-        let mut total = 0;
-        for e in rd.flatten() {
-            match e.file_type() {
-                Ok(t) if t.is_dir() => total += walk(&e.path()),
-                Ok(t) if t.is_file() => total += e.metadata().map(|m| m.len()).unwrap_or(0),
-                _ => {}
-            }
-        }
-        total
-    }
-    ContainerStore::open(&engine.paths).map(|s| walk(&s.dir(id).join("upper"))).unwrap_or(0)
+    ContainerStore::open(&engine.paths).map(|s| crate::util::tree_size(&s.dir(id).join("upper"))).unwrap_or(0)
 }

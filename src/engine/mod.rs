@@ -12,11 +12,13 @@ pub mod exec;
 pub mod health;
 pub mod images;
 pub mod lifecycle;
+pub mod networks;
 pub mod registry;
 pub mod reset;
 pub mod restart;
 pub mod stats;
 pub mod system;
+pub mod volumes;
 
 use crate::error::Result;
 use crate::image::store::Store;

@@ -255,6 +255,7 @@ pub fn run(
             };
             if cfg.host.auto_remove {
                 let _ = store.remove(id);
+                let _ = crate::engine::volumes::remove_anonymous(engine, &cfg);
             } else {
                 st.status = Status::Exited;
                 st.finished_at = units::now_rfc3339();
@@ -539,8 +540,13 @@ pub fn run(
     if !cfg.host.resources.is_empty() {
         runtime::cgroups::remove(id);
     }
+    if let Some(h) = &started.net {
+        h.stop();
+    }
     if cfg.host.auto_remove && store.remove(id).is_ok() {
         crate::events::container(&engine.paths, &cfg, "destroy", &[]);
+        // Docker's --rm takes the container's anonymous volumes along.
+        let _ = crate::engine::volumes::remove_anonymous(engine, &cfg);
     }
     let frame = attach_frame(3, code.to_string().as_bytes());
     for (c, _) in &clients {

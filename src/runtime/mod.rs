@@ -66,7 +66,7 @@ pub fn launch_for(
                 (dir.join("userdata/hostname"), "hostname"),
                 (dir.join("userdata/resolv.conf"), "resolv.conf"),
             ],
-            mounts: h.mounts.clone(),
+            mounts: crate::engine::volumes::launch_mounts(&engine.paths, &h.mounts)?,
             read_only: h.read_only,
             privileged: h.privileged,
             userns: idmap.is_some(),
@@ -110,6 +110,7 @@ pub fn launch_for(
             format!("lowerdir={lowers},upperdir={},workdir={}", dir.join("upper").display(), dir.join("work").display())
         }),
         cgroup: if h.resources.is_empty() { None } else { Some((cfg.id.clone(), h.resources.clone())) },
+        network: crate::engine::networks::plan(store, cfg)?,
     })
 }
 

@@ -142,6 +142,19 @@ fn ensure(root: &Path, inside: &str, dir: bool) -> Result<PathBuf, String> {
     Ok(cur)
 }
 
+/// `bind-propagation=`: after the bind (whole tree private by default).
+fn set_propagation(target: &Path, mode: &str) -> Result<(), String> {
+    let flags = match mode {
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        "private" => MsFlags::MS_PRIVATE,
+        _ => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+    };
+    m(None, target, None, flags, None)
+}
+
 /// Nothing we mount may propagate back to the host.
 pub fn make_private() -> Result<(), String> {
     m(None, Path::new("/"), None, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None)
@@ -272,7 +285,14 @@ pub fn setup(p: &RootfsPlan) -> Result<(), String> {
                 let src = Path::new(&mnt.source);
                 let is_dir = std::fs::metadata(src).map(|m| m.is_dir()).map_err(|e| err("bind source", src, e))?;
                 let target = ensure(root, &mnt.target, is_dir)?;
+                if mnt.kind == "volume" && !mnt.options.iter().any(|o| o == "nocopy") {
+                    crate::volume::copy_up(&target, src)
+                        .map_err(|e| err("copy image content into volume at", &target, e))?;
+                }
                 bind(src, &target, mnt.readonly, true)?;
+                if let Some(p) = mnt.options.iter().find_map(|o| o.strip_prefix("propagation=")) {
+                    set_propagation(&target, p)?;
+                }
             }
         }
     }

@@ -33,6 +33,8 @@ pub struct Launch {
     /// fuse-overlayfs daemon that joins the container's user and mount
     /// namespaces but not its pid namespace, so the container never sees it.
     pub fuse_options: Option<String>,
+    /// slirp4netns or pasta to connect the new network namespace.
+    pub network: Option<crate::network::helper::Plan>,
 }
 
 /// The process to become inside the container: shared by a container's
@@ -67,6 +69,8 @@ pub struct Started {
     pub pid: u32,
     /// The fuse-overlayfs daemon serving the root file system, if any.
     pub fuse_pid: Option<u32>,
+    /// The network helper (slirp4netns, pasta), if any.
+    pub net: Option<crate::network::helper::Helper>,
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), StartError> {
@@ -137,6 +141,18 @@ pub fn spawn(l: &Launch) -> Result<Started, StartError> {
             return Err(StartError { code: 125, message: e });
         }
     }
+    // The network is up before the container's command runs.
+    let net = match &l.network {
+        Some(plan) => match crate::network::helper::start(pid, plan) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                reap(pid);
+                return Err(StartError { code: 125, message: e });
+            }
+        },
+        None => None,
+    };
     drop(ready_w);
     let mut go = std::fs::File::from(go_w);
     let _ = std::io::Write::write_all(&mut go, b"G");
@@ -149,6 +165,9 @@ pub fn spawn(l: &Launch) -> Result<Started, StartError> {
                 Err(e) => {
                     unsafe { libc::kill(pid as i32, libc::SIGKILL) };
                     reap(pid);
+                    if let Some(h) = &net {
+                        h.stop();
+                    }
                     return Err(StartError { code: 125, message: e });
                 }
             }
@@ -164,10 +183,13 @@ pub fn spawn(l: &Launch) -> Result<Started, StartError> {
             unsafe { libc::kill(fp as i32, libc::SIGTERM) };
             reap(fp);
         }
+        if let Some(h) = &net {
+            h.stop();
+        }
         let (code, text) = msg.split_once(' ').unwrap_or(("125", &msg));
         return Err(StartError { code: code.parse().unwrap_or(125), message: text.to_string() });
     }
-    Ok(Started { pid, fuse_pid })
+    Ok(Started { pid, fuse_pid, net })
 }
 
 fn reap(pid: u32) {

@@ -1,0 +1,368 @@
+//! Volume verbs (`volume create/ls/inspect/rm/prune`) and what containers
+//! need of volumes: turning `-v`/`--mount`/`--tmpfs`/`--volumes-from` and the
+//! image's VOLUMEs into mount records at create, resolving them to host paths
+//! at start, removing anonymous volumes with their container, and the
+//! `Mounts` of `inspect`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{json, Map, Value};
+
+use super::Engine;
+use crate::container::{ContainerConfig, ContainerStore, Mount};
+use crate::error::{Error, IoContext, Result};
+use crate::format::units;
+use crate::volume::spec::{self, FROM_MOUNT};
+use crate::volume::{Backing, Volume, VolumeStore, ANONYMOUS_LABEL};
+
+fn bad(msg: String) -> Error {
+    Error::InvalidArgument(msg)
+}
+
+fn kv_map(items: &[String], what: &str) -> Result<BTreeMap<String, String>> {
+    let mut m = BTreeMap::new();
+    for i in items {
+        let (k, v) = i.split_once('=').unwrap_or((i, ""));
+        if k.is_empty() {
+            return Err(bad(format!("invalid {what} {i:?}: use KEY=VALUE")));
+        }
+        m.insert(k.to_string(), v.to_string());
+    }
+    Ok(m)
+}
+
+fn now_created() -> String {
+    units::rfc3339_nano(crate::image::store::now_secs(), 0)
+}
+
+/// `rcon volume create [NAME]`: the name (generated: 64 hex digits).
+pub fn create(engine: &Engine, name: Option<&str>, labels: &[String], opts: &[String]) -> Result<String> {
+    let store = VolumeStore::open(&engine.paths)?;
+    let name = name.map(String::from).unwrap_or_else(crate::container::names::new_id);
+    let v = Volume {
+        name,
+        created: now_created(),
+        labels: kv_map(labels, "label")?,
+        options: kv_map(opts, "driver option (-o)")?,
+    };
+    Ok(store.create(v)?.0.name)
+}
+
+/// Volume name → ids of the containers (any state) that mount it.
+pub fn users(engine: &Engine) -> Result<HashMap<String, Vec<String>>> {
+    let mut m: HashMap<String, Vec<String>> = HashMap::new();
+    for c in ContainerStore::open(&engine.paths)?.all() {
+        for mnt in c.config.host.mounts.iter().filter(|m| m.kind == "volume") {
+            m.entry(mnt.source.clone()).or_default().push(c.config.id.clone());
+        }
+    }
+    Ok(m)
+}
+
+pub struct VolumeRow {
+    pub volume: Volume,
+    pub mountpoint: String,
+    /// Containers using it (Docker's Links).
+    pub links: usize,
+}
+
+/// `rcon volume ls` with Docker's filters: dangling, label, name, driver.
+pub fn list(engine: &Engine, filters: &[String]) -> Result<Vec<VolumeRow>> {
+    let store = VolumeStore::open(&engine.paths)?;
+    let used = users(engine)?;
+    let mut rows = Vec::new();
+    'vols: for v in store.all() {
+        let links = used.get(&v.name).map_or(0, Vec::len);
+        for f in filters {
+            let (k, val) = f.split_once('=').ok_or_else(|| bad(format!("invalid filter {f:?}: use KEY=VALUE")))?;
+            let keep = match k {
+                "dangling" => match val {
+                    "true" | "1" => links == 0,
+                    "false" | "0" => links > 0,
+                    _ => return Err(bad(format!("invalid filter 'dangling={val}': use true or false"))),
+                },
+                "name" => v.name.contains(val),
+                "driver" => val == "local",
+                "label" => match val.split_once('=') {
+                    Some((lk, lv)) => v.labels.get(lk).is_some_and(|x| x == lv),
+                    None => v.labels.contains_key(val),
+                },
+                _ => return Err(bad(format!("invalid filter {k:?}: use dangling, driver, label or name"))),
+            };
+            if !keep {
+                continue 'vols;
+            }
+        }
+        rows.push(VolumeRow { mountpoint: store.mountpoint(&v.name).display().to_string(), links, volume: v });
+    }
+    Ok(rows)
+}
+
+/// `rcon volume inspect`, in Docker's shape.
+pub fn inspect(engine: &Engine, name: &str) -> Result<Value> {
+    let store = VolumeStore::open(&engine.paths)?;
+    let v = store.get(name)?;
+    let map = |m: &BTreeMap<String, String>| {
+        if m.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+        }
+    };
+    Ok(json!({
+        "CreatedAt": v.created,
+        "Driver": "local",
+        "Labels": map(&v.labels),
+        "Mountpoint": store.mountpoint(&v.name),
+        "Name": v.name,
+        "Options": map(&v.options),
+        "Scope": "local",
+    }))
+}
+
+/// `rcon volume rm`: refused while any container (even a stopped one) uses
+/// it, as Docker does; `force` only forgives a missing volume.
+pub fn remove(engine: &Engine, name: &str, force: bool) -> Result<()> {
+    let store = VolumeStore::open(&engine.paths)?;
+    let _lock = store.lock()?;
+    if let Err(e) = store.get(name) {
+        return if force { Ok(()) } else { Err(e) };
+    }
+    if let Some(ids) = users(engine)?.get(name) {
+        return Err(bad(format!(
+            "remove {name}: volume is in use by container {}: remove the container first",
+            ids.iter().map(|i| &i[..12]).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    store.remove(name)
+}
+
+/// `rcon volume prune`: unused anonymous volumes, or with `all` every unused
+/// volume (Docker ≥ 23). Filters as `ls` takes them (label only, in practice).
+/// Returns the removed volumes and the bytes they held.
+pub fn prune(engine: &Engine, all: bool, filters: &[String]) -> Result<(Vec<String>, u64)> {
+    let store = VolumeStore::open(&engine.paths)?;
+    let mut bytes = 0;
+    let mut gone = Vec::new();
+    let mut f = filters.to_vec();
+    f.push("dangling=true".into());
+    for row in list(engine, &f)? {
+        if all || row.volume.anonymous() {
+            // A container may have claimed it since we listed: rm re-checks.
+            let size = crate::util::tree_size(&store.mountpoint(&row.volume.name));
+            match remove(engine, &row.volume.name, false) {
+                Ok(()) => {
+                    bytes += size;
+                    gone.push(row.volume.name)
+                }
+                Err(Error::InvalidArgument(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok((gone, bytes))
+}
+
+/// Mounts for a new container from its flags and the image's VOLUMEs.
+/// Creates the volumes they name (and the host directories `-v` binds, as
+/// Docker does); returns the mounts and the volumes this call created, for
+/// `discard_created` if the container cannot be created after all.
+pub fn container_mounts(
+    engine: &Engine,
+    volumes: &[String],
+    mounts: &[String],
+    tmpfs: &[String],
+    volumes_from: &[String],
+    image_volumes: &Map<String, Value>,
+) -> Result<(Vec<Mount>, Vec<String>)> {
+    let mut own = Vec::new();
+    for v in volumes {
+        own.push(spec::parse_volume(v)?);
+    }
+    for m in mounts {
+        own.push(spec::parse_mount(m)?);
+    }
+    for t in tmpfs {
+        own.push(spec::parse_tmpfs(t)?);
+    }
+    for (i, m) in own.iter().enumerate() {
+        if own[..i].iter().any(|o| o.target == m.target) {
+            return Err(bad(format!("duplicate mount point: {}", m.target)));
+        }
+    }
+    // --volumes-from first; the container's own mounts win on the same target.
+    let mut all: Vec<Mount> = Vec::new();
+    if !volumes_from.is_empty() {
+        let cstore = ContainerStore::open(&engine.paths)?;
+        for vf in volumes_from {
+            let (name, ro) = spec::parse_volumes_from(vf)?;
+            let id = cstore.resolve(name)?;
+            for mut m in cstore.load(&id)?.config.host.mounts.into_iter().filter(|m| m.kind != "tmpfs") {
+                if let Some(ro) = ro {
+                    m.readonly = ro;
+                }
+                if !own.iter().chain(all.iter()).any(|o| o.target == m.target) {
+                    all.push(m);
+                }
+            }
+        }
+    }
+    all.extend(own);
+    for path in image_volumes.keys() {
+        let covered = all.iter().any(|m| m.target.trim_end_matches('/') == path.trim_end_matches('/'));
+        if !covered && path.starts_with('/') {
+            all.push(Mount { kind: "volume".into(), target: path.clone(), ..Default::default() });
+        }
+    }
+
+    let store = VolumeStore::open(&engine.paths)?;
+    let mut created = Vec::new();
+    let res = (|| -> Result<()> {
+        for m in all.iter_mut() {
+            match m.kind.as_str() {
+                "volume" => {
+                    let anonymous = m.source.is_empty();
+                    let mut labels = BTreeMap::new();
+                    if anonymous {
+                        m.source = crate::container::names::new_id();
+                        labels.insert(ANONYMOUS_LABEL.to_string(), String::new());
+                    }
+                    let v = Volume { name: m.source.clone(), created: now_created(), labels, options: BTreeMap::new() };
+                    if store.create(v)?.1 {
+                        created.push(m.source.clone());
+                    }
+                }
+                "bind" if !m.options.iter().any(|o| o == FROM_MOUNT) => {
+                    // Docker creates a missing host directory for -v (not for --mount).
+                    std::fs::create_dir_all(&m.source).ctx(|| format!("create bind source {}", m.source))?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    })();
+    if let Err(e) = res {
+        discard_created(engine, &created);
+        return Err(e);
+    }
+    Ok((all, created))
+}
+
+/// Remove volumes `container_mounts` created for a container that was not created.
+pub fn discard_created(engine: &Engine, created: &[String]) {
+    if let Ok(store) = VolumeStore::open(&engine.paths) {
+        for n in created {
+            let _ = store.remove(n);
+        }
+    }
+}
+
+/// `rm -v` and `run --rm`: the container's anonymous volumes that no other
+/// container uses. Call after the container's record is gone.
+pub fn remove_anonymous(engine: &Engine, cfg: &ContainerConfig) -> Result<()> {
+    let store = VolumeStore::open(&engine.paths)?;
+    for m in cfg.host.mounts.iter().filter(|m| m.kind == "volume") {
+        if store.get(&m.source).is_ok_and(|v| v.anonymous()) {
+            match remove(engine, &m.source, true) {
+                Ok(()) | Err(Error::InvalidArgument(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The mounts as the runtime takes them: volumes resolved to host paths (or
+/// tmpfs/bind for volumes with driver options), markers stripped.
+pub fn launch_mounts(paths: &crate::paths::Paths, mounts: &[Mount]) -> Result<Vec<Mount>> {
+    let store = VolumeStore::open(paths)?;
+    let mut out = Vec::new();
+    for m in mounts {
+        let mut m = m.clone();
+        m.options.retain(|o| o != FROM_MOUNT);
+        if m.kind == "volume" {
+            match store.backing(&m.source).map_err(|_| {
+                bad(format!(
+                    "volume {} of the container is gone: recreate it with rcon volume create {}",
+                    m.source, m.source
+                ))
+            })? {
+                Backing::Dir(p) => m.source = p.display().to_string(),
+                Backing::Bind(p) => {
+                    m.kind = "bind".into();
+                    m.source = p.display().to_string();
+                    m.options.clear();
+                }
+                Backing::Tmpfs(o) => {
+                    m.kind = "tmpfs".into();
+                    m.source = "tmpfs".into();
+                    m.options = o;
+                }
+            }
+        }
+        out.push(m);
+    }
+    Ok(out)
+}
+
+/// The `Mounts` array of `rcon inspect CONTAINER`, as Docker shows it
+/// (`--tmpfs` mounts appear only in HostConfig.Tmpfs there).
+pub fn inspect_mounts(engine: &Engine, cfg: &ContainerConfig) -> Vec<Value> {
+    let store = VolumeStore::open(&engine.paths).ok();
+    let mut out = Vec::new();
+    for m in &cfg.host.mounts {
+        let from_mount = m.options.iter().any(|o| o == FROM_MOUNT);
+        let mode = if from_mount {
+            ""
+        } else if m.readonly {
+            "ro"
+        } else if m.kind == "volume" {
+            "z"
+        } else {
+            ""
+        };
+        let propagation = m.options.iter().find_map(|o| o.strip_prefix("propagation=")).unwrap_or("rprivate");
+        out.push(match m.kind.as_str() {
+            "volume" => json!({
+                "Type": "volume", "Name": m.source,
+                "Source": store.as_ref().map(|s| s.mountpoint(&m.source).display().to_string()).unwrap_or_default(),
+                "Destination": m.target, "Driver": "local", "Mode": mode, "RW": !m.readonly, "Propagation": "",
+            }),
+            "bind" => json!({
+                "Type": "bind", "Source": m.source, "Destination": m.target, "Mode": mode, "RW": !m.readonly,
+                "Propagation": propagation,
+            }),
+            _ if from_mount => json!({
+                "Type": "tmpfs", "Source": "", "Destination": m.target, "Mode": "", "RW": !m.readonly, "Propagation": "",
+            }),
+            _ => continue,
+        });
+    }
+    out
+}
+
+/// HostConfig.Binds: what was given with `-v` (binds and named volumes).
+pub fn inspect_binds(engine: &Engine, cfg: &ContainerConfig) -> Vec<String> {
+    let store = VolumeStore::open(&engine.paths).ok();
+    cfg.host
+        .mounts
+        .iter()
+        .filter(|m| !m.options.iter().any(|o| o == FROM_MOUNT))
+        .filter(|m| match m.kind.as_str() {
+            "bind" => true,
+            "volume" => store.as_ref().and_then(|s| s.get(&m.source).ok()).is_some_and(|v| !v.anonymous()),
+            _ => false,
+        })
+        .map(|m| format!("{}:{}{}", m.source, m.target, if m.readonly { ":ro" } else { "" }))
+        .collect()
+}
+
+/// HostConfig.Tmpfs: the `--tmpfs` mounts and their options.
+pub fn inspect_tmpfs(cfg: &ContainerConfig) -> Map<String, Value> {
+    cfg.host
+        .mounts
+        .iter()
+        .filter(|m| m.kind == "tmpfs" && !m.options.iter().any(|o| o == FROM_MOUNT))
+        .map(|m| (m.target.clone(), Value::String(m.options.join(","))))
+        .collect()
+}

@@ -1,0 +1,276 @@
+//! Networking: the default slirp4netns network (egress, DNS), pasta, the
+//! generated /etc files, published ports (`-p`, `-P`, `port`, `ps`,
+//! inspect) and bad input.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, TcpListener, TcpStream, UdpSocket};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::*;
+
+fn img(t: &TestEnv) {
+    t.load_busybox("busybox");
+}
+
+/// The host's address on its default route (not loopback), if it has one:
+/// a UDP "connect" picks it without sending anything.
+fn host_address() -> Option<IpAddr> {
+    let s = UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("203.0.113.1:9").ok()?;
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_loopback()).then_some(ip)
+}
+
+/// An HTTP server on the host for the rest of the test; returns its port.
+fn serve(ip: IpAddr, body: &'static str) -> u16 {
+    let l = TcpListener::bind((ip, 0)).unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            // Answer at once, then drain: pasta (2023-02, Debian 12) drops
+            // what comes back after the client half-closed its side.
+            let _ = s.write_all(format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
+            let _ = s.shutdown(std::net::Shutdown::Write);
+            let _ = std::io::copy(&mut s, &mut std::io::sink());
+        }
+    });
+    port
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// GET / from the host, retried until the server in the container answers.
+fn http_get(port: u16) -> String {
+    wait_for(&format!("an HTTP answer on port {port}"), Duration::from_secs(20), || {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        s.write_all(b"GET /index.html HTTP/1.0\r\n\r\n").ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        out.contains("200 OK").then(|| out.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
+    })
+}
+
+/// An HTTP GET from inside a container, printing the body's last line.
+/// (Not busybox wget: the static Debian build crashes on glibc's NSS in
+/// an image without libnss.)
+fn get(host: &str, port: u16) -> String {
+    format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox timeout 20 nc {host} {port} | tail -n 1; echo")
+}
+
+/// busybox httpd serving "hello" on container port 80.
+const HTTPD: &str = "mkdir -p /www && echo hello > /www/index.html && exec httpd -f -p 80 -h /www";
+
+both_modes!(default_network_has_egress_and_dns, |t| {
+    img(t);
+    let Some(ip) = host_address() else {
+        eprintln!("note: no non-loopback host address: egress not tested");
+        return;
+    };
+    let port = serve(ip, "from-the-host");
+    let out = t
+        .rcon([
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            &format!(
+                "ip -4 addr show tap0 | grep -o 'inet [0-9./]*'; {}; cat /etc/resolv.conf",
+                get(&ip.to_string(), port)
+            ),
+        ])
+        .ok()
+        .to_string();
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("inet 10.0.2.100/24"), "{out}");
+    assert_eq!(lines.next(), Some("from-the-host"), "{out}");
+    assert_eq!(lines.next(), Some("nameserver 10.0.2.3"), "slirp4netns' DNS forwarder: {out}");
+    // names resolve through it when the host resolves them
+    let host_resolves = std::process::Command::new("getent")
+        .args(["hosts", "deb.debian.org"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if host_resolves {
+        let r = t.rcon(["run", "--rm", "busybox", "busybox", "nslookup", "deb.debian.org"]);
+        assert!(r.stdout.contains("Address") && r.stdout.contains("deb.debian.org"), "{} {}", r.stdout, r.stderr);
+    }
+    // the host's loopback stays out of reach (--disable-host-loopback)
+    let r =
+        t.rcon(["run", "--rm", "busybox", "sh", "-c", "nc -w 2 10.0.2.2 22 </dev/null && echo open || echo closed"]);
+    assert_eq!(r.ok(), "closed\n");
+    // --network none: lo only
+    let r = t.rcon(["run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net"]);
+    assert_eq!(r.ok(), "lo\n");
+    // no helper outlives its container
+    assert_eq!(t.rcon(["ps", "-aq"]).ok(), "");
+});
+
+both_modes!(pasta_network_has_egress, |t| {
+    img(t);
+    // pasta maps the gateway address to the host
+    let port = serve("0.0.0.0".parse().unwrap(), "via-pasta");
+    let out = t
+        .rcon([
+            "run",
+            "--rm",
+            "--network",
+            "pasta",
+            "busybox",
+            "sh",
+            "-c",
+            &format!("gw=$(ip route | grep default | cut -d' ' -f3); {}", get("$gw", port)),
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(out, "via-pasta\n");
+});
+
+both_modes!(dns_and_hosts_flags, |t| {
+    img(t);
+    let out = t
+        .rcon([
+            "run",
+            "--rm",
+            "--hostname",
+            "web1",
+            "--dns",
+            "192.0.2.53",
+            "--dns-search",
+            "corp.test",
+            "--dns-option",
+            "ndots:2",
+            "--add-host",
+            "db:10.1.2.3",
+            "--add-host",
+            "host.docker.internal:host-gateway",
+            "busybox",
+            "sh",
+            "-c",
+            "hostname; cat /etc/resolv.conf /etc/hosts",
+        ])
+        .ok()
+        .to_string();
+    assert_eq!(
+        out,
+        "web1\nnameserver 192.0.2.53\nsearch corp.test\noptions ndots:2\n\
+         127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.1.2.3\tdb\n\
+         10.0.2.2\thost.docker.internal\n10.0.2.100\tweb1\n"
+    );
+    t.rcon(["run", "--rm", "--network", "none", "--add-host", "h:host-gateway", "busybox", "true"])
+        .fails(125, "host-gateway needs the default network");
+    assert_eq!(t.rcon(["ps", "-aq"]).ok(), "");
+});
+
+both_modes!(published_ports_reach_httpd, |t| {
+    img(t);
+    let hp = free_port();
+    let id = t
+        .rcon(["run", "-d", "--name", "web", "-p", &format!("{hp}:80"), "busybox", "sh", "-c", HTTPD])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64);
+    assert_eq!(http_get(hp), "hello\n");
+    assert_eq!(t.rcon(["port", "web"]).ok(), format!("80/tcp -> 0.0.0.0:{hp}\n"));
+    assert_eq!(t.rcon(["port", "web", "80"]).ok(), format!("0.0.0.0:{hp}\n"));
+    t.rcon(["port", "web", "81/tcp"]).fails(125, "no public port '81/tcp' published for web");
+    assert_eq!(t.rcon(["ps", "--format", "{{.Ports}}"]).ok(), format!("0.0.0.0:{hp}->80/tcp\n"));
+    let ps = t.rcon(["ps"]).ok().to_string();
+    assert!(ps.lines().next().unwrap().contains("   PORTS   "), "{ps}");
+    let v: Value = serde_json::from_str(t.rcon(["inspect", "web"]).ok()).unwrap();
+    assert_eq!(v[0]["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"], hp.to_string());
+    assert_eq!(v[0]["HostConfig"]["PortBindings"]["80/tcp"][0]["HostIp"], "");
+    assert_eq!(v[0]["NetworkSettings"]["Ports"]["80/tcp"][0]["HostIp"], "0.0.0.0");
+    assert_eq!(v[0]["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"], hp.to_string());
+    assert_eq!(v[0]["NetworkSettings"]["IPAddress"], "10.0.2.100");
+    assert_eq!(v[0]["NetworkSettings"]["Networks"]["bridge"]["Gateway"], "10.0.2.2");
+    // a taken host port: a clear error before anything is created
+    t.rcon(["run", "-d", "--name", "web2", "-p", &format!("{hp}:80"), "busybox", "true"])
+        .fails(125, &format!("0.0.0.0:{hp} for 80/tcp: the host port is already in use"));
+    t.rcon(["run", "--rm", "-p", "70000:80", "busybox", "true"]).fails(125, "port numbers are 1-65535");
+    let low_ports_free = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .is_ok_and(|s| s.trim().parse::<u32>().unwrap_or(0) <= 1);
+    if t.mode == Mode::Rootless && !low_ports_free {
+        t.rcon(["run", "--rm", "-p", "1:80", "busybox", "true"]).fails(125, "ports below");
+    }
+    t.rcon(["run", "--rm", "--network", "none", "-p", "80", "busybox", "true"]).fails(125, "cannot publish ports");
+    assert_eq!(t.rcon(["ps", "-aq"]).ok().lines().count(), 1);
+    // after the stop the port is free again and nothing is shown
+    t.rcon(["stop", "-t", "0", "web"]).ok();
+    assert_eq!(t.rcon(["ps", "-a", "--format", "{{.Ports}}"]).ok(), "\n");
+    TcpListener::bind(("0.0.0.0", hp)).expect("the host port is released with the container");
+    // -P publishes EXPOSEd ports (--expose here) on random host ports, with a start each time
+    t.rcon(["run", "-d", "--name", "webp", "-P", "--expose", "80", "busybox", "sh", "-c", HTTPD]).ok();
+    let mapping = t.rcon(["port", "webp", "80/tcp"]).ok().trim().to_string();
+    let port: u16 = mapping.strip_prefix("0.0.0.0:").unwrap().parse().unwrap();
+    assert_eq!(http_get(port), "hello\n");
+    assert_eq!(t.rcon(["ps", "-f", "name=webp", "--format", "{{.Ports}}"]).ok(), format!("{mapping}->80/tcp\n"));
+    t.rcon(["rm", "-f", "web", "webp"]).ok();
+});
+
+#[test]
+fn missing_slirp4netns_is_a_clear_error() {
+    let t = TestEnv::new(Mode::Rootless);
+    img(&t);
+    // newuidmap and newgidmap, but no slirp4netns
+    let bin = t.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in ["newuidmap", "newgidmap"] {
+        std::os::unix::fs::symlink(format!("/usr/bin/{tool}"), bin.join(tool)).unwrap();
+    }
+    let mut c = t.cmd(["run", "--rm", "busybox", "true"]);
+    c.env("PATH", &bin);
+    let r = Run::from(c.output().unwrap());
+    r.fails(125, "slirp4netns not found: install the slirp4netns package, or run with --network none or host");
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert_eq!(t.rcon(["ps", "-aq"]).ok(), "", "nothing half-created");
+}
+
+/// Two consecutive free host ports.
+fn free_pair() -> u16 {
+    loop {
+        let p = free_port();
+        if p < 65535 && TcpListener::bind(("0.0.0.0", p + 1)).is_ok() && TcpListener::bind(("0.0.0.0", p)).is_ok() {
+            return p;
+        }
+    }
+}
+
+both_modes!(published_udp_ranges_and_pasta, |t| {
+    img(t);
+    // UDP is published through slirp4netns' API (busybox here has no UDP
+    // server to check the datagrams with): listed as Docker does
+    let up = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    t.rcon(["run", "-d", "--name", "udp", "-p", &format!("{up}:9999/udp"), "busybox", "sleep", "1000"]).ok();
+    assert_eq!(t.rcon(["port", "udp"]).ok(), format!("9999/udp -> 0.0.0.0:{up}\n"));
+    UdpSocket::bind(("0.0.0.0", up)).expect_err("the host port is held for the container");
+    // a range: each port maps to its partner, both listed
+    let p = free_pair();
+    t.rcon(["run", "-d", "--name", "rng", "-p", &format!("{p}-{}:80-81", p + 1), "busybox", "sleep", "1000"]).ok();
+    assert_eq!(t.rcon(["port", "rng"]).ok(), format!("80/tcp -> 0.0.0.0:{p}\n81/tcp -> 0.0.0.0:{}\n", p + 1));
+    // pasta publishes with -t
+    let hp = free_port();
+    t.rcon([
+        "run",
+        "-d",
+        "--name",
+        "pweb",
+        "--network",
+        "pasta",
+        "-p",
+        &format!("{hp}:80"),
+        "busybox",
+        "sh",
+        "-c",
+        HTTPD,
+    ])
+    .ok();
+    assert_eq!(http_get(hp), "hello\n");
+    assert_eq!(t.rcon(["ps", "-f", "name=pweb", "--format", "{{.Ports}}"]).ok(), format!("0.0.0.0:{hp}->80/tcp\n"));
+    t.rcon(["rm", "-f", "udp", "rng", "pweb"]).ok();
+});
