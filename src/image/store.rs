@@ -7,6 +7,7 @@
 //! DATA/layers/HEX/diff/         a layer extracted once, HEX = its DiffID
 //! DATA/layers/HEX/layer.json    the layer's record, written before the rename
 //! DATA/tmp/                     per-command scratch space (staging, trash)
+//! DATA/pull/HEX[.partial]       layer blobs a pull downloaded (verified) or is downloading; kept a day
 //! DATA/store.lock               flock taken by every change
 //! ```
 //!
@@ -376,6 +377,15 @@ impl Store {
         for ent in read_names(&self.root.join("blobs/sha256")) {
             if !keep_blobs.contains(&ent) {
                 let _ = fs::remove_file(self.root.join("blobs/sha256").join(&ent));
+            }
+        }
+        // Downloads a killed pull left for the next one to resume: kept a day.
+        if let Ok(rd) = fs::read_dir(self.root.join("pull")) {
+            for e in rd.flatten() {
+                let old = e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok());
+                if old.is_some_and(|d| d.as_secs() > 24 * 3600) {
+                    let _ = fs::remove_file(e.path());
+                }
             }
         }
         let mut remove = state::stale_temp_entries(&self.root.join("tmp"));
