@@ -664,3 +664,67 @@ both_modes!(system_prune_and_reset, |t| {
     assert_eq!(t.rcon(["ps", "-aq"]).ok(), "");
     assert_eq!(t.rcon(["images", "-q"]).ok(), "");
 });
+
+both_modes!(info_counts_containers_and_reports_registries_plugins_and_id, |t| {
+    img(t);
+    let cfg_dir = if t.mode == Mode::Root { t.config.clone() } else { t.config.join("rcon") };
+    std::fs::create_dir_all(&cfg_dir).unwrap();
+    std::fs::write(
+        cfg_dir.join("registries.json"),
+        json!({"registry-mirrors": ["https://mirror.example.com"], "insecure-registries": ["registry.lan:5000", "10.1.0.0/16"]})
+            .to_string(),
+    )
+    .unwrap();
+    t.give(&t.config);
+    t.rcon(["create", "--name", "made", "busybox", "true"]).ok();
+    t.rcon(["run", "--name", "ran", "busybox", "true"]).ok();
+    t.rcon(["run", "-d", "--name", "up", "busybox", "sleep", "1000"]).ok();
+    t.rcon(["run", "-d", "--name", "held", "busybox", "sleep", "1000"]).ok();
+    t.rcon(["pause", "held"]).ok();
+    let info: Value = serde_json::from_str(t.rcon(["info", "--format", "json"]).ok()).unwrap();
+    t.rcon(["rm", "-f", "up", "held"]).ok();
+    let n = |k: &str| info[k].as_u64().unwrap();
+    assert_eq!(
+        (n("Containers"), n("ContainersRunning"), n("ContainersPaused"), n("ContainersStopped"), n("Images")),
+        (4, 1, 1, 2, 1),
+        "{info}"
+    );
+    assert_eq!(info["Rootless"], t.mode == Mode::Rootless);
+    let sec: Vec<&str> = info["SecurityOptions"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(sec.contains(&"name=seccomp,profile=builtin"), "{sec:?}");
+    assert_eq!(sec.contains(&"name=rootless"), t.mode == Mode::Rootless, "{sec:?}");
+    let rc = &info["RegistryConfig"];
+    assert_eq!(rc["Mirrors"], json!(["https://mirror.example.com"]));
+    assert_eq!(rc["IndexConfigs"]["docker.io"]["Mirrors"], json!(["https://mirror.example.com"]));
+    assert_eq!(rc["IndexConfigs"]["registry.lan:5000"]["Secure"], false);
+    assert_eq!(rc["InsecureRegistryCIDRs"], json!(["127.0.0.0/8", "10.1.0.0/16"]));
+    assert_eq!(info["Plugins"]["Volume"], json!(["local"]));
+    let nets = info["Plugins"]["Network"].as_array().unwrap();
+    assert!(nets.contains(&json!("host")) && nets.contains(&json!("none")), "{nets:?}");
+    // the helpers found are listed with their versions
+    if std::path::Path::new("/usr/bin/slirp4netns").exists() {
+        assert!(info["NetworkBackends"]["slirp4netns"].as_str().unwrap().starts_with(|c: char| c.is_ascii_digit()));
+    }
+    assert_eq!(info["NCPU"].as_u64().unwrap() as usize, std::thread::available_parallelism().unwrap().get());
+    assert!(info["MemTotal"].as_u64().unwrap() > 0);
+    assert_eq!(
+        info["CgroupVersion"],
+        if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() { "2" } else { "1" }
+    );
+    assert!(info["Warnings"].is_array());
+    // the ID is made once and kept
+    let id = info["ID"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 36, "{id}");
+    assert_eq!(t.rcon(["info", "--format", "{{.ID}}"]).ok().trim(), id);
+    let text = t.rcon(["system", "info"]).ok().to_string();
+    for needle in [
+        " Containers: 2\n  Running: 0\n  Paused: 0\n  Stopped: 2\n",
+        " Plugins:\n  Volume: local\n",
+        "Registry Mirrors:\n  https://mirror.example.com\n",
+        "Insecure Registries:\n  registry.lan:5000\n  127.0.0.0/8\n  10.1.0.0/16\n",
+        &format!(" ID: {id}\n"),
+        " Registry: https://index.docker.io/v1/\n",
+    ] {
+        assert!(text.contains(needle), "{needle:?} in {text}");
+    }
+});

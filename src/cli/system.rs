@@ -92,7 +92,20 @@ pub fn info(engine: &Engine, a: InfoArgs) -> CmdResult {
             t += &format!("  {}: {}\n", pair[0].as_str().unwrap_or(""), pair[1].as_str().unwrap_or(""));
         }
     }
+    t += &format!(" Logging Driver: {}\n", g("LoggingDriver"));
     t += &format!(" Cgroup Driver: {}\n Cgroup Version: {}\n", g("CgroupDriver"), g("CgroupVersion"));
+    t += " Plugins:\n";
+    for kind in ["Volume", "Network", "Log"] {
+        let names: Vec<&str> = v["Plugins"][kind].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        t += &format!("  {kind}: {}\n", names.join(" "));
+    }
+    // rcon's own: which user-mode network helper would run, in which version.
+    if let Value::Object(b) = &v["NetworkBackends"] {
+        t += " Network Backends:\n";
+        for (name, ver) in b {
+            t += &format!("  {name}: {}\n", ver.as_str().unwrap_or(""));
+        }
+    }
     t += " Security Options:\n";
     if let Value::Array(opts) = &v["SecurityOptions"] {
         for o in opts {
@@ -126,12 +139,40 @@ pub fn info(engine: &Engine, a: InfoArgs) -> CmdResult {
         units::bytes_size(v["MemTotal"].as_u64().unwrap_or(0)),
         g("Name")
     );
+    t += &format!(" ID: {}\n", g("ID"));
     t += &format!(
-        " Docker Root Dir: {}\n Runtime Dir: {}\n Config Dir: {}\n",
+        " Docker Root Dir: {}\n Runtime Dir: {}\n Config Dir: {}\n Debug Mode: {}\n",
         g("DockerRootDir"),
         g("RuntimeDir"),
-        g("ConfigDir")
+        g("ConfigDir"),
+        g("Debug")
     );
+    t += &format!(" Registry: {}\n", g("IndexServerAddress"));
+    let rc = &v["RegistryConfig"];
+    t += " Insecure Registries:\n";
+    if let Value::Object(idx) = &rc["IndexConfigs"] {
+        for name in idx.iter().filter(|(_, c)| c["Secure"] == Value::Bool(false)).map(|(n, _)| n) {
+            t += &format!("  {name}\n");
+        }
+    }
+    for cidr in rc["InsecureRegistryCIDRs"].as_array().into_iter().flatten() {
+        t += &format!("  {}\n", cidr.as_str().unwrap_or(""));
+    }
+    let mirrors: Vec<&str> = rc["Mirrors"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    if !mirrors.is_empty() {
+        t += " Registry Mirrors:\n";
+        for m in mirrors {
+            t += &format!("  {m}\n");
+        }
+    }
+    t += " Live Restore Enabled: false\n";
+    let warnings: Vec<&str> = v["Warnings"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    if !warnings.is_empty() {
+        t += "\n";
+        for w in warnings {
+            t += &format!("{w}\n");
+        }
+    }
     out(&t);
     Ok(0)
 }
