@@ -728,3 +728,66 @@ both_modes!(info_counts_containers_and_reports_registries_plugins_and_id, |t| {
         assert!(text.contains(needle), "{needle:?} in {text}");
     }
 });
+
+both_modes!(volume_events_create_mount_unmount_destroy, |t| {
+    img(t);
+    t.rcon(["volume", "create", "vol"]).ok();
+    t.rcon(["run", "--rm", "--name", "vc", "-v", "vol:/data:ro", "-v", "/anon", "busybox", "true"]).ok();
+    t.rcon(["volume", "rm", "vol"]).ok();
+    let events = || {
+        t.rcon([
+            "events",
+            "--since",
+            "10m",
+            "--until",
+            "0s",
+            "--filter",
+            "type=volume",
+            "--format",
+            "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.destination}} {{index .Actor.Attributes \"read/write\"}}",
+        ])
+        .ok()
+        .to_string()
+    };
+    // --rm's removal of the anonymous volume follows the container's end: poll for it
+    let out = wait_for("the anonymous volume's destroy", Duration::from_secs(10), || {
+        let out = events();
+        (out.lines().filter(|l| l.starts_with("destroy ")).count() == 2).then_some(out)
+    });
+    let lines: Vec<&str> = out.lines().collect();
+    let anon =
+        lines.iter().find(|l| l.starts_with("mount ") && l.contains("/anon")).unwrap().split(' ').nth(1).unwrap();
+    assert_eq!(anon.len(), 64, "{out}");
+    let want = [
+        "create vol <no value> ".to_string(),
+        format!("create {anon} <no value> "),
+        "mount vol /data false".to_string(),
+        format!("mount {anon} /anon true"),
+        "unmount vol <no value> ".to_string(),
+        format!("unmount {anon} <no value> "),
+    ];
+    for w in &want {
+        assert!(lines.contains(&w.as_str()), "{w:?} in {out}");
+    }
+    let pos = |w: &str| lines.iter().position(|l| *l == w).unwrap_or_else(|| panic!("{w:?} in {out}"));
+    assert!(
+        pos("create vol <no value> ") < pos("mount vol /data false")
+            && pos("mount vol /data false") < pos("unmount vol <no value> ")
+    );
+    assert!(pos("unmount vol <no value> ") < pos("destroy vol <no value> "), "{out}");
+    assert!(lines.contains(&format!("destroy {anon} <no value> ").as_str()), "{out}");
+    // the container's own events are not volume events; the driver is logged
+    assert!(!out.contains("start") && !out.contains("die"), "{out}");
+    let drivers = t.rcon([
+        "events",
+        "--since",
+        "10m",
+        "--until",
+        "0s",
+        "--filter",
+        "volume=vol",
+        "--format",
+        "{{.Actor.Attributes.driver}}",
+    ]);
+    assert_eq!(drivers.ok(), "local\nlocal\nlocal\nlocal\n");
+});
