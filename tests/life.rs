@@ -791,3 +791,48 @@ both_modes!(volume_events_create_mount_unmount_destroy, |t| {
     ]);
     assert_eq!(drivers.ok(), "local\nlocal\nlocal\nlocal\n");
 });
+
+both_modes!(stats_streams_refreshes_and_picks_up_new_containers, |t| {
+    use std::io::BufRead;
+    img(t);
+    t.rcon(["run", "-d", "--name", "idle", "busybox", "sleep", "1000"]).ok();
+    let mut c = t.cmd(["stats", "--format", "{{.Name}} {{.PIDs}}"]);
+    c.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
+    // Follower's Drop kills and reaps the stream whatever happens below.
+    let mut child = c.spawn().unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let stream = Follower { child, lines };
+    // Each refresh clears the screen, then prints the rows.
+    let refresh = |want: &str| -> Vec<String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut rows = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let l =
+                stream.lines.recv_timeout(left).unwrap_or_else(|_| panic!("no refresh with {want:?}; got {rows:?}"));
+            if let Some(first) = l.strip_prefix("\x1b[2J\x1b[H") {
+                if rows.iter().any(|r: &String| r == want) {
+                    return rows;
+                }
+                rows = vec![first.to_string()];
+            } else {
+                rows.push(l);
+            }
+        }
+    };
+    let first = refresh("idle 1");
+    assert!(first.contains(&"idle 1".to_string()), "{first:?}");
+    t.rcon(["run", "-d", "--name", "late", "busybox", "sleep", "1000"]).ok();
+    let later = refresh("late 1");
+    assert!(later.contains(&"idle 1".to_string()), "{later:?}");
+    drop(stream);
+    t.rcon(["rm", "-f", "idle", "late"]).ok();
+});
