@@ -836,3 +836,92 @@ both_modes!(stats_streams_refreshes_and_picks_up_new_containers, |t| {
     drop(stream);
     t.rcon(["rm", "-f", "idle", "late"]).ok();
 });
+
+/// Replace `user`'s lines of /etc/subuid and /etc/subgid (no others: tests
+/// run concurrently) by `ranges`, in that order.
+fn set_subids(user: &str, ranges: &[(u32, u32)]) {
+    for file in ["/etc/subuid", "/etc/subgid"] {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let mut out: String =
+            text.lines().filter(|l| l.split(':').next() != Some(user)).map(|l| format!("{l}\n")).collect();
+        for (start, count) in ranges {
+            out += &format!("{user}:{start}:{count}\n");
+        }
+        let tmp = format!("{file}.rcon-{}", std::process::id());
+        std::fs::write(&tmp, out).unwrap();
+        std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+        std::fs::rename(&tmp, file).unwrap();
+    }
+}
+
+/// A throwaway user: its subid lines and the account go at the end, even
+/// when the test fails (with `cleanup` run first, while the user exists).
+struct SubidUser<'a> {
+    name: String,
+    cleanup: Box<dyn Fn() + 'a>,
+    _lock: std::fs::File,
+}
+
+impl Drop for SubidUser<'_> {
+    fn drop(&mut self) {
+        (self.cleanup)();
+        set_subids(&self.name, &[]);
+        let _ = std::process::Command::new("userdel").arg(&self.name).status();
+    }
+}
+
+#[test]
+fn system_migrate_reowns_the_store_after_the_subuid_range_changed() {
+    use std::os::fd::AsRawFd;
+    if !is_root() {
+        eprintln!("note: system migrate not tested: it needs root to create a user and change its ranges");
+        return;
+    }
+    // Every edit of /etc/subuid and /etc/subgid by tests holds this lock.
+    let lock = std::fs::File::create("/tmp/rcon-subid.lock").unwrap();
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let pid = std::process::id();
+    let name = format!("rcmig{}", pid % 100_000);
+    let ok = std::process::Command::new("useradd")
+        .args(["-M", "-N", "-s", "/usr/sbin/nologin", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", &name])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "useradd {name}");
+    // Ranges far above anyone's (useradd hands out 100000 upwards), per test process.
+    let old = 3_000_000_000 + (pid % 1000) * 200_000;
+    let extra = old + 100_000;
+    set_subids(&name, &[(old, 65536)]);
+    // Before any thread starts; test_user() reads it once, in TestEnv::new.
+    std::env::set_var("RCON_TEST_USER", &name);
+    let t = TestEnv::new(Mode::Rootless);
+    let _user = SubidUser {
+        name: name.clone(),
+        cleanup: Box::new(|| {
+            let _ = t.rcon(["rm", "-f", "up"]);
+        }),
+        _lock: lock,
+    };
+    img(&t);
+    let cat = ["run", "--rm", "--user", "1000", "busybox", "cat", "/home/user/owned"];
+    assert_eq!(t.rcon(cat).ok(), "mine\n");
+    t.rcon(["run", "-d", "--name", "up", "busybox", "sleep", "1000"]).ok();
+    assert_eq!(t.rcon(["system", "migrate"]).ok(), "No change in your subuid/subgid mapping: nothing to migrate\n");
+
+    // A new first range: every old id now shows 1000 higher.
+    set_subids(&name, &[(extra, 1000), (old, 65536)]);
+    let r = t.rcon(cat);
+    assert!(r.code != 0 && r.stderr.contains("Permission denied"), "{} {}", r.stdout, r.stderr);
+    let out = t.rcon(["system", "migrate"]).ok().to_string();
+    assert!(out.starts_with("stopped up\nMigrated to the new subuid/subgid mapping: "), "{out}");
+    let n: u64 = out.lines().nth(1).unwrap().split(": ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    // busybox's /home/user/owned and more: layer files, the container's upper dir
+    assert!(n >= 1, "{out}");
+    assert_eq!(status(&t, "up").split(' ').next(), Some("Exited"));
+    assert_eq!(t.rcon(cat).ok(), "mine\n");
+    // root's files, the user's own id, did not move
+    assert_eq!(t.rcon(["run", "--rm", "busybox", "stat", "-c", "%u:%g", "/bin/busybox"]).ok(), "0:0\n");
+    assert_eq!(t.rcon(["system", "migrate"]).ok(), "No change in your subuid/subgid mapping: nothing to migrate\n");
+    // the container stopped by the migration starts again
+    t.rcon(["start", "up"]).ok();
+    assert_eq!(status(&t, "up").split(' ').next(), Some("Up"));
+}

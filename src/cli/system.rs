@@ -31,6 +31,8 @@ pub enum SystemCommand {
     Prune(super::prune::PruneArgs),
     /// Remove all of your rcon state: containers, images, layers, events
     Reset(super::prune::ResetArgs),
+    /// Re-own the store after your subuid/subgid ranges changed (stops running containers)
+    Migrate,
 }
 
 pub fn dispatch(engine: &Engine, c: SystemCommand) -> CmdResult {
@@ -39,6 +41,7 @@ pub fn dispatch(engine: &Engine, c: SystemCommand) -> CmdResult {
         SystemCommand::Df(a) => super::df::df(engine, a),
         SystemCommand::Prune(a) => super::prune::prune(engine, a),
         SystemCommand::Reset(a) => super::prune::reset(engine, a),
+        SystemCommand::Migrate => migrate(engine),
     }
 }
 
@@ -174,5 +177,30 @@ pub fn info(engine: &Engine, a: InfoArgs) -> CmdResult {
         }
     }
     out(&t);
+    Ok(0)
+}
+
+fn migrate(engine: &Engine) -> CmdResult {
+    use rcon::engine::migrate::{self, Outcome};
+    match migrate::migrate(engine, &mut |name| out(&format!("stopped {name}\n")))? {
+        Outcome::Rootful => out("Rootful store: files keep the images' own ids, nothing to migrate\n"),
+        Outcome::Unchanged => out("No change in your subuid/subgid mapping: nothing to migrate\n"),
+        Outcome::Migrated { changed, outside, .. } => {
+            out(&format!("Migrated to the new subuid/subgid mapping: {changed} files re-owned\n"));
+            if !outside.is_empty() {
+                eprintln!(
+                    "warning: {} files are owned by ids your new ranges do not cover and were left as they are (as root, chown them, or remove them with rcon system reset):",
+                    outside.len()
+                );
+                for p in outside.iter().take(20) {
+                    eprintln!("  {}", p.display());
+                }
+                if outside.len() > 20 {
+                    eprintln!("  … and {} more", outside.len() - 20);
+                }
+                return Ok(1);
+            }
+        }
+    }
     Ok(0)
 }
