@@ -925,3 +925,62 @@ fn system_migrate_reowns_the_store_after_the_subuid_range_changed() {
     t.rcon(["start", "up"]).ok();
     assert_eq!(status(&t, "up").split(' ').next(), Some("Up"));
 }
+
+both_modes!(update_resource_limits_live_as_root_refused_rootless, |t| {
+    img(t);
+    t.rcon(["run", "-d", "--name", "lim", "busybox", "sleep", "1000"]).ok();
+    if t.mode == Mode::Rootless {
+        t.rcon(["update", "--memory", "64m", "lim"]).fails(125, "--memory cannot be enforced");
+        t.rcon(["update", "--pids-limit", "10", "lim"]).fails(125, "--pids-limit cannot be enforced");
+        assert_eq!(inspect(t, "lim")["HostConfig"]["Memory"], 0);
+        t.rcon(["rm", "-f", "lim"]).ok();
+        return;
+    }
+    let id = inspect(t, "lim")["Id"].as_str().unwrap().to_string();
+    let pid = inspect(t, "lim")["State"]["Pid"].as_i64().unwrap();
+    // made without limits: update puts the running container into cgroups
+    t.rcon(["update", "--memory", "64m", "--cpus", "0.5", "--pids-limit", "20", "lim"]).ok();
+    let hc = inspect(t, "lim")["HostConfig"].clone();
+    assert_eq!(
+        (hc["Memory"].as_u64(), hc["NanoCpus"].as_u64(), hc["PidsLimit"].as_i64()),
+        (Some(64 << 20), Some(500_000_000), Some(20))
+    );
+    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(cg.contains(&format!("rcon/{id}")), "{cg}");
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let read = |p: String| std::fs::read_to_string(p).unwrap().trim().to_string();
+    let (mem, pids) = if v2 {
+        (format!("/sys/fs/cgroup/rcon/{id}/memory.max"), format!("/sys/fs/cgroup/rcon/{id}/pids.max"))
+    } else {
+        (
+            format!("/sys/fs/cgroup/memory/rcon/{id}/memory.limit_in_bytes"),
+            format!("/sys/fs/cgroup/pids/rcon/{id}/pids.max"),
+        )
+    };
+    assert_eq!(read(mem.clone()), (64u64 << 20).to_string());
+    assert_eq!(read(pids.clone()), "20");
+    // a second update changes only what it names
+    t.rcon(["update", "-m", "128m", "lim"]).ok();
+    assert_eq!(read(mem.clone()), (128u64 << 20).to_string());
+    assert_eq!(read(pids.clone()), "20");
+    assert_eq!(inspect(t, "lim")["HostConfig"]["NanoCpus"], 500_000_000);
+    // stats sees the cgroup's limit
+    let lim = t.rcon(["stats", "--no-stream", "--format", "{{.MemUsage}}", "lim"]).ok().to_string();
+    assert!(lim.trim().ends_with("/ 128MiB"), "{lim}");
+    t.rcon(["update", "--memory", "1m", "lim"]).fails(125, "minimum memory limit");
+    t.rcon(["update", "lim"]).fails(125, "you must provide one or more flags");
+    t.rcon(["rm", "-f", "lim"]).ok();
+    wait_for("cgroup removed", Duration::from_secs(10), || (!std::path::Path::new(&mem).exists()).then_some(()));
+    // a stopped container takes its new limits at the next start
+    t.rcon(["create", "--name", "later", "busybox", "sleep", "1000"]).ok();
+    t.rcon(["update", "--pids-limit", "30", "later"]).ok();
+    t.rcon(["start", "later"]).ok();
+    let id = inspect(t, "later")["Id"].as_str().unwrap().to_string();
+    let pids = if v2 {
+        format!("/sys/fs/cgroup/rcon/{id}/pids.max")
+    } else {
+        format!("/sys/fs/cgroup/pids/rcon/{id}/pids.max")
+    };
+    assert_eq!(read(pids), "30");
+    t.rcon(["rm", "-f", "later"]).ok();
+});

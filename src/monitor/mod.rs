@@ -540,7 +540,8 @@ pub fn run(
             libc::waitpid(fp as i32, std::ptr::null_mut(), 0);
         }
     }
-    if !cfg.host.resources.is_empty() {
+    // `update` may have given a container made without limits cgroups.
+    if !cfg.host.resources.is_empty() || !named.host.resources.is_empty() {
         runtime::cgroups::remove(id);
     }
     if let Some(h) = &started.net {
