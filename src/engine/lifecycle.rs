@@ -1,4 +1,4 @@
-//! `pause`/`unpause`, `update --restart` and `wait --condition`.
+//! `pause`/`unpause`, `update` (restart policy, resource limits) and `wait --condition`.
 //!
 //! Pausing: rcon's cgroups (root, with limits) have no freezer controller,
 //! and rootless on cgroup v1 there are none, so a pause stops every process

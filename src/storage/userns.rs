@@ -210,6 +210,16 @@ pub fn run(req: Request) -> crate::Result<Vec<ExtractOutcome>> {
             user_name(unsafe { libc::geteuid() })
         );
     }
+    match ask(&map, &req)? {
+        Reply::Extracted(v) => Ok(v),
+        Reply::Rechowned(_) => Err(crate::Error::Other("storage helper: unexpected answer".into())),
+        Reply::Removed => Ok(Vec::new()),
+        Reply::Failed(msg) => Err(crate::Error::Other(msg)),
+    }
+}
+
+/// Start a helper, map it with `map`, hand it `req`, return its answer.
+fn ask(map: &IdMap, req: &Request) -> Result<Reply, UserNsError> {
     let mut child = Command::new("/proc/self/exe")
         .arg("__storage-helper")
         .stdin(Stdio::piped())
@@ -217,17 +227,12 @@ pub fn run(req: Request) -> crate::Result<Vec<ExtractOutcome>> {
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(|e| UserNsError::Helper(format!("cannot start: {e}")))?;
-    let result = drive(&mut child, &map, &req);
+    let result = drive(&mut child, map, req);
     if result.is_err() {
         let _ = child.kill();
     }
     let _ = child.wait();
-    match result? {
-        Reply::Extracted(v) => Ok(v),
-        Reply::Rechowned(_) => Err(crate::Error::Other("storage helper: unexpected answer".into())),
-        Reply::Removed => Ok(Vec::new()),
-        Reply::Failed(msg) => Err(crate::Error::Other(msg)),
-    }
+    result
 }
 
 fn drive(child: &mut std::process::Child, map: &IdMap, req: &Request) -> Result<Reply, UserNsError> {
@@ -429,20 +434,8 @@ fn make_writable(p: &Path) {
 /// `system migrate`: in a helper with the user's current (new) mapping,
 /// re-own everything under `root` from the `old` mapping to the new one.
 pub fn migrate(root: &Path, old: &IdMap, new: &IdMap) -> crate::Result<RechownReport> {
-    let mut child = Command::new("/proc/self/exe")
-        .arg("__storage-helper")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| UserNsError::Helper(format!("cannot start: {e}")))?;
     let req = Request::Rechown { root: root.to_path_buf(), old: old.clone(), new: new.clone() };
-    let result = drive(&mut child, new, &req);
-    if result.is_err() {
-        let _ = child.kill();
-    }
-    let _ = child.wait();
-    match result? {
+    match ask(new, &req)? {
         Reply::Rechowned(r) => Ok(r),
         Reply::Failed(msg) => Err(crate::Error::Other(msg)),
         _ => Err(crate::Error::Other("storage helper: unexpected answer".into())),
