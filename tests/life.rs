@@ -244,8 +244,12 @@ struct Follower {
 
 impl Follower {
     fn start(t: &TestEnv, args: &[&str]) -> Follower {
+        Follower::spawn(t.cmd(["events"].iter().chain(args)))
+    }
+
+    /// Any rcon command whose output lines are read as they come.
+    fn spawn(mut c: std::process::Command) -> Follower {
         use std::io::BufRead;
-        let mut c = t.cmd(["events"].iter().chain(args));
         c.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
         let mut child = c.spawn().unwrap();
         let out = child.stdout.take().unwrap();
@@ -333,17 +337,7 @@ both_modes!(events_filters_windows_rotation_and_corruption, |t| {
     }
     let journal = t.run.join("rcon/events");
     assert!(journal.join("events.log.1").exists(), "no rotation in {}", journal.display());
-    let r = t.rcon([
-        "events",
-        "--since",
-        "10m",
-        "--until",
-        "0s",
-        "--filter",
-        "event=tag",
-        "--format",
-        "{{.Actor.Attributes.name}}",
-    ]);
+    let r = past_events(t, "event=tag", "{{.Actor.Attributes.name}}");
     let mut names: Vec<&str> = r.ok().lines().collect();
     names.sort();
     let mut want: Vec<String> = (0..16).map(|i| format!("many:{i}")).collect();
@@ -405,7 +399,8 @@ both_modes!(events_filters_windows_rotation_and_corruption, |t| {
 
 both_modes!(stats_from_proc_without_a_daemon, |t| {
     img(t);
-    t.rcon(["run", "-d", "--name", "busy", "busybox", "sh", "-c", "while true; do :; done"]).ok();
+    // --network none: the default network (slirp4netns) would count its own traffic.
+    t.rcon(["run", "-d", "--name", "busy", "--network", "none", "busybox", "sh", "-c", "while true; do :; done"]).ok();
     t.rcon(["run", "-d", "--name", "idle", "busybox", "sleep", "1000"]).ok();
     t.rcon(["create", "--name", "never", "busybox"]).ok();
     // an exec'd process is the container's too
@@ -516,6 +511,15 @@ impl Drop for ThrowawayUser {
     }
 }
 
+/// Create `name` with no subordinate ranges and no home.
+fn useradd_bare(name: &str) {
+    let st = std::process::Command::new("useradd")
+        .args(["-M", "-N", "-s", "/bin/false", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", name])
+        .status()
+        .unwrap();
+    assert!(st.success(), "useradd {name}");
+}
+
 #[test]
 fn doctor_names_missing_subuid_range_and_0600_tun_with_fixes() {
     if !is_root() {
@@ -524,11 +528,7 @@ fn doctor_names_missing_subuid_range_and_0600_tun_with_fixes() {
     }
     let t = TestEnv::new(Mode::Root);
     let name = format!("rcondoc{}", std::process::id() % 100_000);
-    let st = std::process::Command::new("useradd")
-        .args(["-M", "-N", "-s", "/bin/false", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", &name])
-        .status()
-        .unwrap();
-    assert!(st.success(), "useradd {name}");
+    useradd_bare(&name);
     let uid: u32 = String::from_utf8(std::process::Command::new("id").args(["-u", &name]).output().unwrap().stdout)
         .unwrap()
         .trim()
@@ -729,26 +729,19 @@ both_modes!(info_counts_containers_and_reports_registries_plugins_and_id, |t| {
     }
 });
 
+/// The events of the last ten minutes that pass `filter`.
+fn past_events(t: &TestEnv, filter: &str, format: &str) -> Run {
+    t.rcon(["events", "--since", "10m", "--until", "0s", "--filter", filter, "--format", format])
+}
+
 both_modes!(volume_events_create_mount_unmount_destroy, |t| {
     img(t);
     t.rcon(["volume", "create", "vol"]).ok();
     t.rcon(["run", "--rm", "--name", "vc", "-v", "vol:/data:ro", "-v", "/anon", "busybox", "true"]).ok();
     t.rcon(["volume", "rm", "vol"]).ok();
-    let events = || {
-        t.rcon([
-            "events",
-            "--since",
-            "10m",
-            "--until",
-            "0s",
-            "--filter",
-            "type=volume",
-            "--format",
-            "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.destination}} {{index .Actor.Attributes \"read/write\"}}",
-        ])
-        .ok()
-        .to_string()
-    };
+    let format =
+        "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.destination}} {{index .Actor.Attributes \"read/write\"}}";
+    let events = || past_events(t, "type=volume", format).ok().to_string();
     // --rm's removal of the anonymous volume follows the container's end: poll for it
     let out = wait_for("the anonymous volume's destroy", Duration::from_secs(10), || {
         let out = events();
@@ -778,38 +771,15 @@ both_modes!(volume_events_create_mount_unmount_destroy, |t| {
     assert!(lines.contains(&format!("destroy {anon} <no value> ").as_str()), "{out}");
     // the container's own events are not volume events; the driver is logged
     assert!(!out.contains("start") && !out.contains("die"), "{out}");
-    let drivers = t.rcon([
-        "events",
-        "--since",
-        "10m",
-        "--until",
-        "0s",
-        "--filter",
-        "volume=vol",
-        "--format",
-        "{{.Actor.Attributes.driver}}",
-    ]);
+    let drivers = past_events(t, "volume=vol", "{{.Actor.Attributes.driver}}");
     assert_eq!(drivers.ok(), "local\nlocal\nlocal\nlocal\n");
 });
 
 both_modes!(stats_streams_refreshes_and_picks_up_new_containers, |t| {
-    use std::io::BufRead;
     img(t);
     t.rcon(["run", "-d", "--name", "idle", "busybox", "sleep", "1000"]).ok();
-    let mut c = t.cmd(["stats", "--format", "{{.Name}} {{.PIDs}}"]);
-    c.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
     // Follower's Drop kills and reaps the stream whatever happens below.
-    let mut child = c.spawn().unwrap();
-    let out = child.stdout.take().unwrap();
-    let (tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(l).is_err() {
-                break;
-            }
-        }
-    });
-    let stream = Follower { child, lines };
+    let stream = Follower::spawn(t.cmd(["stats", "--format", "{{.Name}} {{.PIDs}}"]));
     // Each refresh clears the screen, then prints the rows.
     let refresh = |want: &str| -> Vec<String> {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -857,7 +827,8 @@ fn set_subids(user: &str, ranges: &[(u32, u32)]) {
 /// A throwaway user: its subid lines and the account go at the end, even
 /// when the test fails (with `cleanup` run first, while the user exists).
 struct SubidUser<'a> {
-    name: String,
+    /// Dropped after `drop` below: userdel.
+    user: ThrowawayUser,
     cleanup: Box<dyn Fn() + 'a>,
     _lock: std::fs::File,
 }
@@ -865,8 +836,7 @@ struct SubidUser<'a> {
 impl Drop for SubidUser<'_> {
     fn drop(&mut self) {
         (self.cleanup)();
-        set_subids(&self.name, &[]);
-        let _ = std::process::Command::new("userdel").arg(&self.name).status();
+        set_subids(&self.user.name, &[]);
     }
 }
 
@@ -882,11 +852,7 @@ fn system_migrate_reowns_the_store_after_the_subuid_range_changed() {
     assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
     let pid = std::process::id();
     let name = format!("rcmig{}", pid % 100_000);
-    let ok = std::process::Command::new("useradd")
-        .args(["-M", "-N", "-s", "/usr/sbin/nologin", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", &name])
-        .status()
-        .unwrap();
-    assert!(ok.success(), "useradd {name}");
+    useradd_bare(&name);
     // Ranges far above anyone's (useradd hands out 100000 upwards), per test process.
     let old = 3_000_000_000 + (pid % 1000) * 200_000;
     let extra = old + 100_000;
@@ -895,7 +861,7 @@ fn system_migrate_reowns_the_store_after_the_subuid_range_changed() {
     std::env::set_var("RCON_TEST_USER", &name);
     let t = TestEnv::new(Mode::Rootless);
     let _user = SubidUser {
-        name: name.clone(),
+        user: ThrowawayUser { name: name.clone(), uid: 0 }, // its uid is not needed here
         cleanup: Box::new(|| {
             let _ = t.rcon(["rm", "-f", "up"]);
         }),
