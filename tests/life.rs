@@ -507,7 +507,14 @@ struct ThrowawayUser {
 
 impl Drop for ThrowawayUser {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("userdel").arg(&self.name).status();
+        // userdel refuses while a process of the user lives: a container
+        // just removed may still be exiting. Retry briefly.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !std::process::Command::new("userdel").arg(&self.name).status().is_ok_and(|s| s.success())
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
