@@ -123,7 +123,8 @@ pub fn info(engine: &Engine) -> Result<Value> {
         "Name": nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
         "ServerVersion": crate::VERSION,
         "SecurityOptions": security,
-        "Debug": std::env::var_os("RCON_DEBUG").is_some(),
+        // rcon has no debug mode (Docker: the daemon's --debug).
+        "Debug": false,
         "LoggingDriver": "json-file",
         "Plugins": {
             "Volume": ["local"],
