@@ -244,8 +244,12 @@ struct Follower {
 
 impl Follower {
     fn start(t: &TestEnv, args: &[&str]) -> Follower {
+        Follower::spawn(t.cmd(["events"].iter().chain(args)))
+    }
+
+    /// Any rcon command whose output lines are read as they come.
+    fn spawn(mut c: std::process::Command) -> Follower {
         use std::io::BufRead;
-        let mut c = t.cmd(["events"].iter().chain(args));
         c.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
         let mut child = c.spawn().unwrap();
         let out = child.stdout.take().unwrap();
@@ -333,17 +337,7 @@ both_modes!(events_filters_windows_rotation_and_corruption, |t| {
     }
     let journal = t.run.join("rcon/events");
     assert!(journal.join("events.log.1").exists(), "no rotation in {}", journal.display());
-    let r = t.rcon([
-        "events",
-        "--since",
-        "10m",
-        "--until",
-        "0s",
-        "--filter",
-        "event=tag",
-        "--format",
-        "{{.Actor.Attributes.name}}",
-    ]);
+    let r = past_events(t, "event=tag", "{{.Actor.Attributes.name}}");
     let mut names: Vec<&str> = r.ok().lines().collect();
     names.sort();
     let mut want: Vec<String> = (0..16).map(|i| format!("many:{i}")).collect();
@@ -405,7 +399,7 @@ both_modes!(events_filters_windows_rotation_and_corruption, |t| {
 
 both_modes!(stats_from_proc_without_a_daemon, |t| {
     img(t);
-    // --network none: only loopback, so NET I/O must count nothing.
+    // --network none: the default network (slirp4netns) would count its own traffic.
     t.rcon(["run", "-d", "--name", "busy", "--network", "none", "busybox", "sh", "-c", "while true; do :; done"]).ok();
     t.rcon(["run", "-d", "--name", "idle", "busybox", "sleep", "1000"]).ok();
     t.rcon(["create", "--name", "never", "busybox"]).ok();
@@ -513,8 +507,24 @@ struct ThrowawayUser {
 
 impl Drop for ThrowawayUser {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("userdel").arg(&self.name).status();
+        // userdel refuses while a process of the user lives: a container
+        // just removed may still be exiting. Retry briefly.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !std::process::Command::new("userdel").arg(&self.name).status().is_ok_and(|s| s.success())
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
+}
+
+/// Create `name` with no subordinate ranges and no home.
+fn useradd_bare(name: &str) {
+    let st = std::process::Command::new("useradd")
+        .args(["-M", "-N", "-s", "/bin/false", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", name])
+        .status()
+        .unwrap();
+    assert!(st.success(), "useradd {name}");
 }
 
 #[test]
@@ -525,11 +535,7 @@ fn doctor_names_missing_subuid_range_and_0600_tun_with_fixes() {
     }
     let t = TestEnv::new(Mode::Root);
     let name = format!("rcondoc{}", std::process::id() % 100_000);
-    let st = std::process::Command::new("useradd")
-        .args(["-M", "-N", "-s", "/bin/false", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", &name])
-        .status()
-        .unwrap();
-    assert!(st.success(), "useradd {name}");
+    useradd_bare(&name);
     let uid: u32 = String::from_utf8(std::process::Command::new("id").args(["-u", &name]).output().unwrap().stdout)
         .unwrap()
         .trim()
@@ -664,4 +670,290 @@ both_modes!(system_prune_and_reset, |t| {
     assert!(!t.data.join("rcon").exists(), "data dir left");
     assert_eq!(t.rcon(["ps", "-aq"]).ok(), "");
     assert_eq!(t.rcon(["images", "-q"]).ok(), "");
+});
+
+both_modes!(info_counts_containers_and_reports_registries_plugins_and_id, |t| {
+    img(t);
+    let cfg_dir = if t.mode == Mode::Root { t.config.clone() } else { t.config.join("rcon") };
+    std::fs::create_dir_all(&cfg_dir).unwrap();
+    std::fs::write(
+        cfg_dir.join("registries.json"),
+        json!({"registry-mirrors": ["https://mirror.example.com"], "insecure-registries": ["registry.lan:5000", "10.1.0.0/16"]})
+            .to_string(),
+    )
+    .unwrap();
+    t.give(&t.config);
+    t.rcon(["create", "--name", "made", "busybox", "true"]).ok();
+    t.rcon(["run", "--name", "ran", "busybox", "true"]).ok();
+    t.rcon(["run", "-d", "--name", "up", "busybox", "sleep", "1000"]).ok();
+    t.rcon(["run", "-d", "--name", "held", "busybox", "sleep", "1000"]).ok();
+    t.rcon(["pause", "held"]).ok();
+    let info: Value = serde_json::from_str(t.rcon(["info", "--format", "json"]).ok()).unwrap();
+    t.rcon(["rm", "-f", "up", "held"]).ok();
+    let n = |k: &str| info[k].as_u64().unwrap();
+    assert_eq!(
+        (n("Containers"), n("ContainersRunning"), n("ContainersPaused"), n("ContainersStopped"), n("Images")),
+        (4, 1, 1, 2, 1),
+        "{info}"
+    );
+    assert_eq!(info["Rootless"], t.mode == Mode::Rootless);
+    let sec: Vec<&str> = info["SecurityOptions"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(sec.contains(&"name=seccomp,profile=builtin"), "{sec:?}");
+    assert_eq!(sec.contains(&"name=rootless"), t.mode == Mode::Rootless, "{sec:?}");
+    let rc = &info["RegistryConfig"];
+    assert_eq!(rc["Mirrors"], json!(["https://mirror.example.com"]));
+    assert_eq!(rc["IndexConfigs"]["docker.io"]["Mirrors"], json!(["https://mirror.example.com"]));
+    assert_eq!(rc["IndexConfigs"]["registry.lan:5000"]["Secure"], false);
+    assert_eq!(rc["InsecureRegistryCIDRs"], json!(["127.0.0.0/8", "10.1.0.0/16"]));
+    assert_eq!(info["Plugins"]["Volume"], json!(["local"]));
+    let nets = info["Plugins"]["Network"].as_array().unwrap();
+    assert!(nets.contains(&json!("host")) && nets.contains(&json!("none")), "{nets:?}");
+    // the helpers found are listed with their versions
+    if std::path::Path::new("/usr/bin/slirp4netns").exists() {
+        assert!(info["NetworkBackends"]["slirp4netns"].as_str().unwrap().starts_with(|c: char| c.is_ascii_digit()));
+    }
+    assert_eq!(info["NCPU"].as_u64().unwrap() as usize, std::thread::available_parallelism().unwrap().get());
+    assert!(info["MemTotal"].as_u64().unwrap() > 0);
+    assert_eq!(
+        info["CgroupVersion"],
+        if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() { "2" } else { "1" }
+    );
+    assert!(info["Warnings"].is_array());
+    // the ID is made once and kept
+    let id = info["ID"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 36, "{id}");
+    assert_eq!(t.rcon(["info", "--format", "{{.ID}}"]).ok().trim(), id);
+    let text = t.rcon(["system", "info"]).ok().to_string();
+    for needle in [
+        " Containers: 2\n  Running: 0\n  Paused: 0\n  Stopped: 2\n",
+        " Plugins:\n  Volume: local\n",
+        "Registry Mirrors:\n  https://mirror.example.com\n",
+        "Insecure Registries:\n  registry.lan:5000\n  127.0.0.0/8\n  10.1.0.0/16\n",
+        &format!(" ID: {id}\n"),
+        " Registry: https://index.docker.io/v1/\n",
+    ] {
+        assert!(text.contains(needle), "{needle:?} in {text}");
+    }
+});
+
+/// The events of the last ten minutes that pass `filter`.
+fn past_events(t: &TestEnv, filter: &str, format: &str) -> Run {
+    t.rcon(["events", "--since", "10m", "--until", "0s", "--filter", filter, "--format", format])
+}
+
+both_modes!(volume_events_create_mount_unmount_destroy, |t| {
+    img(t);
+    t.rcon(["volume", "create", "vol"]).ok();
+    t.rcon(["run", "--rm", "--name", "vc", "-v", "vol:/data:ro", "-v", "/anon", "busybox", "true"]).ok();
+    t.rcon(["volume", "rm", "vol"]).ok();
+    let format =
+        "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.destination}} {{index .Actor.Attributes \"read/write\"}}";
+    let events = || past_events(t, "type=volume", format).ok().to_string();
+    // --rm's removal of the anonymous volume follows the container's end: poll for it
+    let out = wait_for("the anonymous volume's destroy", Duration::from_secs(10), || {
+        let out = events();
+        (out.lines().filter(|l| l.starts_with("destroy ")).count() == 2).then_some(out)
+    });
+    let lines: Vec<&str> = out.lines().collect();
+    let anon =
+        lines.iter().find(|l| l.starts_with("mount ") && l.contains("/anon")).unwrap().split(' ').nth(1).unwrap();
+    assert_eq!(anon.len(), 64, "{out}");
+    let want = [
+        "create vol <no value> ".to_string(),
+        format!("create {anon} <no value> "),
+        "mount vol /data false".to_string(),
+        format!("mount {anon} /anon true"),
+        "unmount vol <no value> ".to_string(),
+        format!("unmount {anon} <no value> "),
+    ];
+    for w in &want {
+        assert!(lines.contains(&w.as_str()), "{w:?} in {out}");
+    }
+    let pos = |w: &str| lines.iter().position(|l| *l == w).unwrap_or_else(|| panic!("{w:?} in {out}"));
+    assert!(
+        pos("create vol <no value> ") < pos("mount vol /data false")
+            && pos("mount vol /data false") < pos("unmount vol <no value> ")
+    );
+    assert!(pos("unmount vol <no value> ") < pos("destroy vol <no value> "), "{out}");
+    assert!(lines.contains(&format!("destroy {anon} <no value> ").as_str()), "{out}");
+    // the container's own events are not volume events; the driver is logged
+    assert!(!out.contains("start") && !out.contains("die"), "{out}");
+    let drivers = past_events(t, "volume=vol", "{{.Actor.Attributes.driver}}");
+    assert_eq!(drivers.ok(), "local\nlocal\nlocal\nlocal\n");
+});
+
+both_modes!(stats_streams_refreshes_and_picks_up_new_containers, |t| {
+    img(t);
+    t.rcon(["run", "-d", "--name", "idle", "busybox", "sleep", "1000"]).ok();
+    // Follower's Drop kills and reaps the stream whatever happens below.
+    let stream = Follower::spawn(t.cmd(["stats", "--format", "{{.Name}} {{.PIDs}}"]));
+    // Each refresh clears the screen, then prints the rows.
+    let refresh = |want: &str| -> Vec<String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut rows = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let l =
+                stream.lines.recv_timeout(left).unwrap_or_else(|_| panic!("no refresh with {want:?}; got {rows:?}"));
+            if let Some(first) = l.strip_prefix("\x1b[2J\x1b[H") {
+                if rows.iter().any(|r: &String| r == want) {
+                    return rows;
+                }
+                rows = vec![first.to_string()];
+            } else {
+                rows.push(l);
+            }
+        }
+    };
+    let first = refresh("idle 1");
+    assert!(first.contains(&"idle 1".to_string()), "{first:?}");
+    t.rcon(["run", "-d", "--name", "late", "busybox", "sleep", "1000"]).ok();
+    let later = refresh("late 1");
+    assert!(later.contains(&"idle 1".to_string()), "{later:?}");
+    drop(stream);
+    t.rcon(["rm", "-f", "idle", "late"]).ok();
+});
+
+/// Replace `user`'s lines of /etc/subuid and /etc/subgid (no others: tests
+/// run concurrently) by `ranges`, in that order.
+fn set_subids(user: &str, ranges: &[(u32, u32)]) {
+    for file in ["/etc/subuid", "/etc/subgid"] {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let mut out: String =
+            text.lines().filter(|l| l.split(':').next() != Some(user)).map(|l| format!("{l}\n")).collect();
+        for (start, count) in ranges {
+            out += &format!("{user}:{start}:{count}\n");
+        }
+        let tmp = format!("{file}.rcon-{}", std::process::id());
+        std::fs::write(&tmp, out).unwrap();
+        std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+        std::fs::rename(&tmp, file).unwrap();
+    }
+}
+
+/// A throwaway user: its subid lines and the account go at the end, even
+/// when the test fails (with `cleanup` run first, while the user exists).
+struct SubidUser<'a> {
+    /// Dropped after `drop` below: userdel.
+    user: ThrowawayUser,
+    cleanup: Box<dyn Fn() + 'a>,
+    _lock: std::fs::File,
+}
+
+impl Drop for SubidUser<'_> {
+    fn drop(&mut self) {
+        (self.cleanup)();
+        set_subids(&self.user.name, &[]);
+    }
+}
+
+#[test]
+fn system_migrate_reowns_the_store_after_the_subuid_range_changed() {
+    use std::os::fd::AsRawFd;
+    if !is_root() {
+        eprintln!("note: system migrate not tested: it needs root to create a user and change its ranges");
+        return;
+    }
+    // Every edit of /etc/subuid and /etc/subgid by tests holds this lock.
+    let lock = std::fs::File::create("/tmp/rcon-subid.lock").unwrap();
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let pid = std::process::id();
+    let name = format!("rcmig{}", pid % 100_000);
+    useradd_bare(&name);
+    // Ranges far above anyone's (useradd hands out 100000 upwards), per test process.
+    let old = 3_000_000_000 + (pid % 1000) * 200_000;
+    let extra = old + 100_000;
+    set_subids(&name, &[(old, 65536)]);
+    // Before any thread starts; test_user() reads it once, in TestEnv::new.
+    std::env::set_var("RCON_TEST_USER", &name);
+    let t = TestEnv::new(Mode::Rootless);
+    let _user = SubidUser {
+        user: ThrowawayUser { name: name.clone(), uid: 0 }, // its uid is not needed here
+        cleanup: Box::new(|| {
+            let _ = t.rcon(["rm", "-f", "up"]);
+        }),
+        _lock: lock,
+    };
+    img(&t);
+    let cat = ["run", "--rm", "--user", "1000", "busybox", "cat", "/home/user/owned"];
+    assert_eq!(t.rcon(cat).ok(), "mine\n");
+    t.rcon(["run", "-d", "--name", "up", "busybox", "sleep", "1000"]).ok();
+    assert_eq!(t.rcon(["system", "migrate"]).ok(), "No change in your subuid/subgid mapping: nothing to migrate\n");
+
+    // A new first range: every old id now shows 1000 higher.
+    set_subids(&name, &[(extra, 1000), (old, 65536)]);
+    let r = t.rcon(cat);
+    assert!(r.code != 0 && r.stderr.contains("Permission denied"), "{} {}", r.stdout, r.stderr);
+    let out = t.rcon(["system", "migrate"]).ok().to_string();
+    assert!(out.starts_with("stopped up\nMigrated to the new subuid/subgid mapping: "), "{out}");
+    let n: u64 = out.lines().nth(1).unwrap().split(": ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    // busybox's /home/user/owned and more: layer files, the container's upper dir
+    assert!(n >= 1, "{out}");
+    assert_eq!(status(&t, "up").split(' ').next(), Some("Exited"));
+    assert_eq!(t.rcon(cat).ok(), "mine\n");
+    // root's files, the user's own id, did not move
+    assert_eq!(t.rcon(["run", "--rm", "busybox", "stat", "-c", "%u:%g", "/bin/busybox"]).ok(), "0:0\n");
+    assert_eq!(t.rcon(["system", "migrate"]).ok(), "No change in your subuid/subgid mapping: nothing to migrate\n");
+    // the container stopped by the migration starts again
+    t.rcon(["start", "up"]).ok();
+    assert_eq!(status(&t, "up").split(' ').next(), Some("Up"));
+}
+
+both_modes!(update_resource_limits_live_as_root_refused_rootless, |t| {
+    img(t);
+    t.rcon(["run", "-d", "--name", "lim", "busybox", "sleep", "1000"]).ok();
+    if t.mode == Mode::Rootless {
+        t.rcon(["update", "--memory", "64m", "lim"]).fails(125, "--memory cannot be enforced");
+        t.rcon(["update", "--pids-limit", "10", "lim"]).fails(125, "--pids-limit cannot be enforced");
+        assert_eq!(inspect(t, "lim")["HostConfig"]["Memory"], 0);
+        t.rcon(["rm", "-f", "lim"]).ok();
+        return;
+    }
+    let id = inspect(t, "lim")["Id"].as_str().unwrap().to_string();
+    let pid = inspect(t, "lim")["State"]["Pid"].as_i64().unwrap();
+    // made without limits: update puts the running container into cgroups
+    t.rcon(["update", "--memory", "64m", "--cpus", "0.5", "--pids-limit", "20", "lim"]).ok();
+    let hc = inspect(t, "lim")["HostConfig"].clone();
+    assert_eq!(
+        (hc["Memory"].as_u64(), hc["NanoCpus"].as_u64(), hc["PidsLimit"].as_i64()),
+        (Some(64 << 20), Some(500_000_000), Some(20))
+    );
+    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(cg.contains(&format!("rcon/{id}")), "{cg}");
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let read = |p: String| std::fs::read_to_string(p).unwrap().trim().to_string();
+    let (mem, pids) = if v2 {
+        (format!("/sys/fs/cgroup/rcon/{id}/memory.max"), format!("/sys/fs/cgroup/rcon/{id}/pids.max"))
+    } else {
+        (
+            format!("/sys/fs/cgroup/memory/rcon/{id}/memory.limit_in_bytes"),
+            format!("/sys/fs/cgroup/pids/rcon/{id}/pids.max"),
+        )
+    };
+    assert_eq!(read(mem.clone()), (64u64 << 20).to_string());
+    assert_eq!(read(pids.clone()), "20");
+    // a second update changes only what it names
+    t.rcon(["update", "-m", "128m", "lim"]).ok();
+    assert_eq!(read(mem.clone()), (128u64 << 20).to_string());
+    assert_eq!(read(pids.clone()), "20");
+    assert_eq!(inspect(t, "lim")["HostConfig"]["NanoCpus"], 500_000_000);
+    // stats sees the cgroup's limit
+    let lim = t.rcon(["stats", "--no-stream", "--format", "{{.MemUsage}}", "lim"]).ok().to_string();
+    assert!(lim.trim().ends_with("/ 128MiB"), "{lim}");
+    t.rcon(["update", "--memory", "1m", "lim"]).fails(125, "minimum memory limit");
+    t.rcon(["update", "lim"]).fails(125, "you must provide one or more flags");
+    t.rcon(["rm", "-f", "lim"]).ok();
+    wait_for("cgroup removed", Duration::from_secs(10), || (!std::path::Path::new(&mem).exists()).then_some(()));
+    // a stopped container takes its new limits at the next start
+    t.rcon(["create", "--name", "later", "busybox", "sleep", "1000"]).ok();
+    t.rcon(["update", "--pids-limit", "30", "later"]).ok();
+    t.rcon(["start", "later"]).ok();
+    let id = inspect(t, "later")["Id"].as_str().unwrap().to_string();
+    let pids = if v2 {
+        format!("/sys/fs/cgroup/rcon/{id}/pids.max")
+    } else {
+        format!("/sys/fs/cgroup/pids/rcon/{id}/pids.max")
+    };
+    assert_eq!(read(pids), "30");
+    t.rcon(["rm", "-f", "later"]).ok();
 });

@@ -17,6 +17,15 @@ pub struct UpdateArgs {
     /// Restart policy to apply when a container exits: no, always, unless-stopped, on-failure[:max-retries]
     #[arg(long)]
     restart: Option<String>,
+    /// Memory limit (root only, as at create)
+    #[arg(short, long)]
+    memory: Option<String>,
+    /// Number of CPUs (root only)
+    #[arg(long)]
+    cpus: Option<String>,
+    /// Tune container pids limit, -1 for unlimited (root only)
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pids_limit: Option<String>,
     #[arg(required = true, value_name = "CONTAINER")]
     containers: Vec<String>,
 }
@@ -30,8 +39,20 @@ pub fn unpause(engine: &Engine, a: PauseArgs) -> CmdResult {
 }
 
 pub fn update(engine: &Engine, a: UpdateArgs) -> CmdResult {
-    let Some(policy) = a.restart else {
-        anyhow::bail!("you must provide one or more flags when using this command: rcon update supports --restart");
-    };
-    each(&a.containers, |n| lifecycle::update_restart(engine, n, &policy))
+    let res: Vec<(String, String)> = [("--memory", &a.memory), ("--cpus", &a.cpus), ("--pids-limit", &a.pids_limit)]
+        .into_iter()
+        .filter_map(|(f, v)| v.clone().map(|v| (f.to_string(), v)))
+        .collect();
+    if a.restart.is_none() && res.is_empty() {
+        anyhow::bail!("you must provide one or more flags when using this command: rcon update supports --restart, --memory, --cpus and --pids-limit");
+    }
+    each(&a.containers, |n| {
+        if !res.is_empty() {
+            lifecycle::update_resources(engine, n, &res)?;
+        }
+        match &a.restart {
+            Some(policy) => lifecycle::update_restart(engine, n, policy),
+            None => Ok(()),
+        }
+    })
 }

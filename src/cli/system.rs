@@ -31,6 +31,8 @@ pub enum SystemCommand {
     Prune(super::prune::PruneArgs),
     /// Remove all of your rcon state: containers, images, layers, events
     Reset(super::prune::ResetArgs),
+    /// Re-own the store after your subuid/subgid ranges changed (stops running containers)
+    Migrate,
 }
 
 pub fn dispatch(engine: &Engine, c: SystemCommand) -> CmdResult {
@@ -39,6 +41,7 @@ pub fn dispatch(engine: &Engine, c: SystemCommand) -> CmdResult {
         SystemCommand::Df(a) => super::df::df(engine, a),
         SystemCommand::Prune(a) => super::prune::prune(engine, a),
         SystemCommand::Reset(a) => super::prune::reset(engine, a),
+        SystemCommand::Migrate => migrate(engine),
     }
 }
 
@@ -92,7 +95,20 @@ pub fn info(engine: &Engine, a: InfoArgs) -> CmdResult {
             t += &format!("  {}: {}\n", pair[0].as_str().unwrap_or(""), pair[1].as_str().unwrap_or(""));
         }
     }
+    t += &format!(" Logging Driver: {}\n", g("LoggingDriver"));
     t += &format!(" Cgroup Driver: {}\n Cgroup Version: {}\n", g("CgroupDriver"), g("CgroupVersion"));
+    t += " Plugins:\n";
+    for kind in ["Volume", "Network", "Log"] {
+        let names: Vec<&str> = v["Plugins"][kind].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        t += &format!("  {kind}: {}\n", names.join(" "));
+    }
+    // rcon's own: which user-mode network helper would run, in which version.
+    if let Value::Object(b) = &v["NetworkBackends"] {
+        t += " Network Backends:\n";
+        for (name, ver) in b {
+            t += &format!("  {name}: {}\n", ver.as_str().unwrap_or(""));
+        }
+    }
     t += " Security Options:\n";
     if let Value::Array(opts) = &v["SecurityOptions"] {
         for o in opts {
@@ -126,12 +142,65 @@ pub fn info(engine: &Engine, a: InfoArgs) -> CmdResult {
         units::bytes_size(v["MemTotal"].as_u64().unwrap_or(0)),
         g("Name")
     );
+    t += &format!(" ID: {}\n", g("ID"));
     t += &format!(
-        " Docker Root Dir: {}\n Runtime Dir: {}\n Config Dir: {}\n",
+        " Docker Root Dir: {}\n Runtime Dir: {}\n Config Dir: {}\n Debug Mode: {}\n",
         g("DockerRootDir"),
         g("RuntimeDir"),
-        g("ConfigDir")
+        g("ConfigDir"),
+        g("Debug")
     );
+    t += &format!(" Registry: {}\n", g("IndexServerAddress"));
+    let rc = &v["RegistryConfig"];
+    t += " Insecure Registries:\n";
+    if let Value::Object(idx) = &rc["IndexConfigs"] {
+        for name in idx.iter().filter(|(_, c)| c["Secure"] == Value::Bool(false)).map(|(n, _)| n) {
+            t += &format!("  {name}\n");
+        }
+    }
+    for cidr in rc["InsecureRegistryCIDRs"].as_array().into_iter().flatten() {
+        t += &format!("  {}\n", cidr.as_str().unwrap_or(""));
+    }
+    let mirrors: Vec<&str> = rc["Mirrors"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    if !mirrors.is_empty() {
+        t += " Registry Mirrors:\n";
+        for m in mirrors {
+            t += &format!("  {m}\n");
+        }
+    }
+    t += " Live Restore Enabled: false\n";
+    let warnings: Vec<&str> = v["Warnings"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    if !warnings.is_empty() {
+        t += "\n";
+        for w in warnings {
+            t += &format!("{w}\n");
+        }
+    }
     out(&t);
+    Ok(0)
+}
+
+fn migrate(engine: &Engine) -> CmdResult {
+    use rcon::engine::migrate::{self, Outcome};
+    match migrate::migrate(engine, &mut |name| out(&format!("stopped {name}\n")))? {
+        Outcome::Rootful => out("Rootful store: files keep the images' own ids, nothing to migrate\n"),
+        Outcome::Unchanged => out("No change in your subuid/subgid mapping: nothing to migrate\n"),
+        Outcome::Migrated { changed, outside, .. } => {
+            out(&format!("Migrated to the new subuid/subgid mapping: {changed} files re-owned\n"));
+            if !outside.is_empty() {
+                eprintln!(
+                    "warning: {} files are owned by ids your new ranges do not cover and were left as they are (as root, chown them, or remove them with rcon system reset):",
+                    outside.len()
+                );
+                for p in outside.iter().take(20) {
+                    eprintln!("  {}", p.display());
+                }
+                if outside.len() > 20 {
+                    eprintln!("  … and {} more", outside.len() - 20);
+                }
+                return Ok(1);
+            }
+        }
+    }
     Ok(0)
 }

@@ -1,4 +1,4 @@
-//! `pause`/`unpause`, `update --restart` and `wait --condition`.
+//! `pause`/`unpause`, `update` (restart policy, resource limits) and `wait --condition`.
 //!
 //! Pausing: rcon's cgroups (root, with limits) have no freezer controller,
 //! and rootless on cgroup v1 there are none, so a pause stops every process
@@ -69,6 +69,51 @@ pub fn update_restart(engine: &Engine, arg: &str, policy: &str) -> Result<()> {
     let _lock = store.lock_one(&id)?;
     let mut cfg = store.load(&id)?.config;
     cfg.host.restart_policy = super::restart::policy_for(Some(policy), cfg.host.auto_remove)?;
+    store.write_config(&cfg)?;
+    crate::events::container(&engine.paths, &cfg, "update", &[]);
+    Ok(())
+}
+
+/// `rcon update --memory/--cpus/--pids-limit`: the given limits replace
+/// those of the record; a live container gets them in its cgroups at once
+/// (made now, with all its processes moved in, if it ran without limits),
+/// a stopped one at its next start. Rootless they are refused as at create.
+pub fn update_resources(engine: &Engine, arg: &str, res: &[(String, String)]) -> Result<()> {
+    let given = super::containers::check_resources(engine, res)?;
+    let store = ContainerStore::open(&engine.paths)?;
+    let id = store.resolve(arg)?;
+    let _lock = store.lock_one(&id)?;
+    let c = store.load(&id)?;
+    let mut cfg = c.config;
+    let had = !cfg.host.resources.is_empty();
+    let l = &mut cfg.host.resources;
+    l.memory = given.memory.or(l.memory);
+    l.memory_swap = given.memory_swap.or(l.memory_swap);
+    l.cpu_quota = given.cpu_quota.or(l.cpu_quota);
+    l.cpu_shares = given.cpu_shares.or(l.cpu_shares);
+    l.cpuset_cpus = given.cpuset_cpus.or(l.cpuset_cpus.take());
+    l.pids_limit = given.pids_limit.or(l.pids_limit);
+    if let (Some(m), Some(s)) = (l.memory, l.memory_swap) {
+        if s >= 0 && (s as u64) < m {
+            return Err(Error::InvalidArgument(
+                "memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time"
+                    .into(),
+            ));
+        }
+    }
+    let live = matches!(c.state.status, Status::Running | Status::Paused) && c.state.pid > 0;
+    if live {
+        let pid = c.state.pid;
+        crate::runtime::cgroups::apply(&id, pid, l).map_err(|e| Error::Other(format!("update {arg}: {e}")))?;
+        if !had {
+            // Its processes ran in no cgroup of ours: all of them go in, not only the init.
+            for p in super::stats::namespace_members(pid) {
+                for (_, dir) in crate::runtime::cgroups::dirs(&id) {
+                    let _ = std::fs::write(dir.join("cgroup.procs"), p.to_string());
+                }
+            }
+        }
+    }
     store.write_config(&cfg)?;
     crate::events::container(&engine.paths, &cfg, "update", &[]);
     Ok(())

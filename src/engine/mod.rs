@@ -12,6 +12,7 @@ pub mod exec;
 pub mod health;
 pub mod images;
 pub mod lifecycle;
+pub mod migrate;
 pub mod networks;
 pub mod registry;
 pub mod reset;
@@ -41,6 +42,9 @@ impl Engine {
             return Ok(s);
         }
         let s = Store::open(&self.paths)?;
+        if self.paths.rootless {
+            migrate::record_idmap(&self.paths);
+        }
         Ok(self.store.get_or_init(|| s))
     }
 }

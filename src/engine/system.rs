@@ -4,8 +4,10 @@
 use serde_json::{json, Value};
 
 use super::Engine;
+use crate::container::Status;
 use crate::error::Result;
 use crate::image::config::host_arch;
+use crate::registry::config::RegistryConfig;
 use crate::storage::{driver, userns::IdMap};
 
 pub fn version() -> Value {
@@ -82,12 +84,27 @@ pub fn info(engine: &Engine) -> Result<Value> {
         driver_status.push(json!(["Native Overlay Diff", "true"]));
         driver_status.push(json!(["userxattr", if rootless { "true" } else { "false" }]));
     }
+    let (mut running, mut paused, mut stopped) = (0, 0, 0);
+    let containers = super::containers::list(engine)?;
+    for c in &containers {
+        match c.state.status {
+            Status::Paused => paused += 1,
+            // Docker counts a restarting container as running.
+            Status::Running | Status::Restarting => running += 1,
+            _ => stopped += 1,
+        }
+    }
+    let reg = crate::registry::config::RegistryConfig::load(&engine.paths.config)?;
+    let backends = network_backends();
+    let net_plugins: Vec<&str> = ["host", "none"].into_iter().chain(backends.iter().map(|(n, _)| *n)).collect();
+    let backend_versions: serde_json::Map<String, Value> =
+        backends.iter().map(|(n, ver)| (n.to_string(), json!(ver))).collect();
     let mut v = json!({
-        "ID": "",
-        "Containers": 0,
-        "ContainersRunning": 0,
-        "ContainersPaused": 0,
-        "ContainersStopped": 0,
+        "ID": engine_id(&engine.paths.data),
+        "Containers": containers.len(),
+        "ContainersRunning": running,
+        "ContainersPaused": paused,
+        "ContainersStopped": stopped,
         "Images": images.len(),
         "Driver": drv.name(),
         "DriverStatus": driver_status,
@@ -106,7 +123,20 @@ pub fn info(engine: &Engine) -> Result<Value> {
         "Name": nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
         "ServerVersion": crate::VERSION,
         "SecurityOptions": security,
+        // rcon has no debug mode (Docker: the daemon's --debug).
         "Debug": false,
+        "LoggingDriver": "json-file",
+        "Plugins": {
+            "Volume": ["local"],
+            "Network": net_plugins,
+            "Authorization": null,
+            "Log": ["json-file", "k8s-file", "none"],
+        },
+        "IndexServerAddress": "https://index.docker.io/v1/",
+        "RegistryConfig": registry_config(&reg),
+        // rcon's own: the user-mode network helpers found and their versions.
+        "NetworkBackends": backend_versions,
+        "Warnings": warnings(rootless, &map),
     });
     if rootless {
         v["IDMappings"] = json!({"UIDMap": ranges(&map.uids), "GIDMap": ranges(&map.gids)});
@@ -126,4 +156,88 @@ fn backing_fs(p: &std::path::Path) -> &'static str {
         Ok(0x2FC12FC1) => "zfs",
         _ => "unknown",
     }
+}
+
+/// A stable identifier for this store (Docker's engine ID), made on first use.
+fn engine_id(data: &std::path::Path) -> String {
+    let path = data.join("engine-id");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        if !s.trim().is_empty() {
+            return s.trim().to_string();
+        }
+    }
+    let h = crate::container::names::new_id();
+    // Docker's ID is a UUID: print ours in that shape.
+    let id = format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]);
+    let tmp = data.join(format!("engine-id.{}", std::process::id()));
+    // Two first runs racing: the rename makes one of them win whole; a
+    // store we cannot write (read-only) still gets an ID for this run.
+    if std::fs::create_dir_all(data).is_ok() && std::fs::write(&tmp, &id).is_ok() {
+        let _ = std::fs::rename(&tmp, &path);
+        if let Ok(s) = std::fs::read_to_string(&path) {
+            return s.trim().to_string();
+        }
+    }
+    id
+}
+
+/// Docker's `RegistryConfig`: Hub mirrors, insecure registries as index
+/// configs (or CIDRs when given as networks), loopback always insecure.
+fn registry_config(reg: &RegistryConfig) -> Value {
+    let mut cidrs = vec![json!("127.0.0.0/8")];
+    let mut index = serde_json::Map::new();
+    index.insert(
+        "docker.io".into(),
+        json!({"Name": "docker.io", "Mirrors": reg.mirrors, "Secure": true, "Official": true}),
+    );
+    for i in &reg.insecure {
+        let host = i.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
+        if host.contains('/') {
+            cidrs.push(json!(host));
+        } else {
+            index.insert(host.into(), json!({"Name": host, "Mirrors": [], "Secure": false, "Official": false}));
+        }
+    }
+    json!({
+        "AllowNondistributableArtifactsCIDRs": null,
+        "AllowNondistributableArtifactsHostnames": null,
+        "InsecureRegistryCIDRs": cidrs,
+        "IndexConfigs": index,
+        "Mirrors": reg.mirrors,
+    })
+}
+
+/// slirp4netns and pasta where installed, with the version they print.
+fn network_backends() -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for name in ["slirp4netns", "pasta"] {
+        let Some(prog) = crate::util::which(name) else { continue };
+        let text = std::process::Command::new(prog)
+            .arg("--version")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        // "slirp4netns version 1.2.0", "pasta 2023_01_27.5e89f1d" / "pasta unknown version"
+        let first = text.lines().next().unwrap_or("").trim();
+        let ver = first.strip_prefix(name).unwrap_or(first).trim().trim_start_matches("version").trim();
+        out.push((name, if ver.is_empty() { "unknown".to_string() } else { ver.to_string() }));
+    }
+    out
+}
+
+/// What `docker info` warns about, for the things that limit rcon here.
+fn warnings(rootless: bool, map: &IdMap) -> Vec<String> {
+    let mut w = Vec::new();
+    if rootless && map.is_single() {
+        w.push("WARNING: no subuid/subgid range: only your own id is mapped (run rcon doctor)".to_string());
+    }
+    if rootless && cgroup_version() == "1" {
+        w.push("WARNING: cgroups v1 rootless: --memory, --cpus and --pids-limit are refused".to_string());
+    }
+    if std::fs::OpenOptions::new().read(true).write(true).open("/dev/net/tun").is_err() {
+        w.push("WARNING: /dev/net/tun cannot be opened: containers get no slirp4netns/pasta network".to_string());
+    }
+    w
 }

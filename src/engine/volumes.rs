@@ -45,7 +45,37 @@ pub fn create(engine: &Engine, name: Option<&str>, labels: &[String], opts: &[St
         labels: kv_map(labels, "label")?,
         options: kv_map(opts, "driver option (-o)")?,
     };
-    Ok(store.create(v)?.0.name)
+    let (v, made) = store.create(v)?;
+    if made {
+        volume_event(engine, &v.name, "create");
+    }
+    Ok(v.name)
+}
+
+/// Docker's volume events (driver attribute only for create and destroy).
+fn volume_event(engine: &Engine, name: &str, action: &str) {
+    crate::events::emit(&engine.paths, "volume", action, name, &[("driver", "local")]);
+}
+
+/// `mount` (before the container's start event) or `unmount` (after its die
+/// event) for each named or anonymous volume of the container, as Docker's
+/// daemon logs them when it sets up and tears down the container's mounts.
+pub fn mount_events(paths: &crate::paths::Paths, cfg: &ContainerConfig, action: &str) {
+    for m in cfg.host.mounts.iter().filter(|m| m.kind == "volume") {
+        let rw = if m.readonly { "false" } else { "true" };
+        let attrs: &[(&str, &str)] = if action == "mount" {
+            &[
+                ("container", &cfg.id),
+                ("destination", &m.target),
+                ("driver", "local"),
+                ("propagation", ""),
+                ("read/write", rw),
+            ]
+        } else {
+            &[("container", &cfg.id), ("driver", "local")]
+        };
+        crate::events::emit(paths, "volume", action, &m.source, attrs);
+    }
 }
 
 /// Volume name → ids of the containers (any state) that mount it.
@@ -134,7 +164,9 @@ pub fn remove(engine: &Engine, name: &str, force: bool) -> Result<()> {
             ids.iter().map(|i| &i[..12]).collect::<Vec<_>>().join(", ")
         )));
     }
-    store.remove(name)
+    store.remove(name)?;
+    volume_event(engine, name, "destroy");
+    Ok(())
 }
 
 /// `rcon volume prune`: unused anonymous volumes, or with `all` every unused
@@ -229,6 +261,7 @@ pub fn container_mounts(
                     }
                     let v = Volume { name: m.source.clone(), created: now_created(), labels, options: BTreeMap::new() };
                     if store.create(v)?.1 {
+                        volume_event(engine, &m.source, "create");
                         created.push(m.source.clone());
                     }
                 }
@@ -252,7 +285,9 @@ pub fn container_mounts(
 pub fn discard_created(engine: &Engine, created: &[String]) {
     if let Ok(store) = VolumeStore::open(&engine.paths) {
         for n in created {
-            let _ = store.remove(n);
+            if store.remove(n).is_ok() {
+                volume_event(engine, n, "destroy");
+            }
         }
     }
 }

@@ -280,6 +280,8 @@ pub fn run(
     // Health is "starting" from the moment the state says running.
     let mut prober = health::Prober::new(cfg.healthcheck.as_ref(), id, &store.dir(id), &engine.paths);
     store.write_state(id, &st)?;
+    // Before STARTED, so whoever `run` returns to finds the mounts logged.
+    crate::engine::volumes::mount_events(&engine.paths, &cfg, "mount");
     say(&mut notify, &format!("STARTED {}", started.pid));
     crate::events::container(&engine.paths, &cfg, "start", &[]);
     let running_since = std::time::Instant::now();
@@ -530,6 +532,7 @@ pub fn run(
     st.stopped_by_user = latest.stopped_by_user;
     store.write_state(id, &st)?;
     crate::events::container(&engine.paths, &named, "die", &[("exitCode", &code.to_string())]);
+    crate::engine::volumes::mount_events(&engine.paths, &named, "unmount");
     if let Some(fp) = started.fuse_pid {
         // The daemon keeps the container's mount namespace alive: end it.
         unsafe {
@@ -537,7 +540,8 @@ pub fn run(
             libc::waitpid(fp as i32, std::ptr::null_mut(), 0);
         }
     }
-    if !cfg.host.resources.is_empty() {
+    // `update` may have given a container made without limits cgroups.
+    if !cfg.host.resources.is_empty() || !named.host.resources.is_empty() {
         runtime::cgroups::remove(id);
     }
     if let Some(h) = &started.net {

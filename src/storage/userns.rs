@@ -98,6 +98,19 @@ impl IdMap {
     pub fn host_gid(&self, id: u32) -> Option<u32> {
         map_one(&self.gids, id)
     }
+
+    /// Container uid that host uid `host` shows as, if mapped.
+    pub fn container_uid(&self, host: u32) -> Option<u32> {
+        unmap_one(&self.uids, host)
+    }
+
+    pub fn container_gid(&self, host: u32) -> Option<u32> {
+        unmap_one(&self.gids, host)
+    }
+}
+
+fn unmap_one(ranges: &[IdRange], host: u32) -> Option<u32> {
+    ranges.iter().find(|r| host >= r.outside && host - r.outside < r.count).map(|r| r.inside + (host - r.outside))
 }
 
 fn map_one(ranges: &[IdRange], id: u32) -> Option<u32> {
@@ -143,6 +156,18 @@ pub enum Request {
     Diff { upper: PathBuf, out: PathBuf },
     /// Write one path as a tarball with entries named `name…` (`cp`).
     Tar { path: PathBuf, name: String, out: PathBuf },
+    /// `system migrate`: run with the NEW mapping, give every file under
+    /// `root` the container ids it had under `old`.
+    Rechown { root: PathBuf, old: IdMap, new: IdMap },
+}
+
+/// What `Request::Rechown` did.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct RechownReport {
+    pub changed: u64,
+    /// Files whose owner the new mapping cannot see (or cannot express):
+    /// left as they are.
+    pub outside: Vec<PathBuf>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -164,6 +189,7 @@ pub struct ExtractOutcome {
 #[derive(Debug, Serialize, Deserialize)]
 enum Reply {
     Extracted(Vec<ExtractOutcome>),
+    Rechowned(RechownReport),
     Removed,
     Failed(String),
 }
@@ -184,6 +210,16 @@ pub fn run(req: Request) -> crate::Result<Vec<ExtractOutcome>> {
             user_name(unsafe { libc::geteuid() })
         );
     }
+    match ask(&map, &req)? {
+        Reply::Extracted(v) => Ok(v),
+        Reply::Rechowned(_) => Err(crate::Error::Other("storage helper: unexpected answer".into())),
+        Reply::Removed => Ok(Vec::new()),
+        Reply::Failed(msg) => Err(crate::Error::Other(msg)),
+    }
+}
+
+/// Start a helper, map it with `map`, hand it `req`, return its answer.
+fn ask(map: &IdMap, req: &Request) -> Result<Reply, UserNsError> {
     let mut child = Command::new("/proc/self/exe")
         .arg("__storage-helper")
         .stdin(Stdio::piped())
@@ -191,16 +227,12 @@ pub fn run(req: Request) -> crate::Result<Vec<ExtractOutcome>> {
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(|e| UserNsError::Helper(format!("cannot start: {e}")))?;
-    let result = drive(&mut child, &map, &req);
+    let result = drive(&mut child, map, req);
     if result.is_err() {
         let _ = child.kill();
     }
     let _ = child.wait();
-    match result? {
-        Reply::Extracted(v) => Ok(v),
-        Reply::Removed => Ok(Vec::new()),
-        Reply::Failed(msg) => Err(crate::Error::Other(msg)),
-    }
+    result
 }
 
 fn drive(child: &mut std::process::Child, map: &IdMap, req: &Request) -> Result<Reply, UserNsError> {
@@ -282,6 +314,7 @@ pub fn helper_main() -> i32 {
     }
     let single = std::fs::read_to_string("/proc/self/uid_map").map(|m| m.lines().count() <= 1).unwrap_or(true);
     let reply = match serde_json::from_slice::<Request>(&input[1..]) {
+        Ok(Request::Rechown { root, old, new }) => Reply::Rechowned(rechown(&root, &old, &new)),
         Ok(req) => match execute(req, !single, true) {
             Ok(v) if v.is_empty() => Reply::Removed,
             Ok(v) => Reply::Extracted(v),
@@ -344,6 +377,7 @@ fn execute(req: Request, full_map: bool, userns: bool) -> Result<Vec<ExtractOutc
             super::diff::write_path_tar(&path, &name, &out).map_err(|e| format!("read {}: {e}", path.display()))?;
             Ok(Vec::new())
         }
+        Request::Rechown { .. } => Err("rechown runs only through userns::migrate".into()),
         Request::Remove(paths) => {
             for p in paths {
                 remove_tree(&p).map_err(|e| format!("remove {}: {e}", p.display()))?;
@@ -395,4 +429,64 @@ fn make_writable(p: &Path) {
             }
         }
     }
+}
+
+/// `system migrate`: in a helper with the user's current (new) mapping,
+/// re-own everything under `root` from the `old` mapping to the new one.
+pub fn migrate(root: &Path, old: &IdMap, new: &IdMap) -> crate::Result<RechownReport> {
+    let req = Request::Rechown { root: root.to_path_buf(), old: old.clone(), new: new.clone() };
+    match ask(new, &req)? {
+        Reply::Rechowned(r) => Ok(r),
+        Reply::Failed(msg) => Err(crate::Error::Other(msg)),
+        _ => Err(crate::Error::Other("storage helper: unexpected answer".into())),
+    }
+}
+
+/// Inside the new mapping a file shows its host owner as a new container
+/// id; the host id gives back the container id it had under the old
+/// mapping, which is the id to set (the new mapping then puts it on the
+/// new host id). Owners the new mapping does not cover show as the
+/// overflow id and cannot be changed from here: reported.
+fn rechown(root: &Path, old: &IdMap, new: &IdMap) -> RechownReport {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let overflow = |f: &str| {
+        std::fs::read_to_string(format!("/proc/sys/kernel/{f}")).ok().and_then(|s| s.trim().parse::<u32>().ok())
+    };
+    let (ou, og) = (overflow("overflowuid").unwrap_or(65534), overflow("overflowgid").unwrap_or(65534));
+    let mut report = RechownReport::default();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let Ok(md) = std::fs::symlink_metadata(&p) else { continue };
+        if md.is_dir() {
+            match std::fs::read_dir(&p) {
+                Ok(rd) => stack.extend(rd.flatten().map(|e| e.path())),
+                Err(_) => report.outside.push(p.clone()),
+            }
+        }
+        let (u, g) = (md.uid(), md.gid());
+        if u == ou || g == og {
+            report.outside.push(p);
+            continue;
+        }
+        let back = |host: Option<u32>, f: &dyn Fn(u32) -> Option<u32>, cur: u32| host.and_then(f).unwrap_or(cur);
+        let nu = back(new.host_uid(u), &|h| old.container_uid(h), u);
+        let ng = back(new.host_gid(g), &|h| old.container_gid(h), g);
+        if (nu, ng) == (u, g) {
+            continue;
+        }
+        if new.host_uid(nu).is_none() || new.host_gid(ng).is_none() {
+            report.outside.push(p);
+            continue;
+        }
+        if std::os::unix::fs::lchown(&p, Some(nu), Some(ng)).is_err() {
+            report.outside.push(p);
+            continue;
+        }
+        // chown clears setuid/setgid: put the mode back.
+        if md.is_file() && md.mode() & 0o6000 != 0 {
+            let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(md.mode() & 0o7777));
+        }
+        report.changed += 1;
+    }
+    report
 }
