@@ -451,3 +451,50 @@ both_modes!(from_scratch_with_a_static_binary, |t| {
     std::fs::write(dir.join("Dockerfile"), "FROM scratch\nRUN true\n").unwrap();
     build(t, &[], &dir).fails(1, "Dockerfile:2: RUN failed: RUN needs a base image");
 });
+
+/// Run git as the user rcon runs as, in `dir`; panics with git's output on failure.
+fn git(t: &TestEnv, dir: &Path, args: &[&str]) {
+    let mut c = t.program("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"]);
+    c.args(args).current_dir(dir);
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+both_modes!(git_contexts_with_ref_and_subdir, |t| {
+    t.load_busybox("busybox");
+    // A bare repository with a tag v1 and a later commit on main, the
+    // Dockerfile and its files in a subdirectory.
+    let repo = t.path("repo.git");
+    let work = context(t, "work", &[
+        ("docker/Dockerfile", "FROM busybox\nCOPY msg /msg\nCMD cat /msg\n"),
+        ("docker/msg", "one\n"),
+        ("README", "top\n"),
+    ]);
+    std::fs::create_dir_all(&repo).unwrap();
+    t.give(&repo);
+    git(t, &repo, &["init", "-q", "--bare"]);
+    git(t, &work, &["init", "-q"]);
+    git(t, &work, &["add", "."]);
+    git(t, &work, &["commit", "-q", "-m", "one"]);
+    git(t, &work, &["tag", "v1"]);
+    std::fs::write(work.join("docker/msg"), "two\n").unwrap();
+    t.give(&work);
+    git(t, &work, &["commit", "-q", "-am", "two"]);
+    git(t, &work, &["push", "-q", repo.to_str().unwrap(), "main", "v1"]);
+    let url = format!("file://{}", repo.display());
+    let run = |ctx: String| {
+        t.rcon(["build", "-q", "-t", "fromgit", &ctx]).ok();
+        t.rcon(["run", "--rm", "fromgit"]).ok().to_string()
+    };
+    assert_eq!(run(format!("{url}#v1:docker")), "one\n");
+    assert_eq!(run(format!("{url}#main:docker")), "two\n");
+    // A plain path ending in .git, the default branch, -f inside the context.
+    let r = t.rcon(["build", "-q", "-t", "fromgit", "-f", "docker/Dockerfile", repo.to_str().unwrap()]);
+    r.fails(1, "COPY failed: file not found in build context");
+    assert_eq!(run(format!("{}#v1:docker", repo.display())), "one\n");
+    // A missing ref or subdirectory: one line naming the URL.
+    let r = t.rcon(["build", &format!("{url}#nosuch:docker")]);
+    r.fails(1, &format!("git fetch of {url} failed"));
+    let r = t.rcon(["build", &format!("{url}#v1:nodir")]);
+    r.fails(1, &format!("{url}: no directory \"nodir\" at v1"));
+});
