@@ -346,12 +346,13 @@ both_modes!(run_mounts_heredocs_and_platform_args, |t| {
              \x20   echo run >> /cache/count; wc -l < /cache/count > /runs; cat /mnt/data.txt > /bound; touch /scratch/gone\n\
              COPY <<EOF /greeting\nhello $WHO on $TARGETARCH\nEOF\n\
              COPY <<\"RAW\" /raw\n$WHO\nRAW\n\
-             CMD cat /runs /bound /greeting /raw; ls /scratch\n",
+             CMD cat /runs /bound /greeting /raw; test -e /scratch -o -e /mnt/data.txt -o -e /cache || echo no stubs\n",
         ),
     ]);
     build(t, &["-t", "mounts"], &dir).ok();
     let arch = t.rcon(["image", "inspect", "--format", "{{.Architecture}}", "busybox"]).ok().trim().to_string();
-    let want = format!("1\nbound\nhello world on {arch}\n$WHO\n");
+    // The mount points RUN --mount made are not left in the image (BuildKit's stub cleaning).
+    let want = format!("1\nbound\nhello world on {arch}\n$WHO\nno stubs\n");
     assert_eq!(t.rcon(["run", "--rm", "mounts"]).ok(), want);
     // The cache mount outlives the build: a second (uncached) RUN sees it.
     build(t, &["--no-cache", "-t", "mounts"], &dir).ok();
@@ -454,7 +455,8 @@ both_modes!(from_scratch_with_a_static_binary, |t| {
 
 /// Run git as the user rcon runs as, in `dir`; panics with git's output on failure.
 fn git(t: &TestEnv, dir: &Path, args: &[&str]) {
-    let mut c = t.program("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"]);
+    let mut c =
+        t.program("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"]);
     c.args(args).current_dir(dir);
     let o = c.output().unwrap();
     assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
@@ -465,11 +467,15 @@ both_modes!(git_contexts_with_ref_and_subdir, |t| {
     // A bare repository with a tag v1 and a later commit on main, the
     // Dockerfile and its files in a subdirectory.
     let repo = t.path("repo.git");
-    let work = context(t, "work", &[
-        ("docker/Dockerfile", "FROM busybox\nCOPY msg /msg\nCMD cat /msg\n"),
-        ("docker/msg", "one\n"),
-        ("README", "top\n"),
-    ]);
+    let work = context(
+        t,
+        "work",
+        &[
+            ("docker/Dockerfile", "FROM busybox\nCOPY msg /msg\nCMD cat /msg\n"),
+            ("docker/msg", "one\n"),
+            ("README", "top\n"),
+        ],
+    );
     std::fs::create_dir_all(&repo).unwrap();
     t.give(&repo);
     git(t, &repo, &["init", "-q", "--bare"]);
@@ -497,4 +503,47 @@ both_modes!(git_contexts_with_ref_and_subdir, |t| {
     r.fails(1, &format!("git fetch of {url} failed"));
     let r = t.rcon(["build", &format!("{url}#v1:nodir")]);
     r.fails(1, &format!("{url}: no directory \"nodir\" at v1"));
+});
+
+both_modes!(run_mount_secret_stays_out_of_the_image, |t| {
+    t.load_busybox("busybox");
+    let dir = context(
+        t,
+        "ctx",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN --mount=type=secret,id=tok test \"$(tr a-z A-Z < /run/secrets/tok)\" = S3CRET && \
+         stat -c %a /run/secrets/tok > /seen\n\
+         RUN --mount=type=secret,id=tok,target=/etc/tok,mode=0444 wc -c < /etc/tok >> /seen\n\
+         RUN --mount=type=secret,id=absent ls /run/secrets > /absent || true\nCMD cat /seen\n",
+        )],
+    );
+    let secret = t.path("tok.txt");
+    std::fs::write(&secret, "s3cret").unwrap();
+    t.give(&secret);
+    let src = format!("id=tok,src={}", secret.display());
+    let out = build(t, &["-t", "sec", "--secret", &src], &dir).ok().to_string();
+    assert!(!out.contains("s3cret"), "{out}");
+    // Default mode 0400; mode= and target= honoured.
+    assert_eq!(t.rcon(["run", "--rm", "sec"]).ok(), "400\n6\n");
+    // Not in the image: no file, no mount-point stub, nothing in the history.
+    let r = t.rcon(["run", "--rm", "sec", "sh", "-c", "ls -a /run/secrets /etc/tok; grep -r s3cret /etc /seen"]);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(!r.stdout.contains("tok"), "{}", r.stdout);
+    let hist = t.rcon(["history", "--no-trunc", "sec"]).ok().to_string();
+    assert!(hist.contains("--mount") || hist.contains("/run/secrets/tok"), "{hist}");
+    assert!(!hist.contains("s3cret"), "{hist}");
+    // A changed secret does not bust the cache (Docker's rule); env= works too.
+    let mut c = t.cmd(["build", "-t", "sec", "--secret", "id=tok,env=TOKVAR", dir.to_str().unwrap()]);
+    c.env("TOKVAR", "other");
+    let again = Run::from(c.output().unwrap());
+    assert_eq!(cache_hits(again.ok()), [2, 3, 4, 5], "{}", again.stdout);
+    // required and missing: a clear error at its line, exit 1.
+    let dir2 = context(
+        t,
+        "ctx2",
+        &[("Dockerfile", "FROM busybox\nRUN --mount=type=secret,id=key,required cat /run/secrets/key\n")],
+    );
+    build(t, &[], &dir2).fails(1, "Dockerfile:2: RUN failed: secret key is required but was not given");
+    build(t, &["--secret", "id=key,src=/nonexistent"], &dir2).fails(1, "secret key: cannot read /nonexistent");
 });

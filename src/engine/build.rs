@@ -34,6 +34,8 @@ pub struct BuildOptions {
     /// docker or oci: only how the image is pushed or saved later.
     pub format: Option<String>,
     pub pull: bool,
+    /// `--secret id=ID,src=FILE` or `id=ID,env=VAR` (`type=file|env` too).
+    pub secrets: Vec<String>,
 }
 
 pub struct Built {
@@ -106,6 +108,7 @@ pub fn build(engine: &Engine, o: &BuildOptions, out: &mut dyn Write) -> Result<B
         network: o.network.clone(),
         quiet: o.quiet,
         pull: o.pull,
+        secrets: secrets(&o.secrets)?,
     };
     let mut sink = std::io::sink();
     let out: &mut dyn Write = if o.quiet { &mut sink } else { out };
@@ -116,6 +119,51 @@ pub fn build(engine: &Engine, o: &BuildOptions, out: &mut dyn Write) -> Result<B
         let _ = writeln!(out, "Successfully tagged {}", reference::familiar(t));
     }
     Ok(Built { id, tags })
+}
+
+/// `--secret` values, read before the build starts so a missing file fails at once.
+fn secrets(specs: &[String]) -> Result<executor::Secrets> {
+    let mut out = BTreeMap::new();
+    for spec in specs {
+        let (mut id, mut src, mut env, mut kind) = (None, None, None, None);
+        for field in spec.split(',') {
+            match field.split_once('=') {
+                Some(("id", v)) => id = Some(v.to_string()),
+                Some(("src" | "source", v)) => src = Some(v.to_string()),
+                Some(("env", v)) => env = Some(v.to_string()),
+                Some(("type", v)) if v == "file" || v == "env" => kind = Some(v.to_string()),
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
+                        "invalid --secret {spec:?}: use id=ID,src=FILE or id=ID,env=VAR"
+                    )))
+                }
+            }
+        }
+        let id = id.or_else(|| {
+            src.as_deref().and_then(|s| Path::new(s).file_name()).map(|n| n.to_string_lossy().into_owned())
+        });
+        let Some(id) = id.filter(|i| !i.is_empty()) else {
+            return Err(Error::InvalidArgument(format!("invalid --secret {spec:?}: id= is missing")));
+        };
+        // type=env with src= names a variable (buildx); id alone is the variable of that name.
+        let var = match (&kind, &src, &env) {
+            (_, _, Some(e)) => Some(e.clone()),
+            (Some(k), Some(s), None) if k == "env" => Some(s.clone()),
+            (_, None, None) => Some(id.clone()),
+            _ => None,
+        };
+        let value = match var {
+            Some(v) => std::env::var_os(&v)
+                .map(|x| std::os::unix::ffi::OsStringExt::into_vec(x))
+                .ok_or_else(|| bad(format!("secret {id}: environment variable {v} is not set")))?,
+            None => {
+                let f = src.expect("src set when no variable");
+                fs::read(&f).map_err(|e| bad(format!("secret {id}: cannot read {f}: {e}")))?
+            }
+        };
+        out.insert(id, value);
+    }
+    Ok(executor::Secrets(out))
 }
 
 fn read_stdin() -> Result<Vec<u8>> {
@@ -279,16 +327,15 @@ fn prepare_git(data: &Path, o: &BuildOptions, g: &GitContext) -> Result<Prepared
     };
     let reference = g.reference.as_deref().unwrap_or("HEAD");
     git(&["init", "-q"], &repo, url)?;
-    git(&["fetch", "-q", "--depth", "1", "--no-tags", &source, reference], &repo, url)
-        .or_else(|e| {
-            // A commit id that the server refuses to serve shallow: fetch it all.
-            if reference.len() >= 7 && reference.chars().all(|c| c.is_ascii_hexdigit()) {
-                git(&["fetch", "-q", &source], &repo, url)?;
-                git(&["rev-parse", "--verify", "-q", &format!("{reference}^{{commit}}")], &repo, url).map_err(|_| e)?;
-                return git(&["update-ref", "FETCH_HEAD", reference], &repo, url);
-            }
-            Err(e)
-        })?;
+    git(&["fetch", "-q", "--depth", "1", "--no-tags", &source, reference], &repo, url).or_else(|e| {
+        // A commit id that the server refuses to serve shallow: fetch it all.
+        if reference.len() >= 7 && reference.chars().all(|c| c.is_ascii_hexdigit()) {
+            git(&["fetch", "-q", &source], &repo, url)?;
+            git(&["rev-parse", "--verify", "-q", &format!("{reference}^{{commit}}")], &repo, url).map_err(|_| e)?;
+            return git(&["update-ref", "FETCH_HEAD", reference], &repo, url);
+        }
+        Err(e)
+    })?;
     git(&["-c", "advice.detachedHead=false", "checkout", "-q", "FETCH_HEAD"], &repo, url)?;
     let mut root = repo.clone();
     if let Some(d) = &g.subdir {
@@ -300,7 +347,9 @@ fn prepare_git(data: &Path, o: &BuildOptions, g: &GitContext) -> Result<Prepared
     // Docker: with a remote context, -f names a file inside the context.
     let df_path = root.join(crate::build::context::clean(o.file.as_deref().unwrap_or("Dockerfile")).join("/"));
     let dockerfile = match o.file.as_deref() {
-        Some("-") => String::from_utf8(read_stdin()?).map_err(|_| bad("the Dockerfile on stdin is not UTF-8 text".into()))?,
+        Some("-") => {
+            String::from_utf8(read_stdin()?).map_err(|_| bad("the Dockerfile on stdin is not UTF-8 text".into()))?
+        }
         _ => read_text(&df_path)?,
     };
     let ignore = ignore_for(&root, Some(&df_path))?;
