@@ -233,8 +233,11 @@ pub fn container_mounts(
                     }
                 }
                 "bind" if !m.options.iter().any(|o| o == FROM_MOUNT) => {
-                    // Docker creates a missing host directory for -v (not for --mount).
-                    std::fs::create_dir_all(&m.source).ctx(|| format!("create bind source {}", m.source))?;
+                    // Docker creates a missing host directory for -v (not for --mount);
+                    // an existing file is bound onto a file, so only a missing path is made.
+                    if std::fs::metadata(&m.source).is_err() {
+                        std::fs::create_dir_all(&m.source).ctx(|| format!("create bind source {}", m.source))?;
+                    }
                 }
                 _ => {}
             }
