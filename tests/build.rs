@@ -547,3 +547,21 @@ both_modes!(run_mount_secret_stays_out_of_the_image, |t| {
     build(t, &[], &dir2).fails(1, "Dockerfile:2: RUN failed: secret key is required but was not given");
     build(t, &["--secret", "id=key,src=/nonexistent"], &dir2).fails(1, "secret key: cannot read /nonexistent");
 });
+
+both_modes!(history_shows_the_ids_of_steps_built_here, |t| {
+    let base = t.load_busybox("busybox");
+    let dir = context(t, "ctx", &[("Dockerfile", "FROM busybox\nRUN echo a > /a\nENV X=1\nRUN echo b > /b\n")]);
+    let out = build(t, &["-t", "hist"], &dir).ok().to_string();
+    // The ` ---> ID` after each step, FROM's being the base image.
+    let ids: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix(" ---> ")).filter(|l| !l.contains(' ')).collect();
+    assert_eq!(ids.len(), 4, "{out}");
+    let hist = t.rcon(["history", "--format", "{{.ID}}|{{.CreatedBy}}", "hist"]).ok().to_string();
+    let rows: Vec<&str> = hist.lines().collect();
+    assert!(rows[0].starts_with(&format!("{}|", ids[3])), "{hist}");
+    assert!(rows[1].starts_with(&format!("{}|", ids[2])), "{hist}");
+    assert!(rows[2].starts_with(&format!("{}|", ids[1])), "{hist}");
+    // The base's own top entry carries its id; nothing else below is known.
+    let short = base.trim_start_matches("sha256:")[..12].to_string();
+    assert!(rows[3].starts_with(&format!("{short}|")), "{hist}");
+    assert!(rows[4..].iter().all(|r| r.starts_with("<missing>|")), "{hist}");
+});
