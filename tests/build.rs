@@ -565,3 +565,19 @@ both_modes!(history_shows_the_ids_of_steps_built_here, |t| {
     assert!(rows[3].starts_with(&format!("{short}|")), "{hist}");
     assert!(rows[4..].iter().all(|r| r.starts_with("<missing>|")), "{hist}");
 });
+
+both_modes!(format_oci_is_the_push_default_for_the_image, |t| {
+    let reg = crate::common::registry::Registry::start();
+    t.load_busybox("busybox");
+    let dir = context(t, "ctx", &[("Dockerfile", "FROM busybox\nRUN echo hi > /hi\n")]);
+    let name = format!("{}/built/oci:1", reg.host);
+    build(t, &["--format", "oci", "-t", &name], &dir).ok();
+    t.rcon(["push", &name]).ok();
+    let m = t.rcon(["manifest", "inspect", &name]).ok().to_string();
+    assert!(m.contains("application/vnd.oci.image.manifest.v1+json"), "{m}");
+    // An explicit push --format wins.
+    t.rcon(["push", "--format", "docker", &name]).ok();
+    let m = t.rcon(["manifest", "inspect", &name]).ok().to_string();
+    assert!(m.contains("application/vnd.docker.distribution.manifest.v2+json"), "{m}");
+    build(t, &["--format", "v1"], &dir).fails(125, "unrecognized image format \"v1\"");
+});

@@ -42,7 +42,7 @@ pub struct BuildArgs {
     /// Set platform (only the host's platform can be built)
     #[arg(long, value_name = "PLATFORM")]
     platform: Option<String>,
-    /// Image format for push and save (docker, oci)
+    /// Manifest format the image is pushed in by default (docker, oci)
     #[arg(long, value_name = "FORMAT")]
     format: Option<String>,
     /// Secret to expose to RUN --mount=type=secret (id=ID,src=FILE or id=ID,env=VAR)

@@ -31,7 +31,8 @@ pub struct BuildOptions {
     pub quiet: bool,
     pub network: Option<String>,
     pub platform: Option<String>,
-    /// docker or oci: only how the image is pushed or saved later.
+    /// docker or oci: kept with the image as the manifest format `push` uses
+    /// unless told otherwise (the config itself is the same JSON either way).
     pub format: Option<String>,
     pub pull: bool,
     /// `--secret id=ID,src=FILE` or `id=ID,env=VAR` (`type=file|env` too).
@@ -113,6 +114,14 @@ pub fn build(engine: &Engine, o: &BuildOptions, out: &mut dyn Write) -> Result<B
     let mut sink = std::io::sink();
     let out: &mut dyn Write = if o.quiet { &mut sink } else { out };
     let id = Executor::new(engine, &df, prepared.context, &opts, out)?.run()?;
+    if let Some(f) = &o.format {
+        store.update(|images| {
+            if let Some(r) = images.iter_mut().find(|r| r.id == id) {
+                r.manifest_format = Some(f.clone());
+            }
+            Ok(())
+        })?;
+    }
     let _ = writeln!(out, "Successfully built {}", crate::image::store::short_id(&id));
     for t in &tags {
         store.tag(&id, t)?;
