@@ -26,7 +26,10 @@ if [ "$(id -u)" = 0 ]; then export RCON_ROOT=$work/data/rcon RCON_RUNROOT=$work/
 cleanup() {
     "$RCON" image prune -af >/dev/null 2>&1 || true
     command -v podman >/dev/null 2>&1 && podman rmi -af >/dev/null 2>&1 || true
+    local pause; pause=$(cat "$XDG_RUNTIME_DIR/libpod/tmp/pause.pid" 2>/dev/null || true)
     podman unshare rm -rf "$work" >/dev/null 2>&1 || rm -rf "$work" 2>/dev/null || true
+    # podman's rootless pause process would outlive the run (its state dir is gone).
+    [ -n "$pause" ] && kill "$pause" 2>/dev/null || true
 }
 trap cleanup EXIT
 
