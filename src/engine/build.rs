@@ -163,7 +163,7 @@ fn secrets(specs: &[String]) -> Result<executor::Secrets> {
         };
         let value = match var {
             Some(v) => std::env::var_os(&v)
-                .map(|x| std::os::unix::ffi::OsStringExt::into_vec(x))
+                .map(std::os::unix::ffi::OsStringExt::into_vec)
                 .ok_or_else(|| bad(format!("secret {id}: environment variable {v} is not set")))?,
             None => {
                 let f = src.expect("src set when no variable");
@@ -327,12 +327,11 @@ fn prepare_git(data: &Path, o: &BuildOptions, g: &GitContext) -> Result<Prepared
     fs::create_dir_all(&repo).ctx(|| format!("create {}", repo.display()))?;
     let url = &g.url;
     // A relative local path is relative to where the user is, not to the scratch dir.
-    let source = match Path::new(url) {
-        p if !url.contains("://") && !url.starts_with("git@") => fs::canonicalize(p)
-            .map_err(|e| bad(format!("unable to prepare context: {url}: {e}")))?
-            .display()
-            .to_string(),
-        _ => url.clone(),
+    let source = if url.contains("://") || url.starts_with("git@") {
+        url.clone()
+    } else {
+        let p = fs::canonicalize(url).map_err(|e| bad(format!("unable to prepare context: {url}: {e}")))?;
+        p.display().to_string()
     };
     let reference = g.reference.as_deref().unwrap_or("HEAD");
     git(&["init", "-q"], &repo, url)?;
