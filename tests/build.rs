@@ -515,7 +515,7 @@ both_modes!(run_mount_secret_stays_out_of_the_image, |t| {
             "FROM busybox\nRUN --mount=type=secret,id=tok test \"$(tr a-z A-Z < /run/secrets/tok)\" = S3CRET && \
          stat -c %a /run/secrets/tok > /seen\n\
          RUN --mount=type=secret,id=tok,target=/etc/tok,mode=0444 wc -c < /etc/tok >> /seen\n\
-         RUN --mount=type=secret,id=absent ls /run/secrets > /absent || true\nCMD cat /seen\n",
+         RUN --mount=type=secret,id=absent ls /run/secrets > /absent || true\n         RUN --mount=type=secret,id=tok,env=TOK test \"$(echo $TOK | tr a-z A-Z)\" = S3CRET -a ! -e /run/secrets/tok && echo env >> /seen\n         CMD cat /seen\n",
         )],
     );
     let secret = t.path("tok.txt");
@@ -524,8 +524,9 @@ both_modes!(run_mount_secret_stays_out_of_the_image, |t| {
     let src = format!("id=tok,src={}", secret.display());
     let out = build(t, &["-t", "sec", "--secret", &src], &dir).ok().to_string();
     assert!(!out.contains("s3cret"), "{out}");
-    // Default mode 0400; mode= and target= honoured.
-    assert_eq!(t.rcon(["run", "--rm", "sec"]).ok(), "400\n6\n");
+    // Default mode 0400; mode= and target= honoured; env= alone is a variable, no file.
+    assert_eq!(t.rcon(["run", "--rm", "sec"]).ok(), "400\n6\nenv\n");
+    assert!(!inspect(t, "sec")["Config"]["Env"].to_string().contains("TOK"));
     // Not in the image: no file, no mount-point stub, nothing in the history.
     let r = t.rcon(["run", "--rm", "sec", "sh", "-c", "ls -a /run/secrets /etc/tok; grep -r s3cret /etc /seen"]);
     assert_ne!(r.code, 0, "{}", r.stdout);
@@ -537,7 +538,7 @@ both_modes!(run_mount_secret_stays_out_of_the_image, |t| {
     let mut c = t.cmd(["build", "-t", "sec", "--secret", "id=tok,env=TOKVAR", dir.to_str().unwrap()]);
     c.env("TOKVAR", "other");
     let again = Run::from(c.output().unwrap());
-    assert_eq!(cache_hits(again.ok()), [2, 3, 4, 5], "{}", again.stdout);
+    assert_eq!(cache_hits(again.ok()), [2, 3, 4, 5, 6], "{}", again.stdout);
     // required and missing: a clear error at its line, exit 1.
     let dir2 = context(
         t,

@@ -833,11 +833,18 @@ impl<'a> Executor<'a> {
                         }
                         continue;
                     };
-                    o.mounts.push(format!(
-                        "type=bind,source={},target={},readonly",
-                        self.secret_file(inst, m, &id, value)?.display(),
-                        m.target
-                    ));
+                    if let Some(var) = &m.env {
+                        let v = std::str::from_utf8(value)
+                            .map_err(|_| at(inst, format_args!("secret {id} is not UTF-8 text, so cannot be {var}")))?;
+                        o.env.push(format!("{var}={v}"));
+                    }
+                    if !m.target.is_empty() {
+                        o.mounts.push(format!(
+                            "type=bind,source={},target={},readonly",
+                            self.secret_file(inst, m, &id, value)?.display(),
+                            m.target
+                        ));
+                    }
                 }
                 k => {
                     if m.required || k != "ssh" {
