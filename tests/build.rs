@@ -500,7 +500,9 @@ both_modes!(git_contexts_with_ref_and_subdir, |t| {
     assert_eq!(run(format!("{}#v1:docker", repo.display())), "one\n");
     // A missing ref or subdirectory: one line naming the URL.
     let r = t.rcon(["build", &format!("{url}#nosuch:docker")]);
-    r.fails(1, &format!("git fetch of {url} failed"));
+    r.fails(1, &format!("git fetch of {url} failed: fatal: couldn't find remote ref nosuch"));
+    let r = t.rcon(["build", "file:///nonexistent/r.git#main"]);
+    r.fails(1, "git fetch of file:///nonexistent/r.git failed: fatal: '/nonexistent/r.git' does not appear to be a git repository");
     let r = t.rcon(["build", &format!("{url}#v1:nodir")]);
     r.fails(1, &format!("{url}: no directory \"nodir\" at v1"));
 });

@@ -300,7 +300,8 @@ impl GitContext {
 }
 
 /// Run git quietly, never prompting (a build must not hang on a password
-/// question); its last stderr line explains a failure.
+/// question); its first `fatal:`/`error:` line (else its last line)
+/// explains a failure: the advice lines after it do not.
 fn git(args: &[&str], dir: &Path, url: &str) -> Result<()> {
     let out = std::process::Command::new("git")
         .args(args)
@@ -313,7 +314,12 @@ fn git(args: &[&str], dir: &Path, url: &str) -> Result<()> {
         return Ok(());
     }
     let err = String::from_utf8_lossy(&out.stderr);
-    let why = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("git failed").trim();
+    let why = err
+        .lines()
+        .find(|l| l.starts_with("fatal:") || l.starts_with("error:"))
+        .or_else(|| err.lines().rev().find(|l| !l.trim().is_empty()))
+        .unwrap_or("git failed")
+        .trim();
     Err(bad(format!("unable to prepare context: git {} of {url} failed: {why}", args[0])))
 }
 
