@@ -549,6 +549,15 @@ both_modes!(run_mount_secret_stays_out_of_the_image, |t| {
     );
     build(t, &[], &dir2).fails(1, "Dockerfile:2: RUN failed: secret key is required but was not given");
     build(t, &["--secret", "id=key,src=/nonexistent"], &dir2).fails(1, "secret key: cannot read /nonexistent");
+    // uid=/gid=: rootful chowns the copy; rootless cannot give it to a subordinate id.
+    let dir3 = context(t, "ctx3", &[("Dockerfile", "FROM busybox\nRUN --mount=type=secret,id=tok,uid=1000,gid=2 stat -c %u:%g /run/secrets/tok > /u\nCMD cat /u\n")]);
+    let r = build(t, &["-t", "secuid", "--secret", &src], &dir3);
+    if t.mode == Mode::Root {
+        r.ok();
+        assert_eq!(t.rcon(["run", "--rm", "secuid"]).ok(), "1000:2\n");
+    } else {
+        r.fails(1, "uid= or gid= other than 0 need rootful mode");
+    }
 });
 
 both_modes!(history_shows_the_ids_of_steps_built_here, |t| {
