@@ -4,7 +4,13 @@
 #   bench/build.sh [RCON_BINARY] [RUNS]
 # Run it as the user you want to measure (rootless: an unprivileged user).
 # (a) a 10-step Dockerfile built cold (--no-cache), (b) rebuilt with nothing
-# changed, (c) rebuilt with one source file changed.
+# changed, (c) rebuilt with one source file changed; optionally (d), the
+# issue's Debian case: FROM a debootstrap image, RUN apt-get update && apt-get
+# install -y --no-install-recommends python3-minimal, built once, cold (it
+# needs the container's egress to Debian's mirror). (d) uses DEBIAN_TAR (a
+# tarball of a Debian root file system, e.g. made as root with
+# `debootstrap --variant=minbase bookworm DIR && tar -C DIR -cf debian.tar .`),
+# or makes one with debootstrap when run as root; otherwise it is skipped.
 set -euo pipefail
 RCON=${1:-target/release/rcon}
 RCON=$(cd "$(dirname "$RCON")" && pwd)/$(basename "$RCON")
@@ -20,7 +26,10 @@ if [ "$(id -u)" = 0 ]; then export RCON_ROOT=$work/data/rcon RCON_RUNROOT=$work/
 cleanup() {
     "$RCON" image prune -af >/dev/null 2>&1 || true
     command -v podman >/dev/null 2>&1 && podman rmi -af >/dev/null 2>&1 || true
+    local pause; pause=$(cat "$XDG_RUNTIME_DIR/libpod/tmp/pause.pid" 2>/dev/null || true)
     podman unshare rm -rf "$work" >/dev/null 2>&1 || rm -rf "$work" 2>/dev/null || true
+    # podman's rootless pause process would outlive the run (its state dir is gone).
+    [ -n "$pause" ] && kill "$pause" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -82,3 +91,30 @@ row "(b) rebuild, nothing changed" "$r" "$p" "$(ratio "$r" "$p")"
 r=$(median touch_src "$RCON" build -t bench "$ctx"); p=-
 $have_podman && p=$(median touch_src podman build -t bench "$ctx")
 row "(c) rebuild, one source file changed" "$r" "$p" "$(ratio "$r" "$p")"
+
+# (d) the Debian case, once: the time is the mirror's more than the engine's.
+debian_tar=${DEBIAN_TAR:-}
+if [ -z "$debian_tar" ] && [ "$(id -u)" = 0 ] && command -v debootstrap >/dev/null 2>&1; then
+    echo "(d) making a Debian root file system with debootstrap (a few minutes)..." >&2
+    if debootstrap --variant=minbase bookworm "$work/debian" >"$work/debootstrap.log" 2>&1; then
+        tar -C "$work/debian" -cf "$work/debian.tar" . && debian_tar=$work/debian.tar
+    else
+        echo "(d) debootstrap failed, see $work/debootstrap.log" >&2
+    fi
+fi
+if [ -z "$debian_tar" ] || [ ! -r "$debian_tar" ]; then
+    echo "(d) skipped: set DEBIAN_TAR to a Debian root file system tarball (or run as root with debootstrap installed)"
+    exit 0
+fi
+"$RCON" import -c 'CMD ["bash"]' "$debian_tar" localhost/debian >/dev/null
+$have_podman && podman import "$debian_tar" localhost/debian >/dev/null 2>&1 || have_podman=false
+dctx=$work/dctx; mkdir -p "$dctx"
+cat > "$dctx/Dockerfile" <<'DF'
+FROM localhost/debian
+RUN apt-get update && apt-get install -y --no-install-recommends python3-minimal
+CMD ["python3", "-c", "print('ok')"]
+DF
+N=1
+r=$(median nop "$RCON" build --no-cache -t bench-debian "$dctx"); p=-
+$have_podman && p=$(median nop podman build --no-cache -t bench-debian "$dctx")
+row "(d) Debian + apt-get python3-minimal" "$r" "$p" "$(ratio "$r" "$p")"

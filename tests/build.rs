@@ -346,12 +346,13 @@ both_modes!(run_mounts_heredocs_and_platform_args, |t| {
              \x20   echo run >> /cache/count; wc -l < /cache/count > /runs; cat /mnt/data.txt > /bound; touch /scratch/gone\n\
              COPY <<EOF /greeting\nhello $WHO on $TARGETARCH\nEOF\n\
              COPY <<\"RAW\" /raw\n$WHO\nRAW\n\
-             CMD cat /runs /bound /greeting /raw; ls /scratch\n",
+             CMD cat /runs /bound /greeting /raw; test -e /scratch -o -e /mnt/data.txt -o -e /cache || echo no stubs\n",
         ),
     ]);
     build(t, &["-t", "mounts"], &dir).ok();
     let arch = t.rcon(["image", "inspect", "--format", "{{.Architecture}}", "busybox"]).ok().trim().to_string();
-    let want = format!("1\nbound\nhello world on {arch}\n$WHO\n");
+    // The mount points RUN --mount made are not left in the image (BuildKit's stub cleaning).
+    let want = format!("1\nbound\nhello world on {arch}\n$WHO\nno stubs\n");
     assert_eq!(t.rcon(["run", "--rm", "mounts"]).ok(), want);
     // The cache mount outlives the build: a second (uncached) RUN sees it.
     build(t, &["--no-cache", "-t", "mounts"], &dir).ok();
@@ -450,4 +451,145 @@ both_modes!(from_scratch_with_a_static_binary, |t| {
     // RUN has no shell on scratch: a clear error at the line.
     std::fs::write(dir.join("Dockerfile"), "FROM scratch\nRUN true\n").unwrap();
     build(t, &[], &dir).fails(1, "Dockerfile:2: RUN failed: RUN needs a base image");
+});
+
+/// Run git as the user rcon runs as, in `dir`; panics with git's output on failure.
+fn git(t: &TestEnv, dir: &Path, args: &[&str]) {
+    let mut c =
+        t.program("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"]);
+    c.args(args).current_dir(dir);
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+both_modes!(git_contexts_with_ref_and_subdir, |t| {
+    t.load_busybox("busybox");
+    // A bare repository with a tag v1 and a later commit on main, the
+    // Dockerfile and its files in a subdirectory.
+    let repo = t.path("repo.git");
+    let work = context(
+        t,
+        "work",
+        &[
+            ("docker/Dockerfile", "FROM busybox\nCOPY msg /msg\nCMD cat /msg\n"),
+            ("docker/msg", "one\n"),
+            ("README", "top\n"),
+        ],
+    );
+    std::fs::create_dir_all(&repo).unwrap();
+    t.give(&repo);
+    git(t, &repo, &["init", "-q", "--bare"]);
+    git(t, &work, &["init", "-q"]);
+    git(t, &work, &["add", "."]);
+    git(t, &work, &["commit", "-q", "-m", "one"]);
+    git(t, &work, &["tag", "v1"]);
+    std::fs::write(work.join("docker/msg"), "two\n").unwrap();
+    t.give(&work);
+    git(t, &work, &["commit", "-q", "-am", "two"]);
+    git(t, &work, &["push", "-q", repo.to_str().unwrap(), "main", "v1"]);
+    let url = format!("file://{}", repo.display());
+    let run = |ctx: String| {
+        t.rcon(["build", "-q", "-t", "fromgit", &ctx]).ok();
+        t.rcon(["run", "--rm", "fromgit"]).ok().to_string()
+    };
+    assert_eq!(run(format!("{url}#v1:docker")), "one\n");
+    assert_eq!(run(format!("{url}#main:docker")), "two\n");
+    // A plain path ending in .git, the default branch, -f inside the context.
+    let r = t.rcon(["build", "-q", "-t", "fromgit", "-f", "docker/Dockerfile", repo.to_str().unwrap()]);
+    r.fails(1, "COPY failed: file not found in build context");
+    assert_eq!(run(format!("{}#v1:docker", repo.display())), "one\n");
+    // A missing ref or subdirectory: one line naming the URL.
+    let r = t.rcon(["build", &format!("{url}#nosuch:docker")]);
+    r.fails(1, &format!("git fetch of {url} failed: fatal: couldn't find remote ref nosuch"));
+    let r = t.rcon(["build", "file:///nonexistent/r.git#main"]);
+    r.fails(1, "git fetch of file:///nonexistent/r.git failed: fatal: '/nonexistent/r.git' does not appear to be a git repository");
+    let r = t.rcon(["build", &format!("{url}#v1:nodir")]);
+    r.fails(1, &format!("{url}: no directory \"nodir\" at v1"));
+});
+
+both_modes!(run_mount_secret_stays_out_of_the_image, |t| {
+    t.load_busybox("busybox");
+    let dir = context(
+        t,
+        "ctx",
+        &[(
+            "Dockerfile",
+            "FROM busybox\nRUN --mount=type=secret,id=tok test \"$(tr a-z A-Z < /run/secrets/tok)\" = S3CRET && \
+         stat -c %a /run/secrets/tok > /seen\n\
+         RUN --mount=type=secret,id=tok,target=/etc/tok,mode=0444 wc -c < /etc/tok >> /seen\n\
+         RUN --mount=type=secret,id=absent ls /run/secrets > /absent || true\n         RUN --mount=type=secret,id=tok,env=TOK test \"$(echo $TOK | tr a-z A-Z)\" = S3CRET -a ! -e /run/secrets/tok && echo env >> /seen\n         CMD cat /seen\n",
+        )],
+    );
+    let secret = t.path("tok.txt");
+    std::fs::write(&secret, "s3cret").unwrap();
+    t.give(&secret);
+    let src = format!("id=tok,src={}", secret.display());
+    let out = build(t, &["-t", "sec", "--secret", &src], &dir).ok().to_string();
+    assert!(!out.contains("s3cret"), "{out}");
+    // Default mode 0400; mode= and target= honoured; env= alone is a variable, no file.
+    assert_eq!(t.rcon(["run", "--rm", "sec"]).ok(), "400\n6\nenv\n");
+    assert!(!inspect(t, "sec")["Config"]["Env"].to_string().contains("TOK"));
+    // Not in the image: no file, no mount-point stub, nothing in the history.
+    let r = t.rcon(["run", "--rm", "sec", "sh", "-c", "ls -a /run/secrets /etc/tok; grep -r s3cret /etc /seen"]);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(!r.stdout.contains("tok"), "{}", r.stdout);
+    let hist = t.rcon(["history", "--no-trunc", "sec"]).ok().to_string();
+    assert!(hist.contains("--mount") || hist.contains("/run/secrets/tok"), "{hist}");
+    assert!(!hist.contains("s3cret"), "{hist}");
+    // A changed secret does not bust the cache (Docker's rule); env= works too.
+    let mut c = t.cmd(["build", "-t", "sec", "--secret", "id=tok,env=TOKVAR", dir.to_str().unwrap()]);
+    c.env("TOKVAR", "other");
+    let again = Run::from(c.output().unwrap());
+    assert_eq!(cache_hits(again.ok()), [2, 3, 4, 5, 6], "{}", again.stdout);
+    // required and missing: a clear error at its line, exit 1.
+    let dir2 = context(
+        t,
+        "ctx2",
+        &[("Dockerfile", "FROM busybox\nRUN --mount=type=secret,id=key,required cat /run/secrets/key\n")],
+    );
+    build(t, &[], &dir2).fails(1, "Dockerfile:2: RUN failed: secret key is required but was not given");
+    build(t, &["--secret", "id=key,src=/nonexistent"], &dir2).fails(1, "secret key: cannot read /nonexistent");
+    // uid=/gid=: rootful chowns the copy; rootless cannot give it to a subordinate id.
+    let dir3 = context(t, "ctx3", &[("Dockerfile", "FROM busybox\nRUN --mount=type=secret,id=tok,uid=1000,gid=2 stat -c %u:%g /run/secrets/tok > /u\nCMD cat /u\n")]);
+    let r = build(t, &["-t", "secuid", "--secret", &src], &dir3);
+    if t.mode == Mode::Root {
+        r.ok();
+        assert_eq!(t.rcon(["run", "--rm", "secuid"]).ok(), "1000:2\n");
+    } else {
+        r.fails(1, "uid= or gid= other than 0 need rootful mode");
+    }
+});
+
+both_modes!(history_shows_the_ids_of_steps_built_here, |t| {
+    let base = t.load_busybox("busybox");
+    let dir = context(t, "ctx", &[("Dockerfile", "FROM busybox\nRUN echo a > /a\nENV X=1\nRUN echo b > /b\n")]);
+    let out = build(t, &["-t", "hist"], &dir).ok().to_string();
+    // The ` ---> ID` after each step, FROM's being the base image.
+    let ids: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix(" ---> ")).filter(|l| !l.contains(' ')).collect();
+    assert_eq!(ids.len(), 4, "{out}");
+    let hist = t.rcon(["history", "--format", "{{.ID}}|{{.CreatedBy}}", "hist"]).ok().to_string();
+    let rows: Vec<&str> = hist.lines().collect();
+    assert!(rows[0].starts_with(&format!("{}|", ids[3])), "{hist}");
+    assert!(rows[1].starts_with(&format!("{}|", ids[2])), "{hist}");
+    assert!(rows[2].starts_with(&format!("{}|", ids[1])), "{hist}");
+    // The base's own top entry carries its id; nothing else below is known.
+    let short = base.trim_start_matches("sha256:")[..12].to_string();
+    assert!(rows[3].starts_with(&format!("{short}|")), "{hist}");
+    assert!(rows[4..].iter().all(|r| r.starts_with("<missing>|")), "{hist}");
+});
+
+both_modes!(format_oci_is_the_push_default_for_the_image, |t| {
+    let reg = crate::common::registry::Registry::start();
+    t.load_busybox("busybox");
+    let dir = context(t, "ctx", &[("Dockerfile", "FROM busybox\nRUN echo hi > /hi\n")]);
+    let name = format!("{}/built/oci:1", reg.host);
+    build(t, &["--format", "oci", "-t", &name], &dir).ok();
+    t.rcon(["push", &name]).ok();
+    let m = t.rcon(["manifest", "inspect", &name]).ok().to_string();
+    assert!(m.contains("application/vnd.oci.image.manifest.v1+json"), "{m}");
+    // An explicit push --format wins.
+    t.rcon(["push", "--format", "docker", &name]).ok();
+    let m = t.rcon(["manifest", "inspect", &name]).ok().to_string();
+    assert!(m.contains("application/vnd.docker.distribution.manifest.v2+json"), "{m}");
+    build(t, &["--format", "v1"], &dir).fails(125, "unrecognized image format \"v1\"");
 });

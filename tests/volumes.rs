@@ -225,3 +225,15 @@ both_modes!(mount_flag_forms, |t| {
     assert_eq!(volumes(t), before);
     assert_eq!(t.rcon(["ps", "-aq"]).ok().lines().count(), 1);
 });
+
+both_modes!(bind_a_single_file_with_v, |t| {
+    t.load_busybox("busybox");
+    // Docker binds a file onto a file: the source must not be taken for a directory to create.
+    let f = t.path("conf.txt");
+    std::fs::write(&f, "from host\n").unwrap();
+    t.give(&f);
+    let v = format!("{}:/etc/app.conf:ro", f.display());
+    assert_eq!(t.rcon(["run", "--rm", "-v", &v, "busybox", "cat", "/etc/app.conf"]).ok(), "from host\n");
+    let v = format!("{}:/x", f.display());
+    assert_eq!(t.rcon(["run", "--rm", "-v", &v, "busybox", "cat", "/x"]).ok(), "from host\n");
+});

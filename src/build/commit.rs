@@ -84,6 +84,7 @@ pub fn store_image(store: &Store, step: NewStep) -> Result<Stored> {
             parent: step.parent,
             labels: cfg.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default(),
             build_cache: step.build_cache,
+            manifest_format: None,
         },
         tags: step.tags,
     });

@@ -50,6 +50,19 @@ pub struct Options {
     pub quiet: bool,
     /// `--pull`: pull FROM images even when the store has them.
     pub pull: bool,
+    /// `--secret`: for RUN --mount=type=secret.
+    pub secrets: Secrets,
+}
+
+/// Secret values by id. Debug shows only the ids, so a value never reaches
+/// a log or an error message.
+#[derive(Default, Clone)]
+pub struct Secrets(pub BTreeMap<String, Vec<u8>>);
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
 }
 
 /// The state of the stage being built.
@@ -516,6 +529,20 @@ impl<'a> Executor<'a> {
                 let workdir = st.workdir();
                 let shown = argv.join(" ");
                 let argv_run = argv;
+                // Mount points the runtime will create that the image does not
+                // have: taken out of the layer again, as BuildKit does (a secret
+                // leaves no empty /run/secrets/ID behind).
+                let lower = self.layer_dirs(st);
+                let mut stubs: Vec<String> = Vec::new();
+                for m in &mounts {
+                    let rel = super::context::clean(&m.target);
+                    for n in 1..=rel.len() {
+                        let p = rel[..n].join("/");
+                        if !stubs.contains(&p) && !lower.iter().any(|l| fs::symlink_metadata(l.join(&p)).is_ok()) {
+                            stubs.push(p);
+                        }
+                    }
+                }
                 self.layer_step(st, &key, created_by, |ex, out| {
                     let mut o = containers::CreateOptions {
                         image: parent.clone(),
@@ -532,7 +559,7 @@ impl<'a> Executor<'a> {
                         ..Default::default()
                     };
                     ex.mounts(inst, &mounts, &mut o, stage)?;
-                    ex.run_container(inst, &o, &shown, out)
+                    ex.run_container(inst, &o, &shown, &stubs, out)
                 })
             }
             Cmd::Copy(a) | Cmd::Add(a) => self.copy(st, inst, a, matches!(inst.cmd, Cmd::Add(_)), stage),
@@ -695,6 +722,7 @@ impl<'a> Executor<'a> {
         inst: &Instruction,
         o: &containers::CreateOptions,
         shown: &str,
+        stubs: &[String],
         out: &Path,
     ) -> Result<()> {
         let id = containers::create(self.engine, o).map_err(|e| at(inst, e))?;
@@ -709,7 +737,21 @@ impl<'a> Executor<'a> {
                     "RUN needs the overlay or fuse-overlayfs storage driver (vfs keeps no separate layer of changes)",
                 ));
             }
-            userns::run(Request::Diff { upper: cs.dir(&id).join("upper"), out: out.to_path_buf() })?;
+            let upper = cs.dir(&id).join("upper");
+            // Deepest first, and only while empty: what RUN wrote there stays.
+            for rel in stubs.iter().rev() {
+                let p = upper.join(rel);
+                match fs::symlink_metadata(&p) {
+                    Ok(md) if md.is_dir() => {
+                        let _ = fs::remove_dir(&p);
+                    }
+                    Ok(md) if md.is_file() && md.len() == 0 => {
+                        let _ = fs::remove_file(&p);
+                    }
+                    _ => {}
+                }
+            }
+            userns::run(Request::Diff { upper, out: out.to_path_buf() })?;
             Ok(())
         });
         let _ = containers::remove(self.engine, &id, true);
@@ -779,14 +821,63 @@ impl<'a> Executor<'a> {
                     let ro = if m.readonly || m.from.is_none() { ",readonly" } else { "" };
                     o.mounts.push(format!("type=bind,source={},target={}{ro}", src.display(), m.target));
                 }
+                "secret" => {
+                    // Docker: the id defaults to the target's file name.
+                    let id = m.id.clone().unwrap_or_else(|| m.target.rsplit('/').next().unwrap_or("").to_string());
+                    let Some(value) = self.opts.secrets.0.get(&id) else {
+                        if m.required {
+                            return Err(at(
+                                inst,
+                                format_args!("secret {id} is required but was not given (--secret id={id},src=FILE)"),
+                            ));
+                        }
+                        continue;
+                    };
+                    if let Some(var) = &m.env {
+                        let v = std::str::from_utf8(value)
+                            .map_err(|_| at(inst, format_args!("secret {id} is not UTF-8 text, so cannot be {var}")))?;
+                        o.env.push(format!("{var}={v}"));
+                    }
+                    if !m.target.is_empty() {
+                        o.mounts.push(format!(
+                            "type=bind,source={},target={},readonly",
+                            self.secret_file(inst, m, &id, value)?.display(),
+                            m.target
+                        ));
+                    }
+                }
                 k => {
-                    if m.required || k != "secret" {
+                    if m.required || k != "ssh" {
                         return Err(at(inst, format_args!("--mount=type={k} is not supported by rcon build yet")));
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// A private copy of a secret for one RUN, bound read-only: the value is
+    /// never in the container's layer, the cache key or the history, and the
+    /// copy goes with the build's scratch directory.
+    fn secret_file(&mut self, inst: &Instruction, m: &RunMount, id: &str, value: &[u8]) -> Result<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = self.tmp.path().join("secrets");
+        fs::create_dir_all(&dir).ctx(|| format!("create {}", dir.display()))?;
+        let path =
+            dir.join(format!("{}-{}", self.step, hex_of(&crate::storage::compress::sha256_digest(id.as_bytes()))));
+        let _ = fs::remove_file(&path);
+        fs::write(&path, value).ctx(|| format!("write {}", path.display()))?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(m.mode.unwrap_or(0o400)))
+            .ctx(|| format!("chmod {}", path.display()))?;
+        let (uid, gid) = (m.uid.unwrap_or(0), m.gid.unwrap_or(0));
+        if uid != 0 || gid != 0 {
+            if self.idmap.is_some() {
+                // The user cannot give a file to a subordinate id outside the helper.
+                return Err(at(inst, "secret mounts with uid= or gid= other than 0 need rootful mode"));
+            }
+            std::os::unix::fs::chown(&path, Some(uid), Some(gid)).ctx(|| format!("chown {}", path.display()))?;
+        }
+        Ok(path)
     }
 
     /// The flattened root file system of a stage (`--from=NAME|N`) or image.

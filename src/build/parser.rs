@@ -81,6 +81,9 @@ pub struct RunMount {
     pub uid: Option<u32>,
     pub gid: Option<u32>,
     pub size: Option<String>,
+    /// type=secret,env=VAR: the secret also (or, with no target, only) as
+    /// that variable in the RUN's environment.
+    pub env: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -792,12 +795,14 @@ fn parse_mount(v: &str) -> Result<RunMount, String> {
             ("uid", _) => m.uid = Some(num("uid", 10)?),
             ("gid", _) => m.gid = Some(num("gid", 10)?),
             ("size", Some(s)) => m.size = Some(s.clone()),
-            ("env", Some(_)) => {}
+            ("env", Some(e)) => m.env = Some(e.clone()),
             _ => return Err(format!("unknown --mount option {field:?}")),
         }
     }
     m.target = match (target, m.kind.as_str()) {
         (Some(t), _) => t,
+        // BuildKit: env= without target= exposes the secret as a variable only.
+        (None, "secret") if m.env.is_some() => String::new(),
         (None, "secret") => format!("/run/secrets/{}", m.id.clone().or_else(|| m.source.clone()).unwrap_or_default()),
         (None, "ssh") => "/run/buildkit/ssh_agent.0".into(),
         (None, _) => return Err(format!("--mount {v:?} needs a target=PATH")),

@@ -42,9 +42,12 @@ pub struct BuildArgs {
     /// Set platform (only the host's platform can be built)
     #[arg(long, value_name = "PLATFORM")]
     platform: Option<String>,
-    /// Image format for push and save (docker, oci)
+    /// Manifest format the image is pushed in by default (docker, oci)
     #[arg(long, value_name = "FORMAT")]
     format: Option<String>,
+    /// Secret to expose to RUN --mount=type=secret (id=ID,src=FILE or id=ID,env=VAR)
+    #[arg(long = "secret", value_name = "id=ID,src=FILE")]
+    secret: Vec<String>,
     /// Always attempt to pull a newer version of the image
     #[arg(long)]
     pull: bool,
@@ -73,6 +76,7 @@ pub fn build(engine: &Engine, a: BuildArgs) -> CmdResult {
         platform: a.platform,
         format: a.format,
         pull: a.pull,
+        secrets: a.secret,
     };
     let built = eng::build(engine, &o, &mut std::io::stdout())?;
     if let Some(f) = &a.iidfile {

@@ -85,9 +85,9 @@ pub struct PushArgs {
     /// Suppress verbose output
     #[arg(short, long)]
     quiet: bool,
-    /// Manifest format: docker (schema 2, the default) or oci
-    #[arg(long, default_value = "docker", value_parser = ["docker", "v2s2", "oci"])]
-    format: String,
+    /// Manifest format: docker (schema 2) or oci; default: the image's build --format, else docker
+    #[arg(long, value_parser = ["docker", "v2s2", "oci"])]
+    format: Option<String>,
     /// Skip image signing (accepted for compatibility)
     #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "true")]
     disable_content_trust: Option<bool>,
@@ -97,7 +97,7 @@ pub struct PushArgs {
 
 pub fn push(engine: &Engine, a: PushArgs) -> CmdResult {
     let progress = Progress::new(a.quiet);
-    let format = if a.format == "oci" { Format::Oci } else { Format::Docker };
+    let format = a.format.map(|f| if f == "oci" { Format::Oci } else { Format::Docker });
     let req = eng::PushRequest { name: a.name, all_tags: a.all_tags, format, tls: a.tls.get() };
     let pushed = eng::push_cmd(engine, &req, &progress)?;
     if a.quiet {

@@ -31,9 +31,12 @@ pub struct BuildOptions {
     pub quiet: bool,
     pub network: Option<String>,
     pub platform: Option<String>,
-    /// docker or oci: only how the image is pushed or saved later.
+    /// docker or oci: kept with the image as the manifest format `push` uses
+    /// unless told otherwise (the config itself is the same JSON either way).
     pub format: Option<String>,
     pub pull: bool,
+    /// `--secret id=ID,src=FILE` or `id=ID,env=VAR` (`type=file|env` too).
+    pub secrets: Vec<String>,
 }
 
 pub struct Built {
@@ -106,16 +109,70 @@ pub fn build(engine: &Engine, o: &BuildOptions, out: &mut dyn Write) -> Result<B
         network: o.network.clone(),
         quiet: o.quiet,
         pull: o.pull,
+        secrets: secrets(&o.secrets)?,
     };
     let mut sink = std::io::sink();
     let out: &mut dyn Write = if o.quiet { &mut sink } else { out };
     let id = Executor::new(engine, &df, prepared.context, &opts, out)?.run()?;
+    if let Some(f) = &o.format {
+        store.update(|images| {
+            if let Some(r) = images.iter_mut().find(|r| r.id == id) {
+                r.manifest_format = Some(f.clone());
+            }
+            Ok(())
+        })?;
+    }
     let _ = writeln!(out, "Successfully built {}", crate::image::store::short_id(&id));
     for t in &tags {
         store.tag(&id, t)?;
         let _ = writeln!(out, "Successfully tagged {}", reference::familiar(t));
     }
     Ok(Built { id, tags })
+}
+
+/// `--secret` values, read before the build starts so a missing file fails at once.
+fn secrets(specs: &[String]) -> Result<executor::Secrets> {
+    let mut out = BTreeMap::new();
+    for spec in specs {
+        let (mut id, mut src, mut env, mut kind) = (None, None, None, None);
+        for field in spec.split(',') {
+            match field.split_once('=') {
+                Some(("id", v)) => id = Some(v.to_string()),
+                Some(("src" | "source", v)) => src = Some(v.to_string()),
+                Some(("env", v)) => env = Some(v.to_string()),
+                Some(("type", v)) if v == "file" || v == "env" => kind = Some(v.to_string()),
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
+                        "invalid --secret {spec:?}: use id=ID,src=FILE or id=ID,env=VAR"
+                    )))
+                }
+            }
+        }
+        let id = id.or_else(|| {
+            src.as_deref().and_then(|s| Path::new(s).file_name()).map(|n| n.to_string_lossy().into_owned())
+        });
+        let Some(id) = id.filter(|i| !i.is_empty()) else {
+            return Err(Error::InvalidArgument(format!("invalid --secret {spec:?}: id= is missing")));
+        };
+        // type=env with src= names a variable (buildx); id alone is the variable of that name.
+        let var = match (&kind, &src, &env) {
+            (_, _, Some(e)) => Some(e.clone()),
+            (Some(k), Some(s), None) if k == "env" => Some(s.clone()),
+            (_, None, None) => Some(id.clone()),
+            _ => None,
+        };
+        let value = match var {
+            Some(v) => std::env::var_os(&v)
+                .map(std::os::unix::ffi::OsStringExt::into_vec)
+                .ok_or_else(|| bad(format!("secret {id}: environment variable {v} is not set")))?,
+            None => {
+                let f = src.expect("src set when no variable");
+                fs::read(&f).map_err(|e| bad(format!("secret {id}: cannot read {f}: {e}")))?
+            }
+        };
+        out.insert(id, value);
+    }
+    Ok(executor::Secrets(out))
 }
 
 fn read_stdin() -> Result<Vec<u8>> {
@@ -166,7 +223,10 @@ fn prepare(data: &Path, o: &BuildOptions) -> Result<Prepared> {
         let ignore = ignore_for(&root, Some(&df_path))?;
         return Ok(Prepared { dockerfile, context: Some(SourceRoot { root, ignore }), _tmp: Some(tmp) });
     }
-    if o.context.starts_with("http://") || o.context.starts_with("https://") || o.context.starts_with("git@") {
+    if let Some(git) = GitContext::parse(&o.context) {
+        return prepare_git(data, o, &git);
+    }
+    if o.context.starts_with("http://") || o.context.starts_with("https://") {
         return Err(bad(format!("unable to prepare context: remote contexts ({}) are not supported yet", o.context)));
     }
     let root = fs::canonicalize(&o.context)
@@ -193,4 +253,142 @@ fn prepare(data: &Path, o: &BuildOptions) -> Result<Prepared> {
     };
     let ignore = ignore_for(&root, df_path.as_deref())?;
     Ok(Prepared { dockerfile, context: Some(SourceRoot { root, ignore }), _tmp: None })
+}
+
+/// A git build context: `URL[#REF][:SUBDIR]` as Docker writes it.
+#[derive(Debug, PartialEq, Eq)]
+struct GitContext {
+    url: String,
+    /// Branch, tag or commit; None is the remote's HEAD.
+    reference: Option<String>,
+    subdir: Option<String>,
+}
+
+impl GitContext {
+    /// Docker's rule (urlutil.IsGitURL) for remote forms: `git://`, `git@`,
+    /// `github.com/`, or http(s) ending in `.git`. Local forms are ours:
+    /// `file://`, or an existing path ending in `.git` that holds a
+    /// repository (bare, or a work tree's `.git`); a plain directory is
+    /// always a directory context, as in Docker.
+    fn parse(s: &str) -> Option<GitContext> {
+        let (url, fragment) = match s.split_once('#') {
+            Some((u, f)) => (u, Some(f)),
+            None => (s, None),
+        };
+        let remote = url.starts_with("git://")
+            || url.starts_with("git@")
+            || url.starts_with("github.com/")
+            || url.starts_with("file://")
+            || ((url.starts_with("http://") || url.starts_with("https://")) && url.ends_with(".git"));
+        let local = !remote
+            && url.trim_end_matches('/').ends_with(".git")
+            && (Path::new(url).join("HEAD").is_file() || Path::new(url).join(".git").exists());
+        if !remote && !local {
+            return None;
+        }
+        let url = if url.starts_with("github.com/") { format!("https://{url}") } else { url.to_string() };
+        let (reference, subdir) = match fragment {
+            Some(f) => match f.split_once(':') {
+                Some((r, d)) => (r, Some(d)),
+                None => (f, None),
+            },
+            None => ("", None),
+        };
+        let nonempty = |v: &str| (!v.is_empty()).then(|| v.to_string());
+        Some(GitContext { url, reference: nonempty(reference), subdir: subdir.and_then(nonempty) })
+    }
+}
+
+/// Run git quietly, never prompting (a build must not hang on a password
+/// question); its first `fatal:`/`error:` line (else its last line)
+/// explains a failure: the advice lines after it do not.
+fn git(args: &[&str], dir: &Path, url: &str) -> Result<()> {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| bad(format!("unable to prepare context: cannot run git for {url}: {e}")))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    let why = err
+        .lines()
+        .find(|l| l.starts_with("fatal:") || l.starts_with("error:"))
+        .or_else(|| err.lines().rev().find(|l| !l.trim().is_empty()))
+        .unwrap_or("git failed")
+        .trim();
+    Err(bad(format!("unable to prepare context: git {} of {url} failed: {why}", args[0])))
+}
+
+/// Fetch one commit of the repository, shallow, into the build's scratch
+/// directory, then use the subdirectory as a directory context. `fetch
+/// --depth 1 URL REF` (rather than `clone --branch`) takes branches, tags
+/// and, where the server allows it, commit ids, as BuildKit does.
+fn prepare_git(data: &Path, o: &BuildOptions, g: &GitContext) -> Result<Prepared> {
+    let tmp = TempDir::new(&data.join("tmp"), "context")?;
+    let repo = tmp.path().join("git");
+    fs::create_dir_all(&repo).ctx(|| format!("create {}", repo.display()))?;
+    let url = &g.url;
+    // A relative local path is relative to where the user is, not to the scratch dir.
+    let source = if url.contains("://") || url.starts_with("git@") {
+        url.clone()
+    } else {
+        let p = fs::canonicalize(url).map_err(|e| bad(format!("unable to prepare context: {url}: {e}")))?;
+        p.display().to_string()
+    };
+    let reference = g.reference.as_deref().unwrap_or("HEAD");
+    git(&["init", "-q"], &repo, url)?;
+    git(&["fetch", "-q", "--depth", "1", "--no-tags", &source, reference], &repo, url).or_else(|e| {
+        // A commit id that the server refuses to serve shallow: fetch it all.
+        if reference.len() >= 7 && reference.chars().all(|c| c.is_ascii_hexdigit()) {
+            git(&["fetch", "-q", &source], &repo, url)?;
+            git(&["rev-parse", "--verify", "-q", &format!("{reference}^{{commit}}")], &repo, url).map_err(|_| e)?;
+            return git(&["update-ref", "FETCH_HEAD", reference], &repo, url);
+        }
+        Err(e)
+    })?;
+    git(&["-c", "advice.detachedHead=false", "checkout", "-q", "FETCH_HEAD"], &repo, url)?;
+    let mut root = repo.clone();
+    if let Some(d) = &g.subdir {
+        root = fs::canonicalize(repo.join(crate::build::context::clean(d).join("/")))
+            .ok()
+            .filter(|p| p.starts_with(&repo) && p.is_dir())
+            .ok_or_else(|| bad(format!("unable to prepare context: {url}: no directory {d:?} at {reference}")))?;
+    }
+    // Docker: with a remote context, -f names a file inside the context.
+    let df_path = root.join(crate::build::context::clean(o.file.as_deref().unwrap_or("Dockerfile")).join("/"));
+    let dockerfile = match o.file.as_deref() {
+        Some("-") => {
+            String::from_utf8(read_stdin()?).map_err(|_| bad("the Dockerfile on stdin is not UTF-8 text".into()))?
+        }
+        _ => read_text(&df_path)?,
+    };
+    let ignore = ignore_for(&root, Some(&df_path))?;
+    Ok(Prepared { dockerfile, context: Some(SourceRoot { root, ignore }), _tmp: Some(tmp) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GitContext;
+
+    #[test]
+    fn git_context_forms() {
+        let g = GitContext::parse("https://example.com/r.git#main:sub/dir").unwrap();
+        assert_eq!(g.url, "https://example.com/r.git");
+        assert_eq!(g.reference.as_deref(), Some("main"));
+        assert_eq!(g.subdir.as_deref(), Some("sub/dir"));
+        let g = GitContext::parse("git@host:org/r.git#:docker").unwrap();
+        assert_eq!((g.url.as_str(), g.reference, g.subdir.as_deref()), ("git@host:org/r.git", None, Some("docker")));
+        let g = GitContext::parse("git://host/r#v1").unwrap();
+        assert_eq!((g.reference.as_deref(), g.subdir), (Some("v1"), None));
+        assert_eq!(GitContext::parse("github.com/o/r").unwrap().url, "https://github.com/o/r");
+        assert!(GitContext::parse("file:///srv/r.git").is_some());
+        // A plain https URL, or a directory that is no repository, is not git.
+        assert!(GitContext::parse("https://example.com/ctx.tar.gz").is_none());
+        assert!(GitContext::parse("/nonexistent/x.git").is_none());
+        assert!(GitContext::parse(".").is_none());
+    }
 }

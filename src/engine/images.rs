@@ -356,7 +356,8 @@ pub struct HistoryRow {
 }
 
 /// `rcon history`: newest first; the top entry carries the image id, the
-/// others `<missing>` (as Docker shows for images it did not build).
+/// entries of its build's intermediate images theirs, the others
+/// `<missing>` (as Docker shows for images it did not build).
 pub fn history(store: &Store, arg: &str) -> Result<Vec<HistoryRow>> {
     let img = store.resolve(arg)?;
     let cfg = store.config(&img)?;
@@ -385,6 +386,23 @@ pub fn history(store: &Store, arg: &str) -> Result<Vec<HistoryRow>> {
             size: store.layer(l).map(|r| r.size).unwrap_or(0),
             comment: String::new(),
         });
+    }
+    // Docker's rule: a step built here is an image of its own (the parent
+    // chain of a build), and the entry that image added shows its id; entries
+    // of no image in the store (pulled bases' lower layers) stay <missing>.
+    let mut parent = img.parent.clone();
+    let mut seen = 0;
+    while let Some(pid) = parent.take() {
+        seen += 1;
+        let Ok(p) = store.resolve(&pid) else { break };
+        let n = store.config(&p).map(|c| c.history.len()).unwrap_or(0);
+        if let Some(row) = rows.get_mut(n.wrapping_sub(1)).filter(|r| r.id == "<missing>") {
+            row.id = p.id.clone();
+        }
+        // A parent chain is acyclic, but a hand-edited store is no reason to loop.
+        if seen < 10_000 {
+            parent = p.parent.clone();
+        }
     }
     rows.reverse();
     match rows.first_mut() {

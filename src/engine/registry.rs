@@ -166,7 +166,8 @@ pub fn status_line(p: &Pulled) -> String {
 pub struct PushRequest {
     pub name: String,
     pub all_tags: bool,
-    pub format: Format,
+    /// None: the format the image was built with (`build --format`), else docker.
+    pub format: Option<Format>,
     pub tls: TlsVerify,
 }
 
@@ -213,7 +214,11 @@ pub fn push_cmd(engine: &Engine, req: &PushRequest, progress: &Arc<Progress>) ->
     for t in targets {
         let image = store.resolve(&t)?;
         let tr = Reference::parse(&t)?;
-        let pushed = push::push(store, &c, &image, &tr, req.format, progress)
+        let format = req.format.unwrap_or(match image.manifest_format.as_deref() {
+            Some("oci") => Format::Oci,
+            _ => Format::Docker,
+        });
+        let pushed = push::push(store, &c, &image, &tr, format, progress)
             .map_err(|e| reg_err(&format!("push {}", tr.familiar()), e))?;
         let tag = tr.tag.clone().unwrap_or_default();
         progress.line(&format!("{tag}: digest: {} size: {}", pushed.digest, pushed.size));

@@ -265,8 +265,9 @@ pub fn container_mounts(
                         created.push(m.source.clone());
                     }
                 }
-                "bind" if !m.options.iter().any(|o| o == FROM_MOUNT) => {
-                    // Docker creates a missing host directory for -v (not for --mount).
+                // Docker creates a missing host directory for -v (not for --mount);
+                // an existing file is bound onto a file, so only a missing path is made.
+                "bind" if !m.options.iter().any(|o| o == FROM_MOUNT) && std::fs::metadata(&m.source).is_err() => {
                     std::fs::create_dir_all(&m.source).ctx(|| format!("create bind source {}", m.source))?;
                 }
                 _ => {}

@@ -395,6 +395,7 @@ fn stage_images(store: &Store, st: &mut Staging, plans: Vec<PlannedImage>) -> Re
                 parent: None,
                 labels,
                 build_cache: None,
+                manifest_format: None,
             },
             tags: p.tags,
         });

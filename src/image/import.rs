@@ -150,6 +150,7 @@ pub fn import(store: &Store, src: ImportSource, opts: &ImportOptions) -> Result<
             parent: None,
             labels: cc.labels.unwrap_or_default(),
             build_cache: None,
+            manifest_format: None,
         },
         tags: tag.into_iter().collect(),
     });

@@ -60,6 +60,10 @@ pub struct ImageRecord {
     /// instruction + build args, or content checksum for COPY/ADD).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_cache: Option<String>,
+    /// `build --format`: the manifest format a push uses unless told
+    /// (`docker` or `oci`), as podman keeps it with the image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_format: Option<String>,
 }
 
 impl ImageRecord {

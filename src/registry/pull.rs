@@ -345,6 +345,7 @@ pub fn pull(
             parent: None,
             labels: config.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default(),
             build_cache: None,
+            manifest_format: None,
         },
         tags,
     });
