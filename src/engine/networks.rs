@@ -189,14 +189,7 @@ pub fn create_network(engine: &Engine, o: &CreateNetwork) -> Result<String> {
     if user::BUILTIN.iter().any(|(n, _)| *n == o.name) || Mode::parse(&o.name).is_ok() {
         return Err(bad(format!("network {} is predefined: choose another name", o.name)));
     }
-    let mut labels = std::collections::BTreeMap::new();
-    for l in &o.labels {
-        let (k, v) = l.split_once('=').unwrap_or((l, ""));
-        if k.is_empty() {
-            return Err(bad(format!("invalid label {l:?}: use KEY=VALUE")));
-        }
-        labels.insert(k.to_string(), v.to_string());
-    }
+    let labels = super::volumes::kv_map(&o.labels, "label")?;
     let store = NetworkStore::open(&engine.paths)?;
     let _lock = store.lock()?;
     if store.find(&o.name).is_ok_and(|n| n.name == o.name) {
