@@ -405,7 +405,7 @@ both_modes!(events_filters_windows_rotation_and_corruption, |t| {
 
 both_modes!(stats_from_proc_without_a_daemon, |t| {
     img(t);
-    t.rcon(["run", "-d", "--name", "busy", "busybox", "sh", "-c", "while true; do :; done"]).ok();
+    t.rcon(["run", "-d", "--name", "busy", "--network", "none", "busybox", "sh", "-c", "while true; do :; done"]).ok();
     t.rcon(["run", "-d", "--name", "idle", "busybox", "sleep", "1000"]).ok();
     t.rcon(["create", "--name", "never", "busybox"]).ok();
     // an exec'd process is the container's too
