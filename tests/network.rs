@@ -331,6 +331,8 @@ both_modes!(user_networks_create_ls_inspect_rm_prune, |t| {
 });
 
 both_modes!(user_network_bad_input, |t| {
+    // the network is checked before a missing image is pulled
+    t.rcon(["run", "--rm", "--network", "nope", "nosuchimage"]).fails(125, "network nope not found");
     img(t);
     t.rcon(["network", "create", "--subnet", "10.90.0.0/16", "a"]).ok();
     // overlapping subnets, also with slirp4netns' own, are refused; nothing is created

@@ -16,16 +16,10 @@ fn bad(msg: String) -> Error {
     Error::InvalidArgument(msg)
 }
 
-/// Check the network flags of `create`; `--expose` adds to the exposed ports.
-pub fn net_config(
-    engine: &Engine,
-    network: &str,
-    publish: &[String],
-    publish_all: bool,
-    expose: &[String],
-    exposed: &mut Map<String, Value>,
-) -> Result<NetConfig> {
-    let mode = Mode::parse(network).map_err(|e| {
+/// The mode `--network` names. Also called before `run` pulls an image, so
+/// a wrong network fails at once.
+pub fn mode(engine: &Engine, network: &str) -> Result<Mode> {
+    Mode::parse(network).map_err(|e| {
         // A user network exists but has no data path yet: say so rather
         // than "not found", and do not create a container without a network.
         match NetworkStore::open(&engine.paths).and_then(|s| s.find(network)) {
@@ -35,7 +29,19 @@ pub fn net_config(
             )),
             Err(_) => e,
         }
-    })?;
+    })
+}
+
+/// Check the network flags of `create`; `--expose` adds to the exposed ports.
+pub fn net_config(
+    engine: &Engine,
+    network: &str,
+    publish: &[String],
+    publish_all: bool,
+    expose: &[String],
+    exposed: &mut Map<String, Value>,
+) -> Result<NetConfig> {
+    let mode = mode(engine, network)?;
     for e in expose {
         for p in ports::parse(e)? {
             exposed.insert(p.key(), json!({}));
