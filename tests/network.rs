@@ -274,3 +274,91 @@ both_modes!(published_udp_ranges_and_pasta, |t| {
     assert_eq!(t.rcon(["ps", "-f", "name=pweb", "--format", "{{.Ports}}"]).ok(), format!("0.0.0.0:{hp}->80/tcp\n"));
     t.rcon(["rm", "-f", "udp", "rng", "pweb"]).ok();
 });
+
+both_modes!(user_networks_create_ls_inspect_rm_prune, |t| {
+    // create: a default subnet from 10.89.0.0/16, or the given one and gateway
+    let id = t.rcon(["network", "create", "--label", "team=a", "front"]).ok().trim().to_string();
+    assert_eq!(id.len(), 64, "{id}");
+    t.rcon(["network", "create", "--subnet", "10.90.0.0/16", "--gateway", "10.90.0.254", "--internal", "back"]).ok();
+    let v: Value = serde_json::from_str(t.rcon(["network", "inspect", "front", "back"]).ok()).unwrap();
+    assert_eq!(v[0]["Name"], "front");
+    assert_eq!(v[0]["Id"], id.as_str());
+    assert_eq!(v[0]["Driver"], "bridge");
+    assert_eq!(v[0]["Scope"], "local");
+    assert_eq!(v[0]["EnableIPv6"], false);
+    assert_eq!(v[0]["IPAM"]["Config"][0]["Subnet"], "10.89.0.0/24");
+    assert_eq!(v[0]["IPAM"]["Config"][0]["Gateway"], "10.89.0.1");
+    assert_eq!(v[0]["Labels"]["team"], "a");
+    assert_eq!(v[0]["Internal"], false);
+    assert_eq!(v[1]["IPAM"]["Config"][0]["Subnet"], "10.90.0.0/16");
+    assert_eq!(v[1]["IPAM"]["Config"][0]["Gateway"], "10.90.0.254");
+    assert_eq!(v[1]["Internal"], true);
+    assert!(v[1]["Containers"].as_object().unwrap().is_empty());
+    // the next default subnet skips the taken one; an id prefix finds a network
+    t.rcon(["network", "create", "third"]).ok();
+    assert_eq!(
+        t.rcon(["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", "third"]).ok(),
+        "10.89.1.0/24\n"
+    );
+    assert_eq!(t.rcon(["network", "inspect", "-f", "{{.Name}}", &id[..12]]).ok(), "front\n");
+
+    // ls: Docker's columns, built-in networks included, filters, -q, --format
+    let ls = t.rcon(["network", "ls"]).ok().to_string();
+    let lines: Vec<&str> = ls.lines().collect();
+    assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), ["NETWORK", "ID", "NAME", "DRIVER", "SCOPE"]);
+    let names: Vec<&str> = lines[1..].iter().map(|l| l.split_whitespace().nth(1).unwrap()).collect();
+    assert_eq!(names, ["back", "bridge", "front", "host", "none", "third"]);
+    assert!(ls.contains(&format!("{}   front     bridge    local", &id[..12])), "{ls}");
+    assert_eq!(t.rcon(["network", "ls", "-q", "--filter", "label=team=a"]).ok(), format!("{}\n", &id[..12]));
+    assert_eq!(t.rcon(["network", "ls", "--filter", "name=ront", "--format", "{{.Name}}"]).ok(), "front\n");
+    assert_eq!(
+        t.rcon(["network", "ls", "--filter", "driver=bridge", "--format", "{{.Name}} {{.Internal}}"]).ok(),
+        "back true\nbridge false\nfront false\nthird false\n"
+    );
+    assert_eq!(t.rcon(["network", "ls", "--filter", "driver=null", "-q"]).ok().lines().count(), 1);
+
+    // events: create and destroy
+    t.rcon(["network", "rm", "third"]).ok();
+    let ev = t
+        .rcon(["events", "--since", "10m", "--until", "0s", "--filter", "type=network", "--format", "{{.Action}}"])
+        .ok()
+        .to_string();
+    assert_eq!(ev, "create\ncreate\ncreate\ndestroy\n");
+
+    // prune removes user networks, never the built-in ones
+    assert_eq!(t.rcon(["network", "prune", "-f"]).ok(), "Deleted Networks:\nback\nfront\n\n");
+    assert_eq!(t.rcon(["network", "ls", "--format", "{{.Name}}"]).ok(), "bridge\nhost\nnone\n");
+});
+
+both_modes!(user_network_bad_input, |t| {
+    // the network is checked before a missing image is pulled
+    t.rcon(["run", "--rm", "--network", "nope", "nosuchimage"]).fails(125, "network nope not found");
+    img(t);
+    t.rcon(["network", "create", "--subnet", "10.90.0.0/16", "a"]).ok();
+    // overlapping subnets, also with slirp4netns' own, are refused; nothing is created
+    t.rcon(["network", "create", "--subnet", "10.90.3.0/24", "b"])
+        .fails(125, "overlaps 10.90.0.0/16, which network a uses");
+    t.rcon(["network", "create", "--subnet", "10.0.2.128/25", "b"]).fails(125, "the default network (slirp4netns)");
+    t.rcon(["network", "create", "--subnet", "10.91.0.1/16", "b"]).fails(125, "host bits are set");
+    t.rcon(["network", "create", "--subnet", "10.91.0.0/16", "--gateway", "10.92.0.1", "b"])
+        .fails(125, "not a host address");
+    t.rcon(["network", "create", "--gateway", "10.92.0.1", "b"]).fails(125, "--gateway needs --subnet");
+    t.rcon(["network", "create", "-d", "macvlan", "b"]).fails(125, "bridge driver only");
+    t.rcon(["network", "create", "a"]).fails(125, "network with name a already exists");
+    t.rcon(["network", "create", "host"]).fails(125, "predefined");
+    t.rcon(["network", "create", "a!b"]).fails(125, "invalid network name");
+    assert_eq!(t.rcon(["network", "ls", "--filter", "type=custom", "-q"]).ok().lines().count(), 1);
+    // unknown networks
+    t.rcon(["network", "inspect", "nope"]).fails(125, "network nope not found");
+    t.rcon(["network", "rm", "nope"]).fails(125, "network nope not found");
+    t.rcon(["network", "rm", "-f", "nope"]).ok();
+    t.rcon(["network", "rm", "bridge"]).fails(125, "pre-defined network and cannot be removed");
+    t.rcon(["network", "ls", "--filter", "colour=red"]).fails(125, "invalid filter");
+    t.rcon(["run", "--rm", "--network", "nope", "busybox", "true"]).fails(125, "network nope not found");
+    // a user network exists but has no data path yet: said plainly, nothing created
+    let r = t.rcon(["run", "--rm", "--network", "a", "busybox", "true"]);
+    r.fails(125, "containers cannot join user-defined networks yet");
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert_eq!(t.rcon(["ps", "-aq"]).ok(), "", "nothing half-created");
+    t.rcon(["network", "rm", "a"]).ok();
+});

@@ -360,6 +360,9 @@ pub struct RunArgs {
 
 /// Pull the image as `--pull` says, before anything is created.
 fn ensure_image(engine: &Engine, a: &CreateArgs) -> rcon::Result<()> {
+    if let Some(n) = &a.network {
+        rcon::engine::networks::mode(engine, n)?;
+    }
     let policy = rcon::engine::registry::PullPolicy::parse(&a.pull)?;
     rcon::engine::registry::ensure_image(engine, &a.image, policy, a.platform.as_deref())
 }

@@ -12,6 +12,7 @@ mod events;
 mod health;
 mod images;
 mod lifecycle;
+mod networks;
 mod prune;
 mod registry;
 mod stats;
@@ -145,6 +146,9 @@ enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(networks::NetworkCommand),
     /// Write man pages for every command into a directory
     #[command(hide = true, name = "__man")]
     Man(docs::ManArgs),
@@ -230,6 +234,7 @@ pub fn run() -> i32 {
         Command::Export(a) => commit::export(&engine, a),
         Command::Cp(a) => commit::cp(&engine, a),
         Command::Volume(c) => volumes::dispatch(&engine, c),
+        Command::Network(c) => networks::dispatch(&engine, c),
     };
     match result {
         Ok(code) => code,

@@ -227,7 +227,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
     crate::runtime::caps::effective_set(o.privileged, &o.cap_add, &o.cap_drop).map_err(|e| bad(e.to_string()))?;
     let network = o.network.clone().unwrap_or_else(|| "bridge".into());
     let mut exposed_ports = ic.exposed_ports.clone().unwrap_or_default();
-    let net = super::networks::net_config(&network, &o.publish, o.publish_all, &o.expose, &mut exposed_ports)?;
+    let net = super::networks::net_config(engine, &network, &o.publish, o.publish_all, &o.expose, &mut exposed_ports)?;
     let log_driver = o.log_driver.clone().unwrap_or_else(|| "json-file".into());
     crate::monitor::logs::Driver::parse(&log_driver).map_err(|e| bad(e.to_string()))?;
     let driver = crate::monitor::logs::Driver::parse(&log_driver).map_err(|e| bad(e.to_string()))?;

@@ -19,7 +19,8 @@ fn bad(msg: String) -> Error {
     Error::InvalidArgument(msg)
 }
 
-fn kv_map(items: &[String], what: &str) -> Result<BTreeMap<String, String>> {
+/// `KEY=VALUE` flags (labels, driver options) of volume and network create.
+pub(crate) fn kv_map(items: &[String], what: &str) -> Result<BTreeMap<String, String>> {
     let mut m = BTreeMap::new();
     for i in items {
         let (k, v) = i.split_once('=').unwrap_or((i, ""));

@@ -14,6 +14,7 @@
 pub mod forward;
 pub mod helper;
 pub mod ports;
+pub mod user;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,207 @@
+//! User-defined networks, the records:
+//!
+//! ```text
+//! DATA/networks/NAME.json   the record (id, subnet, gateway, internal, labels, created)
+//! DATA/networks.lock        held while networks are created or removed, so two
+//!                           concurrent creates never get one subnet or one name
+//! ```
+//!
+//! Subnets given with `--subnet` must not overlap another network's (nor
+//! slirp4netns' 10.0.2.0/24, which every default-network container sees);
+//! without one, the first free /24 of 10.89.0.0/16 is taken, as podman does.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, IoContext, Result};
+use crate::paths::Paths;
+use crate::state::{self, Lock};
+
+/// Docker's predefined networks, listed by `network ls` and never removable.
+pub const BUILTIN: &[(&str, &str)] = &[("bridge", "bridge"), ("host", "host"), ("none", "null")];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Network {
+    pub name: String,
+    /// 64 hex digits, as Docker's.
+    pub id: String,
+    /// RFC 3339 with nanoseconds.
+    pub created: String,
+    pub driver: String,
+    /// `a.b.c.d/len`, the network address.
+    pub subnet: String,
+    pub gateway: String,
+    #[serde(default)]
+    pub internal: bool,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// An IPv4 subnet: network address and prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subnet {
+    pub addr: u32,
+    pub len: u8,
+}
+
+impl Subnet {
+    pub fn parse(s: &str) -> Result<Subnet> {
+        let bad = || {
+            Error::InvalidArgument(format!(
+                "invalid subnet {s:?}: use an IPv4 CIDR such as 10.90.0.0/24 (IPv6 is not supported)"
+            ))
+        };
+        let (a, l) = s.split_once('/').ok_or_else(bad)?;
+        let addr: Ipv4Addr = a.parse().map_err(|_| bad())?;
+        let len: u8 = l.parse().map_err(|_| bad())?;
+        // Narrower than /30 leaves no room for a gateway and a container.
+        if len > 30 {
+            return Err(bad());
+        }
+        let sub = Subnet { addr: u32::from(addr), len };
+        if sub.addr & !sub.mask() != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "invalid subnet {s:?}: host bits are set; the network address is {}",
+                Subnet { addr: sub.addr & sub.mask(), len }
+            )));
+        }
+        Ok(sub)
+    }
+
+    fn mask(&self) -> u32 {
+        if self.len == 0 {
+            0
+        } else {
+            u32::MAX << (32 - self.len)
+        }
+    }
+
+    pub fn contains(&self, ip: u32) -> bool {
+        ip & self.mask() == self.addr
+    }
+
+    pub fn overlaps(&self, other: &Subnet) -> bool {
+        self.contains(other.addr) || other.contains(self.addr)
+    }
+
+    /// The first host address, Docker's default gateway.
+    pub fn first_host(&self) -> Ipv4Addr {
+        Ipv4Addr::from(self.addr + 1)
+    }
+}
+
+impl std::fmt::Display for Subnet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", Ipv4Addr::from(self.addr), self.len)
+    }
+}
+
+/// The subnet slirp4netns gives default-network containers.
+const SLIRP_SUBNET: Subnet = Subnet { addr: 0x0a00_0200, len: 24 };
+
+/// The first /24 of 10.89.0.0/16 that overlaps none of `taken`.
+pub fn allocate(taken: &[Subnet]) -> Option<Subnet> {
+    (0..=255u32)
+        .map(|n| Subnet { addr: 0x0a59_0000 | (n << 8), len: 24 })
+        .find(|s| !taken.iter().any(|t| t.overlaps(s)))
+}
+
+/// Docker's rule for network names (as for containers).
+pub fn valid_name(n: &str) -> bool {
+    let b = n.as_bytes();
+    !b.is_empty()
+        && b[0].is_ascii_alphanumeric()
+        && b[1..].iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
+pub struct NetworkStore {
+    root: PathBuf,
+}
+
+impl NetworkStore {
+    pub fn open(paths: &Paths) -> Result<NetworkStore> {
+        let root = paths.data.join("networks");
+        state::ensure_dir(&root)?;
+        Ok(NetworkStore { root })
+    }
+
+    pub fn lock(&self) -> Result<Lock> {
+        Lock::exclusive(&self.root.with_extension("lock"))
+    }
+
+    /// Every user network, by name.
+    pub fn all(&self) -> Vec<Network> {
+        let mut v: Vec<Network> = fs::read_dir(&self.root)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                    .filter_map(|e| state::read_json::<Network>(&e.path()).ok().flatten())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// A network by name, full id or unique id prefix (as Docker resolves them).
+    pub fn find(&self, key: &str) -> Result<Network> {
+        let all = self.all();
+        if let Some(n) = all.iter().find(|n| n.name == key || n.id == key) {
+            return Ok(n.clone());
+        }
+        let by_prefix: Vec<&Network> = all.iter().filter(|n| !key.is_empty() && n.id.starts_with(key)).collect();
+        match by_prefix.as_slice() {
+            [n] => Ok((*n).clone()),
+            [] => Err(Error::NoSuchObject(format!("network {key} not found: see rcon network ls"))),
+            _ => Err(Error::InvalidArgument(format!(
+                "network id prefix {key} is ambiguous: give more of the id or the name"
+            ))),
+        }
+    }
+
+    /// Write a new record. The caller holds the lock and has checked the name
+    /// and subnet against `all()` under it.
+    pub fn insert(&self, n: &Network) -> Result<()> {
+        state::replace_json(&self.root.join(format!("{}.json", n.name)), n)
+    }
+
+    pub fn remove(&self, name: &str) -> Result<()> {
+        fs::remove_file(self.root.join(format!("{name}.json"))).ctx(|| format!("remove network {name}"))
+    }
+
+    /// The subnets new networks must not overlap.
+    pub fn taken(&self) -> Vec<Subnet> {
+        let mut v: Vec<Subnet> = self.all().iter().filter_map(|n| Subnet::parse(&n.subnet).ok()).collect();
+        v.push(SLIRP_SUBNET);
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subnets() {
+        let s = Subnet::parse("10.90.0.0/16").unwrap();
+        assert_eq!(s.to_string(), "10.90.0.0/16");
+        assert_eq!(s.first_host().to_string(), "10.90.0.1");
+        assert!(s.overlaps(&Subnet::parse("10.90.3.0/24").unwrap()));
+        assert!(!s.overlaps(&Subnet::parse("10.91.0.0/24").unwrap()));
+        assert!(Subnet::parse("10.90.0.1/16").unwrap_err().to_string().contains("10.90.0.0/16"));
+        assert!(Subnet::parse("fd00::/64").is_err());
+        assert!(Subnet::parse("10.0.0.0/31").is_err());
+    }
+
+    #[test]
+    fn allocation_skips_taken() {
+        let taken = [Subnet::parse("10.89.0.0/24").unwrap(), Subnet::parse("10.89.1.0/25").unwrap()];
+        assert_eq!(allocate(&taken).unwrap().to_string(), "10.89.2.0/24");
+        assert_eq!(allocate(&[]).unwrap().to_string(), "10.89.0.0/24");
+        assert!(allocate(&[Subnet::parse("10.89.0.0/16").unwrap()]).is_none());
+    }
+}
