@@ -887,11 +887,8 @@ pub struct PruneArgs {
 }
 
 pub fn prune(engine: &Engine, a: PruneArgs) -> CmdResult {
-    if !a.force {
-        eprintln!("WARNING! This will remove all stopped containers.");
-        if !super::confirm("Are you sure you want to continue?") {
-            return Ok(0);
-        }
+    if !a.force && !super::confirm("WARNING! This will remove all stopped containers.") {
+        return Ok(0);
     }
     let gone = eng::prune(engine)?;
     let mut s = String::new();

@@ -514,8 +514,7 @@ pub fn prune(engine: &Engine, a: PruneArgs) -> CmdResult {
         } else {
             "WARNING! This will remove all dangling images."
         };
-        eprintln!("{warning}");
-        if !super::confirm("Are you sure you want to continue?") {
+        if !super::confirm(warning) {
             return Ok(0);
         }
     }

@@ -270,9 +270,11 @@ pub fn out(s: &str) {
     }
 }
 
-/// Docker's y/N prompt; anything but y/yes (including no terminal, EOF) is no.
-pub fn confirm(question: &str) -> bool {
-    eprint!("{question} [y/N] ");
+/// Docker's removal prompt: the warning, then y/N; anything but y/yes
+/// (including no terminal, EOF) is no.
+pub fn confirm(warning: &str) -> bool {
+    eprintln!("{warning}");
+    eprint!("Are you sure you want to continue? [y/N] ");
     let mut line = String::new();
     if std::io::stdin().read_line(&mut line).is_err() {
         return false;

@@ -159,11 +159,8 @@ pub struct PruneArgs {
 }
 
 pub fn prune(engine: &Engine, a: PruneArgs) -> CmdResult {
-    if !a.force {
-        eprintln!("WARNING! This will remove all custom networks not used by at least one container.");
-        if !confirm("Are you sure you want to continue?") {
-            return Ok(0);
-        }
+    if !a.force && !confirm("WARNING! This will remove all custom networks not used by at least one container.") {
+        return Ok(0);
     }
     let gone = eng::prune_networks(engine, &a.filter)?;
     if !gone.is_empty() {

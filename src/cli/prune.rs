@@ -37,8 +37,7 @@ pub fn prune(engine: &Engine, a: PruneArgs) -> CmdResult {
         } else {
             "  - all dangling images\n"
         };
-        eprintln!("{w}");
-        if !super::confirm("Are you sure you want to continue?") {
+        if !super::confirm(&w) {
             return Ok(0);
         }
     }
@@ -68,12 +67,12 @@ pub fn reset(engine: &Engine, a: ResetArgs) -> CmdResult {
         if unsafe { libc::isatty(0) } != 1 {
             anyhow::bail!("system reset removes all your containers and images: without a terminal to confirm, use -f");
         }
-        eprintln!(
+        let warning = format!(
             "WARNING! This will remove all containers, images and other rcon state in:\n  {}\n  {}",
             engine.paths.data.display(),
             engine.paths.runtime.display()
         );
-        if !super::confirm("Are you sure you want to continue?") {
+        if !super::confirm(&warning) {
             return Ok(0);
         }
     }

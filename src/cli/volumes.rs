@@ -158,11 +158,8 @@ pub fn prune(engine: &Engine, a: PruneArgs) -> CmdResult {
     } else {
         "WARNING! This will remove anonymous local volumes not used by at least one container."
     };
-    if !a.force {
-        eprintln!("{warning}");
-        if !confirm("Are you sure you want to continue?") {
-            return Ok(0);
-        }
+    if !a.force && !confirm(warning) {
+        return Ok(0);
     }
     let (gone, bytes) = eng::prune(engine, a.all, &a.filter)?;
     let mut s = String::new();
