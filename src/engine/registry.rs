@@ -277,12 +277,11 @@ pub fn search(engine: &Engine, term: &str, limit: usize, tls: TlsVerify) -> Resu
         _ => ("index.docker.io".to_string(), term.to_string()),
     };
     let cfg = config(engine)?;
-    let c = Client::new(&registry, &cfg, tls, auth::lookup(&engine.paths.config, &registry))
-        .map_err(|e| reg_err(&format!("search {registry}"), e))?;
+    let c = client(engine, &cfg, &registry, tls)?;
     let path = format!("/v1/search?q={}&n={limit}", url_escape(&q));
     let resp = match c.send("GET", &path, "", &[], crate::registry::client::Body::Empty) {
         Ok(r) => r,
-        Err(e) if matches!(e, RegistryError::Status { code: 404 | 405, .. }) => {
+        Err(RegistryError::Status { code: 404 | 405, .. }) => {
             return Err(Error::Registry(format!(
                 "registry {registry} does not offer a search API (only Docker Hub-style registries do): list its repositories with its catalog, e.g. curl http://{registry}/v2/_catalog"
             )))

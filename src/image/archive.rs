@@ -18,7 +18,6 @@ use super::config::*;
 use super::reference::Reference;
 use super::store::{hex_of, Committed, ImageRecord, LayerRecord, NewImage, Staging, Store};
 use crate::error::{Error, IoContext, Result};
-use crate::format::units;
 use crate::storage::compress::{self, Compression, HashingReader};
 use crate::storage::userns::{self, ExtractJob};
 
@@ -371,34 +370,8 @@ fn stage_images(store: &Store, st: &mut Staging, plans: Vec<PlannedImage>) -> Re
         if blobs_added.insert(p.config_file.1.clone()) {
             st.add_blob(p.config_file.0.clone(), p.config_file.1.clone());
         }
-        let mut size = 0;
-        let mut counted = HashSet::new();
-        for (diff, _, _) in &p.layers {
-            if counted.insert(diff.clone()) {
-                size += match sizes.get(diff) {
-                    Some(s) => *s,
-                    None => store.layer(diff)?.size,
-                };
-            }
-        }
-        let labels = p.config.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default();
-        let created = p.config.created.as_deref().and_then(units::parse_rfc3339).map(|(s, _)| s).unwrap_or(0);
-        st.images.push(NewImage {
-            record: ImageRecord {
-                id: p.id.clone(),
-                repo_tags: Vec::new(),
-                repo_digests: Vec::new(),
-                layers: p.layers.iter().map(|l| l.0.clone()).collect(),
-                size,
-                created,
-                last_tag_time: 0,
-                parent: None,
-                labels,
-                build_cache: None,
-                manifest_format: None,
-            },
-            tags: p.tags,
-        });
+        // The layers are the config's DiffIDs (plan_docker/plan_oci check it).
+        st.images.push(NewImage { record: ImageRecord::from_config(store, &p.id, &p.config, &sizes)?, tags: p.tags });
     }
     Ok(())
 }

@@ -67,6 +67,40 @@ pub struct ImageRecord {
 }
 
 impl ImageRecord {
+    /// The record of a new image (no names yet) from its config: the size
+    /// counts each distinct layer once, from `staged` for layers this command
+    /// is adding and from the store's records for the others.
+    pub fn from_config(store: &Store, id: &str, config: &ImageConfig, staged: &HashMap<String, u64>) -> Result<Self> {
+        let mut size = 0;
+        let mut counted = HashSet::new();
+        for diff in &config.rootfs.diff_ids {
+            if counted.insert(diff) {
+                size += match staged.get(diff) {
+                    Some(s) => *s,
+                    None => store.layer(diff)?.size,
+                };
+            }
+        }
+        Ok(ImageRecord {
+            id: id.to_string(),
+            repo_tags: Vec::new(),
+            repo_digests: Vec::new(),
+            layers: config.rootfs.diff_ids.clone(),
+            size,
+            created: config
+                .created
+                .as_deref()
+                .and_then(crate::format::units::parse_rfc3339)
+                .map(|(s, _)| s)
+                .unwrap_or(0),
+            last_tag_time: 0,
+            parent: None,
+            labels: config.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default(),
+            build_cache: None,
+            manifest_format: None,
+        })
+    }
+
     pub fn short_id(&self) -> &str {
         short_id(&self.id)
     }

@@ -277,7 +277,7 @@ pub fn pull(
     fs::write(&config_path, &config_bytes).map_err(|e| E::Local(format!("write config: {e}")))?;
     st.add_blob(config_path, id.clone());
 
-    let mut sizes = Vec::new();
+    let mut sizes = std::collections::HashMap::new();
     if !up_to_date {
         let layers_dir = st.dir().join("layers");
         fs::create_dir(&layers_dir).map_err(|e| E::Local(format!("create {}: {e}", layers_dir.display())))?;
@@ -313,42 +313,14 @@ pub fn pull(
                 compression: done.compression.name().into(),
             };
             crate::state::write_json(&done.dir.join("layer.json"), &rec).map_err(|e| E::Local(e.to_string()))?;
-            sizes.push((done.diff_id.clone(), done.outcome.size));
+            sizes.insert(done.diff_id.clone(), done.outcome.size);
             st.add_layer(done.dir.clone(), done.diff_id.clone());
             st.add_blob(done.blob_path.clone(), done.blob_digest.clone());
         }
     }
-    let mut size = 0;
-    let mut counted = std::collections::HashSet::new();
-    for diff in &config.rootfs.diff_ids {
-        if counted.insert(diff) {
-            size += match sizes.iter().find(|(d, _)| d == diff) {
-                Some((_, s)) => *s,
-                None => store.layer(diff).map(|l| l.size).unwrap_or(0),
-            };
-        }
-    }
-    st.images.push(NewImage {
-        record: ImageRecord {
-            id: id.clone(),
-            repo_tags: Vec::new(),
-            repo_digests: vec![repo_digest],
-            layers: config.rootfs.diff_ids.clone(),
-            size,
-            created: config
-                .created
-                .as_deref()
-                .and_then(crate::format::units::parse_rfc3339)
-                .map(|(s, _)| s)
-                .unwrap_or(0),
-            last_tag_time: 0,
-            parent: None,
-            labels: config.config.as_ref().and_then(|c| c.labels.clone()).unwrap_or_default(),
-            build_cache: None,
-            manifest_format: None,
-        },
-        tags,
-    });
+    let mut record = ImageRecord::from_config(store, &id, &config, &sizes).map_err(|e| E::Local(e.to_string()))?;
+    record.repo_digests = vec![repo_digest];
+    st.images.push(NewImage { record, tags });
     store.commit(st).map_err(|e| E::Local(e.to_string()))?;
     progress.line(&format!("Digest: {record_digest}"));
     Ok(Pulled { id, name, digest: record_digest, up_to_date })
