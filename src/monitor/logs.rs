@@ -1440,24 +1440,26 @@ mod tests {
         w.flush_partial().unwrap();
     }
 
+    /// What `write_mixed` wrote, as read back.
+    fn mixed_lines() -> Vec<(Stream, String)> {
+        vec![
+            (Stdout, "one\n".into()),
+            (Stderr, "err1\n".into()),
+            (Stdout, "two\n".into()),
+            (Stdout, "three\n".into()),
+            (Stderr, "err2\n".into()),
+            (Stdout, "last without newline".into()),
+            (Stderr, "err3 no newline".into()),
+        ]
+    }
+
     #[test]
     fn json_round_trip_with_partials() {
         let d = TempDir::new("json");
         let p = d.join("ctr.log");
         write_mixed(&p, Driver::JsonFile);
         let got = read_all(&p, Driver::JsonFile, &ReadOptions::default());
-        assert_eq!(
-            lines(&got),
-            vec![
-                (Stdout, "one\n".into()),
-                (Stderr, "err1\n".into()),
-                (Stdout, "two\n".into()),
-                (Stdout, "three\n".into()),
-                (Stderr, "err2\n".into()),
-                (Stdout, "last without newline".into()),
-                (Stderr, "err3 no newline".into()),
-            ]
-        );
+        assert_eq!(lines(&got), mixed_lines());
         let raw = std::fs::read_to_string(&p).unwrap();
         assert_eq!(raw.lines().count(), 7);
         assert!(raw.lines().nth(5).unwrap().starts_with(r#"{"log":"last without newline","stream":"stdout","time":"#));
@@ -1484,18 +1486,7 @@ mod tests {
         assert!(first.ends_with(" stdout F one"), "{first}");
         assert_eq!(first.split(' ').next().unwrap().len(), "2023-05-19T20:19:32.123456789Z".len());
         let got = read_all(&p, Driver::K8sFile, &ReadOptions::default());
-        assert_eq!(
-            lines(&got),
-            vec![
-                (Stdout, "one\n".into()),
-                (Stderr, "err1\n".into()),
-                (Stdout, "two\n".into()),
-                (Stdout, "three\n".into()),
-                (Stderr, "err2\n".into()),
-                (Stdout, "last without newline".into()),
-                (Stderr, "err3 no newline".into()),
-            ]
-        );
+        assert_eq!(lines(&got), mixed_lines());
     }
 
     #[test]
