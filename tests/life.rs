@@ -152,9 +152,20 @@ fn monitor_alive(t: &TestEnv, name: &str) -> bool {
     let text = std::fs::read_to_string(t.data.join(format!("rcon/containers/{id}/state.json"))).unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
     let pid = v["monitor_pid"].as_i64().unwrap_or(0);
-    pid > 0
-        && std::fs::read(format!("/proc/{pid}/cmdline"))
-            .is_ok_and(|c| String::from_utf8_lossy(&c).contains("__monitor"))
+    if pid <= 0 {
+        return false;
+    }
+    // A live, non-zombie process whose command line is ours, or empty: a
+    // monitor that restarts its container re-executes itself, and in the
+    // middle of that execve its command line reads as nothing.
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next()));
+    if state.is_none_or(|c| c == 'Z') {
+        return false;
+    }
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|c| c.is_empty() || String::from_utf8_lossy(&c).contains("__monitor"))
 }
 
 both_modes!(restart_on_failure_restarts_exactly_twice, |t| {
