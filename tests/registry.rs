@@ -199,10 +199,10 @@ both_modes!(manifest_list_resolves_per_platform, |t| {
 
     let u = TestEnv::new(t.mode);
     u.rcon(["pull", "-q", &list]).ok();
-    assert_eq!(image_id(&u, &list), image_id(&t, &host_img), "the host platform's entry");
+    assert_eq!(image_id(&u, &list), image_id(t, &host_img), "the host platform's entry");
     let v = TestEnv::new(t.mode);
     v.rcon(["pull", "-q", "--platform", "linux/arm64", &list]).ok();
-    assert_eq!(image_id(&v, &list), image_id(&t, &arm_img), "the arm64 entry");
+    assert_eq!(image_id(&v, &list), image_id(t, &arm_img), "the arm64 entry");
     let w = TestEnv::new(t.mode);
     w.rcon(["pull", "--platform", "linux/s390x", &list]).fails(125, "no matching manifest for linux/s390x");
     assert_store_empty(&w);
@@ -339,7 +339,7 @@ both_modes!(mirrors_are_tried_in_order, |t| {
     let out = u.rcon(["pull", "busybox:mirrored"]).ok().to_string();
     assert!(out.contains("Status: Downloaded newer image for busybox:mirrored"), "{out}");
     assert_eq!(out.lines().last().unwrap(), "docker.io/library/busybox:mirrored");
-    assert_eq!(image_id(&u, "busybox:mirrored"), image_id(&t, &on_mirror));
+    assert_eq!(image_id(&u, "busybox:mirrored"), image_id(t, &on_mirror));
 });
 
 /// A registry that lies in every way the issue lists.
@@ -441,7 +441,7 @@ both_modes!(bad_registries_give_one_line_errors_and_store_nothing, |t| {
         let short = name.split(':').next().unwrap().rsplit('/').next().unwrap();
         assert!(r.stderr.contains(short), "error should name the image {name}: {}", r.stderr);
         assert_eq!(r.stderr.trim().lines().count(), 1, "one line: {}", r.stderr);
-        assert_store_empty(&t);
+        assert_store_empty(t);
     }
     let r = t.rcon(["search", &format!("{h}/busybox")]);
     r.fails(125, "does not offer a search API");
@@ -502,7 +502,7 @@ both_modes!(killed_pull_resumes_with_a_range_request, |t| {
         "the second pull resumed with a range request"
     );
     assert_eq!(u.rcon(["run", "--rm", &via, "sh", "-c", "wc -c < /big.bin"]).ok().trim(), "6000000");
-    assert_eq!(image_id(&u, &via), image_id(&t, &name));
+    assert_eq!(image_id(&u, &via), image_id(t, &name));
 });
 
 #[test]
