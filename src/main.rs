@@ -13,6 +13,10 @@ fn main() {
             let rest: Vec<String> = args.filter_map(|a| a.into_string().ok()).collect();
             std::process::exit(rcon::network::forward::main(&rest));
         }
+        Some("__netns") => {
+            let dir = args.next().map(std::path::PathBuf::from).unwrap_or_default();
+            std::process::exit(rcon::network::holder::main(&dir));
+        }
         Some("__monitor") => {
             let rest: Vec<String> = args.filter_map(|a| a.into_string().ok()).collect();
             std::process::exit(rcon::monitor::main(&rest));

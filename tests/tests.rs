@@ -14,4 +14,5 @@ mod images;
 mod life;
 mod network;
 mod registry;
+mod user_networks;
 mod volumes;

@@ -153,9 +153,15 @@ pub struct CreateArgs {
     /// Timeout (in seconds) to stop a container
     #[arg(long = "stop-timeout")]
     stop_timeout: Option<i64>,
-    /// Connect a container to a network (bridge: slirp4netns, the default; pasta; none; host)
+    /// Connect a container to a network: bridge (slirp4netns, the default), pasta, none, host, container:NAME or a user-defined network
     #[arg(long = "network", alias = "net")]
     network: Option<String>,
+    /// Add a network-scoped alias for the container (user-defined networks)
+    #[arg(long = "network-alias", alias = "net-alias")]
+    network_alias: Vec<String>,
+    /// IPv4 address on the user-defined network (e.g., 10.89.0.20)
+    #[arg(long)]
+    ip: Option<String>,
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long)]
     init: bool,
@@ -311,6 +317,8 @@ impl CreateArgs {
             stop_signal: self.stop_signal.clone(),
             stop_timeout: self.stop_timeout,
             network: self.network.clone(),
+            network_aliases: self.network_alias.clone(),
+            ip: self.ip.clone(),
             init: self.init,
             log_driver: self.log_driver.clone(),
             log_opts: self.log_opt.clone(),
@@ -736,7 +744,11 @@ pub fn ps(engine: &Engine, a: PsArgs) -> CmdResult {
                 "LocalVolumes": "0",
                 "Mounts": c.config.host.mounts.iter().map(|m| m.target.clone()).collect::<Vec<_>>().join(","),
                 "Names": c.config.name,
-                "Networks": c.config.host.network_mode,
+                "Networks": if c.config.host.net.networks.is_empty() {
+                    c.config.host.network_mode.clone()
+                } else {
+                    c.config.host.net.networks.iter().map(|a| a.network.as_str()).collect::<Vec<_>>().join(",")
+                },
                 "Ports": rcon::engine::networks::ports_text(engine, c),
                 "RunningFor": units::since(created, now),
                 "Size": if a.size { size_text(engine, c) } else { String::new() },

@@ -1,4 +1,4 @@
-//! `network create/ls/inspect/rm/prune`: flags, columns and JSON as Docker has them.
+//! `network create/ls/inspect/rm/prune/connect/disconnect`: flags, columns and JSON as Docker has them.
 
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
@@ -21,6 +21,10 @@ pub enum NetworkCommand {
     Rm(RmArgs),
     /// Remove all unused networks
     Prune(PruneArgs),
+    /// Connect a container to a network
+    Connect(ConnectArgs),
+    /// Disconnect a container from a network
+    Disconnect(DisconnectArgs),
 }
 
 pub fn dispatch(engine: &Engine, c: NetworkCommand) -> CmdResult {
@@ -30,7 +34,36 @@ pub fn dispatch(engine: &Engine, c: NetworkCommand) -> CmdResult {
         NetworkCommand::Inspect(a) => inspect(engine, a),
         NetworkCommand::Rm(a) => rm(engine, a),
         NetworkCommand::Prune(a) => prune(engine, a),
+        NetworkCommand::Connect(a) => {
+            eng::connect(engine, &a.network, &a.container, &a.alias, a.ip.as_deref())?;
+            Ok(0)
+        }
+        NetworkCommand::Disconnect(a) => {
+            eng::disconnect(engine, &a.network, &a.container, a.force)?;
+            Ok(0)
+        }
     }
+}
+
+#[derive(Args)]
+pub struct ConnectArgs {
+    /// Add network-scoped alias for the container
+    #[arg(long)]
+    alias: Vec<String>,
+    /// IPv4 address (e.g., 10.89.0.20)
+    #[arg(long)]
+    ip: Option<String>,
+    network: String,
+    container: String,
+}
+
+#[derive(Args)]
+pub struct DisconnectArgs {
+    /// Force the container to disconnect from a network
+    #[arg(short, long)]
+    force: bool,
+    network: String,
+    container: String,
 }
 
 #[derive(Args)]

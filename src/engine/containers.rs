@@ -47,6 +47,10 @@ pub struct CreateOptions {
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<i64>,
     pub network: Option<String>,
+    /// `--network-alias`: more DNS names on the user network.
+    pub network_aliases: Vec<String>,
+    /// `--ip` on the user network.
+    pub ip: Option<String>,
     pub init: bool,
     pub log_driver: Option<String>,
     pub log_opts: Vec<String>,
@@ -227,7 +231,16 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
     crate::runtime::caps::effective_set(o.privileged, &o.cap_add, &o.cap_drop).map_err(|e| bad(e.to_string()))?;
     let network = o.network.clone().unwrap_or_else(|| "bridge".into());
     let mut exposed_ports = ic.exposed_ports.clone().unwrap_or_default();
-    let net = super::networks::net_config(engine, &network, &o.publish, o.publish_all, &o.expose, &mut exposed_ports)?;
+    let net = super::networks::net_config(
+        engine,
+        &network,
+        &o.publish,
+        o.publish_all,
+        &o.expose,
+        &mut exposed_ports,
+        &o.network_aliases,
+        o.ip.as_deref(),
+    )?;
     let log_driver = o.log_driver.clone().unwrap_or_else(|| "json-file".into());
     crate::monitor::logs::Driver::parse(&log_driver).map_err(|e| bad(e.to_string()))?;
     let driver = crate::monitor::logs::Driver::parse(&log_driver).map_err(|e| bad(e.to_string()))?;
@@ -347,7 +360,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
             return Err(e);
         }
     }
-    let res = write_userdata(&store, &cfg).and_then(|_| match &o.cidfile {
+    let res = write_userdata(engine, &store, &cfg).and_then(|_| match &o.cidfile {
         Some(p) => std::fs::write(p, &id).ctx(|| format!("write cidfile {}", p.display())),
         None => Ok(()),
     });
@@ -361,9 +374,9 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
 }
 
 /// /etc/hosts, /etc/hostname and /etc/resolv.conf for the container.
-fn write_userdata(store: &ContainerStore, cfg: &ContainerConfig) -> Result<()> {
+fn write_userdata(engine: &Engine, store: &ContainerStore, cfg: &ContainerConfig) -> Result<()> {
     let d = store.dir(&cfg.id).join("userdata");
-    let mode = crate::network::Mode::parse(&cfg.host.network_mode)?;
+    let mode = crate::network::Mode::of(&cfg.host.network_mode, &cfg.host.net);
     let mut hosts = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
     for h in &cfg.host.extra_hosts {
         let (name, ip) =
@@ -376,12 +389,25 @@ fn write_userdata(store: &ContainerStore, cfg: &ContainerConfig) -> Result<()> {
         };
         hosts.push_str(&format!("{ip}\t{name}\n"));
     }
-    hosts.push_str(&format!("{}\t{}\n", mode.own_address(), cfg.hostname));
+    // On user networks the address is known once the container is plugged
+    // in: the monitor adds the line then (network::set_own_address).
+    if mode != crate::network::Mode::User {
+        hosts.push_str(&format!("{}\t{}\n", mode.own_address(), cfg.hostname));
+    }
     std::fs::write(d.join("hosts"), hosts).ctx(|| "write hosts".into())?;
     std::fs::write(d.join("hostname"), format!("{}\n", cfg.hostname)).ctx(|| "write hostname".into())?;
     let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let h = &cfg.host;
-    let resolv = crate::network::resolv_conf(&mode, &host_resolv, &h.dns, &h.dns_search, &h.dns_options);
+    // User networks: the network's resolver on its gateway first (container
+    // names), which forwards the rest to the host's resolvers.
+    let mut dns = h.dns.clone();
+    if mode == crate::network::Mode::User {
+        let first = super::networks::attached_networks(engine, &cfg.host.net)?;
+        if let Some((n, _)) = first.first() {
+            dns.insert(0, n.gateway.clone());
+        }
+    }
+    let resolv = crate::network::resolv_conf(&mode, &host_resolv, &dns, &h.dns_search, &h.dns_options);
     std::fs::write(d.join("resolv.conf"), resolv).ctx(|| "write resolv.conf".into())
 }
 
@@ -821,7 +847,7 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
             "StopSignal": cfg.stop_signal,
             "StopTimeout": cfg.stop_timeout,
         },
-        "NetworkSettings": super::networks::inspect_settings(&store, &c),
+        "NetworkSettings": super::networks::inspect_settings(engine, &store, &c),
     });
     super::health::add_to_inspect(&mut v, &c);
     Ok(v)

@@ -9,6 +9,7 @@ use super::Engine;
 use crate::container::{Container, ContainerConfig, ContainerStore, Status};
 use crate::error::{Error, Result};
 use crate::network::helper::Plan;
+use crate::network::holder::{self, Endpoint};
 use crate::network::user::{self, Network, NetworkStore, Subnet};
 use crate::network::{ports, Mode, NetConfig};
 
@@ -19,17 +20,34 @@ fn bad(msg: String) -> Error {
 /// The mode `--network` names. Also called before `run` pulls an image, so
 /// a wrong network fails at once.
 pub fn mode(engine: &Engine, network: &str) -> Result<Mode> {
-    Mode::parse(network).map_err(|e| {
-        // A user network exists but has no data path yet: say so rather
-        // than "not found", and do not create a container without a network.
-        match NetworkStore::open(&engine.paths).and_then(|s| s.find(network)) {
-            Ok(n) => bad(format!(
-                "network {}: containers cannot join user-defined networks yet: use the default network (bridge), pasta, host or none",
-                n.name
-            )),
-            Err(_) => e,
-        }
+    if let Some(c) = network.strip_prefix("container:") {
+        let store = ContainerStore::open(&engine.paths)?;
+        store.resolve(c)?;
+        return Ok(Mode::Container(c.to_string()));
+    }
+    Mode::parse(network).or_else(|e| match NetworkStore::open(&engine.paths).and_then(|s| s.find(network)) {
+        Ok(_) => Ok(Mode::User),
+        Err(_) => Err(e),
     })
+}
+
+/// The user network records a container's attachments name.
+pub fn attached_networks(engine: &Engine, net: &NetConfig) -> Result<Vec<(Network, crate::network::Attachment)>> {
+    let store = NetworkStore::open(&engine.paths)?;
+    net.networks.iter().map(|a| Ok((store.find(&a.network)?, a.clone()))).collect()
+}
+
+/// Check `--ip` against a network's subnet.
+fn check_ip(n: &Network, ip: &str) -> Result<()> {
+    let a: std::net::Ipv4Addr = ip.parse().map_err(|_| bad(format!("invalid --ip {ip:?}: use an IPv4 address")))?;
+    let sub = Subnet::parse(&n.subnet)?;
+    if !sub.contains(u32::from(a)) || ip == n.gateway || u32::from(a) == sub.addr {
+        return Err(bad(format!(
+            "--ip {ip} is not a usable address of network {} ({}): choose another",
+            n.name, n.subnet
+        )));
+    }
+    Ok(())
 }
 
 /// Check the network flags of `create`; `--expose` adds to the exposed ports.
@@ -40,8 +58,26 @@ pub fn net_config(
     publish_all: bool,
     expose: &[String],
     exposed: &mut Map<String, Value>,
+    aliases: &[String],
+    ip: Option<&str>,
 ) -> Result<NetConfig> {
     let mode = mode(engine, network)?;
+    let mut networks = Vec::new();
+    if mode == Mode::User {
+        let n = NetworkStore::open(&engine.paths)?.find(network)?;
+        if let Some(ip) = ip {
+            check_ip(&n, ip)?;
+        }
+        networks.push(crate::network::Attachment {
+            network: n.name,
+            aliases: aliases.to_vec(),
+            ip: ip.map(String::from),
+        });
+    } else if !aliases.is_empty() || ip.is_some() {
+        return Err(bad(format!(
+            "--network-alias and --ip work on user-defined networks only, not --network {network}: create one with rcon network create"
+        )));
+    }
     for e in expose {
         for p in ports::parse(e)? {
             exposed.insert(p.key(), json!({}));
@@ -70,12 +106,18 @@ pub fn net_config(
             ports::reserve(p)?;
         }
     }
-    Ok(NetConfig { ports: specs, publish_all })
+    Ok(NetConfig { ports: specs, publish_all, networks })
 }
 
 /// The helper to start for a container, with random host ports chosen now.
-pub fn plan(store: &ContainerStore, cfg: &ContainerConfig) -> Result<Option<Plan>> {
-    let Some(kind) = Mode::parse(&cfg.host.network_mode)?.helper() else { return Ok(None) };
+pub fn plan(engine: &Engine, store: &ContainerStore, cfg: &ContainerConfig) -> Result<Option<Plan>> {
+    let mode = Mode::of(&cfg.host.network_mode, &cfg.host.net);
+    let Some(kind) = mode.helper() else { return Ok(None) };
+    // Internal networks have no way out: no slirp4netns unless another
+    // network the container is on has one.
+    if mode == Mode::User && attached_networks(engine, &cfg.host.net)?.iter().all(|(n, _)| n.internal) {
+        return Ok(None);
+    }
     let mut specs = cfg.host.net.ports.clone();
     if cfg.host.net.publish_all {
         let keys: Vec<String> = cfg.exposed_ports.keys().cloned().collect();
@@ -140,8 +182,8 @@ pub fn port_mappings(engine: &Engine, arg: &str, filter: Option<&str>) -> Result
 }
 
 /// NetworkSettings of `inspect`.
-pub fn inspect_settings(store: &ContainerStore, c: &Container) -> Value {
-    let mode = Mode::parse(&c.config.host.network_mode).unwrap_or(Mode::None);
+pub fn inspect_settings(engine: &Engine, store: &ContainerStore, c: &Container) -> Value {
+    let mode = Mode::of(&c.config.host.network_mode, &c.config.host.net);
     let running = c.state.status == Status::Running;
     let exposed: Vec<String> = c.config.exposed_ports.keys().cloned().collect();
     let (ip, gateway, prefix) = match (&mode, running) {
@@ -155,6 +197,35 @@ pub fn inspect_settings(store: &ContainerStore, c: &Container) -> Value {
             "IPAddress": ip, "Gateway": gateway, "IPPrefixLen": prefix, "MacAddress": "",
             "NetworkID": c.config.host.network_mode, "Aliases": null,
         }}),
+        (Mode::User, _) => {
+            let eps = if running { endpoints_of(engine, c) } else { Vec::new() };
+            Value::Object(
+                c.config
+                    .host
+                    .net
+                    .networks
+                    .iter()
+                    .map(|a| {
+                        let e = eps.iter().find(|e| e.network == a.network);
+                        let f = |g: fn(&Endpoint) -> String| e.map(g).unwrap_or_default();
+                        (
+                            a.network.clone(),
+                            json!({
+                                "IPAMConfig": a.ip.as_ref().map(|ip| json!({ "IPv4Address": ip })),
+                                "Aliases": a.aliases,
+                                "NetworkID": f(|e| e.network_id.clone()),
+                                "EndpointID": f(|e| e.host_if.clone()),
+                                "Gateway": f(|e| e.gateway.clone()),
+                                "IPAddress": f(|e| e.ip.clone()),
+                                "IPPrefixLen": e.map(|e| e.prefix).unwrap_or(0),
+                                "MacAddress": f(|e| e.mac.clone()),
+                                "DNSNames": e.map(|e| dns_names(e)),
+                            }),
+                        )
+                    })
+                    .collect(),
+            )
+        }
         _ => json!({}),
     };
     json!({
@@ -340,7 +411,36 @@ pub fn inspect_network(engine: &Engine, key: &str) -> Result<Value> {
     }
     let n = NetworkStore::open(&engine.paths)?.find(key)?;
     let ipam_config = json!([{ "Subnet": n.subnet, "Gateway": n.gateway }]);
-    Ok(doc(&n.name, &n.id, &n.created, &n.driver, ipam_config, n.internal, labels(&n.labels)))
+    let mut d = doc(&n.name, &n.id, &n.created, &n.driver, ipam_config, n.internal, labels(&n.labels));
+    let members: Map<String, Value> = holder::endpoints(&engine.paths)
+        .into_iter()
+        .filter(|e| e.network_id == n.id)
+        .map(|e| {
+            let v = json!({
+                "Name": e.name, "EndpointID": e.host_if, "MacAddress": e.mac,
+                "IPv4Address": format!("{}/{}", e.ip, e.prefix), "IPv6Address": "",
+            });
+            (e.container, v)
+        })
+        .collect();
+    d["Containers"] = Value::Object(members);
+    Ok(d)
+}
+
+/// A running container's endpoints on user networks.
+fn endpoints_of(engine: &Engine, c: &Container) -> Vec<Endpoint> {
+    holder::endpoints(&engine.paths)
+        .into_iter()
+        .filter(|e| e.container == c.config.id && e.pid == c.state.pid)
+        .collect()
+}
+
+/// The names a container answers to on a network (Docker's DNSNames).
+fn dns_names(e: &Endpoint) -> Vec<String> {
+    let mut v = vec![e.name.clone()];
+    v.extend(e.aliases.iter().cloned());
+    v.push(e.container[..12].to_string());
+    v
 }
 
 fn doc(name: &str, id: &str, created: &str, driver: &str, ipam: Value, internal: bool, labels: Value) -> Value {
@@ -376,21 +476,143 @@ pub fn remove_network(engine: &Engine, key: &str, force: bool) -> Result<()> {
         Err(_) if force => return Ok(()),
         Err(e) => return Err(e),
     };
-    // Containers cannot join user networks yet, so none can be attached.
+    // Docker refuses while containers are attached (running); stopped
+    // ones that name it fail to start later, as there.
+    let active: Vec<String> =
+        holder::endpoints(&engine.paths).into_iter().filter(|e| e.network_id == n.id).map(|e| e.name).collect();
+    if !active.is_empty() {
+        return Err(bad(format!(
+            "network {} has active endpoints ({}): stop those containers or disconnect them first (rcon network disconnect {} CONTAINER)",
+            n.name,
+            active.join(", "),
+            n.name
+        )));
+    }
     store.remove(&n.name)?;
     crate::events::emit(&engine.paths, "network", "destroy", &n.id, &[("name", &n.name), ("type", &n.driver)]);
     Ok(())
 }
 
-/// `rcon network prune`: every user network without containers (all of
-/// them, until containers can join); returns their names.
+/// `rcon network prune`: every user network no container (running or not)
+/// refers to; returns their names.
 pub fn prune_networks(engine: &Engine, filters: &[String]) -> Result<Vec<String>> {
     let mut gone = Vec::new();
     let mut f = filters.to_vec();
     f.push("type=custom".into());
+    let used: Vec<String> = ContainerStore::open(&engine.paths)?
+        .all()
+        .into_iter()
+        .flat_map(|c| c.config.host.net.networks.into_iter().map(|a| a.network))
+        .collect();
     for r in list_networks(engine, &f)? {
+        if used.contains(&r.name) {
+            continue;
+        }
         remove_network(engine, &r.id, true)?;
         gone.push(r.name);
     }
     Ok(gone)
+}
+
+/// What the monitor asks the holder for a container starting on user
+/// networks (its pid is filled in once it exists).
+pub fn attach_requests(engine: &Engine, cfg: &ContainerConfig) -> Result<Vec<holder::AttachRequest>> {
+    Ok(attached_networks(engine, &cfg.host.net)?
+        .into_iter()
+        .map(|(network, a)| holder::AttachRequest {
+            network,
+            container: cfg.id.clone(),
+            name: cfg.name.trim_start_matches('/').to_string(),
+            aliases: a.aliases,
+            ip: a.ip,
+            pid: 0,
+        })
+        .collect())
+}
+
+fn running_pid(c: &Container) -> Option<u32> {
+    (c.state.status == Status::Running && c.state.pid > 0).then_some(c.state.pid)
+}
+
+/// `rcon network connect NETWORK CONTAINER`: recorded in the container's
+/// configuration, and plugged in at once when it runs (possible when it was
+/// started on a user network: its user namespace must nest in the holder's).
+pub fn connect(engine: &Engine, network: &str, container: &str, aliases: &[String], ip: Option<&str>) -> Result<()> {
+    let n = NetworkStore::open(&engine.paths)?.find(network)?;
+    let store = ContainerStore::open(&engine.paths)?;
+    let id = store.resolve(container)?;
+    let _lock = store.lock_one(&id)?;
+    let c = store.load(&id)?;
+    let name = c.config.name.trim_start_matches('/').to_string();
+    let mode = Mode::of(&c.config.host.network_mode, &c.config.host.net);
+    if matches!(mode, Mode::Host | Mode::None | Mode::Container(_) | Mode::Pasta) {
+        return Err(bad(format!(
+            "container {name} uses --network {}, which cannot be combined with other networks: recreate it with --network {}",
+            c.config.host.network_mode, n.name
+        )));
+    }
+    if c.config.host.net.networks.iter().any(|a| a.network == n.name) {
+        return Err(bad(format!("container {name} is already connected to network {}", n.name)));
+    }
+    if let Some(ip) = ip {
+        check_ip(&n, ip)?;
+    }
+    let a = crate::network::Attachment { network: n.name.clone(), aliases: aliases.to_vec(), ip: ip.map(String::from) };
+    if let Some(pid) = running_pid(&c) {
+        if mode != Mode::User {
+            return Err(bad(format!(
+                "container {name} was started on the default network and cannot join {} while it runs: stop it, connect it, then start it",
+                n.name
+            )));
+        }
+        let mut client = holder::Client::connect(&engine.paths)?;
+        client.attach(holder::AttachRequest {
+            network: n.clone(),
+            container: id.clone(),
+            name: name.clone(),
+            aliases: a.aliases.clone(),
+            ip: a.ip.clone(),
+            pid,
+        })?;
+    }
+    let mut cfg = c.config;
+    if cfg.host.net.networks.is_empty() && cfg.host.network_mode != "bridge" {
+        cfg.host.network_mode = n.name.clone();
+    }
+    cfg.host.net.networks.push(a);
+    store.write_config(&cfg)?;
+    crate::events::emit(&engine.paths, "network", "connect", &n.id, &[("container", &id), ("name", &n.name)]);
+    Ok(())
+}
+
+/// `rcon network disconnect NETWORK CONTAINER`.
+pub fn disconnect(engine: &Engine, network: &str, container: &str, force: bool) -> Result<()> {
+    let store = ContainerStore::open(&engine.paths)?;
+    let id = store.resolve(container)?;
+    let _lock = store.lock_one(&id)?;
+    let c = store.load(&id)?;
+    let name = c.config.name.trim_start_matches('/').to_string();
+    let n = NetworkStore::open(&engine.paths)?.find(network);
+    let net_name = n.as_ref().map(|n| n.name.clone()).unwrap_or_else(|_| network.to_string());
+    if !c.config.host.net.networks.iter().any(|a| a.network == net_name) {
+        if force {
+            return Ok(());
+        }
+        return Err(bad(format!("container {name} is not connected to network {net_name}")));
+    }
+    if running_pid(&c).is_some() && !holder::endpoints(&engine.paths).is_empty() {
+        holder::Client::connect(&engine.paths)?.detach(&id, &net_name)?;
+    }
+    let mut cfg = c.config;
+    cfg.host.net.networks.retain(|a| a.network != net_name);
+    if cfg.host.network_mode == net_name {
+        // Docker's container then has no network at all until connected again.
+        cfg.host.network_mode =
+            cfg.host.net.networks.first().map(|a| a.network.clone()).unwrap_or_else(|| "none".into());
+    }
+    store.write_config(&cfg)?;
+    if let Ok(n) = n {
+        crate::events::emit(&engine.paths, "network", "disconnect", &n.id, &[("container", &id), ("name", &n.name)]);
+    }
+    Ok(())
 }

@@ -229,8 +229,11 @@ pub fn run(
     // Attached clients and whether their input side is still open.
     let mut clients: Vec<(std::os::unix::net::UnixStream, bool)> = Vec::new();
 
-    let launch = runtime::launch_for(engine, &store, &cfg, stdio, console_sock.as_ref().map(|(_, c)| c.as_raw_fd()))?;
-    let started = runtime::spawn::spawn(&launch);
+    // A launch that cannot be planned (a network removed meanwhile) fails
+    // like one that cannot start: the state and `start` say why.
+    let started = runtime::launch_for(engine, &store, &cfg, stdio, console_sock.as_ref().map(|(_, c)| c.as_raw_fd()))
+        .map_err(|e| runtime::spawn::StartError { code: 125, message: e.to_string() })
+        .and_then(|launch| runtime::spawn::spawn(&launch));
     drop(keep);
     let master = match (&started, console_sock) {
         (Ok(_), Some((ours, theirs))) => {

@@ -11,8 +11,10 @@
 //! container's init (`helper`), so the network is up before the container's
 //! command runs, and it dies with the monitor (PDEATHSIG).
 
+pub mod dns;
 pub mod forward;
 pub mod helper;
+pub mod holder;
 pub mod ports;
 pub mod user;
 
@@ -35,6 +37,12 @@ pub enum Mode {
     /// The default: slirp4netns.
     Slirp,
     Pasta,
+    /// User-defined networks (`NetConfig::networks`): a veth on each
+    /// network's bridge, plus slirp4netns for the way out unless every one
+    /// of them is `--internal`.
+    User,
+    /// `container:NAME`: the other container's network namespace.
+    Container(String),
 }
 
 impl Mode {
@@ -52,10 +60,21 @@ impl Mode {
         })
     }
 
+    /// The mode of a container's configuration.
+    pub fn of(network_mode: &str, net: &NetConfig) -> Mode {
+        if !net.networks.is_empty() {
+            return Mode::User;
+        }
+        if let Some(c) = network_mode.strip_prefix("container:") {
+            return Mode::Container(c.to_string());
+        }
+        Mode::parse(network_mode).unwrap_or(Mode::None)
+    }
+
     /// Whether a user-mode network helper connects the namespace.
     pub fn helper(&self) -> Option<helper::Kind> {
         match self {
-            Mode::Slirp => Some(helper::Kind::Slirp4netns),
+            Mode::Slirp | Mode::User => Some(helper::Kind::Slirp4netns),
             Mode::Pasta => Some(helper::Kind::Pasta),
             _ => None,
         }
@@ -72,7 +91,7 @@ impl Mode {
     /// What `--add-host NAME:host-gateway` resolves to.
     pub fn host_gateway(&self) -> Option<&'static str> {
         match self {
-            Mode::Slirp => Some(SLIRP_GATEWAY),
+            Mode::Slirp | Mode::User => Some(SLIRP_GATEWAY),
             _ => None,
         }
     }
@@ -87,6 +106,31 @@ pub struct NetConfig {
     /// `-P`: publish every exposed port on a random host port.
     #[serde(default)]
     pub publish_all: bool,
+    /// The user-defined networks joined (`--network NAME`, `network connect`).
+    #[serde(default)]
+    pub networks: Vec<Attachment>,
+}
+
+/// A container's membership of a user-defined network.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Attachment {
+    pub network: String,
+    /// `--network-alias`, `network connect --alias`.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// `--ip`.
+    #[serde(default)]
+    pub ip: Option<String>,
+}
+
+/// Put the container's own address in its /etc/hosts (user networks: known
+/// only once it is plugged in), replacing the line of an earlier start.
+pub fn set_own_address(hosts: &std::path::Path, ip: &str, hostname: &str) -> std::io::Result<()> {
+    let old = std::fs::read_to_string(hosts)?;
+    let suffix = format!("\t{hostname}");
+    let mut out: String = old.lines().filter(|l| !l.ends_with(&suffix)).map(|l| format!("{l}\n")).collect();
+    out.push_str(&format!("{ip}{suffix}\n"));
+    std::fs::write(hosts, out)
 }
 
 /// resolv.conf for a container: `--dns` servers, else the network's

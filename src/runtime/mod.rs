@@ -54,6 +54,9 @@ pub fn launch_for(
     }
     let empty = engine.paths.data.join("empty");
     let _ = std::fs::create_dir_all(&empty);
+    let (join, user_nets, shared_dir) = network_namespaces(engine, store, cfg, idmap.as_ref())?;
+    let etc_dir = shared_dir.as_ref().map(|(d, _)| d.clone()).unwrap_or_else(|| dir.clone());
+    let hostname = shared_dir.map(|(_, h)| h).unwrap_or_else(|| cfg.hostname.clone());
     Ok(spawn::Launch {
         rootfs: rootfs::RootfsPlan {
             lowers: cfg.layers.iter().rev().map(|l| format!("{}/diff", crate::image::store::hex_of(l))).collect(),
@@ -62,9 +65,9 @@ pub fn launch_for(
             work: dir.join("work"),
             merged: dir.join("merged"),
             etc_files: vec![
-                (dir.join("userdata/hosts"), "hosts"),
-                (dir.join("userdata/hostname"), "hostname"),
-                (dir.join("userdata/resolv.conf"), "resolv.conf"),
+                (etc_dir.join("userdata/hosts"), "hosts"),
+                (etc_dir.join("userdata/hostname"), "hostname"),
+                (etc_dir.join("userdata/resolv.conf"), "resolv.conf"),
             ],
             mounts: crate::engine::volumes::launch_mounts(&engine.paths, &h.mounts)?,
             read_only: h.read_only,
@@ -92,7 +95,7 @@ pub fn launch_for(
             single_id: idmap.as_ref().is_some_and(|m| m.is_single()),
             init: h.init,
         },
-        hostname: cfg.hostname.clone(),
+        hostname,
         console_socket,
         idmap,
         new_net: h.network_mode != "host",
@@ -110,8 +113,66 @@ pub fn launch_for(
             format!("lowerdir={lowers},upperdir={},workdir={}", dir.join("upper").display(), dir.join("work").display())
         }),
         cgroup: if h.resources.is_empty() { None } else { Some((cfg.id.clone(), h.resources.clone())) },
-        network: crate::engine::networks::plan(store, cfg)?,
+        network: crate::engine::networks::plan(engine, store, cfg)?,
+        join,
+        user_nets,
     })
+}
+
+type NetNamespaces = (Option<spawn::Join>, Option<spawn::UserNets>, Option<(std::path::PathBuf, String)>);
+
+/// What a container's network mode needs beyond its own new namespace: on
+/// user networks, the holder (and, rootless, its user namespace to nest in);
+/// with `container:NAME`, that container's namespaces, /etc files and
+/// hostname.
+fn network_namespaces(
+    engine: &Engine,
+    store: &ContainerStore,
+    cfg: &ContainerConfig,
+    idmap: Option<&IdMap>,
+) -> Result<NetNamespaces> {
+    let open = |p: String| -> Result<std::os::fd::OwnedFd> {
+        Ok(std::fs::File::open(&p).map_err(|e| Error::io(format!("open {p}"), e))?.into())
+    };
+    match crate::network::Mode::of(&cfg.host.network_mode, &cfg.host.net) {
+        crate::network::Mode::User => {
+            let requests = crate::engine::networks::attach_requests(engine, cfg)?;
+            let client = crate::network::holder::Client::connect(&engine.paths)?;
+            let join = match idmap {
+                Some(map) => Some(spawn::Join {
+                    userns: Some(open(client.userns().display().to_string())?),
+                    netns: None,
+                    map: Some(map.relative_to(&IdMap::for_current_user()).ok_or_else(|| {
+                        Error::Other("the container's id mapping does not fit in the user networks' namespace".into())
+                    })?),
+                }),
+                None => None,
+            };
+            let user_nets = spawn::UserNets {
+                client: std::cell::RefCell::new(client),
+                requests,
+                hosts: store.dir(&cfg.id).join("userdata/hosts"),
+                hostname: cfg.hostname.clone(),
+            };
+            Ok((join, Some(user_nets), None))
+        }
+        crate::network::Mode::Container(target) => {
+            let t = store.load(&store.resolve(&target)?)?;
+            if t.state.status != crate::container::Status::Running || t.state.pid == 0 {
+                return Err(Error::InvalidArgument(format!(
+                    "cannot join the network of container {target}: it is not running: start it first"
+                )));
+            }
+            let pid = t.state.pid;
+            let join = spawn::Join {
+                userns: if idmap.is_some() { Some(open(format!("/proc/{pid}/ns/user"))?) } else { None },
+                netns: Some(open(format!("/proc/{pid}/ns/net"))?),
+                map: None,
+            };
+            Ok((Some(join), None, Some((store.dir(&t.config.id), t.config.hostname.clone()))))
+        }
+        _ => Ok((None, None, None)),
+    }
 }
 
 /// (resource, soft, hard) for setrlimit(2).

@@ -35,6 +35,47 @@ pub struct Launch {
     pub fuse_options: Option<String>,
     /// slirp4netns or pasta to connect the new network namespace.
     pub network: Option<crate::network::helper::Plan>,
+    /// Namespaces to enter before cloning (see `Join`).
+    pub join: Option<Join>,
+    /// User networks to plug the container into before it runs.
+    pub user_nets: Option<UserNets>,
+}
+
+/// "Stage 1": a short-lived fork of the monitor enters these namespaces and
+/// clones the container from there (CLONE_PARENT: it stays the monitor's
+/// child). Rootless user networks: the holder's user namespace, so the
+/// container's nests in it and the holder may plug veths into it
+/// (`network::holder`). `--network container:NAME`: that container's user
+/// and network namespaces, shared rather than created.
+pub struct Join {
+    pub userns: Option<OwnedFd>,
+    pub netns: Option<OwnedFd>,
+    /// The new user namespace's maps in the joined namespace's ids, written
+    /// by stage 1 (root there; newuidmap works only from the host's).
+    pub map: Option<IdMap>,
+}
+
+pub struct UserNets {
+    pub client: std::cell::RefCell<crate::network::holder::Client>,
+    pub requests: Vec<crate::network::holder::AttachRequest>,
+    /// The container's /etc/hosts, which gets its address on the first network.
+    pub hosts: std::path::PathBuf,
+    pub hostname: String,
+}
+
+impl UserNets {
+    fn attach(&self, pid: u32) -> Result<(), String> {
+        let mut client = self.client.borrow_mut();
+        for (i, r) in self.requests.iter().enumerate() {
+            let e =
+                client.attach(crate::network::holder::AttachRequest { pid, ..r.clone() }).map_err(|e| e.to_string())?;
+            if i == 0 {
+                crate::network::set_own_address(&self.hosts, &e.ip, &self.hostname)
+                    .map_err(|e| format!("write /etc/hosts: {e}"))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The process to become inside the container: shared by a container's
@@ -83,13 +124,14 @@ pub fn spawn(l: &Launch) -> Result<Started, StartError> {
     let (err_r, err_w) = pipe()?;
     let (ready_r, ready_w) = pipe()?;
     let mut flags = libc::CLONE_NEWNS;
-    if l.idmap.is_some() {
+    let joins_userns = l.join.as_ref().is_some_and(|j| j.userns.is_some() && j.map.is_none());
+    if l.idmap.is_some() && !joins_userns {
         flags |= libc::CLONE_NEWUSER;
     }
     if l.new_pid {
         flags |= libc::CLONE_NEWPID;
     }
-    if l.new_net {
+    if l.new_net && !l.join.as_ref().is_some_and(|j| j.netns.is_some()) {
         flags |= libc::CLONE_NEWNET;
     }
     if l.new_ipc {
@@ -99,14 +141,7 @@ pub fn spawn(l: &Launch) -> Result<Started, StartError> {
         flags |= libc::CLONE_NEWUTS;
     }
     let parent = std::process::id();
-    // clone(2) without a new stack behaves like fork(2) with namespaces.
-    let pid = unsafe {
-        libc::syscall(libc::SYS_clone, (flags | libc::SIGCHLD) as libc::c_ulong, 0usize, 0usize, 0usize, 0usize)
-    };
-    if pid < 0 {
-        let e = std::io::Error::last_os_error();
-        return Err(StartError { code: 125, message: format!("cannot create the container's namespaces: {e}") });
-    }
+    let pid = clone_container(flags, l.join.as_ref())?;
     if pid == 0 {
         drop(go_w);
         drop(err_r);
@@ -122,10 +157,10 @@ pub fn spawn(l: &Launch) -> Result<Started, StartError> {
             libc::_exit(code);
         }
     }
-    let pid = pid as u32;
     drop(go_r);
     drop(err_w);
-    if let Some(map) = &l.idmap {
+    let maps_written = l.join.as_ref().is_some_and(|j| j.userns.is_some());
+    if let (Some(map), false) = (&l.idmap, maps_written) {
         if let Err(e) = userns::write_maps(pid, map) {
             unsafe { libc::kill(pid as i32, libc::SIGKILL) };
             reap(pid);
@@ -153,6 +188,16 @@ pub fn spawn(l: &Launch) -> Result<Started, StartError> {
         },
         None => None,
     };
+    if let Some(u) = &l.user_nets {
+        if let Err(e) = u.attach(pid) {
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            reap(pid);
+            if let Some(h) = &net {
+                h.stop();
+            }
+            return Err(StartError { code: 125, message: e });
+        }
+    }
     drop(ready_w);
     let mut go = std::fs::File::from(go_w);
     let _ = std::io::Write::write_all(&mut go, b"G");
@@ -190,6 +235,78 @@ pub fn spawn(l: &Launch) -> Result<Started, StartError> {
         return Err(StartError { code: code.parse().unwrap_or(125), message: text.to_string() });
     }
     Ok(Started { pid, fuse_pid, net })
+}
+
+/// clone(2) the container's init: directly, or from a stage 1 process that
+/// first enters `join`'s namespaces. Returns 0 in the container's process.
+fn clone_container(flags: i32, join: Option<&Join>) -> Result<u32, StartError> {
+    // clone(2) without a new stack behaves like fork(2) with namespaces.
+    let raw = |flags: i32| unsafe {
+        libc::syscall(libc::SYS_clone, (flags | libc::SIGCHLD) as libc::c_ulong, 0usize, 0usize, 0usize, 0usize)
+    };
+    let failed = |what: &str| StartError {
+        code: 125,
+        message: format!("cannot create the container's namespaces: {what}: {}", std::io::Error::last_os_error()),
+    };
+    let Some(j) = join else {
+        let pid = raw(flags);
+        return if pid < 0 { Err(failed("clone")) } else { Ok(pid as u32) };
+    };
+    let (pid_r, pid_w) = pipe()?;
+    let stage1 = unsafe { libc::fork() };
+    if stage1 < 0 {
+        return Err(failed("fork"));
+    }
+    if stage1 == 0 {
+        drop(pid_r);
+        let report = |msg: String| -> ! {
+            unsafe {
+                libc::write(pid_w.as_raw_fd(), msg.as_ptr().cast(), msg.len());
+                libc::_exit(125)
+            }
+        };
+        unsafe {
+            if let Some(u) = &j.userns {
+                if libc::setns(u.as_raw_fd(), libc::CLONE_NEWUSER) != 0 {
+                    report(format!("Eenter the user namespace: {}", std::io::Error::last_os_error()));
+                }
+            }
+            if let Some(n) = &j.netns {
+                if libc::setns(n.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
+                    report(format!("Eenter the network namespace: {}", std::io::Error::last_os_error()));
+                }
+            }
+        }
+        let pid = raw(flags | libc::CLONE_PARENT);
+        if pid == 0 {
+            return Ok(0);
+        }
+        if pid < 0 {
+            report(format!("Eclone: {}", std::io::Error::last_os_error()));
+        }
+        if let Some(map) = &j.map {
+            if let Err(e) = userns::write_maps_direct(pid as u32, map) {
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                report(format!("Ewrite the nested user namespace's maps: {e}"));
+            }
+        }
+        let msg = format!("P{pid}");
+        unsafe {
+            libc::write(pid_w.as_raw_fd(), msg.as_ptr().cast(), msg.len());
+            libc::_exit(0)
+        }
+    }
+    drop(pid_w);
+    let mut msg = String::new();
+    let _ = std::fs::File::from(pid_r).read_to_string(&mut msg);
+    reap(stage1 as u32);
+    match (msg.strip_prefix('P').and_then(|p| p.parse::<u32>().ok()), msg.strip_prefix('E')) {
+        (Some(pid), _) => Ok(pid),
+        (None, Some(e)) => {
+            Err(StartError { code: 125, message: format!("cannot create the container's namespaces: {e}") })
+        }
+        _ => Err(StartError { code: 125, message: "cannot create the container's namespaces: stage 1 died".into() }),
+    }
 }
 
 fn reap(pid: u32) {

@@ -107,6 +107,39 @@ impl IdMap {
     pub fn container_gid(&self, host: u32) -> Option<u32> {
         unmap_one(&self.gids, host)
     }
+
+    /// This map with its host ids expressed as ids of `parent`, the map of
+    /// the user namespace it will be nested in (user networks: containers'
+    /// namespaces are children of the holder's). None if a host id of ours
+    /// is not mapped in `parent`.
+    pub fn relative_to(&self, parent: &IdMap) -> Option<IdMap> {
+        let rel = |ours: &[IdRange], theirs: &[IdRange]| -> Option<Vec<IdRange>> {
+            let mut v = Vec::new();
+            for r in ours {
+                // Split our range wherever it crosses one of the parent's.
+                let mut done = 0;
+                while done < r.count {
+                    let host = r.outside + done;
+                    let p = theirs.iter().find(|p| host >= p.outside && host - p.outside < p.count)?;
+                    let n = (p.count - (host - p.outside)).min(r.count - done);
+                    v.push(IdRange { inside: r.inside + done, outside: p.inside + (host - p.outside), count: n });
+                    done += n;
+                }
+            }
+            Some(v)
+        };
+        Some(IdMap { uids: rel(&self.uids, &parent.uids)?, gids: rel(&self.gids, &parent.gids)? })
+    }
+}
+
+/// Write a nested namespace's maps from a process that is root in its
+/// parent namespace (no newuidmap: that runs in the host's namespace, which
+/// is not the parent). `map` is in the parent's ids.
+pub fn write_maps_direct(pid: u32, map: &IdMap) -> std::io::Result<()> {
+    let text =
+        |v: &[IdRange]| v.iter().map(|r| format!("{} {} {}\n", r.inside, r.outside, r.count)).collect::<String>();
+    std::fs::write(format!("/proc/{pid}/uid_map"), text(&map.uids))?;
+    std::fs::write(format!("/proc/{pid}/gid_map"), text(&map.gids))
 }
 
 fn unmap_one(ranges: &[IdRange], host: u32) -> Option<u32> {
@@ -489,4 +522,27 @@ fn rechown(root: &Path, old: &IdMap, new: &IdMap) -> RechownReport {
         report.changed += 1;
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(inside: u32, outside: u32, count: u32) -> IdRange {
+        IdRange { inside, outside, count }
+    }
+
+    #[test]
+    fn nested_maps_are_expressed_in_the_parent_ids() {
+        let parent =
+            IdMap { uids: vec![r(0, 1000, 1), r(1, 100000, 65536)], gids: vec![r(0, 1000, 1), r(1, 100000, 65536)] };
+        // The same map as the parent's nests as the identity.
+        assert_eq!(parent.relative_to(&parent).unwrap().uids, vec![r(0, 0, 1), r(1, 1, 65536)]);
+        // keep-id for uid 1000: 0..999 -> 100000.., 1000 -> 1000, 1001.. -> 101000..
+        let keep = parent.keep_id(1000, 1000).unwrap();
+        assert_eq!(keep.relative_to(&parent).unwrap().uids, vec![r(0, 1, 1000), r(1000, 0, 1), r(1001, 1001, 64536)]);
+        // A host id the parent does not map cannot be nested.
+        let other = IdMap { uids: vec![r(0, 5, 1)], gids: vec![r(0, 1000, 1)] };
+        assert!(other.relative_to(&parent).is_none());
+    }
 }
