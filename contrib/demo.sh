@@ -11,7 +11,8 @@ mkdir -p "$work/run" && chmod 700 "$work/run"
 registry_pid=""
 cleanup() {
     [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null || true
-    "$RCON" rm -f demo-box demo-web >/dev/null 2>&1 || true
+    "$RCON" rm -f demo-box demo-web demo-db >/dev/null 2>&1 || true
+    "$RCON" network rm demo-net >/dev/null 2>&1 || true
     "$RCON" volume rm demo-data >/dev/null 2>&1 || true
     "$RCON" image prune -a -f >/dev/null 2>&1 || true
     rm -rf "$work" 2>/dev/null || true
@@ -23,7 +24,7 @@ step() { printf '\n\033[1m$ rcon %s\033[0m\n' "$*"; "$RCON" "$@"; }
 root="$work/rootfs"
 mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/www"
 cp "$(command -v busybox)" "$root/bin/busybox"
-for a in sh ls cat echo id hostname sleep tr httpd nc; do ln -s busybox "$root/bin/$a"; done
+for a in sh ls cat echo id hostname sleep tr httpd nc seq; do ln -s busybox "$root/bin/$a"; done
 echo 'hello from a published port' > "$root/www/index.html"
 echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
 
@@ -63,6 +64,14 @@ step rm -f demo-web
 step volume ls
 step run --rm -v demo-data:/data busybox:demo cat /data/index.html
 
+# A user-defined network: containers find each other by name and alias.
+step network create demo-net
+step run -d --name demo-db --network demo-net --network-alias database busybox:demo nc -ll -p 5432 -e echo "db says hello"
+step run --rm --network demo-net busybox:demo sh -c 'for i in $(seq 50); do nc database 5432 </dev/null && break; sleep 0.1; done'
+step network inspect demo-net --format '{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}'
+step rm -f demo-db
+step network rm demo-net
+
 # A registry on loopback (Debian's docker-registry): push, forget, pull back.
 if command -v docker-registry >/dev/null 2>&1; then
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 5099)
@@ -81,4 +90,4 @@ if command -v docker-registry >/dev/null 2>&1; then
     step run --rm "$reg/demo/busybox:1.0" echo "pulled back and running"
     step manifest inspect "$reg/demo/busybox:1.0"
 fi
-printf '\ndemo finished: image imported, tagged, saved, loaded back, run as containers, served on a published port with data in a volume, pushed to a registry and pulled back\n'
+printf '\ndemo finished: image imported, tagged, saved, loaded back, run as containers, served on a published port with data in a volume, reached by name on a user network, pushed to a registry and pulled back\n'
