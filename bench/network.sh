@@ -9,7 +9,13 @@
 #    published port, read on the host (median of RUNS)
 #  - time to first byte: from `run -d -p` to the first byte of an HTTP answer
 #    of busybox httpd through the published port (median of RUNS)
-#  - connect latency: TCP connect + 1-byte echo through the published port
+#  - connect latency: TCP connect + 1-byte echo through the published port,
+#    with busybox `nc -ll -e cat` (forks a cat per connection) and with a
+#    python3 echo server that does not fork (the host's /usr bound in
+#    read-only), which leaves the network path's own cost
+#  - user network: connect + echo and 1 GiB between two containers on a
+#    user-defined network, by name (rcon only: podman's rootless bridge
+#    needs netavark's firewall in its namespace)
 set -euo pipefail
 RCON=${1:-target/release/rcon}
 RCON=$(cd "$(dirname "$RCON")" && pwd)/$(basename "$RCON")
@@ -138,6 +144,59 @@ latency() {
     "$e" rm -f ${3:-} nb-echo >/dev/null
 }
 
+HOST_USR=(-v /usr:/usr:ro -v /lib:/lib:ro -v /lib64:/lib64:ro)
+ECHO_PY='import socket
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 7)); l.listen(64)
+while True:
+    c, _ = l.accept()
+    d = c.recv(1)
+    if d: c.sendall(d)
+    c.close()'
+
+latency_py() {
+    local e=$1 img=$2 p; p=$(free_port)
+    "$e" run -d ${NETFLAG:-} --name nb-echo -p "$p:7" "${HOST_USR[@]}" "$img" python3 -c "$ECHO_PY" >/dev/null
+    connect_latency "$p"
+    "$e" rm -f ${3:-} nb-echo >/dev/null
+}
+
+# Between two containers on a user network: connect + echo (ms, median of
+# 200) and 1 GiB (MiB/s), client and server by name.
+user_network() {
+    "$RCON" network create nb-net >/dev/null
+    "$RCON" run -d --name nb-srv --network nb-net "${HOST_USR[@]}" busybox python3 -c "$ECHO_PY" >/dev/null
+    "$RCON" run -d --name nb-sink --network nb-net busybox sh -c 'while :; do nc -l -p 5001 >/dev/null; done' >/dev/null
+    "$RCON" run --rm --network nb-net "${HOST_USR[@]}" busybox python3 -c '
+import socket, time, subprocess
+t = []
+deadline = time.time() + 20
+while True:
+    try:
+        socket.create_connection(("nb-srv", 7)).close(); break
+    except OSError:
+        if time.time() > deadline: raise
+        time.sleep(0.01)
+addr = socket.getaddrinfo("nb-srv", 7)[0][4]
+for _ in range(200):
+    a = time.perf_counter()
+    s = socket.create_connection(addr); s.sendall(b"x"); s.recv(1); s.close()
+    t.append((time.perf_counter() - a) * 1000)
+t.sort()
+sink = socket.getaddrinfo("nb-sink", 5001)[0][4]
+while True:
+    try:
+        s = socket.create_connection(sink); break
+    except OSError:
+        time.sleep(0.01)
+buf = bytes(1 << 20); a = time.perf_counter()
+for _ in range(1024): s.sendall(buf)
+s.close()
+print("%.2f %.0f" % (t[len(t) // 2], 1024 / (time.perf_counter() - a)))'
+    "$RCON" rm -f nb-srv nb-sink >/dev/null
+    "$RCON" network rm nb-net >/dev/null
+}
+
 row() { printf '%-44s %12s %12s\n' "$@"; }
 row "benchmark ($N runs, median)" "rcon" "podman"
 r=$(throughput "$RCON" busybox); p=-
@@ -149,6 +208,12 @@ row "run -d -p to first HTTP byte, ms" "$r" "$p"
 r=$(latency "$RCON" busybox); p=-
 $have_podman && p=$(latency podman localhost/nb-busybox "-t 0")
 row "connect + 1-byte echo through -p, ms" "$r" "$p"
+r=$(latency_py "$RCON" busybox); p=-
+$have_podman && p=$(latency_py podman localhost/nb-busybox "-t 0")
+row "same, non-forking echo server, ms" "$r" "$p"
+read -r ul ut <<<"$(user_network)"
+row "user network: connect + echo by name, ms" "$ul" "-"
+row "user network: 1 GiB container to container, MiB/s" "$ut" "-"
 if command -v pasta >/dev/null 2>&1; then
     export NETFLAG=--network=pasta
     row "1 GiB through -p, MiB/s (rcon: pasta)" "$(throughput "$RCON" busybox)" "-"
