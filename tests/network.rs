@@ -231,6 +231,57 @@ fn missing_slirp4netns_is_a_clear_error() {
     assert_eq!(t.rcon(["ps", "-aq"]).ok(), "", "nothing half-created");
 }
 
+/// `rcon ARGS` in a mount namespace of its own where `prep` (shell, run as
+/// root) has changed /dev first; then as the test's user.
+fn rcon_with_dev(t: &TestEnv, prep: &str, args: &[&str]) -> Run {
+    let mut script = format!("{prep} && exec ");
+    if let (Mode::Rootless, Some(u)) = (t.mode, test_user()) {
+        script.push_str(&format!("setpriv --reuid={} --regid={} --clear-groups ", u.uid, u.gid));
+    }
+    script.push_str("\"$@\"");
+    let like = t.cmd(args);
+    let mut c = std::process::Command::new("unshare");
+    c.args(["-m", "--propagation", "private", "sh", "-c", &script, "sh"]);
+    c.arg(like.get_program()).args(like.get_args()).env_clear().current_dir(&t.dir);
+    for (k, v) in like.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    Run::from(c.stdin(std::process::Stdio::null()).output().unwrap())
+}
+
+both_modes!(missing_or_closed_tun_is_a_clear_error, |t| {
+    if !is_root() {
+        eprintln!("note: not run: hiding /dev/net/tun needs a mount namespace made by root");
+        return;
+    }
+    img(t);
+    // no tun device at all
+    let r = rcon_with_dev(t, "mount -t tmpfs none /dev/net", &["run", "--name", "tunless", "busybox", "true"]);
+    r.fails(125, "slirp4netns needs /dev/net/tun, which does not exist: as root, modprobe tun");
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    // Docker keeps a container whose start failed, with the error; no
+    // slirp4netns or forwarder is left running for it.
+    assert_eq!(t.rcon(["ps", "-a", "--format", "{{.Names}} {{.State}}"]).ok(), "tunless exited\n");
+    let ps = std::process::Command::new("pgrep").args(["-f", &t.dir.display().to_string()]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&ps.stdout).trim().is_empty(),
+        "left running: {}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
+    t.rcon(["rm", "tunless"]).ok();
+    // a device the user may not open (root may open anything)
+    if t.mode == Mode::Rootless {
+        let fake = t.path("tun");
+        std::fs::write(&fake, "").unwrap();
+        let prep = format!("mount --bind {} /dev/net/tun", fake.display());
+        let r = rcon_with_dev(t, &prep, &["run", "--rm", "busybox", "true"]);
+        r.fails(125, "slirp4netns needs /dev/net/tun, which this user cannot open: as root, chmod 0666 /dev/net/tun");
+        assert_eq!(t.rcon(["ps", "-aq"]).ok(), "", "--rm: nothing left");
+    }
+});
+
 /// Two consecutive free host ports.
 fn free_pair() -> u16 {
     loop {

@@ -233,13 +233,15 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
     let mut exposed_ports = ic.exposed_ports.clone().unwrap_or_default();
     let net = super::networks::net_config(
         engine,
-        &network,
-        &o.publish,
-        o.publish_all,
-        &o.expose,
+        &super::networks::NetFlags {
+            network: &network,
+            publish: &o.publish,
+            publish_all: o.publish_all,
+            expose: &o.expose,
+            aliases: &o.network_aliases,
+            ip: o.ip.as_deref(),
+        },
         &mut exposed_ports,
-        &o.network_aliases,
-        o.ip.as_deref(),
     )?;
     let log_driver = o.log_driver.clone().unwrap_or_else(|| "json-file".into());
     crate::monitor::logs::Driver::parse(&log_driver).map_err(|e| bad(e.to_string()))?;

@@ -50,17 +50,22 @@ fn check_ip(n: &Network, ip: &str) -> Result<()> {
     Ok(())
 }
 
+/// The network flags of `create`/`run`.
+#[derive(Clone, Copy)]
+pub struct NetFlags<'a> {
+    pub network: &'a str,
+    pub publish: &'a [String],
+    pub publish_all: bool,
+    pub expose: &'a [String],
+    /// `--network-alias`
+    pub aliases: &'a [String],
+    /// `--ip`
+    pub ip: Option<&'a str>,
+}
+
 /// Check the network flags of `create`; `--expose` adds to the exposed ports.
-pub fn net_config(
-    engine: &Engine,
-    network: &str,
-    publish: &[String],
-    publish_all: bool,
-    expose: &[String],
-    exposed: &mut Map<String, Value>,
-    aliases: &[String],
-    ip: Option<&str>,
-) -> Result<NetConfig> {
+pub fn net_config(engine: &Engine, f: &NetFlags, exposed: &mut Map<String, Value>) -> Result<NetConfig> {
+    let NetFlags { network, publish, publish_all, expose, aliases, ip } = *f;
     let mode = mode(engine, network)?;
     let mut networks = Vec::new();
     if mode == Mode::User {
@@ -219,7 +224,7 @@ pub fn inspect_settings(engine: &Engine, store: &ContainerStore, c: &Container) 
                                 "IPAddress": f(|e| e.ip.clone()),
                                 "IPPrefixLen": e.map(|e| e.prefix).unwrap_or(0),
                                 "MacAddress": f(|e| e.mac.clone()),
-                                "DNSNames": e.map(|e| dns_names(e)),
+                                "DNSNames": e.map(dns_names),
                             }),
                         )
                     })

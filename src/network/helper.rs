@@ -90,7 +90,13 @@ pub fn check(kind: Kind) -> Result<PathBuf, String> {
             kind.package()
         )
     })?;
-    if std::fs::OpenOptions::new().read(true).write(true).open("/dev/net/tun").is_err() {
+    if let Err(e) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/net/tun") {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            return Err(format!(
+                "{} needs /dev/net/tun, which does not exist: as root, modprobe tun (or mknod /dev/net/tun c 10 200 and chmod 0666 it), or run with --network none or host",
+                kind.program()
+            ));
+        }
         return Err(format!(
             "{} needs /dev/net/tun, which this user cannot open: as root, chmod 0666 /dev/net/tun (Debian's default mode), or run with --network none or host",
             kind.program()

@@ -91,13 +91,13 @@ pub struct Endpoint {
 
 #[derive(Debug, Serialize, Deserialize)]
 enum Request {
-    Attach(AttachRequest),
+    Attach(Box<AttachRequest>),
     Detach { container: String, network: String },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 enum Reply {
-    Attached(Endpoint),
+    Attached(Box<Endpoint>),
     Done,
     Failed(String),
 }
@@ -149,8 +149,8 @@ impl Client {
     }
 
     pub fn attach(&mut self, req: AttachRequest) -> Result<Endpoint> {
-        match self.ask(&Request::Attach(req))? {
-            Reply::Attached(e) => Ok(e),
+        match self.ask(&Request::Attach(Box::new(req)))? {
+            Reply::Attached(e) => Ok(*e),
             Reply::Failed(m) => Err(other(m)),
             Reply::Done => Err(other("network holder: unexpected answer")),
         }
@@ -500,8 +500,8 @@ impl Holder {
         while let Some(pos) = self.clients[i].1.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = self.clients[i].1.drain(..=pos).collect();
             let reply = match serde_json::from_slice::<Request>(&line) {
-                Ok(Request::Attach(r)) => match self.attach(r) {
-                    Ok(e) => Reply::Attached(e),
+                Ok(Request::Attach(r)) => match self.attach(*r) {
+                    Ok(e) => Reply::Attached(Box::new(e)),
                     Err(m) => Reply::Failed(m),
                 },
                 Ok(Request::Detach { container, network }) => match self.detach(&container, &network) {

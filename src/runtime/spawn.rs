@@ -131,7 +131,7 @@ pub fn spawn(l: &Launch) -> Result<Started, StartError> {
     if l.new_pid {
         flags |= libc::CLONE_NEWPID;
     }
-    if l.new_net && !l.join.as_ref().is_some_and(|j| j.netns.is_some()) {
+    if l.new_net && l.join.as_ref().is_none_or(|j| j.netns.is_none()) {
         flags |= libc::CLONE_NEWNET;
     }
     if l.new_ipc {
