@@ -548,7 +548,7 @@ pub fn run(
         runtime::cgroups::remove(id);
     }
     if let Some(h) = &started.net {
-        h.stop();
+        h.kill();
     }
     if cfg.host.auto_remove && store.remove(id).is_ok() {
         crate::events::container(&engine.paths, &cfg, "destroy", &[]);
@@ -561,6 +561,10 @@ pub fn run(
     }
     let _ = std::fs::remove_file(run_dir.join(ATTACH_SOCKET));
     say(&mut notify, &format!("EXIT {code}"));
+    drop(notify.take());
+    if let Some(h) = &started.net {
+        h.reap();
+    }
     if restart {
         let delay = restart::next_delay(relaunched.unwrap_or_default(), running_since.elapsed());
         relaunch(&store, id, delay, &sfd, notify)?;

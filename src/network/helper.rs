@@ -61,18 +61,25 @@ pub struct Helper {
 impl Helper {
     /// End the helper and reap it (it is the monitor's child).
     pub fn stop(&self) {
-        if let Some(f) = self.forwarder {
-            unsafe {
-                libc::kill(f as i32, libc::SIGKILL);
-                libc::waitpid(f as i32, std::ptr::null_mut(), 0);
-            }
+        self.kill();
+        self.reap();
+    }
+
+    /// SIGKILL, not SIGTERM: the helper has nothing to save (its API socket
+    /// goes with the container's run directory), and a graceful exit cost
+    /// slirp4netns ~15 ms on every container's way out.
+    pub fn kill(&self) {
+        for pid in self.forwarder.iter().chain([&self.pid]) {
+            unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
         }
-        // SIGKILL, not SIGTERM: the helper has nothing to save (its API
-        // socket goes with the container's run directory), and a graceful
-        // exit cost slirp4netns ~15 ms on every container's way out.
-        unsafe {
-            libc::kill(self.pid as i32, libc::SIGKILL);
-            libc::waitpid(self.pid as i32, std::ptr::null_mut(), 0);
+    }
+
+    /// Wait for the killed helper. Its exit closes the tap device, and
+    /// unregistering a network device takes the kernel ~20 ms: the monitor
+    /// reports the container's exit first and reaps afterwards.
+    pub fn reap(&self) {
+        for pid in self.forwarder.iter().chain([&self.pid]) {
+            unsafe { libc::waitpid(*pid as i32, std::ptr::null_mut(), 0) };
         }
         if let Some(f) = &self.netns_file {
             let _ = nix::mount::umount2(f, nix::mount::MntFlags::MNT_DETACH);
