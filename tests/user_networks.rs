@@ -293,3 +293,28 @@ both_modes!(user_network_flags_bad_input, |t| {
     t.rcon(["start", "orphan"]).fails(125, "network net not found");
     t.rcon(["rm", "orphan"]).ok();
 });
+
+both_modes!(parallel_starts_get_distinct_addresses, |t| {
+    t.load_busybox("busybox");
+    t.rcon(["network", "create", "busy"]).ok();
+    // as a script would: `for i in 1..6; do rcon run -d … & done; wait`
+    let names: Vec<String> = (0..6).map(|i| format!("p{i}")).collect();
+    std::thread::scope(|s| {
+        for n in &names {
+            s.spawn(move || {
+                t.rcon(["run", "-d", "--name", n, "--network", "busy", "busybox", "sleep", "60"]).ok().len()
+            });
+        }
+    });
+    let mut ips: Vec<String> = names.iter().map(|n| ip_of(t, n, "busy")).collect();
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), names.len(), "{ips:?}");
+    // every one is known by name to every other
+    let script: String = names.iter().map(|n| format!("busybox nslookup {n} >/dev/null && ")).collect();
+    assert_eq!(t.rcon(["exec", "p0", "sh", "-c", &format!("{script}echo all")]).ok(), "all\n");
+    let mut args = vec!["rm", "-f"];
+    args.extend(names.iter().map(|s| s.as_str()));
+    t.rcon(args).ok();
+    t.rcon(["network", "rm", "busy"]).ok();
+});
