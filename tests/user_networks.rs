@@ -44,6 +44,12 @@ fn ip_of(t: &TestEnv, c: &str, net: &str) -> String {
         .to_string()
 }
 
+/// `name` on `net`: busybox nc answering `reply` on `port` to every connection.
+fn nc_server(t: &TestEnv, name: &str, net: &str, port: &str, reply: &str) {
+    t.rcon(["run", "-d", "--name", name, "--network", net, "busybox", "nc", "-ll", "-p", port, "-e", "echo", reply])
+        .ok();
+}
+
 /// Run a shell script in a throw-away container on `net`.
 fn sh_on(t: &TestEnv, net: &str, script: &str) -> Run {
     t.rcon(["run", "--rm", "--network", net, "busybox", "sh", "-c", script])
@@ -119,40 +125,8 @@ both_modes!(networks_are_isolated_and_internal_has_no_way_out, |t| {
     t.load_busybox("busybox");
     t.rcon(["network", "create", "blue"]).ok();
     t.rcon(["network", "create", "--internal", "red"]).ok();
-    t.rcon([
-        "run",
-        "-d",
-        "--name",
-        "bluesrv",
-        "--network",
-        "blue",
-        "busybox",
-        "nc",
-        "-ll",
-        "-p",
-        "8080",
-        "-e",
-        "echo",
-        "hi",
-    ])
-    .ok();
-    t.rcon([
-        "run",
-        "-d",
-        "--name",
-        "redsrv",
-        "--network",
-        "red",
-        "busybox",
-        "nc",
-        "-ll",
-        "-p",
-        "8080",
-        "-e",
-        "echo",
-        "hi",
-    ])
-    .ok();
+    nc_server(t, "bluesrv", "blue", "8080", "hi");
+    nc_server(t, "redsrv", "red", "8080", "hi");
     let blue_ip = ip_of(t, "bluesrv", "blue");
     let red_ip = ip_of(t, "redsrv", "red");
     // on its own network each is reachable, by address and by name
