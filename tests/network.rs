@@ -128,6 +128,18 @@ both_modes!(pasta_network_has_egress, |t| {
         .ok()
         .to_string();
     assert_eq!(out, "via-pasta\n");
+    // pasta as the configured default network (podman's containers.conf key)
+    std::fs::create_dir_all(t.config.join("rcon")).unwrap();
+    let conf = if t.mode == Mode::Root { t.config.join("network.json") } else { t.config.join("rcon/network.json") };
+    std::fs::write(&conf, r#"{"default_rootless_network_cmd": "pasta"}"#).unwrap();
+    t.give(&conf);
+    let out = t.rcon(["run", "--rm", "busybox", "sh", "-c", "ip -4 -o addr | grep -c 10.0.2.100; true"]).ok().to_string();
+    assert_eq!(out, "0\n", "not slirp4netns' address");
+    t.rcon(["create", "--name", "conf", "busybox", "true"]).ok();
+    assert_eq!(t.rcon(["inspect", "-f", "{{.HostConfig.NetworkMode}}", "conf"]).ok(), "pasta\n");
+    std::fs::write(&conf, r#"{"default_rootless_network_cmd": "vpnkit"}"#).unwrap();
+    t.rcon(["run", "--rm", "busybox", "true"]).fails(125, "default_rootless_network_cmd \"vpnkit\" is not known");
+    t.rcon(["rm", "conf"]).ok();
 });
 
 both_modes!(dns_and_hosts_flags, |t| {

@@ -229,7 +229,10 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
         }
     }
     crate::runtime::caps::effective_set(o.privileged, &o.cap_add, &o.cap_drop).map_err(|e| bad(e.to_string()))?;
-    let network = o.network.clone().unwrap_or_else(|| "bridge".into());
+    let network = match o.network.as_deref() {
+        None | Some("bridge") | Some("default") => super::networks::default_network(engine)?,
+        Some(n) => n.to_string(),
+    };
     let mut exposed_ports = ic.exposed_ports.clone().unwrap_or_default();
     let net = super::networks::net_config(
         engine,

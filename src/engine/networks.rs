@@ -31,6 +31,33 @@ pub fn mode(engine: &Engine, network: &str) -> Result<Mode> {
     })
 }
 
+/// Settings of networking in `CONFIG/network.json`, in podman's
+/// containers.conf names: `{"default_rootless_network_cmd": "pasta"}` makes
+/// pasta the default network instead of slirp4netns.
+#[derive(Default, serde::Deserialize)]
+struct NetworkSettings {
+    #[serde(default)]
+    default_rootless_network_cmd: Option<String>,
+}
+
+/// What `--network` means when it is not given (or is `bridge`/`default`).
+pub fn default_network(engine: &Engine) -> Result<String> {
+    let path = engine.paths.config.join("network.json");
+    let s: NetworkSettings = match std::fs::read(&path) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map_err(|e| bad(format!("{}: {e}: fix or remove the file", path.display())))?,
+        Err(_) => NetworkSettings::default(),
+    };
+    match s.default_rootless_network_cmd.as_deref() {
+        None | Some("slirp4netns") => Ok("bridge".into()),
+        Some("pasta") => Ok("pasta".into()),
+        Some(other) => Err(bad(format!(
+            "{}: default_rootless_network_cmd {other:?} is not known: use slirp4netns or pasta",
+            path.display()
+        ))),
+    }
+}
+
 /// The user network records a container's attachments name.
 pub fn attached_networks(engine: &Engine, net: &NetConfig) -> Result<Vec<(Network, crate::network::Attachment)>> {
     let store = NetworkStore::open(&engine.paths)?;
