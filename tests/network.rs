@@ -133,7 +133,8 @@ both_modes!(pasta_network_has_egress, |t| {
     let conf = if t.mode == Mode::Root { t.config.join("network.json") } else { t.config.join("rcon/network.json") };
     std::fs::write(&conf, r#"{"default_rootless_network_cmd": "pasta"}"#).unwrap();
     t.give(&conf);
-    let out = t.rcon(["run", "--rm", "busybox", "sh", "-c", "ip -4 -o addr | grep -c 10.0.2.100; true"]).ok().to_string();
+    let out =
+        t.rcon(["run", "--rm", "busybox", "sh", "-c", "ip -4 -o addr | grep -c 10.0.2.100; true"]).ok().to_string();
     assert_eq!(out, "0\n", "not slirp4netns' address");
     t.rcon(["create", "--name", "conf", "busybox", "true"]).ok();
     assert_eq!(t.rcon(["inspect", "-f", "{{.HostConfig.NetworkMode}}", "conf"]).ok(), "pasta\n");

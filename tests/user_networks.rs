@@ -292,3 +292,21 @@ both_modes!(parallel_starts_get_distinct_addresses, |t| {
     t.rcon(args).ok();
     t.rcon(["network", "rm", "busy"]).ok();
 });
+
+both_modes!(gateway_stays_reachable_as_containers_come_and_go, |t| {
+    // A bridge without an address of its own takes its lowest port's, which
+    // changes as containers join and leave: a container that cached the
+    // old one lost its resolver. Each new container here has a fresh random
+    // port address, so a few rounds would hit that.
+    t.load_busybox("busybox");
+    t.rcon(["network", "create", "churn"]).ok();
+    t.rcon(["run", "-d", "--name", "watcher", "--network", "churn", "busybox", "sleep", "120"]).ok();
+    for i in 0..8 {
+        let name = format!("c{i}");
+        t.rcon(["run", "-d", "--name", &name, "--network", "churn", "busybox", "sleep", "60"]).ok();
+        let out = t.rcon(["exec", "watcher", "busybox", "nslookup", &name]).ok().to_string();
+        assert!(out.contains(&format!("Address: {}", ip_of(t, &name, "churn"))), "round {i}: {out}");
+        t.rcon(["rm", "-f", &name]).ok();
+    }
+    t.rcon(["rm", "-f", "watcher"]).ok();
+});

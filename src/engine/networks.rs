@@ -44,8 +44,9 @@ struct NetworkSettings {
 pub fn default_network(engine: &Engine) -> Result<String> {
     let path = engine.paths.config.join("network.json");
     let s: NetworkSettings = match std::fs::read(&path) {
-        Ok(b) => serde_json::from_slice(&b)
-            .map_err(|e| bad(format!("{}: {e}: fix or remove the file", path.display())))?,
+        Ok(b) => {
+            serde_json::from_slice(&b).map_err(|e| bad(format!("{}: {e}: fix or remove the file", path.display())))?
+        }
         Err(_) => NetworkSettings::default(),
     };
     match s.default_rootless_network_cmd.as_deref() {

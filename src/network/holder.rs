@@ -29,7 +29,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{Ipv4Addr, UdpSocket};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::dns;
+use super::resolver::Resolver;
 use super::user::{Network, Subnet};
 use crate::error::{Error, Result};
 use crate::paths::Paths;
@@ -248,15 +249,10 @@ pub fn main(run_dir: &Path) -> i32 {
     if std::io::stdin().lock().read_line(&mut go).is_err() || go.trim() != "G" {
         return 125;
     }
-    let mut h = match setup(run_dir, rootless) {
-        Ok(h) => h,
-        Err(e) => {
-            let _ = writeln!(stdout, "ERR {e}");
-            return 125;
-        }
-    };
-    // Detach from whoever started us (they reap this half). The socket is
-    // bound after the fork: clients learn our pid from its credentials.
+    // Detach from whoever started us (they reap this half, and read our
+    // OK or ERR from the pipe we keep). Before any thread exists (fork keeps
+    // only the calling one) and before the socket is bound (clients learn
+    // our pid from its credentials).
     match unsafe { libc::fork() } {
         0 => {}
         pid if pid > 0 => unsafe { libc::_exit(0) },
@@ -265,6 +261,13 @@ pub fn main(run_dir: &Path) -> i32 {
             return 125;
         }
     }
+    let mut h = match setup(run_dir, rootless) {
+        Ok(h) => h,
+        Err(e) => {
+            let _ = writeln!(stdout, "ERR {e}");
+            return 125;
+        }
+    };
     let sock = run_dir.join(SOCKET);
     let _ = std::fs::remove_file(&sock);
     let listener = match UnixListener::bind(&sock) {
@@ -294,7 +297,6 @@ pub fn main(run_dir: &Path) -> i32 {
 struct Bridge {
     net: Network,
     dev: String,
-    dns: UdpSocket,
 }
 
 struct Holder {
@@ -306,12 +308,7 @@ struct Holder {
     endpoints: Vec<Endpoint>,
     /// pidfds of attached containers' inits, by pid.
     watched: BTreeMap<u32, OwnedFd>,
-    /// A socket in the host's network namespace: forwarded DNS queries.
-    upstream: UdpSocket,
-    servers: Vec<SocketAddr>,
-    /// Our query id -> (network, client, its id, when).
-    pending: BTreeMap<u16, (String, SocketAddr, u16, Instant)>,
-    next_id: u16,
+    resolver: Resolver,
     next_if: u32,
     idle_since: Option<Instant>,
 }
@@ -329,6 +326,7 @@ fn setup(run_dir: &Path, rootless: bool) -> std::result::Result<Holder, String> 
     upstream.set_nonblocking(true).map_err(|e| e.to_string())?;
     let servers = dns::upstream_servers(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| format!("new network namespace: {e}"))?;
+    let resolver = Resolver::start(upstream, servers).map_err(|e| format!("start the resolver: {e}"))?;
     ip(None, "link set lo up\n")?;
     Ok(Holder {
         run_dir: run_dir.to_path_buf(),
@@ -338,10 +336,7 @@ fn setup(run_dir: &Path, rootless: bool) -> std::result::Result<Holder, String> 
         bridges: BTreeMap::new(),
         endpoints: Vec::new(),
         watched: BTreeMap::new(),
-        upstream,
-        servers,
-        pending: BTreeMap::new(),
-        next_id: 1,
+        resolver,
         next_if: 0,
         idle_since: None,
     })
@@ -389,11 +384,11 @@ impl Holder {
             endpoints: self.endpoints.clone(),
         };
         let _ = state::replace_json(&self.run_dir.join(STATE), &s);
+        self.resolver.publish(&self.endpoints);
     }
 
     fn serve(&mut self) {
         loop {
-            self.expire_pending();
             if self.clients.is_empty() && self.endpoints.is_empty() {
                 let since = *self.idle_since.get_or_insert_with(Instant::now);
                 if since.elapsed() >= LINGER && self.try_exit() {
@@ -402,23 +397,14 @@ impl Holder {
             } else {
                 self.idle_since = None;
             }
-            let mut fds = vec![
-                libc::pollfd {
-                    fd: self.listener.as_ref().map_or(-1, |l| l.as_raw_fd()),
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd { fd: self.upstream.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-            ];
+            let mut fds = vec![libc::pollfd {
+                fd: self.listener.as_ref().map_or(-1, |l| l.as_raw_fd()),
+                events: libc::POLLIN,
+                revents: 0,
+            }];
             let nclients = self.clients.len();
             fds.extend(self.clients.iter().map(|(c, _)| libc::pollfd {
                 fd: c.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            }));
-            let names: Vec<String> = self.bridges.keys().cloned().collect();
-            fds.extend(self.bridges.values().map(|b| libc::pollfd {
-                fd: b.dns.as_raw_fd(),
                 events: libc::POLLIN,
                 revents: 0,
             }));
@@ -438,10 +424,7 @@ impl Holder {
                     self.clients.push((c, Vec::new()));
                 }
             }
-            if fds[1].revents != 0 {
-                self.relay_upstream();
-            }
-            let base = 2;
+            let base = 1;
             let mut gone = Vec::new();
             for i in 0..nclients {
                 if fds[base + i].revents != 0 && !self.read_client(i) {
@@ -449,12 +432,6 @@ impl Holder {
                 }
             }
             let base = base + nclients;
-            for (j, name) in names.iter().enumerate() {
-                if fds[base + j].revents != 0 {
-                    self.answer_dns(name);
-                }
-            }
-            let base = base + names.len();
             for (j, pid) in pids.iter().enumerate() {
                 if fds[base + j].revents != 0 {
                     self.container_exited(*pid);
@@ -537,14 +514,19 @@ impl Holder {
         }
         let subnet = Subnet::parse(&net.subnet).map_err(|e| e.to_string())?;
         let dev = format!("rc-{}", &net.id[..12]);
+        let gw: Ipv4Addr = net.gateway.parse().map_err(|_| format!("bad gateway {}", net.gateway))?;
+        // A fixed address: otherwise a bridge takes the lowest of its ports'
+        // addresses, which changes as containers come and go, and
+        // containers that cached the old one lose the gateway (and DNS).
         ip(
             None,
             &format!(
-                "link add {dev} type bridge\naddr add {}/{} dev {dev}\nlink set {dev} up\n",
-                net.gateway, subnet.len
+                "link add {dev} type bridge\nlink set {dev} address {}\naddr add {}/{} dev {dev}\nlink set {dev} up\n",
+                mac_for(gw),
+                net.gateway,
+                subnet.len
             ),
         )?;
-        let gw: Ipv4Addr = net.gateway.parse().map_err(|_| format!("bad gateway {}", net.gateway))?;
         let dns = UdpSocket::bind((gw, 53)).map_err(|e| format!("DNS on {gw}:53: {e}"));
         let dns = match dns {
             Ok(d) => d,
@@ -553,14 +535,17 @@ impl Holder {
                 return Err(e);
             }
         };
-        let _ = dns.set_nonblocking(true);
-        self.bridges.insert(net.name.clone(), Bridge { net: net.clone(), dev, dns });
+        self.resolver.add(&net.name, net.internal, dns);
+        self.bridges.insert(net.name.clone(), Bridge { net: net.clone(), dev });
         Ok(())
     }
 
     fn drop_bridge(&mut self, name: &str) {
         if let Some(b) = self.bridges.remove(name) {
-            let _ = ip(None, &format!("link del {}\n", b.dev));
+            self.resolver.remove(name);
+            // In the background: deleting a device waits for the kernel's
+            // rtnl lock, which may be busy for a while.
+            std::thread::spawn(move || ip(None, &format!("link del {}\n", b.dev)));
         }
     }
 
@@ -679,11 +664,10 @@ impl Holder {
         let (gone, kept): (Vec<Endpoint>, Vec<Endpoint>) =
             std::mem::take(&mut self.endpoints).into_iter().partition(|e| e.pid == pid);
         self.endpoints = kept;
-        // Usually gone with the container's namespace already.
-        let script: String = gone.iter().map(|e| format!("link del {}\n", e.host_if)).collect();
-        if !script.is_empty() {
-            let _ = ip(None, &script);
-        }
+        // Their veths went with the container's network namespace (a veth
+        // pair dies with either end): nothing to delete, and nothing to wait
+        // for behind the kernel's rtnl lock.
+        drop(gone);
         self.forget_unused_bridges();
         self.save();
     }
@@ -694,60 +678,6 @@ impl Holder {
         for n in unused {
             self.drop_bridge(&n);
         }
-    }
-
-    /// A query on a network's resolver: its containers by name, alias or
-    /// short id; anything else goes to the host's resolvers (not from
-    /// `--internal` networks, which have no way out).
-    fn answer_dns(&mut self, network: &str) {
-        let mut buf = [0u8; 1500];
-        let Some(b) = self.bridges.get(network) else { return };
-        let Ok((n, from)) = b.dns.recv_from(&mut buf) else { return };
-        let pkt = &buf[..n];
-        let Some(q) = dns::parse_query(pkt) else { return };
-        let name = q.name.as_str();
-        let addrs: Vec<Ipv4Addr> = self
-            .endpoints
-            .iter()
-            .filter(|e| e.network == network)
-            .filter(|e| {
-                e.name.eq_ignore_ascii_case(name)
-                    || e.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
-                    || (name.len() == 12 && e.container.starts_with(name))
-            })
-            .filter_map(|e| e.ip.parse().ok())
-            .collect();
-        let reply = if !addrs.is_empty() {
-            dns::answer(pkt, &q, &addrs, 600)
-        } else if b.net.internal || self.servers.is_empty() {
-            dns::error(pkt, &q, if b.net.internal { dns::NXDOMAIN } else { dns::SERVFAIL })
-        } else {
-            let id = self.next_id;
-            self.next_id = self.next_id.wrapping_add(1).max(1);
-            let mut fwd = pkt.to_vec();
-            dns::set_id(&mut fwd, id);
-            if self.upstream.send_to(&fwd, self.servers[0]).is_ok() {
-                self.pending.insert(id, (network.to_string(), from, q.id, Instant::now()));
-            }
-            return;
-        };
-        let _ = b.dns.send_to(&reply, from);
-    }
-
-    fn relay_upstream(&mut self) {
-        let mut buf = [0u8; 4096];
-        while let Ok((n, _)) = self.upstream.recv_from(&mut buf) {
-            let Some(id) = dns::id(&buf[..n]) else { continue };
-            let Some((net, client, orig, _)) = self.pending.remove(&id) else { continue };
-            dns::set_id(&mut buf[..n], orig);
-            if let Some(b) = self.bridges.get(&net) {
-                let _ = b.dns.send_to(&buf[..n], client);
-            }
-        }
-    }
-
-    fn expire_pending(&mut self) {
-        self.pending.retain(|_, p| p.3.elapsed() < Duration::from_secs(10));
     }
 }
 

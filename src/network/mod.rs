@@ -16,6 +16,7 @@ pub mod forward;
 pub mod helper;
 pub mod holder;
 pub mod ports;
+pub mod resolver;
 pub mod user;
 
 use serde::{Deserialize, Serialize};
