@@ -73,6 +73,9 @@ both_modes!(containers_talk_by_name_and_alias_over_tcp_and_udp, |t| {
             sh_on(t, "front", &format!("for i in $(seq 50); do nc {name} 8080 </dev/null && break; sleep 0.1; done"));
         assert_eq!(r.ok(), "tcp-hello\n", "by {name}");
     }
+    // the seed notes' workflow: ping the other container by name
+    let r = sh_on(t, "front", "busybox ping -c 1 -W 5 srv | grep -c 'bytes from'");
+    assert_eq!(r.ok(), "1\n");
     // DNS answers with the address inspect shows
     let r = sh_on(t, "front", "busybox nslookup api");
     assert!(r.ok().contains(&format!("Address: {ip}")), "{}", r.stdout);
