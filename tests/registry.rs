@@ -216,6 +216,10 @@ both_modes!(pull_all_tags_and_run_pulls_missing_images, |t| {
         t.load_busybox(&n);
         t.rcon(["push", "-q", &n]).ok();
     }
+    // without a tag push means latest (Docker 20.10+), which does not exist here
+    let repo = format!("{}/tags/bb", reg.host);
+    t.rcon(["push", &repo]).fails(125, "tags/bb:latest");
+    t.rcon(["push", "-a", "-q", &repo]).ok();
     let u = TestEnv::new(t.mode);
     let out = u.rcon(["pull", "-a", &format!("{}/tags/bb", reg.host)]).ok().to_string();
     assert!(out.contains("1: Pulling from") && out.contains("2: Pulling from"), "{out}");

@@ -177,8 +177,8 @@ pub struct PushedTag {
     pub size: usize,
 }
 
-/// `rcon push NAME[:TAG]`: the image the name refers to, or every tag of
-/// the repository with `all_tags`.
+/// `rcon push NAME[:TAG]`: the image the name refers to (`latest` without a
+/// tag), or every tag of the repository with `all_tags`.
 pub fn push_cmd(engine: &Engine, req: &PushRequest, progress: &Arc<Progress>) -> Result<Vec<PushedTag>> {
     let r = Reference::parse(&req.name)?;
     if r.digest.is_some() {
@@ -186,12 +186,8 @@ pub fn push_cmd(engine: &Engine, req: &PushRequest, progress: &Arc<Progress>) ->
     }
     let store = engine.store()?;
     let images = store.images()?;
-    let targets: Vec<String> = if req.all_tags
-        || r.tag.is_none()
-            && !images
-                .iter()
-                .any(|i| i.repo_tags.contains(&r.clone().with_default_tag().full_tagged().unwrap_or_default()))
-    {
+    // Docker 20.10 and later: without a tag, `latest` (not every tag; -a for that).
+    let targets: Vec<String> = if req.all_tags {
         let prefix = format!("{}:", r.full_name());
         let mut v: Vec<String> =
             images.iter().flat_map(|i| i.repo_tags.iter()).filter(|t| t.starts_with(&prefix)).cloned().collect();
