@@ -25,7 +25,8 @@
 //! RUN/netns.log              the holder's stderr
 //! ```
 //!
-//! Plumbing uses iproute2's `ip` (batch mode, one run per namespace).
+//! Plumbing: rtnetlink and ioctls for each container (`rtnl.rs`), iproute2's
+//! `ip` for the rarer bridge and disconnect changes.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -41,6 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use super::dns;
 use super::resolver::Resolver;
+use super::rtnl;
 use super::user::{Network, Subnet};
 use crate::error::{Error, Result};
 use crate::paths::Paths;
@@ -601,15 +603,10 @@ impl Holder {
         self.next_if += 1;
         let mac = mac_for(addr);
         let dev = &self.bridges[&r.network.name].dev;
-        ip(
-            None,
-            &format!(
-                "link add {host_if} type veth peer name {ifname} address {mac} netns {}\nlink set {host_if} master {dev} up\n",
-                r.pid
-            ),
-        )
-        .map_err(|e| {
-            if e.contains("ermission") || e.contains("not permitted") {
+        let master = std::ffi::CString::new(dev.as_str()).map(|c| unsafe { libc::if_nametoindex(c.as_ptr()) });
+        let master = master.ok().filter(|i| *i != 0).ok_or_else(|| format!("bridge {dev} is gone"))?;
+        rtnl::create_veth(&host_if, master, &ifname, &mac, r.pid).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::PermissionDenied {
                 format!(
                     "container {} was started outside user networks: restart it to connect it to {} ({e})",
                     r.name, r.network.name
@@ -618,9 +615,7 @@ impl Holder {
                 format!("create the interface of container {} on network {}: {e}", r.name, r.network.name)
             }
         })?;
-        if let Err(e) =
-            ip(Some(netns.as_raw_fd()), &format!("addr add {addr}/{} dev {ifname}\nlink set {ifname} up\n", subnet.len))
-        {
+        if let Err(e) = rtnl::configure_in(netns.as_raw_fd(), &ifname, addr, subnet.len) {
             let _ = ip(None, &format!("link del {host_if}\n"));
             return Err(format!("configure {ifname} in container {}: {e}", r.name));
         }

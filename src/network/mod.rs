@@ -17,6 +17,7 @@ pub mod helper;
 pub mod holder;
 pub mod ports;
 pub mod resolver;
+pub mod rtnl;
 pub mod user;
 
 use serde::{Deserialize, Serialize};
