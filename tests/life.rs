@@ -356,14 +356,15 @@ both_modes!(events_filters_windows_rotation_and_corruption, |t| {
     assert_eq!(names, want);
     assert_eq!(r.stderr, "");
 
-    t.rcon(["run", "--name", "ea", "busybox", "true"]).ok();
-    t.rcon(["run", "--name", "eb", "busybox", "true"]).ok();
+    // Names that cannot be id prefixes: `container=` matches either.
+    t.rcon(["run", "--name", "xa", "busybox", "true"]).ok();
+    t.rcon(["run", "--name", "xb", "busybox", "true"]).ok();
     let since = ["events", "--since", "10m", "--until", "0s"];
     let q = |extra: &[&str]| t.rcon(since.iter().chain(extra)).ok().to_string();
-    assert_eq!(q(&["--filter", "container=ea", "--format", "{{.Action}}"]), "create\nstart\ndie\n");
+    assert_eq!(q(&["--filter", "container=xa", "--format", "{{.Action}}"]), "create\nstart\ndie\n");
     assert_eq!(
         q(&["--filter", "type=container", "--filter", "event=die", "--format", "{{.Actor.Attributes.name}}"]),
-        "ea\neb\n"
+        "xa\nxb\n"
     );
     assert_eq!(
         q(&[
@@ -372,13 +373,13 @@ both_modes!(events_filters_windows_rotation_and_corruption, |t| {
             "--filter",
             "event=die",
             "--filter",
-            "container=eb",
+            "container=xb",
             "--format",
             "{{.Action}}"
         ]),
         "create\ndie\n"
     );
-    let json_line = q(&["--filter", "container=eb", "--filter", "event=die", "--format", "json"]);
+    let json_line = q(&["--filter", "container=xb", "--filter", "event=die", "--format", "json"]);
     let v: Value = serde_json::from_str(json_line.trim()).unwrap();
     assert_eq!(
         (v["Type"].as_str(), v["Action"].as_str(), v["status"].as_str()),
@@ -387,8 +388,8 @@ both_modes!(events_filters_windows_rotation_and_corruption, |t| {
     assert_eq!(v["Actor"]["Attributes"]["exitCode"], "0");
     assert!(v["timeNano"].as_i64().unwrap() / 1_000_000_000 == v["time"].as_i64().unwrap());
     // default format: Docker's line
-    let line = q(&["--filter", "container=ea", "--filter", "event=create"]);
-    assert!(line.contains(" container create ") && line.trim_end().ends_with("(image=busybox, name=ea)"), "{line}");
+    let line = q(&["--filter", "container=xa", "--filter", "event=create"]);
+    assert!(line.contains(" container create ") && line.trim_end().ends_with("(image=busybox, name=xa)"), "{line}");
     // a window in the past: nothing
     assert_eq!(t.rcon(["events", "--since", "1h", "--until", "30m"]).ok(), "");
 
@@ -396,16 +397,16 @@ both_modes!(events_filters_windows_rotation_and_corruption, |t| {
     use std::io::Write;
     let log = journal.join("events.log");
     std::fs::OpenOptions::new().append(true).open(&log).unwrap().write_all(b"{\"Type\":\"cont\n").unwrap();
-    t.rcon(["run", "--name", "ec", "busybox", "true"]).ok();
+    t.rcon(["run", "--name", "xc", "busybox", "true"]).ok();
     let r =
-        t.rcon(["events", "--since", "10m", "--until", "0s", "--filter", "container=ec", "--format", "{{.Action}}"]);
+        t.rcon(["events", "--since", "10m", "--until", "0s", "--filter", "container=xc", "--format", "{{.Action}}"]);
     assert_eq!(r.ok(), "create\nstart\ndie\n");
     assert!(r.stderr.contains("skipping a corrupted record"), "{}", r.stderr);
 
     t.rcon(["events", "--filter", "colour=red"]).fails(125, "invalid filter");
     t.rcon(["events", "--since", "yesterday-ish"]).fails(125, "--since");
     t.rcon(["events", "--format", "{{.Action"]).fails(125, "");
-    t.rcon(["rm", "ea", "eb", "ec"]).ok();
+    t.rcon(["rm", "xa", "xb", "xc"]).ok();
 });
 
 both_modes!(stats_from_proc_without_a_daemon, |t| {
