@@ -54,6 +54,22 @@ pub enum ContainerCommand {
     Port(PortArgs),
     /// Remove all stopped containers
     Prune(PruneArgs),
+    /// Create a new image from a container's changes
+    Commit(super::commit::CommitArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(super::commit::CpArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(super::commit::DiffArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(super::commit::ExportArgs),
+    /// Pause all processes within one or more containers
+    Pause(super::lifecycle::PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(super::lifecycle::PauseArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(super::stats::StatsArgs),
+    /// Update configuration of one or more containers
+    Update(super::lifecycle::UpdateArgs),
 }
 
 pub fn dispatch(engine: &Engine, c: ContainerCommand) -> CmdResult {
@@ -75,6 +91,14 @@ pub fn dispatch(engine: &Engine, c: ContainerCommand) -> CmdResult {
         ContainerCommand::Top(a) => top(engine, a),
         ContainerCommand::Port(a) => port(engine, a),
         ContainerCommand::Prune(a) => prune(engine, a),
+        ContainerCommand::Commit(a) => super::commit::commit(engine, a),
+        ContainerCommand::Cp(a) => super::commit::cp(engine, a),
+        ContainerCommand::Diff(a) => super::commit::diff(engine, a),
+        ContainerCommand::Export(a) => super::commit::export(engine, a),
+        ContainerCommand::Pause(a) => super::lifecycle::pause(engine, a),
+        ContainerCommand::Unpause(a) => super::lifecycle::unpause(engine, a),
+        ContainerCommand::Stats(a) => super::stats::stats(engine, a),
+        ContainerCommand::Update(a) => super::lifecycle::update(engine, a),
     }
 }
 

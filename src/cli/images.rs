@@ -40,6 +40,8 @@ pub enum ImageCommand {
     Pull(super::registry::PullArgs),
     /// Upload an image to a registry
     Push(super::registry::PushArgs),
+    /// Build an image from a Dockerfile
+    Build(super::build::BuildArgs),
 }
 
 pub fn dispatch(engine: &Engine, c: ImageCommand) -> CmdResult {
@@ -57,6 +59,7 @@ pub fn dispatch(engine: &Engine, c: ImageCommand) -> CmdResult {
         ImageCommand::Prune(a) => prune(engine, a),
         ImageCommand::Pull(a) => super::registry::pull(engine, a),
         ImageCommand::Push(a) => super::registry::push(engine, a),
+        ImageCommand::Build(a) => super::build::build(engine, a),
     }
 }
 
