@@ -70,3 +70,32 @@ fn unwritable_data_dir_is_a_clear_error() {
     let r = Run::from(c.output().unwrap());
     r.fails(125, "XDG_DATA_HOME");
 }
+
+#[test]
+fn docker_management_groups_have_dockers_subcommands() {
+    // `docker container …`, `docker image …`, `docker network …`, `docker
+    // volume …`: scripts use the long forms too.
+    let t = TestEnv::new(Mode::Rootless);
+    let groups: [(&str, &[&str]); 4] = [
+        (
+            "container",
+            &[
+                "attach", "commit", "cp", "create", "diff", "exec", "export", "inspect", "kill", "logs", "ls", "pause",
+                "port", "prune", "rename", "restart", "rm", "run", "start", "stats", "stop", "top", "unpause",
+                "update", "wait",
+            ],
+        ),
+        (
+            "image",
+            &["build", "history", "import", "inspect", "load", "ls", "prune", "pull", "push", "rm", "save", "tag"],
+        ),
+        ("network", &["connect", "create", "disconnect", "inspect", "ls", "prune", "rm"]),
+        ("volume", &["create", "inspect", "ls", "prune", "rm"]),
+    ];
+    for (group, subs) in groups {
+        for sub in subs {
+            let r = t.rcon([group, sub, "--help"]);
+            assert_eq!(r.code, 0, "rcon {group} {sub}: {}", r.stderr);
+        }
+    }
+}
