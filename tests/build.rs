@@ -593,3 +593,27 @@ both_modes!(format_oci_is_the_push_default_for_the_image, |t| {
     assert!(m.contains("application/vnd.docker.distribution.manifest.v2+json"), "{m}");
     build(t, &["--format", "v1"], &dir).fails(125, "unrecognized image format \"v1\"");
 });
+
+both_modes!(add_from_url_with_checksum, |t| {
+    use std::io::Write;
+    t.load_busybox("busybox");
+    let body = "fetched over http\n";
+    let srv = crate::common::registry::HttpServer::start(move |req, s| {
+        let (status, text) = if req.path == "/notes.txt" { ("200 OK", body) } else { ("404 Not Found", "") };
+        let _ = write!(s, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}", text.len());
+    });
+    let url = format!("http://{}/notes.txt", srv.host());
+    let sum = crate::common::fixtures::sha256(body.as_bytes());
+    let df = format!("FROM busybox\nADD --checksum={sum} {url} /srv/\nCMD [\"cat\", \"/srv/notes.txt\"]\n");
+    let dir = context(t, "addurl", &[("Dockerfile", &df)]);
+    build(t, &["-q", "-t", "fetched"], &dir).ok();
+    assert_eq!(t.rcon(["run", "--rm", "fetched"]).ok(), body);
+    // a wrong checksum fails the step and leaves no image
+    let bad = df.replace(&sum, &format!("sha256:{}", "0".repeat(64)));
+    let dir = context(t, "addurl-bad", &[("Dockerfile", &bad)]);
+    build(t, &["-t", "notfetched"], &dir).fails(1, &format!("checksum of {url} is {sum}"));
+    t.rcon(["image", "inspect", "notfetched"]).fails(125, "notfetched");
+    // a missing file is an error that names the URL
+    let dir = context(t, "addurl-404", &[("Dockerfile", &df.replace("notes.txt /srv/", "gone.txt /srv/"))]);
+    build(t, &["-t", "gone"], &dir).fails(1, "gone.txt");
+});
