@@ -617,3 +617,36 @@ both_modes!(add_from_url_with_checksum, |t| {
     let dir = context(t, "addurl-404", &[("Dockerfile", &df.replace("notes.txt /srv/", "gone.txt /srv/"))]);
     build(t, &["-t", "gone"], &dir).fails(1, "gone.txt");
 });
+
+both_modes!(remote_tarball_and_dockerfile_contexts, |t| {
+    use crate::common::fixtures::{layer_tar, E};
+    use std::io::Write;
+    t.load_busybox("busybox");
+    let df = b"FROM busybox\nCOPY app.txt /app.txt\nCMD [\"cat\", \"/app.txt\"]\n";
+    let tar = layer_tar(&[E::File("Dockerfile", df, 0o644), E::File("app.txt", b"from a remote context\n", 0o644)]);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar).unwrap();
+    let gz = gz.finish().unwrap();
+    let plain_df = b"FROM busybox\nRUN echo built-from-a-url > /note\nCMD [\"cat\", \"/note\"]\n".to_vec();
+    let srv = crate::common::registry::HttpServer::start(move |req, s| {
+        let body: &[u8] = match req.path.as_str() {
+            "/ctx.tar.gz" => &gz,
+            "/Dockerfile" => &plain_df,
+            _ => {
+                let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                return;
+            }
+        };
+        let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+        let _ = s.write_all(body);
+    });
+    // a compressed tar archive is the context
+    t.rcon(["build", "-q", "-t", "remote-ctx", &format!("http://{}/ctx.tar.gz", srv.host())]).ok();
+    assert_eq!(t.rcon(["run", "--rm", "remote-ctx"]).ok(), "from a remote context\n");
+    // anything else is a Dockerfile without a context
+    t.rcon(["build", "-q", "-t", "remote-df", &format!("http://{}/Dockerfile", srv.host())]).ok();
+    assert_eq!(t.rcon(["run", "--rm", "remote-df"]).ok(), "built-from-a-url\n");
+    // a missing one names the URL
+    let url = format!("http://{}/nothing.tar", srv.host());
+    t.rcon(["build", "-t", "none", &url]).fails(1, &format!("unable to prepare context: download {url}"));
+});

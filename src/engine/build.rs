@@ -205,29 +205,22 @@ fn ignore_for(root: &Path, dockerfile: Option<&Path>) -> Result<DockerIgnore> {
 
 fn prepare(data: &Path, o: &BuildOptions) -> Result<Prepared> {
     if o.context == "-" {
-        let input = read_stdin()?;
-        if !crate::build::layer::is_tar(input.as_slice()) {
-            // `rcon build - < Dockerfile`: no context at all.
-            let text = String::from_utf8(input).map_err(|_| bad("the Dockerfile on stdin is not UTF-8 text".into()))?;
-            return Ok(Prepared { dockerfile: text, context: None, _tmp: None });
-        }
-        let tmp = TempDir::new(&data.join("tmp"), "context")?;
-        let root = tmp.path().join("ctx");
-        fs::create_dir_all(&root).ctx(|| format!("create {}", root.display()))?;
-        let (_, plain) = crate::storage::compress::decompress(input.as_slice()).ctx(|| "read context".into())?;
-        crate::storage::extract::apply_layer(plain, &root, &crate::storage::extract::ExtractOptions::rootless())
-            .map_err(|e| bad(format!("the context on stdin is not a valid tar archive: {e}")))?;
-        let name = o.file.clone().unwrap_or_else(|| "Dockerfile".into());
-        let df_path = root.join(crate::build::context::clean(&name).join("/"));
-        let dockerfile = read_text(&df_path)?;
-        let ignore = ignore_for(&root, Some(&df_path))?;
-        return Ok(Prepared { dockerfile, context: Some(SourceRoot { root, ignore }), _tmp: Some(tmp) });
+        return prepare_bytes(data, o, read_stdin()?, "on stdin");
     }
     if let Some(git) = GitContext::parse(&o.context) {
         return prepare_git(data, o, &git);
     }
     if o.context.starts_with("http://") || o.context.starts_with("https://") {
-        return Err(bad(format!("unable to prepare context: remote contexts ({}) are not supported yet", o.context)));
+        // Docker's remote context: a tar archive (compressed or not) is the
+        // context, anything else is a Dockerfile without one.
+        let resp = ureq::get(&o.context)
+            .call()
+            .map_err(|e| bad(format!("unable to prepare context: download {}: {e}", o.context)))?;
+        let mut body = Vec::new();
+        resp.into_reader()
+            .read_to_end(&mut body)
+            .map_err(|e| bad(format!("unable to prepare context: download {}: {e}", o.context)))?;
+        return prepare_bytes(data, o, body, &format!("from {}", o.context));
     }
     let root = fs::canonicalize(&o.context)
         .map_err(|e| bad(format!("unable to prepare context: path {:?} not found: {e}", o.context)))?;
@@ -253,6 +246,27 @@ fn prepare(data: &Path, o: &BuildOptions) -> Result<Prepared> {
     };
     let ignore = ignore_for(&root, df_path.as_deref())?;
     Ok(Prepared { dockerfile, context: Some(SourceRoot { root, ignore }), _tmp: None })
+}
+
+/// A context that arrived as bytes (stdin, a URL): a tar archive,
+/// compressed or not, is the context; anything else is the Dockerfile.
+fn prepare_bytes(data: &Path, o: &BuildOptions, input: Vec<u8>, whence: &str) -> Result<Prepared> {
+    if !crate::build::layer::is_tar(input.as_slice()) {
+        // `rcon build - < Dockerfile`, or a URL to a Dockerfile: no context at all.
+        let text = String::from_utf8(input).map_err(|_| bad(format!("the Dockerfile {whence} is not UTF-8 text")))?;
+        return Ok(Prepared { dockerfile: text, context: None, _tmp: None });
+    }
+    let tmp = TempDir::new(&data.join("tmp"), "context")?;
+    let root = tmp.path().join("ctx");
+    fs::create_dir_all(&root).ctx(|| format!("create {}", root.display()))?;
+    let (_, plain) = crate::storage::compress::decompress(input.as_slice()).ctx(|| "read context".into())?;
+    crate::storage::extract::apply_layer(plain, &root, &crate::storage::extract::ExtractOptions::rootless())
+        .map_err(|e| bad(format!("the context {whence} is not a valid tar archive: {e}")))?;
+    let name = o.file.clone().unwrap_or_else(|| "Dockerfile".into());
+    let df_path = root.join(crate::build::context::clean(&name).join("/"));
+    let dockerfile = read_text(&df_path)?;
+    let ignore = ignore_for(&root, Some(&df_path))?;
+    Ok(Prepared { dockerfile, context: Some(SourceRoot { root, ignore }), _tmp: Some(tmp) })
 }
 
 /// A git build context: `URL[#REF][:SUBDIR]` as Docker writes it.
