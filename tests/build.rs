@@ -650,3 +650,31 @@ both_modes!(remote_tarball_and_dockerfile_contexts, |t| {
     let url = format!("http://{}/nothing.tar", srv.host());
     t.rcon(["build", "-t", "none", &url]).fails(1, &format!("unable to prepare context: download {url}"));
 });
+
+both_modes!(run_mount_ssh_forwards_the_agent_socket, |t| {
+    t.load_busybox("busybox");
+    // an agent of the user's, on a socket in the test's directory
+    let sock = t.path("agent.sock");
+    let agent =
+        t.program("ssh-agent", ["-D", "-a", sock.to_str().unwrap()]).stdout(std::process::Stdio::null()).spawn();
+    let Ok(mut agent) = agent else {
+        panic!("ssh-agent not found: apt-get install openssh-client (make test-setup does it)");
+    };
+    wait_for("the agent's socket", std::time::Duration::from_secs(10), || sock.exists().then_some(()));
+    let df = "FROM busybox\nRUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo \"agent at $SSH_AUTH_SOCK\"\n\
+              RUN --mount=type=ssh,id=work,target=/agent,required test -S /agent && echo work-agent\n";
+    let dir = context(t, "sshctx", &[("Dockerfile", df)]);
+    let spec_default = format!("default={}", sock.display());
+    let spec_work = format!("work={}", sock.display());
+    let out = build(t, &["--ssh", &spec_default, "--ssh", &spec_work, "-t", "withssh"], &dir).ok().to_string();
+    assert!(out.contains("agent at /run/buildkit/ssh_agent.0"), "{out}");
+    assert!(out.contains("work-agent"), "{out}");
+    // without --ssh: a required agent is an error, an optional one is left out
+    let r = build(t, &["--no-cache", "--ssh", &spec_default, "-t", "nossh"], &dir);
+    r.fails(1, "ssh agent work is required but was not given (--ssh work)");
+    // not a socket: said before anything runs
+    let df_path = dir.join("Dockerfile");
+    build(t, &["--ssh", &format!("default={}", df_path.display())], &dir).fails(1, "is not an SSH agent socket");
+    let _ = agent.kill();
+    let _ = agent.wait();
+});

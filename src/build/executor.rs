@@ -52,6 +52,8 @@ pub struct Options {
     pub pull: bool,
     /// `--secret`: for RUN --mount=type=secret.
     pub secrets: Secrets,
+    /// `--ssh`: agent sockets by id, for RUN --mount=type=ssh.
+    pub ssh: BTreeMap<String, PathBuf>,
 }
 
 /// Secret values by id. Debug shows only the ids, so a value never reaches
@@ -846,11 +848,23 @@ impl<'a> Executor<'a> {
                         ));
                     }
                 }
-                k => {
-                    if m.required || k != "ssh" {
-                        return Err(at(inst, format_args!("--mount=type={k} is not supported by rcon build yet")));
-                    }
+                "ssh" => {
+                    let id = m.id.clone().unwrap_or_else(|| "default".into());
+                    let Some(sock) = self.opts.ssh.get(&id) else {
+                        if m.required {
+                            return Err(at(
+                                inst,
+                                format_args!("ssh agent {id} is required but was not given (--ssh {id})"),
+                            ));
+                        }
+                        continue;
+                    };
+                    // The agent's socket itself, as BuildKit forwards it, and
+                    // SSH_AUTH_SOCK pointing at it.
+                    o.mounts.push(format!("type=bind,source={},target={}", sock.display(), m.target));
+                    o.env.push(format!("SSH_AUTH_SOCK={}", m.target));
                 }
+                k => return Err(at(inst, format_args!("--mount=type={k} is not supported by rcon build yet"))),
             }
         }
         Ok(())

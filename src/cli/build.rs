@@ -48,6 +48,9 @@ pub struct BuildArgs {
     /// Secret to expose to RUN --mount=type=secret (id=ID,src=FILE or id=ID,env=VAR)
     #[arg(long = "secret", value_name = "id=ID,src=FILE")]
     secret: Vec<String>,
+    /// SSH agent socket to expose to RUN --mount=type=ssh (default[=SOCKET] or ID=SOCKET; default: $SSH_AUTH_SOCK)
+    #[arg(long = "ssh", value_name = "default|ID[=SOCKET]")]
+    ssh: Vec<String>,
     /// Always attempt to pull a newer version of the image
     #[arg(long)]
     pull: bool,
@@ -77,6 +80,7 @@ pub fn build(engine: &Engine, a: BuildArgs) -> CmdResult {
         format: a.format,
         pull: a.pull,
         secrets: a.secret,
+        ssh: a.ssh,
     };
     let built = eng::build(engine, &o, &mut std::io::stdout())?;
     if let Some(f) = &a.iidfile {

@@ -37,6 +37,8 @@ pub struct BuildOptions {
     pub pull: bool,
     /// `--secret id=ID,src=FILE` or `id=ID,env=VAR` (`type=file|env` too).
     pub secrets: Vec<String>,
+    /// `--ssh default|ID[=SOCKET]`: agent sockets for RUN --mount=type=ssh.
+    pub ssh: Vec<String>,
 }
 
 pub struct Built {
@@ -110,6 +112,7 @@ pub fn build(engine: &Engine, o: &BuildOptions, out: &mut dyn Write) -> Result<B
         quiet: o.quiet,
         pull: o.pull,
         secrets: secrets(&o.secrets)?,
+        ssh: ssh_agents(&o.ssh)?,
     };
     let mut sink = std::io::sink();
     let out: &mut dyn Write = if o.quiet { &mut sink } else { out };
@@ -128,6 +131,37 @@ pub fn build(engine: &Engine, o: &BuildOptions, out: &mut dyn Write) -> Result<B
         let _ = writeln!(out, "Successfully tagged {}", reference::familiar(t));
     }
     Ok(Built { id, tags })
+}
+
+/// `--ssh` sockets by id, checked before the build starts. BuildKit also
+/// takes private key files here; rcon forwards agents only.
+fn ssh_agents(specs: &[String]) -> Result<BTreeMap<String, PathBuf>> {
+    use std::os::unix::fs::FileTypeExt;
+    let mut out = BTreeMap::new();
+    for spec in specs {
+        let (id, path) = match spec.split_once('=') {
+            Some((id, p)) => (id.to_string(), p.to_string()),
+            None => {
+                let p = std::env::var("SSH_AUTH_SOCK").map_err(|_| {
+                    bad(format!("--ssh {spec}: SSH_AUTH_SOCK is not set: start an agent (eval $(ssh-agent)) or give {spec}=SOCKET"))
+                })?;
+                (spec.clone(), p)
+            }
+        };
+        if path.contains(',') {
+            return Err(bad(format!("--ssh {spec}: give one agent socket (private key files are not supported)")));
+        }
+        match fs::metadata(&path) {
+            Ok(m) if m.file_type().is_socket() => {}
+            _ => {
+                return Err(bad(format!(
+                    "--ssh {spec}: {path} is not an SSH agent socket (private key files are not supported: add the key to an agent with ssh-add)"
+                )))
+            }
+        }
+        out.insert(id, PathBuf::from(path));
+    }
+    Ok(out)
 }
 
 /// `--secret` values, read before the build starts so a missing file fails at once.
