@@ -422,3 +422,47 @@ both_modes!(user_network_bad_input, |t| {
     assert_eq!(t.rcon(["ps", "-aq"]).ok(), "", "nothing half-created");
     t.rcon(["network", "rm", "a"]).ok();
 });
+
+both_modes!(published_udp_reaches_the_container, |t| {
+    img(t);
+    // busybox has no UDP server: python3 from the host's /usr, read-only
+    let echo = "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('0.0.0.0', 9999))\n\
+                while True:\n    d, a = s.recvfrom(100)\n    s.sendto(b'udp-' + d, a)";
+    for net in ["bridge", "pasta"] {
+        let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let name = format!("udp-{net}");
+        let publish = format!("127.0.0.1:{port}:9999/udp");
+        t.rcon([
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--network",
+            net,
+            "-p",
+            &publish,
+            "-v",
+            "/usr:/usr:ro",
+            "-v",
+            "/lib:/lib:ro",
+            "-v",
+            "/lib64:/lib64:ro",
+            "busybox",
+            "python3",
+            "-c",
+            echo,
+        ])
+        .ok();
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        // datagrams sent before the server binds are lost: ask until it answers
+        let got = wait_for(&format!("a UDP answer through {publish} ({net})"), Duration::from_secs(20), || {
+            s.send_to(b"hello", ("127.0.0.1", port)).ok()?;
+            let mut buf = [0u8; 64];
+            let n = s.recv(&mut buf).ok()?;
+            Some(String::from_utf8_lossy(&buf[..n]).to_string())
+        });
+        assert_eq!(got, "udp-hello", "{net}");
+        t.rcon(["rm", "-f", &name]).ok();
+    }
+});

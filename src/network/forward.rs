@@ -1,8 +1,10 @@
-//! The TCP port forwarder for the slirp4netns network (`rcon __portfwd`):
+//! The port forwarder for the slirp4netns network (`rcon __portfwd`):
 //! slirp4netns' own `add_hostfwd` copies every byte through libslirp's
-//! user-mode TCP stack (~250 MiB/s here); this process moves them with
+//! user-mode TCP stack (~250 MiB/s here); this process moves TCP with
 //! splice(2) between two kernel sockets instead (podman's rootlessport plays
-//! the same part).
+//! the same part). UDP goes through it too: libslirp's UDP forwarding
+//! delivers datagrams from 10.0.2.2, and with `--disable-host-loopback` the
+//! answers to that address never make it back.
 //!
 //! It binds the host ports in the host's network namespace first, then
 //! joins the container's user and network namespaces: sockets keep the
@@ -14,18 +16,20 @@
 //! The container sees connections from its own address, not the client's.
 
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 
-/// `rcon __portfwd PID HOST_IP:HOST_PORT:CONTAINER_PORT…`
+/// `rcon __portfwd PID TARGET_IP HOST_IP:HOST_PORT:CONTAINER_PORT[/udp]…`
+/// (TARGET_IP: the container's address to forward to, from inside it:
+/// slirp4netns' 10.0.2.100, or 127.0.0.1 next to pasta)
 pub fn main(args: &[String]) -> i32 {
     let mut report = unsafe { std::fs::File::from_raw_fd(3) };
     match setup(args) {
-        Ok(listeners) => {
+        Ok((listeners, to)) => {
             let _ = report.write_all(b"OK\n");
             drop(report);
-            serve(listeners);
+            serve(listeners, to);
             0
         }
         Err(e) => {
@@ -35,10 +39,22 @@ pub fn main(args: &[String]) -> i32 {
     }
 }
 
-fn setup(args: &[String]) -> Result<Vec<(TcpListener, u16)>, String> {
-    let pid: u32 = args.first().and_then(|p| p.parse().ok()).ok_or("usage: __portfwd PID IP:PORT:PORT…")?;
+/// A host port to publish, bound in the host's namespace.
+enum Listener {
+    Tcp(TcpListener, u16),
+    Udp(UdpSocket, u16),
+}
+
+fn setup(args: &[String]) -> Result<(Vec<Listener>, IpAddr), String> {
+    let usage = "usage: __portfwd PID TARGET_IP IP:PORT:PORT…";
+    let pid: u32 = args.first().and_then(|p| p.parse().ok()).ok_or(usage)?;
+    let to: IpAddr = args.get(1).and_then(|p| p.parse().ok()).ok_or(usage)?;
     let mut listeners = Vec::new();
-    for spec in &args[1..] {
+    for spec in args.iter().skip(2) {
+        let (spec, udp) = match spec.strip_suffix("/udp") {
+            Some(s) => (s, true),
+            None => (spec.as_str(), false),
+        };
         let mut it = spec.rsplitn(3, ':');
         let (cport, hport, ip) = (it.next(), it.next(), it.next());
         let (Some(cport), Some(hport), Some(ip)) = (cport, hport, ip) else {
@@ -47,9 +63,15 @@ fn setup(args: &[String]) -> Result<Vec<(TcpListener, u16)>, String> {
         let ip: IpAddr = ip.trim_matches(['[', ']']).parse().map_err(|_| format!("bad address in {spec}"))?;
         let hport: u16 = hport.parse().map_err(|_| format!("bad port in {spec}"))?;
         let cport: u16 = cport.parse().map_err(|_| format!("bad port in {spec}"))?;
-        let l = TcpListener::bind(SocketAddr::new(ip, hport))
-            .map_err(|e| format!("cannot publish {ip}:{hport} for {cport}/tcp: {e}: choose another host port"))?;
-        listeners.push((l, cport));
+        let addr = SocketAddr::new(ip, hport);
+        let taken = |e: std::io::Error, proto: &str| {
+            format!("cannot publish {ip}:{hport} for {cport}/{proto}: {e}: choose another host port")
+        };
+        listeners.push(if udp {
+            Listener::Udp(UdpSocket::bind(addr).map_err(|e| taken(e, "udp"))?, cport)
+        } else {
+            Listener::Tcp(TcpListener::bind(addr).map_err(|e| taken(e, "tcp"))?, cport)
+        });
     }
     // Open both namespaces before entering the first: /proc/PID is the
     // host's view.
@@ -67,16 +89,19 @@ fn setup(args: &[String]) -> Result<Vec<(TcpListener, u16)>, String> {
     if unsafe { libc::setns(net.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
         return Err(format!("join the container's network namespace: {}", std::io::Error::last_os_error()));
     }
-    Ok(listeners)
+    Ok((listeners, to))
 }
 
-fn serve(listeners: Vec<(TcpListener, u16)>) {
+fn serve(listeners: Vec<Listener>, to: IpAddr) {
     let mut threads = Vec::new();
-    for (l, cport) in listeners {
-        threads.push(std::thread::spawn(move || {
-            for client in l.incoming().flatten() {
-                std::thread::spawn(move || connect(client, cport));
+    for l in listeners {
+        threads.push(std::thread::spawn(move || match l {
+            Listener::Tcp(l, cport) => {
+                for client in l.incoming().flatten() {
+                    std::thread::spawn(move || connect(client, SocketAddr::new(to, cport)));
+                }
             }
+            Listener::Udp(s, cport) => relay_udp(s, SocketAddr::new(to, cport)),
         }));
     }
     for t in threads {
@@ -84,10 +109,9 @@ fn serve(listeners: Vec<(TcpListener, u16)>) {
     }
 }
 
-/// One connection: to the container's address on `cport`, then both
+/// One connection: to `target` in the container, then both
 /// directions spliced until each side has closed.
-fn connect(client: TcpStream, cport: u16) {
-    let target = SocketAddr::new(super::SLIRP_IP.parse().expect("constant address"), cport);
+fn connect(client: TcpStream, target: SocketAddr) {
     let Ok(server) = TcpStream::connect(target) else { return };
     let _ = (client.set_nodelay(true), server.set_nodelay(true));
     let (c2, s2) = match (client.try_clone(), server.try_clone()) {
@@ -97,6 +121,51 @@ fn connect(client: TcpStream, cport: u16) {
     let up = std::thread::spawn(move || pump(&c2, &s2));
     pump(&server, &client);
     let _ = up.join();
+}
+
+/// How long a UDP client's mapping lives without traffic (conntrack's
+/// default for unreplied-to streams is 30 s, for answered ones 120 s).
+const UDP_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// UDP: one socket in the container's namespace per client address, so
+/// answers find their way back; each has a thread relaying the answers and
+/// ending after `UDP_IDLE` of silence.
+fn relay_udp(host: UdpSocket, target: SocketAddr) {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    let host = Arc::new(host);
+    let peers: Arc<Mutex<HashMap<SocketAddr, Arc<UdpSocket>>>> = Arc::default();
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let Ok((n, client)) = host.recv_from(&mut buf) else { continue };
+        let existing = peers.lock().ok().and_then(|p| p.get(&client).cloned());
+        let inner = match existing {
+            Some(s) => s,
+            None => {
+                // Made by this thread, which is in the container's namespace.
+                let Ok(s) = UdpSocket::bind("0.0.0.0:0") else { continue };
+                if s.connect(target).is_err() || s.set_read_timeout(Some(UDP_IDLE)).is_err() {
+                    continue;
+                }
+                let s = Arc::new(s);
+                if let Ok(mut p) = peers.lock() {
+                    p.insert(client, s.clone());
+                }
+                let (s2, host2, peers2) = (s.clone(), host.clone(), peers.clone());
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 65536];
+                    while let Ok(n) = s2.recv(&mut buf) {
+                        let _ = host2.send_to(&buf[..n], client);
+                    }
+                    if let Ok(mut p) = peers2.lock() {
+                        p.remove(&client);
+                    }
+                });
+                s
+            }
+        };
+        let _ = inner.send(&buf[..n]);
+    }
 }
 
 /// Move bytes from `from` to `to` through a pipe with splice(2), then pass

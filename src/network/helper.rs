@@ -3,12 +3,12 @@
 //! container's command runs, killed when the container exits (and, through
 //! PDEATHSIG, when the monitor dies).
 //!
-//! Ports: with slirp4netns, TCP goes through our splice forwarder
-//! (`forward.rs`), UDP through slirp4netns' API socket (`add_hostfwd`); pasta
+//! Ports: with slirp4netns, TCP and UDP go through our forwarder
+//! (`forward.rs`); pasta
 //! publishes both itself (`-t`/`-u`). Either way a connection arrives in the
 //! container from a local address, not the client's: see docs/ARCHITECTURE.md.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -65,8 +65,7 @@ impl Helper {
         self.reap();
     }
 
-    /// SIGKILL, not SIGTERM: the helper has nothing to save (its API socket
-    /// goes with the container's run directory), and a graceful exit cost
+    /// SIGKILL, not SIGTERM: the helper has nothing to save, and a graceful exit cost
     /// slirp4netns ~15 ms on every container's way out.
     pub fn kill(&self) {
         for pid in self.forwarder.iter().chain([&self.pid]) {
@@ -122,18 +121,14 @@ pub fn start(pid: u32, plan: &Plan) -> Result<Helper, String> {
     let (ready_r, ready_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe for {}: {e}", prog.display()))?;
     let mut cmd = Command::new(&prog);
-    // The API socket is named relative to the runtime directory (our cwd and
-    // the helper's): sun_path holds only 108 bytes.
+    // The helpers' files (pasta's pid file, logs) live in the runtime directory.
     cmd.current_dir(&plan.run_dir);
     std::env::set_current_dir(&plan.run_dir).map_err(|e| format!("chdir {}: {e}", plan.run_dir.display()))?;
-    let api = Path::new(API_SOCKET);
     let pidfile = plan.run_dir.join("pasta.pid");
     let netns_file = plan.run_dir.join("netns");
     match plan.kind {
         Kind::Slirp4netns => {
-            let _ = std::fs::remove_file(api);
-            cmd.args(["--configure", "--mtu=65520", "--disable-host-loopback", "--ready-fd=3", "--api-socket"])
-                .arg(api)
+            cmd.args(["--configure", "--mtu=65520", "--disable-host-loopback", "--ready-fd=3"])
                 .arg(pid.to_string())
                 .arg("tap0");
         }
@@ -142,8 +137,9 @@ pub fn start(pid: u32, plan: &Plan) -> Result<Helper, String> {
             // No automatic forwarding either way: only what -p publishes.
             cmd.args(["--config-net", "--quiet", "-f", "-T", "none", "-U", "none"]);
             let tcp = pasta_spec(&plan.ports, "tcp");
-            let udp = pasta_spec(&plan.ports, "udp");
-            cmd.args(["-t", &tcp, "-u", &udp, "--pid"]).arg(&pidfile);
+            // UDP through our forwarder: this pasta (2023-02) delivers the
+            // datagrams but loses the answers of a container's server.
+            cmd.args(["-t", &tcp, "-u", "none", "--pid"]).arg(&pidfile);
             if unsafe { libc::geteuid() } == 0 {
                 // As root pasta drops its privileges before opening
                 // /proc/PID/ns/net, which then needs ptrace access; a bind
@@ -167,16 +163,19 @@ pub fn start(pid: u32, plan: &Plan) -> Result<Helper, String> {
     drop(ready_w);
     let res = match plan.kind {
         Kind::Slirp4netns => wait_ready_fd(ready_r).and_then(|_| {
-            for p in plan.ports.iter().filter(|p| p.proto == "udp") {
-                add_hostfwd(api, p)?;
-            }
-            let tcp: Vec<&PortSpec> = plan.ports.iter().filter(|p| p.proto == "tcp").collect();
-            if !tcp.is_empty() {
-                helper.forwarder = Some(start_forwarder(pid, &tcp)?);
+            let all: Vec<&PortSpec> = plan.ports.iter().collect();
+            if !all.is_empty() {
+                helper.forwarder = Some(start_forwarder(pid, super::SLIRP_IP, &all)?);
             }
             Ok(())
         }),
-        Kind::Pasta => wait_pidfile(helper.pid, &pidfile),
+        Kind::Pasta => wait_pidfile(helper.pid, &pidfile).and_then(|_| {
+            let udp: Vec<&PortSpec> = plan.ports.iter().filter(|p| p.proto == "udp").collect();
+            if !udp.is_empty() {
+                helper.forwarder = Some(start_forwarder(pid, "127.0.0.1", &udp)?);
+            }
+            Ok(())
+        }),
     };
 
     if let Err(e) = res {
@@ -187,8 +186,6 @@ pub fn start(pid: u32, plan: &Plan) -> Result<Helper, String> {
     }
     Ok(helper)
 }
-
-const API_SOCKET: &str = "slirp.sock";
 
 /// A process the monitor starts: it dies with the monitor (no helper
 /// outlives its container), starts with no blocked signals (the monitor
@@ -209,13 +206,14 @@ fn as_monitor_child(cmd: &mut Command, report: std::os::fd::RawFd) {
     }
 }
 
-/// Start `rcon __portfwd` for the TCP ports; its pid once it listens.
-fn start_forwarder(pid: u32, ports: &[&PortSpec]) -> Result<u32, String> {
+/// Start `rcon __portfwd` for the ports; its pid once it listens.
+fn start_forwarder(pid: u32, to: &str, ports: &[&PortSpec]) -> Result<u32, String> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
     let mut cmd = Command::new("/proc/self/exe");
-    cmd.arg0("rcon").arg("__portfwd").arg(pid.to_string());
+    cmd.arg0("rcon").arg("__portfwd").arg(pid.to_string()).arg(to);
     for p in ports {
-        cmd.arg(format!("{}:{}:{}", p.bind_ip(), p.host_port, p.container_port));
+        let udp = if p.proto == "udp" { "/udp" } else { "" };
+        cmd.arg(format!("{}:{}:{}{udp}", p.bind_ip(), p.host_port, p.container_port));
     }
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
     as_monitor_child(&mut cmd, w.as_raw_fd());
@@ -285,27 +283,4 @@ fn wait_pidfile(pid: u32, pidfile: &Path) -> Result<(), String> {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-}
-
-/// slirp4netns API: publish one port.
-fn add_hostfwd(api: &Path, p: &PortSpec) -> Result<(), String> {
-    let req = serde_json::json!({"execute": "add_hostfwd", "arguments": {
-        "proto": p.proto, "host_addr": p.bind_ip(), "host_port": p.host_port, "guest_port": p.container_port}});
-    let mut s = std::os::unix::net::UnixStream::connect(api)
-        .map_err(|e| format!("connect to slirp4netns' API socket {}: {e}", api.display()))?;
-    s.write_all(req.to_string().as_bytes()).map_err(|e| format!("slirp4netns API: {e}"))?;
-    let _ = s.shutdown(std::net::Shutdown::Write);
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).map_err(|e| format!("slirp4netns API: {e}"))?;
-    let v: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
-    if let Some(err) = v.get("error") {
-        let desc = err.get("desc").and_then(|d| d.as_str()).unwrap_or("failed");
-        return Err(format!(
-            "cannot publish {}:{} for {}: {desc}: choose another host port",
-            p.bind_ip(),
-            p.host_port,
-            p.key()
-        ));
-    }
-    Ok(())
 }
