@@ -307,8 +307,7 @@ fn free_pair() -> u16 {
 
 both_modes!(published_udp_ranges_and_pasta, |t| {
     img(t);
-    // UDP is published through slirp4netns' API (busybox here has no UDP
-    // server to check the datagrams with): listed as Docker does
+    // UDP is listed as Docker does (its datagrams: published_udp_reaches_the_container)
     let up = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     t.rcon(["run", "-d", "--name", "udp", "-p", &format!("{up}:9999/udp"), "busybox", "sleep", "1000"]).ok();
     assert_eq!(t.rcon(["port", "udp"]).ok(), format!("9999/udp -> 0.0.0.0:{up}\n"));
