@@ -147,7 +147,8 @@ pub fn configure_in(netns: RawFd, ifname: &str, ip: Ipv4Addr, prefix: u8) -> io:
     })
 }
 
-fn set_address(ifname: &str, ip: Ipv4Addr, prefix: u8) -> io::Result<()> {
+/// An AF_INET socket and an ifreq naming `ifname`, for the interface ioctls.
+fn ifreq_for(ifname: &str) -> io::Result<(OwnedFd, libc::ifreq)> {
     let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
@@ -160,26 +161,42 @@ fn set_address(ifname: &str, ip: Ipv4Addr, prefix: u8) -> io::Result<()> {
     for (i, b) in ifname.bytes().enumerate() {
         req.ifr_name[i] = b as libc::c_char;
     }
+    Ok((sock, req))
+}
+
+fn ioctl(sock: &OwnedFd, req: &mut libc::ifreq, op: libc::c_ulong) -> io::Result<()> {
+    if unsafe { libc::ioctl(sock.as_raw_fd(), op, req as *mut libc::ifreq) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Bring `ifname` up, in the calling thread's network namespace.
+pub fn link_up(ifname: &str) -> io::Result<()> {
+    let (sock, mut req) = ifreq_for(ifname)?;
+    up(&sock, &mut req)
+}
+
+fn up(sock: &OwnedFd, req: &mut libc::ifreq) -> io::Result<()> {
+    ioctl(sock, req, libc::SIOCGIFFLAGS)?;
+    unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    ioctl(sock, req, libc::SIOCSIFFLAGS)
+}
+
+fn set_address(ifname: &str, ip: Ipv4Addr, prefix: u8) -> io::Result<()> {
+    let (sock, mut req) = ifreq_for(ifname)?;
     let sin = |a: Ipv4Addr| {
         let mut s: libc::sockaddr_in = unsafe { std::mem::zeroed() };
         s.sin_family = libc::AF_INET as libc::sa_family_t;
         s.sin_addr.s_addr = u32::from(a).to_be();
         unsafe { std::mem::transmute::<libc::sockaddr_in, libc::sockaddr>(s) }
     };
-    let ioctl = |req: &mut libc::ifreq, op: libc::c_ulong| -> io::Result<()> {
-        if unsafe { libc::ioctl(sock.as_raw_fd(), op, req as *mut libc::ifreq) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
-    };
     req.ifr_ifru.ifru_addr = sin(ip);
-    ioctl(&mut req, libc::SIOCSIFADDR)?;
+    ioctl(&sock, &mut req, libc::SIOCSIFADDR)?;
     let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix as u32) };
     req.ifr_ifru.ifru_netmask = sin(Ipv4Addr::from(mask));
-    ioctl(&mut req, libc::SIOCSIFNETMASK)?;
-    ioctl(&mut req, libc::SIOCGIFFLAGS)?;
-    unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
-    ioctl(&mut req, libc::SIOCSIFFLAGS)
+    ioctl(&sock, &mut req, libc::SIOCSIFNETMASK)?;
+    up(&sock, &mut req)
 }
 
 #[cfg(test)]

@@ -633,24 +633,5 @@ pub fn owned(fd: RawFd) -> OwnedFd {
 
 /// A new network namespace starts with `lo` down; Docker's containers have it up.
 fn loopback_up() -> Result<(), String> {
-    unsafe {
-        let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        if sock < 0 {
-            return Err(format!("socket: {}", std::io::Error::last_os_error()));
-        }
-        let mut req: libc::ifreq = std::mem::zeroed();
-        for (i, b) in b"lo\0".iter().enumerate() {
-            req.ifr_name[i] = *b as libc::c_char;
-        }
-        let ok = libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req) == 0 && {
-            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-            libc::ioctl(sock, libc::SIOCSIFFLAGS, &req) == 0
-        };
-        let err = std::io::Error::last_os_error();
-        libc::close(sock);
-        if !ok {
-            return Err(format!("bring up loopback: {err}"));
-        }
-    }
-    Ok(())
+    crate::network::rtnl::link_up("lo").map_err(|e| format!("bring up loopback: {e}"))
 }
