@@ -1238,12 +1238,21 @@ fn check_rotation(
         Some(old) => open_set(path, true, Some(old.id))?,
         None => open_set(path, started_empty, None)?,
     };
+    let mut last = None;
     for mut s in newer.into_iter().rev() {
         if let (_, Flow::Stop) = s.pump(pipe, chunk)? {
             return Ok(Flow::Stop);
         }
+        last = Some(s);
     }
-    *current = new;
+    match (new, last) {
+        (Some(n), _) => *current = Some(n),
+        // Caught between a rename and the new file's creation: keep the
+        // newest file read (open, so its identity stays unique) as our
+        // place, or files rotated before the next poll would be skipped.
+        (None, Some(l)) => *current = Some(l),
+        (None, None) => {}
+    }
     if let Some(cur) = current.as_mut() {
         if let (_, Flow::Stop) = cur.pump(pipe, chunk)? {
             return Ok(Flow::Stop);
