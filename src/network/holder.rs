@@ -25,8 +25,7 @@
 //! RUN/netns.log              the holder's stderr
 //! ```
 //!
-//! Plumbing: rtnetlink and ioctls for each container (`rtnl.rs`), iproute2's
-//! `ip` for the rarer bridge and disconnect changes.
+//! Plumbing: rtnetlink requests and interface ioctls (`rtnl.rs`).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -329,7 +328,7 @@ fn setup(run_dir: &Path, rootless: bool) -> std::result::Result<Holder, String> 
     let servers = dns::upstream_servers(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| format!("new network namespace: {e}"))?;
     let resolver = Resolver::start(upstream, servers).map_err(|e| format!("start the resolver: {e}"))?;
-    ip(None, "link set lo up\n")?;
+    rtnl::link_up("lo").map_err(|e| format!("bring up loopback: {e}"))?;
     Ok(Holder {
         run_dir: run_dir.to_path_buf(),
         me: 0,
@@ -342,34 +341,6 @@ fn setup(run_dir: &Path, rootless: bool) -> std::result::Result<Holder, String> 
         next_if: 0,
         idle_since: None,
     })
-}
-
-/// Run `ip -batch -` with `script`, in the holder's namespace or in the one
-/// of process `netns_of`.
-fn ip(netns_of: Option<RawFd>, script: &str) -> std::result::Result<(), String> {
-    let mut cmd = Command::new("ip");
-    cmd.args(["-batch", "-"]).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
-    if let Some(fd) = netns_of {
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-    }
-    let mut child = cmd.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => "ip not found: install the iproute2 package".to_string(),
-        _ => format!("ip: {e}"),
-    })?;
-    let _ = child.stdin.take().expect("piped").write_all(script.as_bytes());
-    let out = child.wait_with_output().map_err(|e| format!("ip: {e}"))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(err.lines().find(|l| !l.starts_with("Command failed")).unwrap_or("ip failed").trim().to_string());
-    }
-    Ok(())
 }
 
 /// Docker's MAC addresses: 02:42 and the IPv4 address.
@@ -520,20 +491,13 @@ impl Holder {
         // A fixed address: otherwise a bridge takes the lowest of its ports'
         // addresses, which changes as containers come and go, and
         // containers that cached the old one lose the gateway (and DNS).
-        ip(
-            None,
-            &format!(
-                "link add {dev} type bridge\nlink set {dev} address {}\naddr add {}/{} dev {dev}\nlink set {dev} up\n",
-                mac_for(gw),
-                net.gateway,
-                subnet.len
-            ),
-        )?;
+        rtnl::create_bridge(&dev, &mac_for(gw), gw, subnet.len)
+            .map_err(|e| format!("create the bridge of network {}: {e}", net.name))?;
         let dns = UdpSocket::bind((gw, 53)).map_err(|e| format!("DNS on {gw}:53: {e}"));
         let dns = match dns {
             Ok(d) => d,
             Err(e) => {
-                let _ = ip(None, &format!("link del {dev}\n"));
+                let _ = rtnl::delete_link(&dev);
                 return Err(e);
             }
         };
@@ -547,7 +511,7 @@ impl Holder {
             self.resolver.remove(name);
             // In the background: deleting a device waits for the kernel's
             // rtnl lock, which may be busy for a while.
-            std::thread::spawn(move || ip(None, &format!("link del {}\n", b.dev)));
+            std::thread::spawn(move || rtnl::delete_link(&b.dev));
         }
     }
 
@@ -603,8 +567,7 @@ impl Holder {
         self.next_if += 1;
         let mac = mac_for(addr);
         let dev = &self.bridges[&r.network.name].dev;
-        let master = std::ffi::CString::new(dev.as_str()).map(|c| unsafe { libc::if_nametoindex(c.as_ptr()) });
-        let master = master.ok().filter(|i| *i != 0).ok_or_else(|| format!("bridge {dev} is gone"))?;
+        let master = rtnl::index_of(dev).map_err(|e| format!("bridge {dev}: {e}"))?;
         rtnl::create_veth(&host_if, master, &ifname, &mac, r.pid).map_err(|e| {
             if e.kind() == std::io::ErrorKind::PermissionDenied {
                 format!(
@@ -616,7 +579,7 @@ impl Holder {
             }
         })?;
         if let Err(e) = rtnl::configure_in(netns.as_raw_fd(), &ifname, addr, subnet.len) {
-            let _ = ip(None, &format!("link del {host_if}\n"));
+            let _ = rtnl::delete_link(&host_if);
             return Err(format!("configure {ifname} in container {}: {e}", r.name));
         }
         let e = Endpoint {
@@ -645,7 +608,7 @@ impl Holder {
             return Ok(());
         };
         let e = self.endpoints.remove(i);
-        let _ = ip(None, &format!("link del {}\n", e.host_if));
+        let _ = rtnl::delete_link(&e.host_if);
         if !self.endpoints.iter().any(|x| x.pid == e.pid) {
             self.watched.remove(&e.pid);
         }

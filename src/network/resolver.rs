@@ -1,6 +1,6 @@
 //! The resolver of user networks: a thread of the holder (`holder.rs`)
 //! listening on each bridge's gateway, port 53/udp. Its own thread because
-//! the holder's plumbing (`ip`) waits for the kernel's rtnl lock, which a
+//! the holder's plumbing (rtnetlink) waits for the kernel's rtnl lock, which a
 //! busy machine tearing down network namespaces holds for seconds: name
 //! lookups must not wait behind that.
 //!

@@ -3,8 +3,8 @@
 //! exec here, twice per container): one rtnetlink request creates the veth
 //! pair with its peer already in the container's namespace, on the bridge,
 //! up; then ioctls from a thread inside that namespace give the peer its
-//! address and bring it up (the kernel adds the subnet's route). The rarer
-//! changes (bridges, `network disconnect`) still use `ip`.
+//! address and bring it up (the kernel adds the subnet's route). Bridges
+//! and deletions are single requests too, so no iproute2 is needed.
 
 use std::io;
 use std::net::Ipv4Addr;
@@ -19,6 +19,8 @@ const IFLA_INFO_KIND: u16 = 1;
 const IFLA_INFO_DATA: u16 = 2;
 const VETH_INFO_PEER: u16 = 1;
 const NLA_F_NESTED: u16 = 1 << 15;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
 
 /// A netlink message under construction: attributes, nested ones closed by
 /// patching their length once their content is written.
@@ -99,6 +101,48 @@ fn veth_request(host_if: &str, master: u32, peer: &str, peer_mac: &str, peer_pid
 pub fn create_veth(host_if: &str, master: u32, peer: &str, peer_mac: &str, peer_pid: u32) -> io::Result<()> {
     let body = veth_request(host_if, master, peer, peer_mac, peer_pid)?;
     request(libc::RTM_NEWLINK, (libc::NLM_F_CREATE | libc::NLM_F_EXCL) as u16, &body)
+}
+
+/// A bridge `name` with a fixed `mac` (a bridge without one takes its lowest
+/// port's, which changes as ports come and go), holding `gateway/prefix`,
+/// up.
+pub fn create_bridge(name: &str, mac: &str, gateway: Ipv4Addr, prefix: u8) -> io::Result<()> {
+    let mut m = Msg(Vec::new());
+    m.ifinfo(libc::IFF_UP as u32, libc::IFF_UP as u32);
+    m.attr(IFLA_IFNAME, &cstr(name));
+    m.attr(IFLA_ADDRESS, &mac_bytes(mac)?);
+    let info = m.begin(IFLA_LINKINFO);
+    m.attr(IFLA_INFO_KIND, b"bridge");
+    m.end(info);
+    request(libc::RTM_NEWLINK, (libc::NLM_F_CREATE | libc::NLM_F_EXCL) as u16, &m.0)?;
+    let index = index_of(name)?;
+    // struct ifaddrmsg: family, prefixlen, flags, scope, index.
+    let mut a = Msg(vec![libc::AF_INET as u8, prefix, 0, 0]);
+    a.0.extend_from_slice(&index.to_ne_bytes());
+    a.attr(IFA_LOCAL, &gateway.octets());
+    a.attr(IFA_ADDRESS, &gateway.octets());
+    let res = request(libc::RTM_NEWADDR, (libc::NLM_F_CREATE | libc::NLM_F_EXCL) as u16, &a.0);
+    if res.is_err() {
+        let _ = delete_link(name);
+    }
+    res
+}
+
+/// Remove the interface `name` (a veth takes its peer along).
+pub fn delete_link(name: &str) -> io::Result<()> {
+    let mut m = Msg(Vec::new());
+    m.ifinfo(0, 0);
+    m.attr(IFLA_IFNAME, &cstr(name));
+    request(libc::RTM_DELLINK, 0, &m.0)
+}
+
+/// The index of interface `name` in our namespace.
+pub fn index_of(name: &str) -> io::Result<u32> {
+    let c = std::ffi::CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    match unsafe { libc::if_nametoindex(c.as_ptr()) } {
+        0 => Err(io::Error::last_os_error()),
+        i => Ok(i),
+    }
 }
 
 /// Send one request on a fresh NETLINK_ROUTE socket and wait for its ACK.
