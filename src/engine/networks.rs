@@ -68,8 +68,7 @@ pub fn attached_networks(engine: &Engine, net: &NetConfig) -> Result<Vec<(Networ
 /// Check `--ip` against a network's subnet.
 fn check_ip(n: &Network, ip: &str) -> Result<()> {
     let a: std::net::Ipv4Addr = ip.parse().map_err(|_| bad(format!("invalid --ip {ip:?}: use an IPv4 address")))?;
-    let sub = Subnet::parse(&n.subnet)?;
-    if !sub.contains(u32::from(a)) || ip == n.gateway || u32::from(a) == sub.addr {
+    if !n.usable(a) {
         return Err(bad(format!(
             "--ip {ip} is not a usable address of network {} ({}): choose another",
             n.name, n.subnet

@@ -529,12 +529,10 @@ impl Holder {
         let gw: Ipv4Addr = r.network.gateway.parse().map_err(|_| "bad gateway".to_string())?;
         let taken: Vec<Ipv4Addr> =
             self.endpoints.iter().filter(|e| e.network == r.network.name).filter_map(|e| e.ip.parse().ok()).collect();
-        let broadcast = subnet.addr | !mask(subnet.len);
-        let usable = |a: u32| a != subnet.addr && a != broadcast && a != u32::from(gw);
         let addr = match &r.ip {
             Some(s) => {
                 let a: Ipv4Addr = s.parse().map_err(|_| format!("invalid --ip {s}: use an IPv4 address"))?;
-                if !subnet.contains(u32::from(a)) || !usable(u32::from(a)) {
+                if !r.network.usable(a) {
                     return Err(format!(
                         "--ip {a} is not a usable address of network {} ({}): choose another",
                         r.network.name, r.network.subnet
@@ -548,9 +546,9 @@ impl Holder {
                 }
                 a
             }
-            None => (subnet.addr + 1..broadcast)
-                .filter(|a| usable(*a))
-                .map(Ipv4Addr::from)
+            None => r
+                .network
+                .hosts()
                 .find(|a| !taken.contains(a))
                 .ok_or_else(|| format!("network {} has no free address left", r.network.name))?,
         };
@@ -578,7 +576,7 @@ impl Holder {
                 format!("create the interface of container {} on network {}: {e}", r.name, r.network.name)
             }
         })?;
-        if let Err(e) = rtnl::configure_in(netns.as_raw_fd(), &ifname, addr, subnet.len) {
+        if let Err(e) = rtnl::configure_in(netns.as_raw_fd(), &ifname, addr, Ipv4Addr::from(subnet.mask())) {
             let _ = rtnl::delete_link(&host_if);
             return Err(format!("configure {ifname} in container {}: {e}", r.name));
         }
@@ -636,14 +634,6 @@ impl Holder {
         for n in unused {
             self.drop_bridge(&n);
         }
-    }
-}
-
-fn mask(len: u8) -> u32 {
-    if len == 0 {
-        0
-    } else {
-        u32::MAX << (32 - len as u32)
     }
 }
 

@@ -176,15 +176,16 @@ fn request(kind: u16, flags: u16, body: &[u8]) -> io::Result<()> {
 }
 
 /// In the network namespace `netns` (a thread enters it; sockets keep the
-/// namespace they were made in): give `ifname` `ip/prefix` and bring it up.
-pub fn configure_in(netns: RawFd, ifname: &str, ip: Ipv4Addr, prefix: u8) -> io::Result<()> {
+/// namespace they were made in): give `ifname` `ip` with `netmask` and
+/// bring it up.
+pub fn configure_in(netns: RawFd, ifname: &str, ip: Ipv4Addr, netmask: Ipv4Addr) -> io::Result<()> {
     let ifname = ifname.to_string();
     std::thread::scope(|s| {
         s.spawn(move || {
             if unsafe { libc::setns(netns, libc::CLONE_NEWNET) } != 0 {
                 return Err(io::Error::last_os_error());
             }
-            set_address(&ifname, ip, prefix)
+            set_address(&ifname, ip, netmask)
         })
         .join()
         .unwrap_or_else(|_| Err(io::Error::other("configuring thread panicked")))
@@ -227,7 +228,7 @@ fn up(sock: &OwnedFd, req: &mut libc::ifreq) -> io::Result<()> {
     ioctl(sock, req, libc::SIOCSIFFLAGS)
 }
 
-fn set_address(ifname: &str, ip: Ipv4Addr, prefix: u8) -> io::Result<()> {
+fn set_address(ifname: &str, ip: Ipv4Addr, netmask: Ipv4Addr) -> io::Result<()> {
     let (sock, mut req) = ifreq_for(ifname)?;
     let sin = |a: Ipv4Addr| {
         let mut s: libc::sockaddr_in = unsafe { std::mem::zeroed() };
@@ -237,8 +238,7 @@ fn set_address(ifname: &str, ip: Ipv4Addr, prefix: u8) -> io::Result<()> {
     };
     req.ifr_ifru.ifru_addr = sin(ip);
     ioctl(&sock, &mut req, libc::SIOCSIFADDR)?;
-    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix as u32) };
-    req.ifr_ifru.ifru_netmask = sin(Ipv4Addr::from(mask));
+    req.ifr_ifru.ifru_netmask = sin(netmask);
     ioctl(&sock, &mut req, libc::SIOCSIFNETMASK)?;
     up(&sock, &mut req)
 }

@@ -41,6 +41,22 @@ pub struct Network {
     pub labels: BTreeMap<String, String>,
 }
 
+impl Network {
+    /// Whether a container may have `ip` here: inside the subnet, and
+    /// neither its network nor its broadcast address nor the gateway.
+    pub fn usable(&self, ip: Ipv4Addr) -> bool {
+        let Ok(sub) = Subnet::parse(&self.subnet) else { return false };
+        let a = u32::from(ip);
+        sub.contains(a) && a != sub.addr && a != sub.broadcast() && ip.to_string() != self.gateway
+    }
+
+    /// The addresses containers may have, lowest first.
+    pub fn hosts(&self) -> impl Iterator<Item = Ipv4Addr> + '_ {
+        let range = Subnet::parse(&self.subnet).map(|s| s.addr + 1..s.broadcast()).unwrap_or(0..0);
+        range.map(Ipv4Addr::from).filter(|a| self.usable(*a))
+    }
+}
+
 /// An IPv4 subnet: network address and prefix length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Subnet {
@@ -72,12 +88,16 @@ impl Subnet {
         Ok(sub)
     }
 
-    fn mask(&self) -> u32 {
+    pub fn mask(&self) -> u32 {
         if self.len == 0 {
             0
         } else {
             u32::MAX << (32 - self.len)
         }
+    }
+
+    pub fn broadcast(&self) -> u32 {
+        self.addr | !self.mask()
     }
 
     pub fn contains(&self, ip: u32) -> bool {
@@ -195,6 +215,25 @@ mod tests {
         assert!(Subnet::parse("10.90.0.1/16").unwrap_err().to_string().contains("10.90.0.0/16"));
         assert!(Subnet::parse("fd00::/64").is_err());
         assert!(Subnet::parse("10.0.0.0/31").is_err());
+    }
+
+    #[test]
+    fn container_addresses() {
+        let n = Network {
+            name: "n".into(),
+            id: String::new(),
+            created: String::new(),
+            driver: "bridge".into(),
+            subnet: "10.90.0.0/29".into(),
+            gateway: "10.90.0.3".into(),
+            internal: false,
+            labels: BTreeMap::new(),
+        };
+        let hosts: Vec<String> = n.hosts().map(|a| a.to_string()).collect();
+        assert_eq!(hosts, ["10.90.0.1", "10.90.0.2", "10.90.0.4", "10.90.0.5", "10.90.0.6"]);
+        for bad in ["10.90.0.0", "10.90.0.3", "10.90.0.7", "10.90.0.8"] {
+            assert!(!n.usable(bad.parse().unwrap()), "{bad}");
+        }
     }
 
     #[test]
