@@ -142,12 +142,18 @@ pub fn net_config(engine: &Engine, f: &NetFlags, exposed: &mut Map<String, Value
 }
 
 /// The helper to start for a container, with random host ports chosen now.
-pub fn plan(engine: &Engine, store: &ContainerStore, cfg: &ContainerConfig) -> Result<Option<Plan>> {
+/// `user_nets`: on user networks, what the container joins (from
+/// `attach_requests`, so the records are read once per start).
+pub fn plan(
+    store: &ContainerStore,
+    cfg: &ContainerConfig,
+    user_nets: Option<&[holder::AttachRequest]>,
+) -> Result<Option<Plan>> {
     let mode = Mode::of(&cfg.host.network_mode, &cfg.host.net);
     let Some(kind) = mode.helper() else { return Ok(None) };
     // Internal networks have no way out: no slirp4netns unless another
     // network the container is on has one.
-    if mode == Mode::User && attached_networks(engine, &cfg.host.net)?.iter().all(|(n, _)| n.internal) {
+    if user_nets.is_some_and(|r| r.iter().all(|r| r.network.internal)) {
         return Ok(None);
     }
     let mut specs = cfg.host.net.ports.clone();

@@ -113,7 +113,7 @@ pub fn launch_for(
             format!("lowerdir={lowers},upperdir={},workdir={}", dir.join("upper").display(), dir.join("work").display())
         }),
         cgroup: if h.resources.is_empty() { None } else { Some((cfg.id.clone(), h.resources.clone())) },
-        network: crate::engine::networks::plan(engine, store, cfg)?,
+        network: crate::engine::networks::plan(store, cfg, user_nets.as_ref().map(|u| u.requests.as_slice()))?,
         join,
         user_nets,
     })
