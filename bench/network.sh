@@ -106,11 +106,15 @@ import socket, sys, time
 port = int(sys.argv[1]); t = []
 deadline = time.time() + 20
 while True:
+    # Ready once a byte comes back: the port forwarder accepts before the
+    # server in the container listens.
     try:
-        socket.create_connection(("127.0.0.1", port)).close(); break
+        s = socket.create_connection(("127.0.0.1", port)); s.sendall(b"x")
+        if s.recv(1): s.close(); break
     except OSError:
-        if time.time() > deadline: raise
-        time.sleep(0.005)
+        pass
+    if time.time() > deadline: raise SystemExit("no echo on port %d" % port)
+    time.sleep(0.005)
 for _ in range(200):
     a = time.perf_counter()
     s = socket.create_connection(("127.0.0.1", port)); s.sendall(b"x"); s.recv(1); s.close()
@@ -220,19 +224,18 @@ print("%.2f %.0f" % (t[len(t) // 2], 1024 / (time.perf_counter() - a)))'
 }
 
 row() { printf '%-44s %14s %14s\n' "$@"; }
+# One row: LABEL, then a measuring function run for rcon and for podman.
+compare() {
+    local r p=-
+    r=$("$2" "$RCON" busybox)
+    $have_podman && p=$("$2" podman localhost/nb-busybox "-t 0")
+    row "$1" "$r" "$p"
+}
 row "benchmark ($N runs, median)" "rcon" "podman"
-r=$(throughput "$RCON" busybox); p=-
-$have_podman && p=$(throughput podman localhost/nb-busybox "-t 0")
-row "1 GiB through -p, MiB/s (slirp4netns)" "$r" "$p"
-r=$(first_byte "$RCON" busybox); p=-
-$have_podman && p=$(first_byte podman localhost/nb-busybox "-t 0")
-row "run -d -p to first HTTP byte, ms" "$r" "$p"
-r=$(latency "$RCON" busybox); p=-
-$have_podman && p=$(latency podman localhost/nb-busybox "-t 0")
-row "connect + 1-byte echo through -p, ms" "$r" "$p"
-r=$(latency_py "$RCON" busybox); p=-
-$have_podman && p=$(latency_py podman localhost/nb-busybox "-t 0")
-row "same, non-forking echo server, ms" "$r" "$p"
+compare "1 GiB through -p, MiB/s (slirp4netns)" throughput
+compare "run -d -p to first HTTP byte, ms" first_byte
+compare "connect + 1-byte echo through -p, ms" latency
+compare "same, non-forking echo server, ms" latency_py
 read -r ul ut <<<"$(user_network "$RCON" busybox)"
 pl=- pt=-
 $have_podman && read -r pl pt <<<"$(user_network podman localhost/nb-busybox "-t 0")"
