@@ -465,3 +465,52 @@ both_modes!(published_udp_reaches_the_container, |t| {
         t.rcon(["rm", "-f", &name]).ok();
     }
 });
+
+both_modes!(published_port_keeps_a_reply_after_the_server_exits, |t| {
+    img(t);
+    // A server that answers and exits at once (a one-shot `nc -l -e`, a
+    // job that prints a result) to a client slower than it: the end of the
+    // answer is still in the forwarder's buffers when the container exits,
+    // and must still arrive.
+    let port = free_port();
+    let send = "import socket\nl = socket.socket(); l.bind(('0.0.0.0', 80)); l.listen(1)\n\
+                c, _ = l.accept(); c.sendall(b'y' * 16000000); c.close()";
+    t.rcon([
+        "run",
+        "-d",
+        "--name",
+        "oneshot",
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        "-v",
+        "/usr:/usr:ro",
+        "-v",
+        "/lib:/lib:ro",
+        "-v",
+        "/lib64:/lib64:ro",
+        "busybox",
+        "python3",
+        "-c",
+        send,
+    ])
+    .ok();
+    // The forwarder accepts before the server listens: connect until data comes.
+    let mut s = wait_for("the server's first byte", Duration::from_secs(20), || {
+        let s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        let mut b = [0u8; 1];
+        (s.peek(&mut b).ok()? == 1).then_some(s)
+    });
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let (mut total, mut buf) = (0, vec![0u8; 65536]);
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => total += n,
+        }
+        // ~60 MB/s: the server is done long before we are
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(total, 16000000, "bytes received");
+    t.rcon(["rm", "-f", "oneshot"]).ok();
+});

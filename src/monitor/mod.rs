@@ -517,6 +517,11 @@ pub fn run(
     if let Some(l) = log.as_mut() {
         let _ = l.flush_partial();
     }
+    // Before the state says exited: whoever waits for that (`rm -f`, `stop`)
+    // may publish the same host ports next.
+    if let Some(h) = &started.net {
+        h.kill();
+    }
     let code = exit.unwrap_or(137);
     let latest = store.load(id).map(|c| c.state).unwrap_or_default();
     // Re-read: `update --restart` or `rename` may have changed it since the start.
@@ -546,9 +551,6 @@ pub fn run(
     // `update` may have given a container made without limits cgroups.
     if !cfg.host.resources.is_empty() || !named.host.resources.is_empty() {
         runtime::cgroups::remove(id);
-    }
-    if let Some(h) = &started.net {
-        h.kill();
     }
     if cfg.host.auto_remove && store.remove(id).is_ok() {
         crate::events::container(&engine.paths, &cfg, "destroy", &[]);

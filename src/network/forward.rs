@@ -10,8 +10,11 @@
 //! joins the container's user and network namespaces: sockets keep the
 //! namespace they were created in, so every connection it then opens to the
 //! container is made from inside. Started by the monitor once slirp4netns is
-//! up, it reports `OK` or `ERR message` on fd 3, dies with the monitor
-//! (PDEATHSIG) and is killed when the container exits.
+//! up, it reports `OK` or `ERR message` on fd 3 and dies with the monitor
+//! (PDEATHSIG). When the container exits the monitor sends SIGTERM: the
+//! host ports are closed at once (a script's next `run -p` may take them),
+//! and open connections get `DRAIN` to deliver what the container sent
+//! before it exited, which may still be in our buffers.
 //!
 //! The container sees connections from its own address, not the client's.
 
@@ -29,8 +32,7 @@ pub fn main(args: &[String]) -> i32 {
         Ok((listeners, to)) => {
             let _ = report.write_all(b"OK\n");
             drop(report);
-            serve(listeners, to);
-            0
+            serve(listeners, to)
         }
         Err(e) => {
             let _ = writeln!(report, "ERR {e}");
@@ -92,21 +94,55 @@ fn setup(args: &[String]) -> Result<(Vec<Listener>, IpAddr), String> {
     Ok((listeners, to))
 }
 
-fn serve(listeners: Vec<Listener>, to: IpAddr) {
-    let mut threads = Vec::new();
+/// How long open connections may take to finish after SIGTERM.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// TCP connections being forwarded.
+static ACTIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Serve until SIGTERM, then close the host ports and drain; the exit code.
+fn serve(listeners: Vec<Listener>, to: IpAddr) -> i32 {
+    use std::sync::atomic::Ordering;
+    // Blocked in every thread (they inherit the mask): this one waits for it.
+    let mut term: libc::sigset_t = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::sigemptyset(&mut term);
+        libc::sigaddset(&mut term, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &term, std::ptr::null_mut());
+    }
+    let mut tcp_fds = Vec::new();
     for l in listeners {
-        threads.push(std::thread::spawn(move || match l {
-            Listener::Tcp(l, cport) => {
-                for client in l.incoming().flatten() {
-                    std::thread::spawn(move || connect(client, SocketAddr::new(to, cport)));
+        if let Listener::Tcp(l, _) = &l {
+            tcp_fds.push(l.as_raw_fd());
+        }
+        std::thread::spawn(move || match l {
+            Listener::Tcp(l, cport) => loop {
+                match l.accept() {
+                    Ok((client, _)) => {
+                        ACTIVE.fetch_add(1, Ordering::SeqCst);
+                        std::thread::spawn(move || {
+                            connect(client, SocketAddr::new(to, cport));
+                            ACTIVE.fetch_sub(1, Ordering::SeqCst);
+                        });
+                    }
+                    // shutdown(2) by the main thread: dropping `l` frees the port.
+                    Err(e) if e.raw_os_error() == Some(libc::EINVAL) => break,
+                    Err(_) => continue,
                 }
-            }
+            },
             Listener::Udp(s, cport) => relay_udp(s, SocketAddr::new(to, cport)),
-        }));
+        });
     }
-    for t in threads {
-        let _ = t.join();
+    let mut sig = 0;
+    unsafe { libc::sigwait(&term, &mut sig) };
+    for fd in tcp_fds {
+        unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
     }
+    let deadline = std::time::Instant::now() + DRAIN;
+    while ACTIVE.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    0
 }
 
 /// One connection: to `target` in the container, then both

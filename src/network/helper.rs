@@ -65,20 +65,28 @@ impl Helper {
         self.reap();
     }
 
-    /// SIGKILL, not SIGTERM: the helper has nothing to save, and a graceful exit cost
-    /// slirp4netns ~15 ms on every container's way out.
+    /// SIGTERM for the port forwarder: it closes the host ports at once,
+    /// then delivers what the container sent before it exited (see
+    /// forward.rs).
     pub fn kill(&self) {
-        for pid in self.forwarder.iter().chain([&self.pid]) {
-            unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+        if let Some(f) = self.forwarder {
+            unsafe { libc::kill(f as i32, libc::SIGTERM) };
         }
     }
 
-    /// Wait for the killed helper. Its exit closes the tap device, and
-    /// unregistering a network device takes the kernel ~20 ms: the monitor
-    /// reports the container's exit first and reaps afterwards.
+    /// Wait for the draining forwarder, then end the helper: not earlier, as
+    /// its tap device holds the address the forwarder's connections use.
+    /// SIGKILL: it has nothing to save, and a graceful exit cost slirp4netns
+    /// ~15 ms. Its exit closes the tap device, and unregistering a network
+    /// device takes the kernel ~20 ms: the monitor reports the container's
+    /// exit first and reaps afterwards.
     pub fn reap(&self) {
-        for pid in self.forwarder.iter().chain([&self.pid]) {
-            unsafe { libc::waitpid(*pid as i32, std::ptr::null_mut(), 0) };
+        if let Some(f) = self.forwarder {
+            unsafe { libc::waitpid(f as i32, std::ptr::null_mut(), 0) };
+        }
+        unsafe {
+            libc::kill(self.pid as i32, libc::SIGKILL);
+            libc::waitpid(self.pid as i32, std::ptr::null_mut(), 0);
         }
         if let Some(f) = &self.netns_file {
             let _ = nix::mount::umount2(f, nix::mount::MntFlags::MNT_DETACH);
