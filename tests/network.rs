@@ -425,33 +425,15 @@ both_modes!(user_network_bad_input, |t| {
 both_modes!(published_udp_reaches_the_container, |t| {
     img(t);
     // busybox has no UDP server: python3 from the host's /usr, read-only
-    let echo = "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('0.0.0.0', 9999))\n\
-                while True:\n    d, a = s.recvfrom(100)\n    s.sendto(b'udp-' + d, a)";
+    let echo = udp_echo(9999);
     for net in ["bridge", "pasta"] {
         let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let name = format!("udp-{net}");
         let publish = format!("127.0.0.1:{port}:9999/udp");
-        t.rcon([
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "--network",
-            net,
-            "-p",
-            &publish,
-            "-v",
-            "/usr:/usr:ro",
-            "-v",
-            "/lib:/lib:ro",
-            "-v",
-            "/lib64:/lib64:ro",
-            "busybox",
-            "python3",
-            "-c",
-            echo,
-        ])
-        .ok();
+        let mut args = vec!["run", "-d", "--name", &name, "--network", net, "-p", &publish];
+        args.extend(HOST_USR);
+        args.extend(["busybox", "python3", "-c", &echo]);
+        t.rcon(args).ok();
         let s = UdpSocket::bind("127.0.0.1:0").unwrap();
         s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
         // datagrams sent before the server binds are lost: ask until it answers
@@ -475,25 +457,11 @@ both_modes!(published_port_keeps_a_reply_after_the_server_exits, |t| {
     let port = free_port();
     let send = "import socket\nl = socket.socket(); l.bind(('0.0.0.0', 80)); l.listen(1)\n\
                 c, _ = l.accept(); c.sendall(b'y' * 16000000); c.close()";
-    t.rcon([
-        "run",
-        "-d",
-        "--name",
-        "oneshot",
-        "-p",
-        &format!("127.0.0.1:{port}:80"),
-        "-v",
-        "/usr:/usr:ro",
-        "-v",
-        "/lib:/lib:ro",
-        "-v",
-        "/lib64:/lib64:ro",
-        "busybox",
-        "python3",
-        "-c",
-        send,
-    ])
-    .ok();
+    let publish = format!("127.0.0.1:{port}:80");
+    let mut args = vec!["run", "-d", "--name", "oneshot", "-p", &publish];
+    args.extend(HOST_USR);
+    args.extend(["busybox", "python3", "-c", send]);
+    t.rcon(args).ok();
     // The forwarder accepts before the server listens: connect until data comes.
     let mut s = wait_for("the server's first byte", Duration::from_secs(20), || {
         let s = TcpStream::connect(("127.0.0.1", port)).ok()?;

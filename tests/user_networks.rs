@@ -10,17 +10,6 @@ use serde_json::Value;
 
 use crate::common::*;
 
-/// Host binaries in a busybox container: /usr (python3 for UDP, which
-/// busybox's nc lacks) and the loader's directories, read-only.
-const HOST_USR: [&str; 6] = ["-v", "/usr:/usr:ro", "-v", "/lib:/lib:ro", "-v", "/lib64:/lib64:ro"];
-
-const UDP_ECHO: &str = "import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(('0.0.0.0', 9090))
-while True:
-    d, a = s.recvfrom(100)
-    s.sendto(b'udp-' + d, a)";
-
 fn udp_ask(host: &str) -> String {
     format!(
         "import socket
@@ -60,7 +49,7 @@ both_modes!(containers_talk_by_name_and_alias_over_tcp_and_udp, |t| {
     t.rcon(["network", "create", "front"]).ok();
     let mut args = vec!["run", "-d", "--name", "srv", "--network", "front", "--network-alias", "api"];
     args.extend(HOST_USR);
-    let script = format!("nc -ll -p 8080 -e echo tcp-hello & exec python3 -c \"{UDP_ECHO}\"");
+    let script = format!("nc -ll -p 8080 -e echo tcp-hello & exec python3 -c \"{}\"", udp_echo(9090));
     args.extend(["busybox", "sh", "-c", &script]);
     t.rcon(args).ok();
     let ip = ip_of(t, "srv", "front");

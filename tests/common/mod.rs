@@ -348,6 +348,18 @@ impl Run {
     }
 }
 
+/// Host binaries in a busybox container: /usr (python3, for the UDP
+/// servers busybox lacks) and the loader's directories, read-only.
+pub const HOST_USR: [&str; 6] = ["-v", "/usr:/usr:ro", "-v", "/lib:/lib:ro", "-v", "/lib64:/lib64:ro"];
+
+/// A python3 UDP server on `port` answering each datagram with "udp-" + it.
+pub fn udp_echo(port: u16) -> String {
+    format!(
+        "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('0.0.0.0', {port}))\n\
+         while True:\n    d, a = s.recvfrom(100)\n    s.sendto(b'udp-' + d, a)"
+    )
+}
+
 /// Poll `f` until it returns Some or the deadline passes.
 pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let end = Instant::now() + timeout;
