@@ -555,17 +555,23 @@ pub fn prune_networks(engine: &Engine, filters: &[String]) -> Result<Vec<String>
 /// What the monitor asks the holder for a container starting on user
 /// networks (its pid is filled in once it exists).
 pub fn attach_requests(engine: &Engine, cfg: &ContainerConfig) -> Result<Vec<holder::AttachRequest>> {
-    Ok(attached_networks(engine, &cfg.host.net)?
-        .into_iter()
-        .map(|(network, a)| holder::AttachRequest {
-            network,
-            container: cfg.id.clone(),
-            name: cfg.name.trim_start_matches('/').to_string(),
-            aliases: a.aliases,
-            ip: a.ip,
-            pid: 0,
-        })
-        .collect())
+    Ok(attached_networks(engine, &cfg.host.net)?.into_iter().map(|(n, a)| attach_request(cfg, n, &a, 0)).collect())
+}
+
+fn attach_request(
+    cfg: &ContainerConfig,
+    network: Network,
+    a: &crate::network::Attachment,
+    pid: u32,
+) -> holder::AttachRequest {
+    holder::AttachRequest {
+        network,
+        container: cfg.id.clone(),
+        name: cfg.name.trim_start_matches('/').to_string(),
+        aliases: a.aliases.clone(),
+        ip: a.ip.clone(),
+        pid,
+    }
 }
 
 fn running_pid(c: &Container) -> Option<u32> {
@@ -604,14 +610,7 @@ pub fn connect(engine: &Engine, network: &str, container: &str, aliases: &[Strin
             )));
         }
         let mut client = holder::Client::connect(&engine.paths)?;
-        client.attach(holder::AttachRequest {
-            network: n.clone(),
-            container: id.clone(),
-            name: name.clone(),
-            aliases: a.aliases.clone(),
-            ip: a.ip.clone(),
-            pid,
-        })?;
+        client.attach(attach_request(&c.config, n.clone(), &a, pid))?;
     }
     let mut cfg = c.config;
     if cfg.host.net.networks.is_empty() && cfg.host.network_mode != "bridge" {
