@@ -67,27 +67,28 @@ impl Helper {
 
     /// SIGTERM for the port forwarder: it closes the host ports at once,
     /// then delivers what the container sent before it exited (see
-    /// forward.rs).
+    /// forward.rs). SIGKILL for the helper (it has nothing to save, and a
+    /// graceful exit cost slirp4netns ~15 ms), at once when there is no
+    /// forwarder, else in `reap` once it has drained: the helper's tap
+    /// device holds the address the forwarder's connections use.
     pub fn kill(&self) {
-        if let Some(f) = self.forwarder {
-            unsafe { libc::kill(f as i32, libc::SIGTERM) };
-        }
+        match self.forwarder {
+            Some(f) => unsafe { libc::kill(f as i32, libc::SIGTERM) },
+            None => unsafe { libc::kill(self.pid as i32, libc::SIGKILL) },
+        };
     }
 
-    /// Wait for the draining forwarder, then end the helper: not earlier, as
-    /// its tap device holds the address the forwarder's connections use.
-    /// SIGKILL: it has nothing to save, and a graceful exit cost slirp4netns
-    /// ~15 ms. Its exit closes the tap device, and unregistering a network
-    /// device takes the kernel ~20 ms: the monitor reports the container's
-    /// exit first and reaps afterwards.
+    /// Wait for them. The helper's exit closes the tap device, and
+    /// unregistering a network device takes the kernel ~20 ms: the monitor
+    /// reports the container's exit first and reaps afterwards.
     pub fn reap(&self) {
         if let Some(f) = self.forwarder {
-            unsafe { libc::waitpid(f as i32, std::ptr::null_mut(), 0) };
+            unsafe {
+                libc::waitpid(f as i32, std::ptr::null_mut(), 0);
+                libc::kill(self.pid as i32, libc::SIGKILL);
+            }
         }
-        unsafe {
-            libc::kill(self.pid as i32, libc::SIGKILL);
-            libc::waitpid(self.pid as i32, std::ptr::null_mut(), 0);
-        }
+        unsafe { libc::waitpid(self.pid as i32, std::ptr::null_mut(), 0) };
         if let Some(f) = &self.netns_file {
             let _ = nix::mount::umount2(f, nix::mount::MntFlags::MNT_DETACH);
             let _ = std::fs::remove_file(f);
