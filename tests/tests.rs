@@ -8,6 +8,7 @@ mod archives;
 mod build;
 mod concurrency;
 mod containers;
+mod cp;
 mod docs;
 mod hostile;
 mod images;

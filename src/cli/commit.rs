@@ -85,7 +85,7 @@ pub struct CpArgs {
     /// Archive mode (copy all uid/gid information)
     #[arg(short, long)]
     archive: bool,
-    /// Always follow symbol link in SRC_PATH (accepted; links are copied as links)
+    /// Always follow symbol link in SRC_PATH
     #[arg(short = 'L', long)]
     follow_link: bool,
     /// CONTAINER:SRC_PATH, a host path, or - (a tar stream on stdin)
@@ -95,7 +95,6 @@ pub struct CpArgs {
 }
 
 pub fn cp(engine: &Engine, a: CpArgs) -> CmdResult {
-    let _ = a.follow_link;
-    rcon::engine::cp::cp(engine, &a.src, &a.dst, a.archive)?;
+    rcon::engine::cp::cp(engine, &a.src, &a.dst, a.archive, a.follow_link)?;
     Ok(0)
 }

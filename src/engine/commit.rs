@@ -3,19 +3,20 @@
 //! upper directory: containers on the vfs driver have no separate layer of
 //! changes), and its whole file system as a tarball.
 
+use std::ffi::OsString;
 use std::fs;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use super::{containers, Engine};
 use crate::build::commit::{store_image, NewStep};
-use crate::build::layer::lookup;
 use crate::container::{Container, ContainerStore};
 use crate::error::{Error, Result};
 use crate::image::changes;
 use crate::image::config::History;
 use crate::image::reference::Reference;
 use crate::state::TempDir;
+use crate::storage::fsat::Dir;
+use crate::storage::union::Union;
 use crate::storage::userns::{self, Request};
 
 #[derive(Debug, Default, Clone)]
@@ -120,35 +121,38 @@ pub fn diff(engine: &Engine, arg: &str) -> Result<Vec<Change>> {
     let c = containers::get(engine, arg)?;
     let upper = upper_of(engine, &c)?;
     let store = engine.store()?;
-    let lowers: Vec<PathBuf> = c.config.layers.iter().rev().map(|l| store.layer_dir(l).join("diff")).collect();
+    let lowers: Vec<PathBuf> = c.config.layers.iter().map(|l| store.layer_dir(l).join("diff")).collect();
+    let image = Union::open(&lowers).map_err(|e| Error::io("read the image's layers", e))?;
     let mut out = Vec::new();
-    walk(&upper, "", &lowers, &mut out);
+    // Read by fd: a running container may swap a directory for a symlink.
+    if let Ok(dir) = Dir::open(&upper) {
+        walk(&dir, Path::new(""), &image, &mut out);
+    }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
 
-fn walk(dir: &Path, prefix: &str, lowers: &[PathBuf], out: &mut Vec<Change>) {
-    let Ok(rd) = fs::read_dir(dir) else { return };
-    for e in rd.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let rel = format!("{prefix}{name}");
-        let Ok(md) = fs::symlink_metadata(e.path()) else { continue };
-        if crate::storage::diff::MOUNT_POINTS.contains(&rel.as_str())
-            && ((md.is_dir() && fs::read_dir(e.path()).map(|mut r| r.next().is_none()).unwrap_or(true))
-                || (md.is_file() && md.len() == 0))
-        {
+fn walk(dir: &Dir, prefix: &Path, image: &Union, out: &mut Vec<Change>) {
+    let Ok(names) = dir.names() else { return };
+    for name in names {
+        let rel = prefix.join(&name);
+        let Ok(st) = dir.lstat(&name) else { continue };
+        let sub = if st.is_dir() { dir.dir(&name).ok() } else { None };
+        let empty = || sub.as_ref().and_then(|d| d.names().ok()).is_none_or(|n| n.is_empty());
+        if crate::storage::diff::is_empty_mount_point(&rel, &st, empty) {
             continue;
         }
-        let kind = if md.file_type().is_char_device() && md.rdev() == 0 {
+        let comps: Vec<OsString> = rel.iter().map(|c| c.to_owned()).collect();
+        let kind = if st.is_whiteout() {
             'D'
-        } else if lookup(lowers, &rel).is_some() {
+        } else if image.lookup(&comps).ok().flatten().is_some() {
             'C'
         } else {
             'A'
         };
-        out.push(Change { kind, path: format!("/{rel}") });
-        if md.is_dir() {
-            walk(&e.path(), &format!("{rel}/"), lowers, out);
+        out.push(Change { kind, path: format!("/{}", rel.display()) });
+        if let Some(sub) = &sub {
+            walk(sub, &rel, image, out);
         }
     }
 }
@@ -166,13 +170,8 @@ pub fn export(engine: &Engine, arg: &str, out: &mut dyn std::io::Write) -> Resul
         layers.push(upper_of(engine, &c)?);
     }
     let tmp = TempDir::new(&store.root().join("tmp"), "export")?;
-    let flat = tmp.path().join("rootfs");
     let tar = tmp.path().join("rootfs.tar");
-    let res = userns::run(Request::Flatten { layers, dst: flat.clone() })
-        .and_then(|_| userns::run(Request::Diff { upper: flat.clone(), out: tar.clone() }));
-    // The flattened copy belongs to mapped ids: removed through the helper.
-    let _ = userns::run(Request::Remove(vec![flat]));
-    res?;
+    userns::run(Request::Tar { layers, path: "/".into(), follow: false, name: String::new(), out: tar.clone() })?;
     let mut f = fs::File::open(&tar).map_err(|e| Error::io(format!("open {}", tar.display()), e))?;
     std::io::copy(&mut f, out).map_err(|e| Error::io("write the export", e))?;
     Ok(())

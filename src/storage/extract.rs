@@ -49,12 +49,13 @@ use std::collections::BTreeMap;
 use std::ffi::{CStr, CString};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use tar::EntryType;
+
+use super::fsat::{cstring, cvt, errno, fstat, lstat_at, open_at, open_dir_at};
 
 /// How ownership from the tar headers is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,9 +225,6 @@ fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn errno(e: &io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(0)
-}
 
 /// Metadata of a directory entry, applied after the whole layer is written
 /// because creating children changes a directory's mtime (and a read-only
@@ -1031,18 +1029,7 @@ fn read_dir_names(dir: BorrowedFd<'_>) -> io::Result<Vec<CString>> {
 
 // ---- thin system call wrappers -------------------------------------------
 
-fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
 
-/// A component from `normalise` never contains NUL (names are checked).
-fn cstring(b: &[u8]) -> CString {
-    CString::new(b).expect("path components contain no NUL byte")
-}
 
 fn open_dest(dest: &Path) -> io::Result<OwnedFd> {
     let p = CString::new(dest.as_os_str().as_bytes())?;
@@ -1050,15 +1037,7 @@ fn open_dest(dest: &Path) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-fn open_at(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
-    let fd = cvt(unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags, mode as libc::c_uint) })?;
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
 
-/// Open a directory without following a symlink at `name`.
-fn open_dir_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
-    open_at(dir, name, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC, 0)
-}
 
 /// Tell why `open_dir_at` failed with ELOOP/ENOTDIR: a symlink, or
 /// something else that is not a directory.
@@ -1081,17 +1060,7 @@ fn unlink_at(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int) -> io::Result
     cvt(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), flags) }).map(drop)
 }
 
-fn lstat_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<libc::stat> {
-    let mut st = MaybeUninit::<libc::stat>::uninit();
-    cvt(unsafe { libc::fstatat(dir.as_raw_fd(), name.as_ptr(), st.as_mut_ptr(), libc::AT_SYMLINK_NOFOLLOW) })?;
-    Ok(unsafe { st.assume_init() })
-}
 
-fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
-    let mut st = MaybeUninit::<libc::stat>::uninit();
-    cvt(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
-    Ok(unsafe { st.assume_init() })
-}
 
 fn is_dir(st: &libc::stat) -> bool {
     (st.st_mode & libc::S_IFMT) == libc::S_IFDIR

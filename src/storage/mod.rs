@@ -6,6 +6,8 @@ pub mod copy;
 pub mod diff;
 pub mod driver;
 pub mod extract;
+pub mod fsat;
 #[cfg(test)]
 mod hostile_corpus;
+pub mod union;
 pub mod userns;

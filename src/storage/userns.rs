@@ -27,6 +27,9 @@ pub enum UserNsError {
     MapFailed { tool: &'static str, msg: String, user: String },
     #[error("storage helper: {0}")]
     Helper(String),
+    /// A path asked for (`Request::Tar`) does not exist.
+    #[error("no such file or directory")]
+    NoSuchPath,
 }
 
 /// One contiguous range: container ids `inside..inside+count` are host ids
@@ -187,8 +190,10 @@ pub enum Request {
     CopyKeepId { src: PathBuf, dst: PathBuf, uid: u32, gid: u32 },
     /// Write a container's overlay upper dir as a layer tarball (`build`).
     Diff { upper: PathBuf, out: PathBuf },
-    /// Write one path as a tarball with entries named `name…` (`cp`).
-    Tar { path: PathBuf, name: String, out: PathBuf },
+    /// Write one path of a container's file system (`layers` lowest
+    /// first), resolved inside its root, as a tarball with entries named
+    /// `name…` (`cp`, `export`: see `diff::write_union_tar`).
+    Tar { layers: Vec<PathBuf>, path: String, follow: bool, name: String, out: PathBuf },
     /// `system migrate`: run with the NEW mapping, give every file under
     /// `root` the container ids it had under `old`.
     Rechown { root: PathBuf, old: IdMap, new: IdMap },
@@ -224,6 +229,8 @@ enum Reply {
     Extracted(Vec<ExtractOutcome>),
     Rechowned(RechownReport),
     Removed,
+    /// A `Tar` request's path does not exist.
+    NoSuchPath,
     Failed(String),
 }
 
@@ -233,7 +240,11 @@ static WARNED_SINGLE: AtomicBool = AtomicBool::new(false);
 /// helper inside the user's mapping.
 pub fn run(req: Request) -> crate::Result<Vec<ExtractOutcome>> {
     if unsafe { libc::geteuid() } == 0 {
-        return execute(req, true, false).map_err(|e| UserNsError::Helper(e).into());
+        return match execute(req, true, false) {
+            Ok(v) => Ok(v),
+            Err(Failure::NoSuchPath) => Err(UserNsError::NoSuchPath.into()),
+            Err(Failure::Msg(e)) => Err(UserNsError::Helper(e).into()),
+        };
     }
     let map = IdMap::for_current_user();
     if map.is_single() && !WARNED_SINGLE.swap(true, Ordering::Relaxed) {
@@ -247,6 +258,7 @@ pub fn run(req: Request) -> crate::Result<Vec<ExtractOutcome>> {
         Reply::Extracted(v) => Ok(v),
         Reply::Rechowned(_) => Err(crate::Error::Other("storage helper: unexpected answer".into())),
         Reply::Removed => Ok(Vec::new()),
+        Reply::NoSuchPath => Err(UserNsError::NoSuchPath.into()),
         Reply::Failed(msg) => Err(crate::Error::Other(msg)),
     }
 }
@@ -351,7 +363,8 @@ pub fn helper_main() -> i32 {
         Ok(req) => match execute(req, !single, true) {
             Ok(v) if v.is_empty() => Reply::Removed,
             Ok(v) => Reply::Extracted(v),
-            Err(e) => Reply::Failed(e),
+            Err(Failure::NoSuchPath) => Reply::NoSuchPath,
+            Err(Failure::Msg(e)) => Reply::Failed(e),
         },
         Err(e) => Reply::Failed(format!("bad request: {e}")),
     };
@@ -360,9 +373,22 @@ pub fn helper_main() -> i32 {
     0
 }
 
+/// Why a request failed.
+enum Failure {
+    /// A `Tar` request's path does not exist in the container.
+    NoSuchPath,
+    Msg(String),
+}
+
+impl From<String> for Failure {
+    fn from(s: String) -> Self {
+        Failure::Msg(s)
+    }
+}
+
 /// Do the work. `full_map`: chown must succeed; `userns`: overlay metadata
 /// goes to user.* xattrs (rootless overlay is mounted with `userxattr`).
-fn execute(req: Request, full_map: bool, userns: bool) -> Result<Vec<ExtractOutcome>, String> {
+fn execute(req: Request, full_map: bool, userns: bool) -> Result<Vec<ExtractOutcome>, Failure> {
     use super::extract::{ChownMode, ExtractOptions};
     match req {
         Request::Extract(jobs) => {
@@ -406,11 +432,15 @@ fn execute(req: Request, full_map: bool, userns: bool) -> Result<Vec<ExtractOutc
                 .map_err(|e| format!("write the changes of {}: {e}", upper.display()))?;
             Ok(Vec::new())
         }
-        Request::Tar { path, name, out } => {
-            super::diff::write_path_tar(&path, &name, &out).map_err(|e| format!("read {}: {e}", path.display()))?;
+        Request::Tar { layers, path, follow, name, out } => {
+            use super::diff::UnionTarError;
+            super::diff::write_union_tar(&layers, &path, follow, &name, &out).map_err(|e| match e {
+                UnionTarError::NotFound => Failure::NoSuchPath,
+                UnionTarError::Io(e) => Failure::Msg(format!("read {path}: {e}")),
+            })?;
             Ok(Vec::new())
         }
-        Request::Rechown { .. } => Err("rechown runs only through userns::migrate".into()),
+        Request::Rechown { .. } => Err("rechown runs only through userns::migrate".to_string().into()),
         Request::Remove(paths) => {
             for p in paths {
                 remove_tree(&p).map_err(|e| format!("remove {}: {e}", p.display()))?;

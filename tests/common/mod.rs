@@ -339,6 +339,11 @@ impl Run {
         &self.stdout
     }
 
+    /// Some(()) on success: for polling with `wait_for`.
+    pub fn ok_code(&self) -> Option<()> {
+        (self.code == 0).then_some(())
+    }
+
     /// Assert failure with `code` and a one-line error mentioning `needle`.
     #[track_caller]
     pub fn fails(&self, code: i32, needle: &str) -> &Self {
