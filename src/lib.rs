@@ -1,10 +1,13 @@
 #![recursion_limit = "256"]
 //! rcon: a daemonless, rootless container engine with Docker's command line.
 //!
-//! The library is the engine (`engine::*`, one function per verb); the `rcon`
-//! binary is a thin clap front end over it. See docs/ARCHITECTURE.md.
+//! The library holds the front ends (`cli`, and later the API server and
+//! compose) over the engine (`engine::*`, one function per verb); the `rcon`
+//! binary only dispatches helper modes and calls `cli::run`. See
+//! docs/ARCHITECTURE.md.
 
 pub mod build;
+pub mod cli;
 pub mod container;
 pub mod engine;
 pub mod error;

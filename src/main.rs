@@ -1,7 +1,5 @@
 //! The `rcon` binary: hidden helper modes, then clap → one engine call.
 
-mod cli;
-
 fn main() {
     // Helper modes re-execute this binary; dispatch them before anything
     // else runs (they must stay single-threaded to unshare namespaces).
@@ -27,5 +25,5 @@ fn main() {
         }
         _ => {}
     }
-    std::process::exit(cli::run());
+    std::process::exit(rcon::cli::run());
 }

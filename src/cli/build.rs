@@ -4,8 +4,8 @@
 use clap::Args;
 
 use super::{out, CmdResult};
-use rcon::engine::build::{self as eng, BuildOptions};
-use rcon::engine::Engine;
+use crate::engine::build::{self as eng, BuildOptions};
+use crate::engine::Engine;
 
 #[derive(Args)]
 pub struct BuildArgs {

@@ -3,8 +3,8 @@
 use clap::Args;
 
 use super::{out, CmdResult};
-use rcon::engine::commit::{self as eng, CommitOptions};
-use rcon::engine::Engine;
+use crate::engine::commit::{self as eng, CommitOptions};
+use crate::engine::Engine;
 
 #[derive(Args)]
 pub struct CommitArgs {
@@ -95,6 +95,6 @@ pub struct CpArgs {
 }
 
 pub fn cp(engine: &Engine, a: CpArgs) -> CmdResult {
-    rcon::engine::cp::cp(engine, &a.src, &a.dst, a.archive, a.follow_link)?;
+    crate::engine::cp::cp(engine, &a.src, &a.dst, a.archive, a.follow_link)?;
     Ok(0)
 }

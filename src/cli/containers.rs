@@ -8,11 +8,11 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use super::{out, CmdResult};
-use rcon::container::Status;
-use rcon::engine::containers::{self as eng, CreateOptions, MonitorEvent};
-use rcon::engine::Engine;
-use rcon::format::{table, units};
-use rcon::monitor::logs;
+use crate::container::Status;
+use crate::engine::containers::{self as eng, CreateOptions, MonitorEvent};
+use crate::engine::Engine;
+use crate::format::{table, units};
+use crate::monitor::logs;
 
 #[derive(Subcommand)]
 pub enum ContainerCommand {
@@ -359,7 +359,7 @@ impl CreateArgs {
             sig_proxy,
             cidfile: self.cidfile.clone(),
             resources,
-            health: rcon::engine::health::HealthFlags {
+            health: crate::engine::health::HealthFlags {
                 cmd: self.health_cmd.clone(),
                 interval: self.health_interval.clone(),
                 timeout: self.health_timeout.clone(),
@@ -391,12 +391,12 @@ pub struct RunArgs {
 }
 
 /// Pull the image as `--pull` says, before anything is created.
-fn ensure_image(engine: &Engine, a: &CreateArgs) -> rcon::Result<()> {
+fn ensure_image(engine: &Engine, a: &CreateArgs) -> crate::Result<()> {
     if let Some(n) = &a.network {
-        rcon::engine::networks::mode(engine, n)?;
+        crate::engine::networks::mode(engine, n)?;
     }
-    let policy = rcon::engine::registry::PullPolicy::parse(&a.pull)?;
-    rcon::engine::registry::ensure_image(engine, &a.image, policy, a.platform.as_deref())
+    let policy = crate::engine::registry::PullPolicy::parse(&a.pull)?;
+    crate::engine::registry::ensure_image(engine, &a.image, policy, a.platform.as_deref())
 }
 
 pub fn create(engine: &Engine, a: CreateArgs) -> CmdResult {
@@ -444,7 +444,7 @@ fn attached(engine: &Engine, id: &str, tty: bool, sig_proxy: bool, rm: bool, det
         mask.add(s);
     }
     let _ = mask.thread_block();
-    let raw = tty.then(rcon::engine::attach::RawTerminal::enter);
+    let raw = tty.then(crate::engine::attach::RawTerminal::enter);
     let handle = eng::start(engine, id, true, detach_keys);
     let mut handle = match handle {
         Ok(h) => h,
@@ -550,7 +550,7 @@ pub fn start(engine: &Engine, a: StartArgs) -> CmdResult {
 
 fn start_all(engine: &Engine) -> CmdResult {
     let mut failed = false;
-    for (name, r) in rcon::engine::restart::start_all(engine)? {
+    for (name, r) in crate::engine::restart::start_all(engine)? {
         match r {
             Ok(()) => out(&format!("{name}\n")),
             Err(e) => {
@@ -574,7 +574,7 @@ pub struct StopArgs {
     containers: Vec<String>,
 }
 
-pub(super) fn each(names: &[String], mut f: impl FnMut(&str) -> rcon::Result<()>) -> CmdResult {
+pub(super) fn each(names: &[String], mut f: impl FnMut(&str) -> crate::Result<()>) -> CmdResult {
     let mut failed = false;
     for n in names {
         match f(n) {
@@ -592,14 +592,14 @@ pub fn stop(engine: &Engine, a: StopArgs) -> CmdResult {
     each(&a.containers, |n| {
         if let Some(s) = &a.signal {
             eng::kill(engine, n, s)
-                .or_else(|e| if matches!(e, rcon::Error::NotRunning(_)) { Ok(()) } else { Err(e) })?;
+                .or_else(|e| if matches!(e, crate::Error::NotRunning(_)) { Ok(()) } else { Err(e) })?;
         }
         eng::stop(engine, n, a.time)
     })
 }
 
 pub fn restart(engine: &Engine, a: StopArgs) -> CmdResult {
-    each(&a.containers, |n| rcon::engine::restart::restart(engine, n, a.time))
+    each(&a.containers, |n| crate::engine::restart::restart(engine, n, a.time))
 }
 
 #[derive(Args)]
@@ -633,7 +633,7 @@ pub fn rm(engine: &Engine, a: RmArgs) -> CmdResult {
         let cfg = if a.volumes { Some(eng::get(engine, n)?.config) } else { None };
         eng::remove(engine, n, a.force)?;
         match cfg {
-            Some(cfg) => rcon::engine::volumes::remove_anonymous(engine, &cfg),
+            Some(cfg) => crate::engine::volumes::remove_anonymous(engine, &cfg),
             None => Ok(()),
         }
     })
@@ -683,7 +683,7 @@ const PS_HEADERS: &[(&str, &str)] = &[
     ("Networks", "NETWORKS"),
 ];
 
-fn matches_filter(c: &rcon::container::Container, f: &str) -> anyhow::Result<bool> {
+fn matches_filter(c: &crate::container::Container, f: &str) -> anyhow::Result<bool> {
     let (k, v) =
         f.split_once('=').ok_or_else(|| anyhow::anyhow!("bad format of filter \"{f}\": expected name=value"))?;
     Ok(match k {
@@ -742,7 +742,7 @@ pub fn ps(engine: &Engine, a: PsArgs) -> CmdResult {
             .collect::<String>());
         return Ok(0);
     }
-    let now = rcon::image::store::now_secs();
+    let now = crate::image::store::now_secs();
     let rows: Vec<Value> = selected
         .iter()
         .map(|c| {
@@ -773,7 +773,7 @@ pub fn ps(engine: &Engine, a: PsArgs) -> CmdResult {
                 } else {
                     c.config.host.net.networks.iter().map(|a| a.network.as_str()).collect::<Vec<_>>().join(",")
                 },
-                "Ports": rcon::engine::networks::ports_text(engine, c),
+                "Ports": crate::engine::networks::ports_text(engine, c),
                 "RunningFor": units::since(created, now),
                 "Size": if a.size { size_text(engine, c) } else { String::new() },
                 "State": c.state.status.as_str(),
@@ -816,7 +816,7 @@ pub struct LogsArgs {
 pub fn logs_cmd(engine: &Engine, a: LogsArgs) -> CmdResult {
     let c = eng::get(engine, &a.container)?;
     let driver = logs::Driver::parse(&c.config.host.log_driver)?;
-    let now = rcon::image::store::now_secs();
+    let now = crate::image::store::now_secs();
     let when = |s: &Option<String>, what: &str| -> anyhow::Result<Option<(i64, u32)>> {
         match s {
             None => Ok(None),
@@ -877,7 +877,7 @@ pub struct WaitArgs {
 pub fn wait(engine: &Engine, a: WaitArgs) -> CmdResult {
     let mut failed = false;
     for n in &a.containers {
-        match rcon::engine::lifecycle::wait(engine, n, &a.condition) {
+        match crate::engine::lifecycle::wait(engine, n, &a.condition) {
             Ok(code) => out(&format!("{code}\n")),
             Err(e) => {
                 eprintln!("Error: {e}");
@@ -969,7 +969,7 @@ pub struct ExecArgs {
 }
 
 pub fn exec(engine: &Engine, a: ExecArgs) -> CmdResult {
-    let o = rcon::engine::exec::ExecOptions {
+    let o = crate::engine::exec::ExecOptions {
         interactive: a.interactive,
         tty: a.tty,
         detach: a.detach,
@@ -979,7 +979,7 @@ pub fn exec(engine: &Engine, a: ExecArgs) -> CmdResult {
         privileged: a.privileged,
         cmd: a.command,
     };
-    Ok(rcon::engine::exec::exec(engine, &a.container, &o)?)
+    Ok(crate::engine::exec::exec(engine, &a.container, &o)?)
 }
 
 #[derive(Args)]
@@ -997,7 +997,7 @@ pub struct AttachArgs {
 }
 
 pub fn attach(engine: &Engine, a: AttachArgs) -> CmdResult {
-    Ok(rcon::engine::attach::attach(engine, &a.container, a.no_stdin, a.detach_keys.as_deref(), a.sig_proxy)?)
+    Ok(crate::engine::attach::attach(engine, &a.container, a.no_stdin, a.detach_keys.as_deref(), a.sig_proxy)?)
 }
 
 #[derive(Args)]
@@ -1019,7 +1019,7 @@ pub fn top(engine: &Engine, a: TopArgs) -> CmdResult {
 }
 
 /// Docker's SIZE column: the writable layer, and the image under it.
-fn size_text(engine: &Engine, c: &rcon::container::Container) -> String {
+fn size_text(engine: &Engine, c: &crate::container::Container) -> String {
     let rw = eng::writable_size(engine, &c.config.id);
     let image = engine.store().ok().and_then(|s| s.resolve(&c.config.image).ok()).map(|i| i.size).unwrap_or(0);
     format!("{} (virtual {})", units::human_size(rw), units::human_size(rw + image))
@@ -1037,7 +1037,7 @@ pub struct PortArgs {
 /// `rcon port`: Docker prints `80/tcp -> 0.0.0.0:8080`, or only the host
 /// side when asked about one port.
 pub fn port(engine: &Engine, a: PortArgs) -> CmdResult {
-    let v = rcon::engine::networks::port_mappings(engine, &a.container, a.port.as_deref())?;
+    let v = crate::engine::networks::port_mappings(engine, &a.container, a.port.as_deref())?;
     let s: String = v
         .iter()
         .map(|(k, host)| if a.port.is_some() { format!("{host}\n") } else { format!("{k} -> {host}\n") })

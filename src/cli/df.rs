@@ -1,9 +1,9 @@
 //! `rcon system df` in Docker's layout (summary, or -v per object).
 
 use clap::Args;
-use rcon::engine::df::{disk_usage, DiskUsage};
-use rcon::engine::Engine;
-use rcon::format::{table, units};
+use crate::engine::df::{disk_usage, DiskUsage};
+use crate::engine::Engine;
+use crate::format::{table, units};
 use serde_json::{json, Value};
 
 use super::{out, CmdResult};
@@ -32,7 +32,7 @@ fn reclaimable(r: u64, total: u64) -> String {
 
 fn summary(d: &DiskUsage) -> Vec<Value> {
     let active_images = d.images.iter().filter(|i| i.containers > 0).count();
-    let running = d.containers.iter().filter(|c| c.container.state.status == rcon::container::Status::Running).count();
+    let running = d.containers.iter().filter(|c| c.container.state.status == crate::container::Status::Running).count();
     vec![
         json!({"Type": "Images", "TotalCount": d.images.len().to_string(), "Active": active_images.to_string(),
                "Size": size(d.images_size), "Reclaimable": reclaimable(d.images_reclaimable, d.images_size)}),
@@ -59,10 +59,10 @@ pub fn df(engine: &Engine, a: DfArgs) -> CmdResult {
         out(&table::render_list(a.format.as_deref().unwrap_or(""), SUMMARY, SUMMARY_HEADERS, &summary(&d))?);
         return Ok(0);
     }
-    let now = rcon::image::store::now_secs();
+    let now = crate::image::store::now_secs();
     let mut images = Vec::new();
     for i in &d.images {
-        let names: Vec<String> = i.image.repo_tags.iter().map(|t| rcon::image::reference::familiar(t)).collect();
+        let names: Vec<String> = i.image.repo_tags.iter().map(|t| crate::image::reference::familiar(t)).collect();
         let (repo, tag) = names
             .first()
             .and_then(|n| n.rsplit_once(':'))
@@ -85,7 +85,7 @@ pub fn df(engine: &Engine, a: DfArgs) -> CmdResult {
         containers.push(json!({
             "ID": cfg.id[..12].to_string(), "Image": cfg.image_name, "Command": format!("\"{cmd}\""),
             "LocalVolumes": "0", "Size": size(c.size), "RunningFor": units::since(created, now),
-            "Status": rcon::engine::containers::status_text(&c.container), "Names": cfg.name,
+            "Status": crate::engine::containers::status_text(&c.container), "Names": cfg.name,
         }));
     }
     let img_table = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}";

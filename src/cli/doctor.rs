@@ -1,8 +1,8 @@
 //! `rcon doctor`: print each check; a problem comes with its fix.
 
 use clap::Args;
-use rcon::engine::doctor::{self, Level};
-use rcon::engine::Engine;
+use crate::engine::doctor::{self, Level};
+use crate::engine::Engine;
 
 use super::{out, CmdResult};
 

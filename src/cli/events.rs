@@ -1,10 +1,10 @@
-//! `rcon events`: read the events journal (see rcon::events), and follow it
+//! `rcon events`: read the events journal (see crate::events), and follow it
 //! until interrupted unless `--until` ends the window.
 
 use clap::Args;
-use rcon::engine::Engine;
-use rcon::events::{default_line, Filter, Reader};
-use rcon::format::{table, units};
+use crate::engine::Engine;
+use crate::events::{default_line, Filter, Reader};
+use crate::format::{table, units};
 
 use super::{out, CmdResult};
 
@@ -51,7 +51,7 @@ pub fn events(engine: &Engine, a: EventsArgs) -> CmdResult {
     let filter = Filter::parse(&a.filter)?;
     if let Some(f) = a.format.as_deref().filter(|f| *f != "json") {
         // A bad template fails now, not at the first event.
-        rcon::format::template::Template::parse(f)?;
+        crate::format::template::Template::parse(f)?;
     }
     // Without --since, Docker shows only what happens from now on (or,
     // with only --until, everything before it).

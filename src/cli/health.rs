@@ -1,7 +1,7 @@
 //! `rcon healthcheck run`: one probe now (podman's command; Docker has none).
 
 use clap::{Args, Subcommand};
-use rcon::engine::Engine;
+use crate::engine::Engine;
 
 use super::{out, CmdResult};
 
@@ -20,7 +20,7 @@ pub struct RunArgs {
 pub fn dispatch(engine: &Engine, c: HealthcheckCommand) -> CmdResult {
     match c {
         HealthcheckCommand::Run(a) => {
-            let o = rcon::engine::health::run_check(engine, &a.container)?;
+            let o = crate::engine::health::run_check(engine, &a.container)?;
             if o.result.exit_code == 0 {
                 Ok(0)
             } else {

@@ -9,10 +9,10 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use super::{out, CmdResult};
-use rcon::engine::{images as eng, Engine};
-use rcon::format::{table, units};
-use rcon::image::archive::ArchiveFormat;
-use rcon::image::import::ImportOptions;
+use crate::engine::{images as eng, Engine};
+use crate::format::{table, units};
+use crate::image::archive::ArchiveFormat;
+use crate::image::import::ImportOptions;
 
 #[derive(Subcommand)]
 pub enum ImageCommand {
@@ -108,7 +108,7 @@ pub fn list(engine: &Engine, a: ListArgs) -> CmdResult {
         if a.no_trunc {
             full.to_string()
         } else {
-            rcon::image::store::short_id(full).to_string()
+            crate::image::store::short_id(full).to_string()
         }
     };
     if a.quiet {
@@ -149,7 +149,7 @@ pub fn list(engine: &Engine, a: ListArgs) -> CmdResult {
 }
 
 fn units_now() -> i64 {
-    rcon::image::store::now_secs()
+    crate::image::store::now_secs()
 }
 
 #[derive(Args)]
@@ -231,14 +231,14 @@ pub fn load(engine: &Engine, a: LoadArgs) -> CmdResult {
         for (tag, old) in &c.moved {
             s += &format!(
                 "The image {} already exists, renaming the old one with ID {old} to empty string\n",
-                rcon::image::reference::familiar(tag)
+                crate::image::reference::familiar(tag)
             );
         }
         if c.tags.is_empty() {
             s += &format!("Loaded image ID: {}\n", c.id);
         }
         for t in &c.tags {
-            s += &format!("Loaded image: {}\n", rcon::image::reference::familiar(t));
+            s += &format!("Loaded image: {}\n", crate::image::reference::familiar(t));
         }
     }
     out(&s);
@@ -270,7 +270,7 @@ pub fn save(engine: &Engine, a: SaveArgs) -> CmdResult {
             ));
             let f = File::create(&tmp).map_err(|e| anyhow::anyhow!("create {}: {e}", path.display()))?;
             let res = eng::save(store, &a.images, format, BufWriter::new(f)).and_then(|_| {
-                std::fs::rename(&tmp, path).map_err(|e| rcon::Error::io(format!("write {}", path.display()), e))
+                std::fs::rename(&tmp, path).map_err(|e| crate::Error::io(format!("write {}", path.display()), e))
             });
             if res.is_err() {
                 let _ = std::fs::remove_file(&tmp);
@@ -307,8 +307,8 @@ pub struct ImportArgs {
 
 pub fn import(engine: &Engine, a: ImportArgs) -> CmdResult {
     if let Some(p) = &a.platform {
-        let host = format!("linux/{}", rcon::image::config::host_arch());
-        if p != &host && p != rcon::image::config::host_arch() {
+        let host = format!("linux/{}", crate::image::config::host_arch());
+        if p != &host && p != crate::image::config::host_arch() {
             anyhow::bail!("platform {p} is not supported: this host runs {host} images only");
         }
     }
@@ -354,7 +354,7 @@ pub fn history(engine: &Engine, a: HistoryArgs) -> CmdResult {
         if a.no_trunc || s == "<missing>" {
             s.to_string()
         } else {
-            rcon::image::store::short_id(s).to_string()
+            crate::image::store::short_id(s).to_string()
         }
     };
     if a.quiet {
@@ -420,7 +420,7 @@ pub fn inspect(engine: &Engine, a: InspectArgs) -> CmdResult {
     for n in &a.names {
         // Docker looks for a container first, then an image, then a volume.
         if kind == "volume" {
-            match rcon::engine::volumes::inspect(engine, n) {
+            match crate::engine::volumes::inspect(engine, n) {
                 Ok(v) => found.push(v),
                 Err(e) => {
                     eprintln!("Error: {e}");
@@ -430,12 +430,12 @@ pub fn inspect(engine: &Engine, a: InspectArgs) -> CmdResult {
             continue;
         }
         if kind != "image" {
-            match rcon::engine::containers::inspect(engine, n) {
+            match crate::engine::containers::inspect(engine, n) {
                 Ok(v) => {
                     found.push(v);
                     continue;
                 }
-                Err(rcon::Error::NoSuchContainer(_)) if kind.is_empty() => {}
+                Err(crate::Error::NoSuchContainer(_)) if kind.is_empty() => {}
                 Err(e) => {
                     eprintln!("Error: {e}");
                     failed = true;
@@ -445,8 +445,8 @@ pub fn inspect(engine: &Engine, a: InspectArgs) -> CmdResult {
         }
         match eng::inspect(store, n) {
             Ok(v) => found.push(v),
-            Err(rcon::Error::NoSuchImage(_)) | Err(rcon::Error::InvalidReference(_)) if kind.is_empty() => {
-                match rcon::engine::volumes::inspect(engine, n) {
+            Err(crate::Error::NoSuchImage(_)) | Err(crate::Error::InvalidReference(_)) if kind.is_empty() => {
+                match crate::engine::volumes::inspect(engine, n) {
                     Ok(v) => found.push(v),
                     Err(_) => {
                         eprintln!("Error: no such object: {n}");
@@ -466,7 +466,7 @@ pub fn inspect(engine: &Engine, a: InspectArgs) -> CmdResult {
 
 /// `inspect` of one kind of object: every name inspected, failures reported
 /// one line each (exit 125), the found ones printed.
-pub fn inspect_each(names: &[String], format: Option<&str>, f: impl Fn(&str) -> rcon::Result<Value>) -> CmdResult {
+pub fn inspect_each(names: &[String], format: Option<&str>, f: impl Fn(&str) -> crate::Result<Value>) -> CmdResult {
     let mut found = Vec::new();
     let mut failed = false;
     for n in names {
@@ -485,7 +485,7 @@ pub fn inspect_each(names: &[String], format: Option<&str>, f: impl Fn(&str) -> 
 /// Docker prints a JSON array (4-space indent) or the template per object.
 pub fn print_inspect(values: &[Value], format: Option<&str>) -> anyhow::Result<()> {
     match format {
-        None | Some("") => out(&(rcon::format::json::to_go_pretty(&Value::Array(values.to_vec())) + "\n")),
+        None | Some("") => out(&(crate::format::json::to_go_pretty(&Value::Array(values.to_vec())) + "\n")),
         Some(f) => {
             let mut s = String::new();
             for v in values {

@@ -1,7 +1,7 @@
 //! `pause`, `unpause`, `update`.
 
 use clap::Args;
-use rcon::engine::{lifecycle, Engine};
+use crate::engine::{lifecycle, Engine};
 
 use super::containers::each;
 use super::CmdResult;

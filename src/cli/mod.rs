@@ -1,6 +1,6 @@
 //! Command line: clap definitions (one file per command group) and the
 //! mapping of errors to Docker's exit codes. Parsing and printing only; the
-//! work is in `rcon::engine`.
+//! work is in `crate::engine`.
 
 mod build;
 mod commit;
@@ -22,8 +22,8 @@ mod volumes;
 use std::io::Write;
 
 use clap::{Parser, Subcommand};
-use rcon::engine::Engine;
-use rcon::paths::Paths;
+use crate::engine::Engine;
+use crate::paths::Paths;
 
 #[derive(Parser)]
 #[command(
@@ -179,7 +179,7 @@ pub fn run() -> i32 {
         }
     };
     if cli.version {
-        println!("rcon version {}", rcon::VERSION);
+        println!("rcon version {}", crate::VERSION);
         return 0;
     }
     let Some(command) = cli.command else { return 0 };
@@ -239,7 +239,7 @@ pub fn run() -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            let code = e.downcast_ref::<rcon::Error>().map(|e| e.exit_code()).unwrap_or(125);
+            let code = e.downcast_ref::<crate::Error>().map(|e| e.exit_code()).unwrap_or(125);
             let _ = std::io::stdout().flush();
             eprintln!("Error: {}", error_chain(&e));
             code

@@ -4,8 +4,8 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use super::{confirm, out, CmdResult};
-use rcon::engine::{networks as eng, Engine};
-use rcon::format::table;
+use crate::engine::{networks as eng, Engine};
+use crate::format::table;
 
 #[derive(Subcommand)]
 pub enum NetworkCommand {

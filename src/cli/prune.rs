@@ -1,8 +1,8 @@
 //! `rcon system prune` and `rcon system reset`.
 
 use clap::Args;
-use rcon::engine::{reset, Engine};
-use rcon::format::units;
+use crate::engine::{reset, Engine};
+use crate::format::units;
 
 use super::{out, CmdResult};
 

@@ -6,12 +6,12 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use super::{out, CmdResult};
-use rcon::engine::{registry as eng, Engine};
-use rcon::format::table;
-use rcon::registry::auth::Credentials;
-use rcon::registry::client::TlsVerify;
-use rcon::registry::progress::Progress;
-use rcon::registry::push::Format;
+use crate::engine::{registry as eng, Engine};
+use crate::format::table;
+use crate::registry::auth::Credentials;
+use crate::registry::client::TlsVerify;
+use crate::registry::progress::Progress;
+use crate::registry::push::Format;
 
 /// `--tls-verify[=false]` as podman spells it; `--insecure` as Docker's manifest commands do.
 #[derive(Args, Clone)]
@@ -59,7 +59,7 @@ pub fn pull(engine: &Engine, a: PullArgs) -> CmdResult {
         if let Some(p) = pulled.first() {
             let repo = p.name.rsplit_once(':').map(|(r, _)| r).unwrap_or(&p.name).to_string();
             let any_new = pulled.iter().any(|p| !p.up_to_date);
-            let fam = rcon::image::reference::familiar(&repo);
+            let fam = crate::image::reference::familiar(&repo);
             progress.line(&format!(
                 "Status: {} for {fam}",
                 if any_new { "Downloaded newer image" } else { "Image is up to date" }
@@ -129,7 +129,7 @@ pub fn login(engine: &Engine, a: LoginArgs) -> CmdResult {
     let server = eng::server_name(a.server.as_deref());
     if a.password.is_some() && a.password_stdin {
         return Err(
-            rcon::Error::InvalidArgument("--password and --password-stdin are mutually exclusive".into()).into()
+            crate::Error::InvalidArgument("--password and --password-stdin are mutually exclusive".into()).into()
         );
     }
     let mut password = a.password.clone();
@@ -139,7 +139,7 @@ pub fn login(engine: &Engine, a: LoginArgs) -> CmdResult {
     let mut username = a.username.clone();
     if a.password_stdin {
         if username.is_none() {
-            return Err(rcon::Error::InvalidArgument("must provide --username with --password-stdin".into()).into());
+            return Err(crate::Error::InvalidArgument("must provide --username with --password-stdin".into()).into());
         }
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s)?;
@@ -148,7 +148,7 @@ pub fn login(engine: &Engine, a: LoginArgs) -> CmdResult {
     if username.is_none() || password.is_none() {
         let tty = std::io::stdin().is_terminal();
         if !tty {
-            return Err(rcon::Error::InvalidArgument(
+            return Err(crate::Error::InvalidArgument(
                 "cannot perform an interactive login from a non TTY device: give -u and --password-stdin".into(),
             )
             .into());
@@ -167,7 +167,7 @@ pub fn login(engine: &Engine, a: LoginArgs) -> CmdResult {
     }
     let (username, password) = (username.unwrap_or_default(), password.unwrap_or_default());
     if username.is_empty() || password.is_empty() {
-        return Err(rcon::Error::InvalidArgument("username and password must not be empty".into()).into());
+        return Err(crate::Error::InvalidArgument("username and password must not be empty".into()).into());
     }
     eng::login(engine, &server, Credentials { username, password }, a.tls.get())?;
     out("Login Succeeded\n");
@@ -238,12 +238,12 @@ pub fn search(engine: &Engine, a: SearchArgs) -> CmdResult {
     for f in &a.filter {
         match f.split_once('=') {
             Some(("stars", n)) => {
-                let n: u64 = n.parse().map_err(|_| rcon::Error::InvalidArgument(format!("invalid filter {f}")))?;
+                let n: u64 = n.parse().map_err(|_| crate::Error::InvalidArgument(format!("invalid filter {f}")))?;
                 results.retain(|r| r.stars >= n);
             }
             Some(("is-official", v)) => results.retain(|r| r.official == (v == "true")),
             Some(("is-automated", v)) => results.retain(|r| r.automated == (v == "true")),
-            _ => return Err(rcon::Error::InvalidArgument(format!("invalid filter {f:?}")).into()),
+            _ => return Err(crate::Error::InvalidArgument(format!("invalid filter {f:?}")).into()),
         }
     }
     let rows: Vec<Value> = results

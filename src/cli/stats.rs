@@ -1,9 +1,9 @@
 //! `rcon stats`: Docker's columns, sampled by this process (no daemon).
 
 use clap::Args;
-use rcon::engine::stats::{self, Sample};
-use rcon::engine::Engine;
-use rcon::format::{table, units};
+use crate::engine::stats::{self, Sample};
+use crate::engine::Engine;
+use crate::format::{table, units};
 use serde_json::{json, Value};
 
 use super::{out, CmdResult};
@@ -44,8 +44,8 @@ fn pair(v: Option<(u64, u64)>) -> String {
     v.map(|(a, b)| format!("{} / {}", units::human_size(a), units::human_size(b))).unwrap_or_else(|| "--".into())
 }
 
-fn row(c: &rcon::container::Container, given: &str, cpu: Option<f64>, s: &Sample, no_trunc: bool) -> Value {
-    let running = c.state.status == rcon::container::Status::Running;
+fn row(c: &crate::container::Container, given: &str, cpu: Option<f64>, s: &Sample, no_trunc: bool) -> Value {
+    let running = c.state.status == crate::container::Status::Running;
     let unknown = || "--".to_string();
     let id = if no_trunc { c.config.id.clone() } else { c.config.id[..12].to_string() };
     json!({

@@ -4,8 +4,8 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use super::{out, CmdResult};
-use rcon::engine::{system as eng, Engine};
-use rcon::format::{table, units};
+use crate::engine::{system as eng, Engine};
+use crate::format::{table, units};
 
 #[derive(Args)]
 pub struct VersionArgs {
@@ -78,7 +78,7 @@ pub fn info(engine: &Engine, a: InfoArgs) -> CmdResult {
         other => other.to_string(),
     };
     let mut t = String::new();
-    t += &format!("Client:\n Version:    {}\n Context:    default\n Debug Mode: false\n\n", rcon::VERSION);
+    t += &format!("Client:\n Version:    {}\n Context:    default\n Debug Mode: false\n\n", crate::VERSION);
     t += "Server:\n";
     t += &format!(
         " Containers: {}\n  Running: {}\n  Paused: {}\n  Stopped: {}\n",
@@ -181,7 +181,7 @@ pub fn info(engine: &Engine, a: InfoArgs) -> CmdResult {
 }
 
 fn migrate(engine: &Engine) -> CmdResult {
-    use rcon::engine::migrate::{self, Outcome};
+    use crate::engine::migrate::{self, Outcome};
     match migrate::migrate(engine, &mut |name| out(&format!("stopped {name}\n")))? {
         Outcome::Rootful => out("Rootful store: files keep the images' own ids, nothing to migrate\n"),
         Outcome::Unchanged => out("No change in your subuid/subgid mapping: nothing to migrate\n"),

@@ -4,8 +4,8 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use super::{confirm, out, CmdResult};
-use rcon::engine::{volumes as eng, Engine};
-use rcon::format::table;
+use crate::engine::{volumes as eng, Engine};
+use crate::format::table;
 
 #[derive(Subcommand)]
 pub enum VolumeCommand {
@@ -171,7 +171,7 @@ pub fn prune(engine: &Engine, a: PruneArgs) -> CmdResult {
         }
         s.push('\n');
     }
-    s.push_str(&format!("Total reclaimed space: {}\n", rcon::format::units::human_size(bytes)));
+    s.push_str(&format!("Total reclaimed space: {}\n", crate::format::units::human_size(bytes)));
     out(&s);
     Ok(0)
 }

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# The oracle for differential API tests: Debian's dockerd 20.10 (API 1.41),
+# rootful, on a private socket, touching neither /var/run/docker.sock nor
+# /var/lib/docker, /etc/docker, iptables or the ip_forward sysctl.
+# (docs/TESTING.md; contrib/test-setup/api-clients.sh installs it.)
+#
+#   oracle.sh start    start it if it is not running, wait until /_ping answers,
+#                      print `export DOCKER_HOST=...` on stdout (eval-able; all
+#                      else goes to stderr). Starting a running oracle is ok.
+#   oracle.sh stop     stop it and wait until it (and its containerd) exited.
+#   oracle.sh status   say whether it runs; exit 0 if it answers, 3 if not.
+#   oracle.sh reset    remove every oracle container and network, stop it and
+#                      delete its state (data root, run dir).
+#
+# Run as root, no stdin needed. Environment: RCON_ORACLE_TIMEOUT (seconds to
+# wait for start or stop, default 60).
+#
+# Networking with --bridge=none: there is no default "bridge" network, so
+# `docker run` needs `--network none|host|<user network>`; user-defined bridge
+# networks work (dockerd creates a br-<id> bridge on the host; with
+# --iptables=false there is no NAT, so containers on them reach only the host
+# and each other) and `-p` publishing on them works through docker-proxy.
+set -euo pipefail
+exec </dev/null
+
+RUN=/run/rcon-oracle
+SOCK=$RUN/docker.sock
+PIDFILE=$RUN/pid
+LOG=$RUN/dockerd.log
+DATA=/var/lib/rcon-oracle
+EXEC=$RUN/exec
+CONF=$RUN/daemon.json
+DOCKERD=/usr/sbin/dockerd
+TIMEOUT=${RCON_ORACLE_TIMEOUT:-60}
+export DOCKER_HOST=unix://$SOCK
+
+say() { printf 'oracle: %s\n' "$*" >&2; }
+die() { printf 'oracle: error: %s\n' "$*" >&2; exit 1; }
+
+ping_ok() { curl -sf --max-time 2 --unix-socket "$SOCK" http://localhost/_ping >/dev/null 2>&1; }
+
+# The pid of the oracle's dockerd, if it runs (empty otherwise).
+oracle_pid() {
+    local pid
+    pid=$(cat "$PIDFILE" 2>/dev/null) || return 0
+    [ -n "$pid" ] && [ -d "/proc/$pid" ] || return 0
+    # Only ours: a dockerd whose command line names our socket.
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$DOCKERD .*--host unix://$SOCK" || return 0
+    echo "$pid"
+}
+
+# Pids of the containerd that dockerd started for us (its state is under our exec root).
+managed_containerd_pids() {
+    local p
+    for p in $(pgrep -x containerd 2>/dev/null || true); do
+        tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "$EXEC/containerd" && echo "$p"
+    done
+    return 0
+}
+
+deadline_passed() { [ "$(date +%s)" -ge "$1" ]; }
+
+start() {
+    [ "$(id -u)" = 0 ] || die "run as root (the oracle is Debian's rootful dockerd)"
+    [ -x "$DOCKERD" ] || die "$DOCKERD is missing: run contrib/test-setup/api-clients.sh first"
+    local pid deadline
+    pid=$(oracle_pid)
+    if [ -z "$pid" ]; then
+        if [ -e /run/containerd/containerd.sock ]; then
+            say "warning: a system containerd socket exists (/run/containerd/containerd.sock): dockerd 20.10 will use it instead of a private one"
+        fi
+        mkdir -p "$RUN" "$DATA"
+        chmod 0711 "$RUN"
+        rm -f "$PIDFILE"
+        # An empty config file, so that a host /etc/docker/daemon.json is never read.
+        [ -f "$CONF" ] || echo '{}' >"$CONF"
+        say "starting $DOCKERD (log: $LOG)"
+        # setsid: its own session, so it outlives this script and a CI step's process group.
+        PATH=/usr/sbin:/usr/bin:/sbin:/bin setsid -f "$DOCKERD" \
+            --host "unix://$SOCK" \
+            --data-root "$DATA" \
+            --exec-root "$EXEC" \
+            --pidfile "$PIDFILE" \
+            --config-file "$CONF" \
+            --deprecated-key-path "$DATA/key.json" \
+            --iptables=false --ip6tables=false --ip-masq=false --ip-forward=false \
+            --bridge=none \
+            >>"$LOG" 2>&1 </dev/null
+    fi
+    deadline=$(( $(date +%s) + TIMEOUT ))
+    until ping_ok; do
+        if deadline_passed "$deadline"; then
+            tail -n 20 "$LOG" >&2 || true
+            die "dockerd did not answer /_ping on $SOCK within ${TIMEOUT}s"
+        fi
+        # Gone before it answered: say why at once rather than wait out the deadline.
+        if [ -s "$PIDFILE" ] && [ -z "$(oracle_pid)" ]; then
+            tail -n 20 "$LOG" >&2 || true
+            die "dockerd exited during start-up (log: $LOG)"
+        fi
+        sleep 0.1
+    done
+    say "running, pid $(cat "$PIDFILE"), API $(curl -s --unix-socket "$SOCK" -o /dev/null -D - http://localhost/_ping | tr -d '\r' | sed -n 's/^Api-Version: //p')"
+    echo "export DOCKER_HOST=unix://$SOCK"
+}
+
+stop() {
+    local pid deadline
+    pid=$(oracle_pid)
+    if [ -z "$pid" ]; then
+        say "not running"
+    else
+        say "stopping pid $pid"
+        kill -TERM "$pid" 2>/dev/null || true
+        deadline=$(( $(date +%s) + TIMEOUT ))
+        while [ -d "/proc/$pid" ]; do
+            if deadline_passed "$deadline"; then
+                say "still running after ${TIMEOUT}s: SIGKILL"
+                kill -KILL "$pid" 2>/dev/null || true
+                deadline=$(( $(date +%s) + 10 ))
+            fi
+            sleep 0.1
+        done
+    fi
+    # Its containerd exits after it; wait for that too (and end it if dockerd was killed).
+    local left
+    deadline=$(( $(date +%s) + 20 ))
+    while left=$(managed_containerd_pids) && [ -n "$left" ]; do
+        if deadline_passed "$deadline"; then
+            say "ending the oracle's containerd: $left"
+            # shellcheck disable=SC2086
+            kill -KILL $left 2>/dev/null || true
+            deadline=$(( $(date +%s) + 10 ))
+        fi
+        sleep 0.1
+    done
+    rm -f "$PIDFILE"
+    say "stopped"
+}
+
+status() {
+    local pid
+    pid=$(oracle_pid)
+    if [ -n "$pid" ] && ping_ok; then
+        say "running, pid $pid, $(curl -s --unix-socket "$SOCK" http://localhost/version | sed -n 's/.*"Version":"\([^"]*\)","ApiVersion":"\([^"]*\)".*/dockerd \1, API \2/p')"
+        echo "export DOCKER_HOST=unix://$SOCK"
+        return 0
+    elif [ -n "$pid" ]; then
+        say "pid $pid exists but $SOCK does not answer /_ping"
+    else
+        say "not running"
+    fi
+    return 3
+}
+
+reset() {
+    if [ -n "$(oracle_pid)" ] && ping_ok; then
+        local ids
+        ids=$(/usr/bin/docker ps -aq)
+        # shellcheck disable=SC2086
+        [ -z "$ids" ] || /usr/bin/docker rm -f $ids >/dev/null
+        /usr/bin/docker network prune -f >/dev/null   # removes the br-<id> host bridges
+    fi
+    stop
+    rm -rf "$DATA" "$RUN"
+    say "state removed ($DATA, $RUN)"
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop) stop ;;
+    status) status ;;
+    reset) reset ;;
+    *) echo "usage: $0 start|stop|status|reset" >&2; exit 2 ;;
+esac
