@@ -1,10 +1,49 @@
-//! The library's error type. Every variant maps to one of Docker's exit codes
-//! (125 engine error, 126 cannot execute, 127 not found) so the CLI can turn
-//! any failure into the status a script written for Docker expects.
+//! The library's error type. Every error has a kind ([`ErrorKind`]) that
+//! front ends map to their own answer: the CLI to Docker's exit codes (125
+//! engine error, 126 cannot execute, 127 not found, 1 for builds), the API
+//! server to Docker's HTTP statuses. Nobody matches on message text.
+//! Modules with errors of their own (`storage::extract`, `storage::userns`,
+//! `registry`, `format::template`) give them a kind and convert with
+//! `#[from]`.
 
 use std::path::PathBuf;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What kind of failure an error is, as Docker's API tells them apart
+/// (moby's errdefs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// No such container, image, volume, network, file (404).
+    NotFound,
+    /// A name in use, an object in use, already exists, not running (409).
+    Conflict,
+    /// Bad input: a flag, a reference, a Dockerfile, an archive (400).
+    InvalidArgument,
+    /// Nothing to do: already started, already stopped (304).
+    NotModified,
+    /// A registry refused our credentials (401).
+    Unauthorized,
+    /// A host tool, device or permission rcon needs is missing (503).
+    Unavailable,
+    /// Anything else (500).
+    Internal,
+}
+
+impl ErrorKind {
+    /// Docker's HTTP status for this kind.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::NotFound => 404,
+            ErrorKind::Conflict => 409,
+            ErrorKind::InvalidArgument => 400,
+            ErrorKind::NotModified => 304,
+            ErrorKind::Unauthorized => 401,
+            ErrorKind::Unavailable => 503,
+            ErrorKind::Internal => 500,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -71,9 +110,22 @@ pub enum Error {
     #[error(transparent)]
     Template(#[from] crate::format::template::TemplateError),
 
-    /// Talking to a registry failed; the message names the image and the cause.
+    /// Talking to a registry failed; the message names the image and the
+    /// cause, the kind what the registry said (unauthorized, not found…).
+    #[error("{msg}")]
+    Registry { kind: ErrorKind, msg: String },
+
+    /// An object is in use, or exists already.
     #[error("{0}")]
-    Registry(String),
+    Conflict(String),
+
+    /// The request changes nothing (a started container started again).
+    #[error("{0}")]
+    NotModified(String),
+
+    /// A host tool, device or permission is missing.
+    #[error("{0}")]
+    Unavailable(String),
 
     #[error("{0}")]
     Other(String),
@@ -91,6 +143,36 @@ pub enum Error {
 }
 
 impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        use ErrorKind as K;
+        match self {
+            Error::NoSuchImage(_) | Error::NoSuchContainer(_) | Error::NoSuchObject(_) | Error::NoSuchVolume(_) => {
+                K::NotFound
+            }
+            Error::NameInUse { .. }
+            | Error::NotRunning(_)
+            | Error::ContainerRunning(_)
+            | Error::ImageMultipleTags { .. }
+            | Error::ImageInUse { .. }
+            | Error::Conflict(_) => K::Conflict,
+            Error::CannotExecute(_)
+            | Error::CommandNotFound(_)
+            | Error::InvalidReference(_)
+            | Error::InvalidArgument(_)
+            | Error::AmbiguousId { .. }
+            | Error::InvalidArchive(_)
+            | Error::Template(_)
+            | Error::Build(_) => K::InvalidArgument,
+            Error::NotModified(_) => K::NotModified,
+            Error::Unavailable(_) => K::Unavailable,
+            Error::Registry { kind, .. } => *kind,
+            Error::Extract(e) => e.kind(),
+            Error::UserNs(e) => e.kind(),
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => K::Unavailable,
+            Error::Io { .. } | Error::State { .. } | Error::Other(_) | Error::BuildRun { .. } => K::Internal,
+        }
+    }
+
     /// Docker's CLI exit status for this error.
     pub fn exit_code(&self) -> i32 {
         match self {

@@ -60,10 +60,17 @@ managed_containerd_pids() {
 
 deadline_passed() { [ "$(date +%s)" -ge "$1" ]; }
 
+# alive PID: it exists and is not a zombie.
+alive() {
+    local st
+    st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) || return 1
+    [ -n "$st" ] && [ "$st" != Z ]
+}
+
 start() {
     [ "$(id -u)" = 0 ] || die "run as root (the oracle is Debian's rootful dockerd)"
     [ -x "$DOCKERD" ] || die "$DOCKERD is missing: run contrib/test-setup/api-clients.sh first"
-    local pid deadline
+    local pid deadline started=
     pid=$(oracle_pid)
     if [ -z "$pid" ]; then
         if [ -e /run/containerd/containerd.sock ]; then
@@ -72,20 +79,22 @@ start() {
         mkdir -p "$RUN" "$DATA"
         chmod 0711 "$RUN"
         rm -f "$PIDFILE"
-        # An empty config file, so that a host /etc/docker/daemon.json is never read.
-        [ -f "$CONF" ] || echo '{}' >"$CONF"
+        # Our own config file, so that a host /etc/docker/daemon.json is never read;
+        # it also keeps the trust key out of /etc/docker (there is no flag for it in 20.10).
+        printf '{\n  "deprecated-key-path": "%s/key.json"\n}\n' "$DATA" >"$CONF"
         say "starting $DOCKERD (log: $LOG)"
-        # setsid: its own session, so it outlives this script and a CI step's process group.
-        PATH=/usr/sbin:/usr/bin:/sbin:/bin setsid -f "$DOCKERD" \
+        # setsid: its own session, so it outlives this script and a CI step's
+        # process group (a background job is no group leader: setsid execs, $! is dockerd).
+        PATH=/usr/sbin:/usr/bin:/sbin:/bin setsid "$DOCKERD" \
             --host "unix://$SOCK" \
             --data-root "$DATA" \
             --exec-root "$EXEC" \
             --pidfile "$PIDFILE" \
             --config-file "$CONF" \
-            --deprecated-key-path "$DATA/key.json" \
             --iptables=false --ip6tables=false --ip-masq=false --ip-forward=false \
             --bridge=none \
-            >>"$LOG" 2>&1 </dev/null
+            >>"$LOG" 2>&1 </dev/null &
+        started=$!
     fi
     deadline=$(( $(date +%s) + TIMEOUT ))
     until ping_ok; do
@@ -94,7 +103,7 @@ start() {
             die "dockerd did not answer /_ping on $SOCK within ${TIMEOUT}s"
         fi
         # Gone before it answered: say why at once rather than wait out the deadline.
-        if [ -s "$PIDFILE" ] && [ -z "$(oracle_pid)" ]; then
+        if [ -n "$started" ] && ! alive "$started"; then
             tail -n 20 "$LOG" >&2 || true
             die "dockerd exited during start-up (log: $LOG)"
         fi
@@ -113,7 +122,7 @@ stop() {
         say "stopping pid $pid"
         kill -TERM "$pid" 2>/dev/null || true
         deadline=$(( $(date +%s) + TIMEOUT ))
-        while [ -d "/proc/$pid" ]; do
+        while alive "$pid"; do
             if deadline_passed "$deadline"; then
                 say "still running after ${TIMEOUT}s: SIGKILL"
                 kill -KILL "$pid" 2>/dev/null || true

@@ -78,7 +78,7 @@ pub fn build(engine: &Engine, o: &BuildOptions, out: &mut dyn Write) -> Result<B
     }
     if let Some(n) = &o.network {
         if !matches!(n.as_str(), "default" | "bridge" | "none" | "host") {
-            return Err(Error::InvalidArgument(format!("network {n} not found: use default, none or host")));
+            return Err(Error::NoSuchObject(format!("network {n} not found: use default, none or host")));
         }
     }
     let mut build_args = BTreeMap::new();

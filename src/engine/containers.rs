@@ -507,7 +507,7 @@ pub fn start(engine: &Engine, id: &str, attach: bool, detach_keys: Option<&str>)
     let _lock = store.lock_one(id)?;
     let c = store.load(id)?;
     if c.state.status == Status::Running {
-        return Err(bad(format!("container {} is already running", c.config.name)));
+        return Err(Error::NotModified(format!("container {} is already running", c.config.name)));
     }
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Other(format!("pipe: {e}")))?;
     let mut cmd = std::process::Command::new("/proc/self/exe");

@@ -308,7 +308,10 @@ pub fn create_network(engine: &Engine, o: &CreateNetwork) -> Result<String> {
     let store = NetworkStore::open(&engine.paths)?;
     let _lock = store.lock()?;
     if store.find(&o.name).is_ok_and(|n| n.name == o.name) {
-        return Err(bad(format!("network with name {} already exists: remove it or choose another name", o.name)));
+        return Err(Error::Conflict(format!(
+            "network with name {} already exists: remove it or choose another name",
+            o.name
+        )));
     }
     let taken = store.taken();
     let subnet = match &o.subnet {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::Engine;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::image::reference::{self, Reference};
 use crate::registry::auth::{self, Credentials};
 use crate::registry::client::{Client, TlsVerify};
@@ -19,7 +19,11 @@ use crate::registry::push::{self, Format};
 use crate::registry::RegistryError;
 
 fn reg_err(what: &str, e: RegistryError) -> Error {
-    Error::Registry(format!("{what}: {e}"))
+    Error::Registry { kind: e.kind(), msg: format!("{what}: {e}") }
+}
+
+fn registry_error(kind: ErrorKind, msg: String) -> Error {
+    Error::Registry { kind, msg }
 }
 
 fn config(engine: &Engine) -> Result<RegistryConfig> {
@@ -34,10 +38,13 @@ fn client(engine: &Engine, cfg: &RegistryConfig, registry: &str, tls: TlsVerify)
 /// The error for a manifest the registry does not have, in Docker's words.
 fn pull_error(r: &Reference, e: RegistryError) -> Error {
     if e.is_not_found() {
-        return Error::Registry(format!(
-            "manifest for {} not found: manifest unknown: check the name and tag (rcon search, or the registry's catalog)",
-            r.familiar()
-        ));
+        return registry_error(
+            ErrorKind::NotFound,
+            format!(
+                "manifest for {} not found: manifest unknown: check the name and tag (rcon search, or the registry's catalog)",
+                r.familiar()
+            ),
+        );
     }
     reg_err(&format!("pull {}", r.familiar()), e)
 }
@@ -278,14 +285,14 @@ pub fn search(engine: &Engine, term: &str, limit: usize, tls: TlsVerify) -> Resu
     let resp = match c.send("GET", &path, "", &[], crate::registry::client::Body::Empty) {
         Ok(r) => r,
         Err(RegistryError::Status { code: 404 | 405, .. }) => {
-            return Err(Error::Registry(format!(
+            return Err(registry_error(ErrorKind::InvalidArgument, format!(
                 "registry {registry} does not offer a search API (only Docker Hub-style registries do): list its repositories with its catalog, e.g. curl http://{registry}/v2/_catalog"
             )))
         }
         Err(e) => return Err(reg_err(&format!("search {registry}"), e)),
     };
     let v: Value = serde_json::from_reader(std::io::Read::take(resp.into_reader(), 8 << 20))
-        .map_err(|e| Error::Registry(format!("search {registry}: malformed answer: {e}")))?;
+        .map_err(|e| registry_error(ErrorKind::Internal, format!("search {registry}: malformed answer: {e}")))?;
     let mut out = Vec::new();
     for r in v.get("results").and_then(|r| r.as_array()).into_iter().flatten().take(limit) {
         out.push(SearchResult {
@@ -320,12 +327,12 @@ pub fn manifest_inspect(engine: &Engine, name: &str, tls: TlsVerify) -> Result<V
     let reference = r.digest.clone().or_else(|| r.tag.clone()).unwrap_or_default();
     let f = pull::fetch_manifest(&c, &r.repository, &reference).map_err(|e| {
         if e.is_not_found() {
-            Error::Registry(format!("no such manifest: {}", r.familiar()))
+            registry_error(ErrorKind::NotFound, format!("no such manifest: {}", r.familiar()))
         } else {
             reg_err(&format!("manifest inspect {}", r.familiar()), e)
         }
     })?;
-    serde_json::from_slice(&f.bytes).map_err(|e| Error::Registry(format!("manifest of {}: {e}", r.familiar())))
+    serde_json::from_slice(&f.bytes).map_err(|e| registry_error(ErrorKind::Internal, format!("manifest of {}: {e}", r.familiar())))
 }
 
 /// `manifest create LIST MANIFEST...` (`amend` keeps existing entries).
@@ -355,7 +362,10 @@ fn add_entry(engine: &Engine, l: &mut LocalList, m: &str, tls: TlsVerify) -> Res
     let c = client(engine, &cfg, &r.registry, tls)?;
     let e = lists::entry_for(&c, &r).map_err(|e| {
         if e.is_not_found() {
-            Error::Registry(format!("no such manifest: {}: push it before adding it to a list", r.familiar()))
+            registry_error(
+                ErrorKind::NotFound,
+                format!("no such manifest: {}: push it before adding it to a list", r.familiar()),
+            )
         } else {
             reg_err(&format!("manifest {}", r.familiar()), e)
         }

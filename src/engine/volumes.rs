@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::Engine;
 use crate::container::{ContainerConfig, ContainerStore, Mount};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::format::units;
 use crate::volume::spec::{self, FROM_MOUNT};
 use crate::volume::{Backing, Volume, VolumeStore, ANONYMOUS_LABEL};
@@ -160,7 +160,7 @@ pub fn remove(engine: &Engine, name: &str, force: bool) -> Result<()> {
         return if force { Ok(()) } else { Err(e) };
     }
     if let Some(ids) = users(engine)?.get(name) {
-        return Err(bad(format!(
+        return Err(Error::Conflict(format!(
             "remove {name}: volume is in use by container {}: remove the container first",
             ids.iter().map(|i| &i[..12]).collect::<Vec<_>>().join(", ")
         )));
@@ -188,7 +188,7 @@ pub fn prune(engine: &Engine, all: bool, filters: &[String]) -> Result<(Vec<Stri
                     bytes += size;
                     gone.push(row.volume.name)
                 }
-                Err(Error::InvalidArgument(_)) => {}
+                Err(e) if e.kind() == ErrorKind::Conflict => {}
                 Err(e) => return Err(e),
             }
         }
@@ -301,7 +301,8 @@ pub fn remove_anonymous(engine: &Engine, cfg: &ContainerConfig) -> Result<()> {
     for m in cfg.host.mounts.iter().filter(|m| m.kind == "volume") {
         if store.get(&m.source).is_ok_and(|v| v.anonymous()) {
             match remove(engine, &m.source, true) {
-                Ok(()) | Err(Error::InvalidArgument(_)) => {}
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::Conflict => {}
                 Err(e) => return Err(e),
             }
         }

@@ -55,7 +55,7 @@ impl Mode {
             "host" => Mode::Host,
             "pasta" => Mode::Pasta,
             n => {
-                return Err(Error::InvalidArgument(format!(
+                return Err(Error::NoSuchObject(format!(
                     "network {n} not found: use bridge (default, slirp4netns), pasta, host or none"
                 )))
             }

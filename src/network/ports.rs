@@ -145,7 +145,7 @@ pub fn reserve(p: &PortSpec) -> Result<u16> {
     };
     match res {
         Ok(a) => Ok(a.port()),
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(bad(format!(
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(Error::Conflict(format!(
             "cannot publish {}:{} for {}: the host port is already in use: choose another host port",
             p.bind_ip(),
             p.host_port,

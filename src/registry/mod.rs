@@ -29,6 +29,17 @@ pub enum RegistryError {
 }
 
 impl RegistryError {
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            RegistryError::Unauthorized(_) | RegistryError::Status { code: 401 | 403, .. } => ErrorKind::Unauthorized,
+            RegistryError::Status { code: 404, .. } => ErrorKind::NotFound,
+            RegistryError::Status { code: 400..=499, .. } => ErrorKind::InvalidArgument,
+            RegistryError::Transport(_) | RegistryError::Status { .. } => ErrorKind::Unavailable,
+            RegistryError::Protocol(_) | RegistryError::Integrity(_) | RegistryError::Local(_) => ErrorKind::Internal,
+        }
+    }
+
     pub fn is_not_found(&self) -> bool {
         matches!(self, RegistryError::Status { code: 404, .. })
     }

@@ -157,6 +157,19 @@ pub enum ExtractError {
     Io { name: String, op: String, error: io::Error },
 }
 
+impl ExtractError {
+    /// A layer that breaks the rules is bad input; failing to write it is ours.
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            ExtractError::Destination { .. } | ExtractError::Whiteout { .. } | ExtractError::Io { .. } => {
+                ErrorKind::Internal
+            }
+            _ => ErrorKind::InvalidArgument,
+        }
+    }
+}
+
 type Result<T, E = ExtractError> = std::result::Result<T, E>;
 
 /// Names longer than this are rejected.  Docker joins names under the

@@ -32,6 +32,17 @@ pub enum UserNsError {
     NoSuchPath,
 }
 
+impl UserNsError {
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
+        match self {
+            UserNsError::MissingTool(_) | UserNsError::MapFailed { .. } => ErrorKind::Unavailable,
+            UserNsError::Helper(_) => ErrorKind::Internal,
+            UserNsError::NoSuchPath => ErrorKind::NotFound,
+        }
+    }
+}
+
 /// One contiguous range: container ids `inside..inside+count` are host ids
 /// `outside..outside+count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

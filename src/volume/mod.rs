@@ -153,7 +153,7 @@ impl VolumeStore {
         let _lock = self.lock()?;
         if let Ok(old) = self.get(&v.name) {
             if !v.options.is_empty() && old.options != v.options {
-                return Err(Error::InvalidArgument(format!(
+                return Err(Error::Conflict(format!(
                     "volume {} already exists with other driver options: remove it first or choose another name",
                     v.name
                 )));
