@@ -55,6 +55,44 @@ impl Paths {
     }
 }
 
+/// The helper modes' arguments that carry the paths: a re-executed helper
+/// (monitor, healthcheck) must use exactly the store of the command that
+/// started it, whatever `--root`, `--runroot` or the environment said.
+const ARG_DATA: &str = "--root=";
+const ARG_RUNTIME: &str = "--runroot=";
+const ARG_CONFIG: &str = "--config=";
+
+impl Paths {
+    /// The arguments that give a helper these paths (see [`Paths::from_args`]).
+    pub fn to_args(&self) -> Vec<std::ffi::OsString> {
+        let arg = |k: &str, p: &Path| {
+            let mut a = std::ffi::OsString::from(k);
+            a.push(p);
+            a
+        };
+        vec![arg(ARG_DATA, &self.data), arg(ARG_RUNTIME, &self.runtime), arg(ARG_CONFIG, &self.config)]
+    }
+
+    /// The paths a helper was given by [`Paths::to_args`]; None unless all
+    /// three are there. The other arguments are returned.
+    pub fn from_args(args: &[String]) -> Option<(Paths, Vec<String>)> {
+        let (mut data, mut runtime, mut config, mut rest) = (None, None, None, Vec::new());
+        for a in args {
+            if let Some(v) = a.strip_prefix(ARG_DATA) {
+                data = Some(PathBuf::from(v));
+            } else if let Some(v) = a.strip_prefix(ARG_RUNTIME) {
+                runtime = Some(PathBuf::from(v));
+            } else if let Some(v) = a.strip_prefix(ARG_CONFIG) {
+                config = Some(PathBuf::from(v));
+            } else {
+                rest.push(a.clone());
+            }
+        }
+        let rootless = unsafe { libc::geteuid() } != 0;
+        Some((Paths { data: data?, runtime: runtime?, config: config?, rootless }, rest))
+    }
+}
+
 fn is_writable_dir(p: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
     let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {

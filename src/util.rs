@@ -1,6 +1,23 @@
 //! Small helpers with no better home.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+static HELPER: OnceLock<PathBuf> = OnceLock::new();
+
+/// The rcon binary that helper modes (`__monitor`, `__storage-helper`,
+/// `__portfwd`, `__netns`, `__healthcheck`) are run from: this very
+/// program, unless a program embedding the library (a test, another front
+/// end) named the rcon binary with [`set_helper_binary`].
+pub fn helper_binary() -> &'static Path {
+    HELPER.get().map(PathBuf::as_path).unwrap_or(Path::new("/proc/self/exe"))
+}
+
+/// Name the rcon binary to run helpers from, once, before the first engine
+/// call (the first call wins).
+pub fn set_helper_binary(p: PathBuf) {
+    let _ = HELPER.set(p);
+}
 
 /// Find an executable on PATH.
 pub fn which(name: &str) -> Option<PathBuf> {

@@ -969,3 +969,50 @@ both_modes!(update_resource_limits_live_as_root_refused_rootless, |t| {
     assert_eq!(read(pids), "30");
     t.rcon(["rm", "-f", "later"]).ok();
 });
+
+both_modes!(root_and_runroot_flags_reach_every_helper, |t| {
+    // The store named by the flags, not the one the environment names: the
+    // monitor, the healthcheck runner and a restarted monitor must all use it.
+    let (root, runroot) = (t.path("flag-root"), t.path("flag-run"));
+    for d in [&root, &runroot] {
+        std::fs::create_dir_all(d).unwrap();
+        t.give(d);
+    }
+    let (r, rr) = (root.to_str().unwrap(), runroot.to_str().unwrap());
+    let rc = |args: &[&str]| t.rcon([&["--root", r, "--runroot", rr][..], args].concat());
+    let archive = crate::common::fixtures::busybox_archive(&t.dir, &["busybox"]);
+    t.give(&archive);
+    rc(&["load", "-i", archive.to_str().unwrap()]).ok();
+    assert_eq!(rc(&["run", "--rm", "busybox", "echo", "hi"]).ok(), "hi\n");
+    rc(&["run", "-d", "--name", "bg", "busybox", "sleep", "1000"]).ok();
+    rc(&[
+        "run",
+        "-d",
+        "--name",
+        "hc",
+        "--health-cmd",
+        "true",
+        "--health-interval",
+        "100ms",
+        "--restart",
+        "on-failure:1",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.5; exit 3",
+    ])
+    .ok();
+    let state = |name: &str| -> Value {
+        serde_json::from_str::<Value>(rc(&["inspect", name]).ok()).unwrap()[0]["State"].clone()
+    };
+    wait_for("healthy", Duration::from_secs(20), || (state("hc")["Health"]["Status"] == "healthy").then_some(()));
+    wait_for("the restart", Duration::from_secs(20), || {
+        let v: Value = serde_json::from_str::<Value>(rc(&["inspect", "hc"]).ok()).unwrap()[0].clone();
+        (v["RestartCount"] == 1).then_some(())
+    });
+    assert_eq!(state("bg")["Status"], "running");
+    // Nothing went to the store the environment names.
+    assert_eq!(t.rcon(["ps", "-aq"]).ok(), "");
+    assert!(!t.data.join("rcon/containers").exists() || std::fs::read_dir(t.data.join("rcon/containers")).unwrap().count() == 0);
+    rc(&["rm", "-f", "bg", "hc"]).ok();
+});

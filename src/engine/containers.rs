@@ -510,8 +510,8 @@ pub fn start(engine: &Engine, id: &str, attach: bool, detach_keys: Option<&str>)
         return Err(Error::NotModified(format!("container {} is already running", c.config.name)));
     }
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Other(format!("pipe: {e}")))?;
-    let mut cmd = std::process::Command::new("/proc/self/exe");
-    cmd.arg0("rcon").arg("__monitor").arg(id);
+    let mut cmd = std::process::Command::new(crate::util::helper_binary());
+    cmd.arg0("rcon").arg("__monitor").arg(id).args(engine.paths.to_args());
     if let Some(k) = detach_keys {
         cmd.arg(format!("--detach-keys={k}"));
     }

@@ -59,8 +59,12 @@ pub fn helper_main(args: &[String]) -> i32 {
         libc::sigemptyset(&mut set);
         libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
     }
+    let Some((paths, args)) = crate::paths::Paths::from_args(args) else {
+        eprintln!("rcon healthcheck: started without its paths");
+        return 125;
+    };
     let Some(id) = args.first() else { return 125 };
-    let engine = Engine::new(crate::paths::Paths::detect(None, None));
+    let engine = Engine::new(paths);
     match run_check(&engine, id) {
         Ok(o) => health::exit_code_for(&o.health.status),
         Err(e) => {

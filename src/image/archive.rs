@@ -315,6 +315,8 @@ fn stage_images(store: &Store, st: &mut Staging, plans: Vec<PlannedImage>) -> Re
     let mut jobs = Vec::new();
     let mut wanted: Vec<(String, String, PathBuf)> = Vec::new(); // (diff_id, blob digest, staged blob)
     let mut seen = HashSet::new();
+    let all: Vec<String> = plans.iter().flat_map(|p| p.layers.iter().map(|(d, _, _)| d.clone())).collect();
+    let stored = store.pin_layers(st, &all)?;
     for p in &plans {
         for (diff, path, digest) in &p.layers {
             if !super::reference::is_digest(diff) {
@@ -323,7 +325,7 @@ fn stage_images(store: &Store, st: &mut Staging, plans: Vec<PlannedImage>) -> Re
                     super::store::short_id(&p.id)
                 )));
             }
-            if store.has_layer(diff) || !seen.insert(diff.clone()) {
+            if stored.contains(diff) || !seen.insert(diff.clone()) {
                 continue;
             }
             let dir = layers_dir.join(hex_of(diff));

@@ -160,6 +160,9 @@ pub struct Committed {
     pub moved: Vec<(String, String)>,
 }
 
+/// In a staging directory: the DiffIDs (hex) of stored layers it reuses.
+const PINS: &str = "pinned-layers";
+
 impl Staging {
     pub fn dir(&self) -> &Path {
         self.tmp.as_ref().expect("staging dir").path()
@@ -241,6 +244,25 @@ impl Store {
 
     pub fn has_layer(&self, diff_id: &str) -> bool {
         self.layer_dir(diff_id).join("layer.json").exists()
+    }
+
+    /// The layers of `wanted` the store already has, pinned for `st`: a
+    /// concurrent gc (rmi, prune) keeps them as long as `st`'s scratch
+    /// directory lives, so an image being staged never ends up pointing at
+    /// a layer removed in between (the store lock orders the check against
+    /// gc's decision).
+    pub fn pin_layers(&self, st: &Staging, wanted: &[String]) -> Result<HashSet<String>> {
+        let _lock = self.lock()?;
+        let have: HashSet<String> = wanted.iter().filter(|d| self.has_layer(d)).cloned().collect();
+        if !have.is_empty() {
+            let mut text = fs::read_to_string(st.dir().join(PINS)).unwrap_or_default();
+            for d in &have {
+                text.push_str(hex_of(d));
+                text.push('\n');
+            }
+            fs::write(st.dir().join(PINS), text).ctx(|| "pin the layers a staged image reuses".into())?;
+        }
+        Ok(have)
     }
 
     pub fn layer(&self, diff_id: &str) -> Result<LayerRecord> {
@@ -393,6 +415,16 @@ impl Store {
                 keep_layers.insert(hex_of(l).to_string());
             }
         }
+        // Layers a staging in progress reuses (see pin_layers).
+        let tmp = self.root.join("tmp");
+        let stale: HashSet<PathBuf> = state::stale_temp_entries(&tmp).into_iter().collect();
+        for ent in read_names(&tmp) {
+            if !stale.contains(&tmp.join(&ent)) {
+                if let Ok(text) = fs::read_to_string(tmp.join(&ent).join(PINS)) {
+                    keep_layers.extend(text.lines().map(String::from));
+                }
+            }
+        }
         let mut doomed = Vec::new();
         let layers = self.root.join("layers");
         for ent in read_names(&layers) {
@@ -426,7 +458,7 @@ impl Store {
                 }
             }
         }
-        let mut remove = state::stale_temp_entries(&self.root.join("tmp"));
+        let mut remove: Vec<PathBuf> = stale.into_iter().collect();
         if !doomed.is_empty() {
             remove.push(self.move_to_trash(&doomed)?);
         }

@@ -221,6 +221,7 @@ pub struct Prober {
     /// forks and execs it with nothing else to run in between.
     argv: Vec<std::ffi::CString>,
     env: Vec<std::ffi::CString>,
+    exe: std::ffi::CString,
     started: std::time::Instant,
     next: std::time::Instant,
     running: Option<u32>,
@@ -237,14 +238,12 @@ impl Prober {
         let started = std::time::Instant::now();
         let first = std::time::Duration::from_nanos(cfg.next_delay_ns(STARTING, 0) as u64);
         let c = |b: &[u8]| std::ffi::CString::new(b).unwrap_or_default();
-        let argv = vec![c(b"rcon"), c(b"__healthcheck"), c(id.as_bytes())];
-        let mut env: Vec<std::ffi::CString> = std::env::vars_os()
-            .filter(|(k, _)| k != "RCON_ROOT" && k != "RCON_RUNROOT")
-            .map(|(k, v)| c(&[k.as_bytes(), b"=", v.as_bytes()].concat()))
-            .collect();
-        env.push(c(&[b"RCON_ROOT=", paths.data.as_os_str().as_bytes()].concat()));
-        env.push(c(&[b"RCON_RUNROOT=", paths.runtime.as_os_str().as_bytes()].concat()));
-        Some(Prober { cfg, argv, env, started, next: started + first, running: None, status: STARTING })
+        let mut argv = vec![c(b"rcon"), c(b"__healthcheck"), c(id.as_bytes())];
+        argv.extend(paths.to_args().iter().map(|a| c(a.as_bytes())));
+        let env: Vec<std::ffi::CString> =
+            std::env::vars_os().map(|(k, v)| c(&[k.as_bytes(), b"=", v.as_bytes()].concat())).collect();
+        let exe = c(crate::util::helper_binary().as_os_str().as_bytes());
+        Some(Prober { cfg, argv, env, exe, started, next: started + first, running: None, status: STARTING })
     }
 
     /// When the monitor must wake up for the next probe (none while one runs).
@@ -262,7 +261,7 @@ impl Prober {
         argv.push(std::ptr::null());
         let mut env: Vec<*const libc::c_char> = self.env.iter().map(|a| a.as_ptr()).collect();
         env.push(std::ptr::null());
-        let exe = c"/proc/self/exe";
+        let exe = &self.exe;
         let null = c"/dev/null";
         // The monitor is single-threaded: fork is safe, and the child only
         // makes system calls before exec.

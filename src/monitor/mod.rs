@@ -42,6 +42,10 @@ use crate::runtime;
 
 /// Entry point of `rcon __monitor ID [--attach]`.
 pub fn main(args: &[String]) -> i32 {
+    let Some((paths, args)) = crate::paths::Paths::from_args(args) else {
+        eprintln!("rcon monitor: started without its paths");
+        return 125;
+    };
     let Some(id) = args.first() else { return 125 };
     let attach = args.iter().any(|a| a == "--attach");
     let keys = args.iter().find_map(|a| a.strip_prefix("--detach-keys=")).map(String::from);
@@ -51,7 +55,7 @@ pub fn main(args: &[String]) -> i32 {
         .find_map(|a| a.strip_prefix("--backoff-ms="))
         .map(|v| std::time::Duration::from_millis(v.parse().unwrap_or(0)));
     let notify = unsafe { std::fs::File::from_raw_fd(3) };
-    let engine = Engine::new(crate::paths::Paths::detect(None, None));
+    let engine = Engine::new(paths);
     match run(&engine, id, attach, keys.as_deref(), notify, relaunched) {
         Ok(code) => code,
         Err(e) => {
@@ -569,7 +573,7 @@ pub fn run(
     }
     if restart {
         let delay = restart::next_delay(relaunched.unwrap_or_default(), running_since.elapsed());
-        relaunch(&store, id, delay, &sfd, notify)?;
+        relaunch(&engine.paths, &store, id, delay, &sfd, notify)?;
         // Only back here when the user stopped it during the delay.
         st.status = Status::Exited;
         st.stopped_by_user = true;
@@ -582,6 +586,7 @@ pub fn run(
 /// container (see restart.rs). Returns when a stop arrived meanwhile: `rcon
 /// stop` marks the state and sends us SIGTERM.
 fn relaunch(
+    paths: &crate::paths::Paths,
     store: &ContainerStore,
     id: &str,
     delay: std::time::Duration,
@@ -625,10 +630,11 @@ fn relaunch(
     }
     use std::os::unix::process::CommandExt;
     let err = CommandExt::exec(
-        std::process::Command::new("/proc/self/exe")
+        std::process::Command::new(crate::util::helper_binary())
             .arg0("rcon")
             .arg("__monitor")
             .arg(id)
+            .args(paths.to_args())
             .arg(format!("--backoff-ms={}", delay.as_millis())),
     );
     Err(crate::Error::Other(format!("restart the monitor of {id}: {err}")))

@@ -218,7 +218,7 @@ fn as_monitor_child(cmd: &mut Command, report: std::os::fd::RawFd) {
 /// Start `rcon __portfwd` for the ports; its pid once it listens.
 fn start_forwarder(pid: u32, to: &str, ports: &[&PortSpec]) -> Result<u32, String> {
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
-    let mut cmd = Command::new("/proc/self/exe");
+    let mut cmd = Command::new(crate::util::helper_binary());
     cmd.arg0("rcon").arg("__portfwd").arg(pid.to_string()).arg(to);
     for p in ports {
         let udp = if p.proto == "udp" { "/udp" } else { "" };

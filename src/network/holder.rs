@@ -191,7 +191,7 @@ fn start(paths: &Paths) -> Result<()> {
         .append(true)
         .open(paths.runtime.join(LOG))
         .map_err(|e| Error::io("open the network holder's log", e))?;
-    let mut cmd = Command::new("/proc/self/exe");
+    let mut cmd = Command::new(crate::util::helper_binary());
     cmd.arg("__netns").arg(&paths.runtime).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(log);
     unsafe {
         cmd.pre_exec(|| {

@@ -285,12 +285,13 @@ pub fn pull(
         crate::state::ensure_dir(&cache).map_err(|e| E::Local(e.to_string()))?;
         let mut jobs = Vec::new();
         let mut seen = std::collections::HashSet::new();
+        let stored = store.pin_layers(&st, &config.rootfs.diff_ids).map_err(|e| E::Local(e.to_string()))?;
         for (d, diff) in layer_descs.iter().zip(&config.rootfs.diff_ids) {
             if !crate::image::reference::is_digest(&d.digest) || !crate::image::reference::is_digest(diff) {
                 return Err(E::Protocol(format!("invalid layer digest {:?}", d.digest)));
             }
             let short = &hex_of(&d.digest)[..12];
-            if store.has_layer(diff) || !seen.insert(diff.clone()) {
+            if stored.contains(diff) || !seen.insert(diff.clone()) {
                 progress.bar(short, "Already exists", 0);
                 continue;
             }

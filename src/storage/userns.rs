@@ -276,7 +276,7 @@ pub fn run(req: Request) -> crate::Result<Vec<ExtractOutcome>> {
 
 /// Start a helper, map it with `map`, hand it `req`, return its answer.
 fn ask(map: &IdMap, req: &Request) -> Result<Reply, UserNsError> {
-    let mut child = Command::new("/proc/self/exe")
+    let mut child = Command::new(crate::util::helper_binary())
         .arg("__storage-helper")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
