@@ -85,10 +85,30 @@ alive() {
     [ -n "$st" ] && [ "$st" != Z ]
 }
 
+# After a crash (dockerd SIGKILLed), its containerd may linger, or its pid file
+# may name a dead (or zombie) process: dockerd 20.10 then takes it as "still
+# running" and times out waiting for it. End the one and drop the other.
+clean_stale_containerd() {
+    local left deadline
+    left=$(managed_containerd_pids)
+    if [ -n "$left" ]; then
+        say "ending a containerd left by an earlier oracle: $left"
+        # shellcheck disable=SC2086
+        kill -TERM $left 2>/dev/null || true
+        deadline=$(( $(date +%s) + 10 ))
+        while left=$(managed_containerd_pids) && [ -n "$left" ]; do
+            # shellcheck disable=SC2086
+            deadline_passed "$deadline" && { kill -KILL $left 2>/dev/null || true; }
+            sleep 0.1
+        done
+    fi
+    rm -f "$EXEC/containerd/containerd.pid"
+}
+
 start() {
     [ "$(id -u)" = 0 ] || die "run as root (the oracle is Debian's rootful dockerd)"
     [ -x "$DOCKERD" ] || die "$DOCKERD is missing: run contrib/test-setup/api-clients.sh first"
-    local pid deadline started= mode=host
+    local pid deadline started='' mode=host
     [ "${RCON_ORACLE_NETNS:-0}" = 1 ] && mode=netns
     pid=$(oracle_pid)
     if [ -n "$pid" ] && [ "$(cat "$MODEFILE" 2>/dev/null || echo host)" != "$mode" ]; then
@@ -98,6 +118,7 @@ start() {
         if [ -e /run/containerd/containerd.sock ]; then
             say "warning: a system containerd socket exists (/run/containerd/containerd.sock): dockerd 20.10 will use it instead of a private one"
         fi
+        clean_stale_containerd
         mkdir -p "$RUN" "$DATA"
         chmod 0711 "$RUN"
         rm -f "$PIDFILE"
@@ -153,7 +174,7 @@ for n in json.load(sys.stdin):
 }
 
 stop() {
-    local pid deadline bridges=
+    local pid deadline bridges=''
     pid=$(oracle_pid)
     if [ -z "$pid" ]; then
         say "not running"
