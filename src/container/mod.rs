@@ -25,7 +25,10 @@ use crate::error::{Error, IoContext, Result};
 use crate::paths::Paths;
 use crate::state::{self, Lock};
 
+pub mod health;
 pub mod names;
+pub mod resources;
+pub mod restart;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Mount {
@@ -70,7 +73,7 @@ pub struct ContainerConfig {
     pub host: HostConfig,
     /// The healthcheck in force: the image's, overridden by --health-*.
     #[serde(default)]
-    pub healthcheck: Option<crate::monitor::health::HealthConfig>,
+    pub healthcheck: Option<health::HealthConfig>,
     /// --health-on-failure: "", none, kill, restart or stop.
     #[serde(default)]
     pub health_on_failure: String,
@@ -107,10 +110,10 @@ pub struct HostConfig {
     pub cidfile: String,
     /// --memory, --cpus, … (enforced through cgroups, root only).
     #[serde(default)]
-    pub resources: crate::runtime::cgroups::Limits,
+    pub resources: resources::Limits,
     /// --restart, carried out by the monitor.
     #[serde(default)]
-    pub restart_policy: crate::monitor::restart::RestartPolicy,
+    pub restart_policy: restart::RestartPolicy,
     /// Published ports and other network settings beyond the mode.
     #[serde(default)]
     pub net: crate::network::NetConfig,
@@ -194,7 +197,7 @@ pub struct Container {
     pub config: ContainerConfig,
     pub state: ContainerState,
     /// `.State.Health`: only for containers with a healthcheck that have run.
-    pub health: Option<crate::monitor::health::Health>,
+    pub health: Option<health::Health>,
 }
 
 pub struct ContainerStore {
@@ -246,7 +249,7 @@ impl ContainerStore {
             state::read_json(&dir.join("container.json"))?.ok_or_else(|| Error::NoSuchContainer(id.to_string()))?;
         let state: ContainerState = state::read_json(&dir.join("state.json"))?.unwrap_or_default();
         let health =
-            config.healthcheck.as_ref().filter(|h| h.argv().is_some()).and_then(|_| crate::monitor::health::read(&dir));
+            config.healthcheck.as_ref().filter(|h| h.argv().is_some()).and_then(|_| health::read(&dir));
         Ok(Container { config, state: state.reconciled(), health })
     }
 

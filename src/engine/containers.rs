@@ -88,7 +88,7 @@ fn bad(msg: String) -> Error {
 
 /// Resource limits need a cgroup the user may write. Rootless on cgroup v1
 /// (these machines) there is none: refuse instead of ignoring the flag.
-pub(crate) fn check_resources(engine: &Engine, res: &[(String, String)]) -> Result<crate::runtime::cgroups::Limits> {
+pub(crate) fn check_resources(engine: &Engine, res: &[(String, String)]) -> Result<crate::container::resources::Limits> {
     let limits = crate::runtime::cgroups::parse(res).map_err(bad)?;
     let Some((flag, _)) = res.first() else { return Ok(limits) };
     if engine.paths.rootless {

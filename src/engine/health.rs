@@ -13,7 +13,7 @@ use super::Engine;
 use crate::container::{Container, ContainerStore, Status};
 use crate::error::{Error, Result};
 use crate::format::units;
-use crate::monitor::health::{self, Health, HealthConfig, HealthResult, MAX_OUTPUT_LEN};
+use crate::container::health::{self, Health, HealthConfig, HealthResult, MAX_OUTPUT_LEN};
 use crate::runtime::exec;
 
 /// The result of one probe and the status it led to.

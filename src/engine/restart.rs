@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::Engine;
 use crate::container::{ContainerStore, Status};
 use crate::error::{Error, Result};
-use crate::monitor::restart::RestartPolicy;
+use crate::container::restart::RestartPolicy;
 
 /// `--restart` for a new container (Docker refuses it with `--rm`).
 pub fn policy_for(flag: Option<&str>, auto_remove: bool) -> Result<RestartPolicy> {

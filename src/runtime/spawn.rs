@@ -28,7 +28,7 @@ pub struct Launch {
     pub new_ipc: bool,
     pub new_uts: bool,
     /// Resource limits to put the container's init under (root only).
-    pub cgroup: Option<(String, super::cgroups::Limits)>,
+    pub cgroup: Option<(String, crate::container::resources::Limits)>,
     /// fuse-overlayfs options: the monitor mounts the root file system with a
     /// fuse-overlayfs daemon that joins the container's user and mount
     /// namespaces but not its pid namespace, so the container never sees it.
