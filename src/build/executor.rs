@@ -18,6 +18,8 @@ use super::dockerignore::DockerIgnore;
 use super::layer::{self, Meta, Plan};
 use super::parser::{Cmd, Command, CopyArgs, Dockerfile, Health, Instruction, RunMount};
 use super::shell;
+use crate::container::spec::ContainerSpec;
+use crate::container::Mount;
 use crate::engine::{containers, images, Engine};
 use crate::error::{Error, IoContext, Result};
 use crate::image::changes;
@@ -546,10 +548,10 @@ impl<'a> Executor<'a> {
                     }
                 }
                 self.layer_step(st, &key, created_by, |ex, out| {
-                    let mut o = containers::CreateOptions {
+                    let mut o = ContainerSpec {
                         image: parent.clone(),
                         cmd: argv_run.clone(),
-                        entrypoint: Some(String::new()),
+                        entrypoint: Some(Vec::new()),
                         env: args
                             .iter()
                             .filter(|a| !env.iter().any(|e| e.split('=').next() == a.split('=').next()))
@@ -722,7 +724,7 @@ impl<'a> Executor<'a> {
     fn run_container(
         &mut self,
         inst: &Instruction,
-        o: &containers::CreateOptions,
+        o: &ContainerSpec,
         shown: &str,
         stubs: &[String],
         out: &Path,
@@ -790,7 +792,7 @@ impl<'a> Executor<'a> {
         &mut self,
         inst: &Instruction,
         mounts: &[RunMount],
-        o: &mut containers::CreateOptions,
+        o: &mut ContainerSpec,
         stage: usize,
     ) -> Result<()> {
         for m in mounts {
@@ -803,9 +805,14 @@ impl<'a> Executor<'a> {
                         .join("build-cache")
                         .join(hex_of(&crate::storage::compress::sha256_digest(id.as_bytes())));
                     crate::state::ensure_dir(&dir)?;
-                    o.volumes.push(format!("{}:{}", dir.display(), m.target));
+                    o.mounts.push(bind(&dir.display().to_string(), &m.target, false, false));
                 }
-                "tmpfs" => o.tmpfs.push(m.target.clone()),
+                "tmpfs" => o.mounts.push(Mount {
+                    kind: "tmpfs".into(),
+                    source: "tmpfs".into(),
+                    target: m.target.clone(),
+                    ..Default::default()
+                }),
                 "bind" => {
                     let root = match &m.from {
                         Some(f) => {
@@ -820,8 +827,8 @@ impl<'a> Executor<'a> {
                     };
                     let src = root.join(super::context::clean(m.source.as_deref().unwrap_or("")).join("/"));
                     // --mount, not -v: the source may be a file, and must exist.
-                    let ro = if m.readonly || m.from.is_none() { ",readonly" } else { "" };
-                    o.mounts.push(format!("type=bind,source={},target={}{ro}", src.display(), m.target));
+                    let ro = m.readonly || m.from.is_none();
+                    o.mounts.push(bind(&src.display().to_string(), &m.target, ro, true));
                 }
                 "secret" => {
                     // Docker: the id defaults to the target's file name.
@@ -841,11 +848,8 @@ impl<'a> Executor<'a> {
                         o.env.push(format!("{var}={v}"));
                     }
                     if !m.target.is_empty() {
-                        o.mounts.push(format!(
-                            "type=bind,source={},target={},readonly",
-                            self.secret_file(inst, m, &id, value)?.display(),
-                            m.target
-                        ));
+                        let file = self.secret_file(inst, m, &id, value)?;
+                        o.mounts.push(bind(&file.display().to_string(), &m.target, true, true));
                     }
                 }
                 "ssh" => {
@@ -861,7 +865,7 @@ impl<'a> Executor<'a> {
                     };
                     // The agent's socket itself, as BuildKit forwards it, and
                     // SSH_AUTH_SOCK pointing at it.
-                    o.mounts.push(format!("type=bind,source={},target={}", sock.display(), m.target));
+                    o.mounts.push(bind(&sock.display().to_string(), &m.target, false, true));
                     o.env.push(format!("SSH_AUTH_SOCK={}", m.target));
                 }
                 k => return Err(at(inst, format_args!("--mount=type={k} is not supported by rcon build yet"))),
@@ -1140,3 +1144,10 @@ fn quiet_stdout() -> Option<i32> {
         Some(saved)
     }
 }
+/// A bind mount for a RUN step; `must_exist`: as `--mount` (the source may
+/// be a file, and is never created), else as `-v`.
+fn bind(source: &str, target: &str, readonly: bool, must_exist: bool) -> Mount {
+let options = if must_exist { vec![crate::volume::FROM_MOUNT.to_string()] } else { Vec::new() };
+Mount { kind: "bind".into(), source: source.into(), target: target.into(), readonly, options }
+}
+

@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 
 use super::{out, CmdResult};
 use crate::container::Status;
-use crate::engine::containers::{self as eng, CreateOptions, MonitorEvent};
+use super::flags;
+use crate::container::spec::{ContainerSpec, Seccomp};
+use crate::engine::containers::{self as eng, MonitorEvent};
 use crate::engine::Engine;
 use crate::format::{table, units};
 use crate::monitor::logs;
@@ -300,7 +302,53 @@ pub struct CreateArgs {
 }
 
 impl CreateArgs {
-    fn options(&self, sig_proxy: bool) -> CreateOptions {
+    /// The container these flags describe, with everything the engine must
+    /// not read itself resolved here: `-e KEY` and env files from our
+    /// environment, label files, the seccomp profile's file.
+    fn spec(&self, sig_proxy: bool) -> anyhow::Result<ContainerSpec> {
+        let lookup = |k: &str| std::env::var(k).ok();
+        let read = |what: &str, p: &std::path::Path| {
+            std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("open {what} {}: {e}", p.display()))
+        };
+        let mut env = Vec::new();
+        for f in &self.env_file {
+            env.extend(flags::file_lines(&read("env file", f)?).iter().filter_map(|e| flags::env(e, &lookup)));
+        }
+        for e in &self.env {
+            if e.is_empty() || e.starts_with('=') {
+                anyhow::bail!("invalid argument {e:?} for \"-e, --env\" flag: invalid environment variable: {e}");
+            }
+            env.extend(flags::env(e, &lookup));
+        }
+        let mut labels = Vec::new();
+        for f in &self.label_file {
+            labels.extend(flags::file_lines(&read("label file", f)?).iter().map(|l| flags::label(l)));
+        }
+        labels.extend(self.label.iter().map(|l| flags::label(l)));
+        let mut mounts = Vec::new();
+        for v in &self.volume {
+            mounts.push(flags::volume(v)?);
+        }
+        for m in &self.mount {
+            mounts.push(flags::mount(m)?);
+        }
+        for t in &self.tmpfs {
+            mounts.push(flags::tmpfs(t)?);
+        }
+        let (mut no_new_privileges, mut seccomp) = (false, Seccomp::Default);
+        for o in &self.security_opt {
+            match flags::security_opt(o)? {
+                flags::SecurityOpt::NoNewPrivileges(b) => no_new_privileges = b,
+                flags::SecurityOpt::SeccompUnconfined => seccomp = Seccomp::Unconfined,
+                // The docker CLI reads the profile and sends its content.
+                flags::SecurityOpt::Seccomp(file) => {
+                    let text = std::fs::read_to_string(&file)
+                        .map_err(|e| anyhow::anyhow!("read seccomp profile {file}: {e}"))?;
+                    seccomp = Seccomp::Profile(text);
+                }
+                flags::SecurityOpt::Ignored => {}
+            }
+        }
         let mut resources = Vec::new();
         for (flag, v) in [
             ("--memory", &self.memory),
@@ -311,70 +359,109 @@ impl CreateArgs {
             ("--pids-limit", &self.pids_limit),
         ] {
             if let Some(v) = v {
-                resources.push((flag.to_string(), v.clone()));
+                resources.push((flag, v.as_str()));
             }
         }
-        CreateOptions {
+        let mut ports = Vec::new();
+        for p in &self.publish {
+            ports.extend(flags::ports(p)?);
+        }
+        let mut expose = Vec::new();
+        for e in &self.expose {
+            expose.extend(flags::expose(e)?);
+        }
+        let health = flags::HealthFlags {
+            cmd: self.health_cmd.clone(),
+            interval: self.health_interval.clone(),
+            timeout: self.health_timeout.clone(),
+            start_period: self.health_start_period.clone(),
+            start_interval: self.health_start_interval.clone(),
+            retries: self.health_retries,
+            none: self.no_healthcheck,
+        };
+        Ok(ContainerSpec {
             image: self.image.clone(),
-            cmd: self.command.clone(),
             name: self.name.clone(),
-            entrypoint: self.entrypoint.clone(),
-            env: self.env.clone(),
-            env_files: self.env_file.clone(),
+            cmd: self.command.clone(),
+            // --entrypoint is one word; "" clears the image's.
+            entrypoint: self.entrypoint.as_ref().map(|e| if e.is_empty() { vec![] } else { vec![e.clone()] }),
+            env,
             workdir: self.workdir.clone(),
             user: self.user.clone(),
             hostname: self.hostname.clone(),
-            labels: self.label.clone(),
-            label_files: self.label_file.clone(),
+            domainname: None,
+            labels,
             tty: self.tty,
-            interactive: self.interactive,
-            rm: self.rm,
-            volumes: self.volume.clone(),
-            mounts: self.mount.clone(),
-            tmpfs: self.tmpfs.clone(),
+            open_stdin: self.interactive,
+            auto_remove: self.rm,
+            mounts,
+            volumes_from: self.volumes_from.iter().map(|v| flags::volumes_from(v)).collect::<crate::Result<Vec<_>>>()?,
             read_only: self.read_only,
             privileged: self.privileged,
             cap_add: self.cap_add.clone(),
             cap_drop: self.cap_drop.clone(),
-            security_opt: self.security_opt.clone(),
-            ulimits: self.ulimit.clone(),
-            stop_signal: self.stop_signal.clone(),
-            stop_timeout: self.stop_timeout,
-            network: self.network.clone(),
-            network_aliases: self.network_alias.clone(),
-            ip: self.ip.clone(),
-            init: self.init,
-            log_driver: self.log_driver.clone(),
-            log_opts: self.log_opt.clone(),
+            no_new_privileges,
+            seccomp,
+            ulimits: self.ulimit.iter().map(|u| flags::ulimit(u)).collect::<crate::Result<Vec<_>>>()?,
+            group_add: self.group_add.clone(),
             userns: self.userns.clone(),
             pid: self.pid.clone(),
             ipc: self.ipc.clone(),
             uts: self.uts.clone(),
-            group_add: self.group_add.clone(),
-            add_hosts: self.add_host.clone(),
+            stop_signal: self.stop_signal.clone(),
+            stop_timeout: self.stop_timeout,
+            init: self.init,
+            network: self.network.clone(),
+            network_aliases: self.network_alias.clone(),
+            ip: self.ip.clone(),
+            ports,
+            publish_all: self.publish_all,
+            expose,
+            extra_hosts: self.add_host.iter().map(|h| flags::add_host(h)).collect::<crate::Result<Vec<_>>>()?,
             dns: self.dns.clone(),
             dns_search: self.dns_search.clone(),
             dns_options: self.dns_option.clone(),
+            log_driver: self.log_driver.clone(),
+            log_opts: self.log_opt.iter().map(|o| flags::log_opt(o)).collect::<crate::Result<Vec<_>>>()?,
+            resources: flags::limits(&resources)?,
+            healthcheck: flags::healthcheck(&health)?,
+            health_on_failure: self.health_on_failure.as_deref().map(flags::on_failure).transpose()?,
+            restart: self.restart.as_deref().map(flags::restart).transpose()?,
             detach_keys: self.detach_keys.clone(),
             sig_proxy,
-            cidfile: self.cidfile.clone(),
-            resources,
-            health: crate::engine::health::HealthFlags {
-                cmd: self.health_cmd.clone(),
-                interval: self.health_interval.clone(),
-                timeout: self.health_timeout.clone(),
-                start_period: self.health_start_period.clone(),
-                start_interval: self.health_start_interval.clone(),
-                retries: self.health_retries,
-                none: self.no_healthcheck,
-            },
-            health_on_failure: self.health_on_failure.clone(),
-            restart: self.restart.clone(),
-            volumes_from: self.volumes_from.clone(),
-            publish: self.publish.clone(),
-            publish_all: self.publish_all,
-            expose: self.expose.clone(),
+            cidfile: self.cidfile.as_ref().map(|p| p.display().to_string()),
+        })
+    }
+
+    /// Docker's CLI refuses a --cidfile that exists before anything is
+    /// created, and writes the id once the container is.
+    fn check_cidfile(&self) -> anyhow::Result<()> {
+        match &self.cidfile {
+            Some(p) if p.exists() => anyhow::bail!(crate::Error::InvalidArgument(format!(
+                "container ID file found, make sure the other container isn't running or delete {}",
+                p.display()
+            ))),
+            _ => Ok(()),
         }
+    }
+
+    fn write_cidfile(&self, engine: &Engine, id: &str) -> anyhow::Result<()> {
+        let Some(p) = &self.cidfile else { return Ok(()) };
+        std::fs::write(p, id).map_err(|e| {
+            eng::discard(engine, id);
+            anyhow::anyhow!("write cidfile {}: {e}", p.display())
+        })
+    }
+
+    /// Create the container these flags describe (the image pulled first,
+    /// as --pull says): its id.
+    fn create(&self, engine: &Engine, sig_proxy: bool) -> anyhow::Result<String> {
+        self.check_cidfile()?;
+        let spec = self.spec(sig_proxy)?;
+        ensure_image(engine, self)?;
+        let id = eng::create(engine, &spec)?;
+        self.write_cidfile(engine, &id)?;
+        Ok(id)
     }
 }
 
@@ -400,15 +487,13 @@ fn ensure_image(engine: &Engine, a: &CreateArgs) -> crate::Result<()> {
 }
 
 pub fn create(engine: &Engine, a: CreateArgs) -> CmdResult {
-    ensure_image(engine, &a)?;
-    let id = eng::create(engine, &a.options(true))?;
+    let id = a.create(engine, true)?;
     out(&format!("{id}\n"));
     Ok(0)
 }
 
 pub fn run(engine: &Engine, a: RunArgs) -> CmdResult {
-    ensure_image(engine, &a.create)?;
-    let id = eng::create(engine, &a.create.options(a.sig_proxy))?;
+    let id = a.create.create(engine, a.sig_proxy)?;
     if a.detach {
         match eng::start(engine, &id, false, None) {
             Ok(_) => {
@@ -973,7 +1058,7 @@ pub fn exec(engine: &Engine, a: ExecArgs) -> CmdResult {
         interactive: a.interactive,
         tty: a.tty,
         detach: a.detach,
-        env: a.env,
+        env: a.env.iter().filter_map(|e| flags::env(e, &|k| std::env::var(k).ok())).collect(),
         user: a.user,
         workdir: a.workdir,
         privileged: a.privileged,

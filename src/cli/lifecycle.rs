@@ -39,18 +39,20 @@ pub fn unpause(engine: &Engine, a: PauseArgs) -> CmdResult {
 }
 
 pub fn update(engine: &Engine, a: UpdateArgs) -> CmdResult {
-    let res: Vec<(String, String)> = [("--memory", &a.memory), ("--cpus", &a.cpus), ("--pids-limit", &a.pids_limit)]
+    let res: Vec<(&str, &str)> = [("--memory", &a.memory), ("--cpus", &a.cpus), ("--pids-limit", &a.pids_limit)]
         .into_iter()
-        .filter_map(|(f, v)| v.clone().map(|v| (f.to_string(), v)))
+        .filter_map(|(f, v)| v.as_deref().map(|v| (f, v)))
         .collect();
     if a.restart.is_none() && res.is_empty() {
         anyhow::bail!("you must provide one or more flags when using this command: rcon update supports --restart, --memory, --cpus and --pids-limit");
     }
+    let limits = super::flags::limits(&res)?;
+    let policy = a.restart.as_deref().map(super::flags::restart).transpose()?;
     each(&a.containers, |n| {
         if !res.is_empty() {
-            lifecycle::update_resources(engine, n, &res)?;
+            lifecycle::update_resources(engine, n, &limits)?;
         }
-        match &a.restart {
+        match &policy {
             Some(policy) => lifecycle::update_restart(engine, n, policy),
             None => Ok(()),
         }

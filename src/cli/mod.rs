@@ -9,6 +9,7 @@ mod df;
 mod docs;
 mod doctor;
 mod events;
+pub mod flags;
 mod health;
 mod images;
 mod lifecycle;

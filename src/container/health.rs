@@ -223,6 +223,15 @@ pub enum OnFailure {
 }
 
 impl OnFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnFailure::None => "none",
+            OnFailure::Kill => "kill",
+            OnFailure::Restart => "restart",
+            OnFailure::Stop => "stop",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<OnFailure> {
         Some(match s {
             "" | "none" => OnFailure::None,

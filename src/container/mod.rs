@@ -29,6 +29,7 @@ pub mod health;
 pub mod names;
 pub mod resources;
 pub mod restart;
+pub mod spec;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Mount {

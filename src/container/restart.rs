@@ -14,31 +14,19 @@ pub struct RestartPolicy {
 }
 
 impl RestartPolicy {
-    /// `--restart no|always|unless-stopped|on-failure[:N]`.
-    pub fn parse(s: &str) -> Result<RestartPolicy, String> {
-        let (name, count) = match s.split_once(':') {
-            Some((n, c)) => (n, Some(c)),
-            None => (s, None),
-        };
-        let bad =
-            || format!("invalid restart policy {s:?}: use no, always, unless-stopped or on-failure[:max-retries]");
-        match (name, count) {
-            ("" | "no" | "always" | "unless-stopped", None) => {}
-            ("no" | "always" | "unless-stopped", Some(_)) => {
-                return Err(format!("maximum retry count cannot be used with restart policy '{name}'"))
+    /// Docker's check of a policy (the API server gets name and count
+    /// separately): a known name, and a retry count only for on-failure.
+    pub fn check(&self) -> Result<(), String> {
+        match self.name.as_str() {
+            "" | "no" | "always" | "unless-stopped" if self.maximum_retry_count != 0 => {
+                Err(format!("maximum retry count cannot be used with restart policy '{}'", self.name))
             }
-            ("on-failure", _) => {}
-            _ => return Err(bad()),
+            "" | "no" | "always" | "unless-stopped" | "on-failure" if self.maximum_retry_count >= 0 => Ok(()),
+            "on-failure" => Err("maximum retry count must be a positive number".into()),
+            n => Err(format!(
+                "invalid restart policy {n:?}: use no, always, unless-stopped or on-failure[:max-retries]"
+            )),
         }
-        let maximum_retry_count = match count {
-            None => 0,
-            Some(c) => match c.parse::<i64>() {
-                Ok(n) if n >= 0 => n,
-                _ => return Err(format!("invalid maximum retry count {c:?} in --restart {s}: use a number ≥ 0")),
-            },
-        };
-        let name = if name.is_empty() { "no" } else { name };
-        Ok(RestartPolicy { name: name.to_string(), maximum_retry_count })
     }
 
     pub fn is_none(&self) -> bool {
@@ -72,31 +60,24 @@ impl RestartPolicy {
 mod tests {
     use super::*;
 
-    #[test]
-    fn parse_policies() {
-        assert_eq!(RestartPolicy::parse("on-failure:3").unwrap().maximum_retry_count, 3);
-        assert_eq!(RestartPolicy::parse("on-failure").unwrap().maximum_retry_count, 0);
-        assert_eq!(RestartPolicy::parse("always").unwrap().name, "always");
-        assert!(RestartPolicy::parse("").unwrap().is_none());
-        assert!(RestartPolicy::parse("sometimes").unwrap_err().contains("invalid restart policy"));
-        assert!(RestartPolicy::parse("always:3").unwrap_err().contains("maximum retry count"));
-        assert!(RestartPolicy::parse("on-failure:x").is_err());
+    fn p(name: &str, n: i64) -> RestartPolicy {
+        RestartPolicy { name: name.into(), maximum_retry_count: n }
     }
 
     #[test]
     fn decisions() {
-        let of2 = RestartPolicy::parse("on-failure:2").unwrap();
+        let of2 = p("on-failure", 2);
         assert!(of2.should_restart(1, false, 0));
         assert!(of2.should_restart(1, false, 1));
         assert!(!of2.should_restart(1, false, 2));
         assert!(!of2.should_restart(0, false, 0));
-        let always = RestartPolicy::parse("always").unwrap();
+        let always = p("always", 0);
         assert!(always.should_restart(0, false, 100));
         assert!(!always.should_restart(137, true, 0));
         assert!(always.starts_with_all(137, true, 0));
-        let us = RestartPolicy::parse("unless-stopped").unwrap();
+        let us = p("unless-stopped", 0);
         assert!(!us.starts_with_all(137, true, 0));
         assert!(us.starts_with_all(137, false, 0));
-        assert!(!RestartPolicy::parse("no").unwrap().should_restart(1, false, 0));
+        assert!(!p("no", 0).should_restart(1, false, 0));
     }
 }

@@ -13,74 +13,12 @@ use serde_json::{json, Map, Value};
 
 use super::Engine;
 use crate::container::names;
-use crate::container::{Container, ContainerConfig, ContainerStore, HostConfig, Status, Ulimit};
+use crate::container::resources::Limits;
+use crate::container::spec::{ContainerSpec, Seccomp};
+use crate::container::{Container, ContainerConfig, ContainerStore, HostConfig, Status};
 use crate::error::{Error, IoContext, Result};
 use crate::format::units;
 use crate::image::store::now_secs;
-
-/// What `rcon create`/`run` was asked for (Docker's flags, already parsed).
-#[derive(Debug, Default, Clone)]
-pub struct CreateOptions {
-    pub image: String,
-    pub cmd: Vec<String>,
-    pub name: Option<String>,
-    pub entrypoint: Option<String>,
-    pub env: Vec<String>,
-    pub env_files: Vec<PathBuf>,
-    pub workdir: Option<String>,
-    pub user: Option<String>,
-    pub hostname: Option<String>,
-    pub labels: Vec<String>,
-    pub label_files: Vec<PathBuf>,
-    pub tty: bool,
-    pub interactive: bool,
-    pub rm: bool,
-    pub volumes: Vec<String>,
-    pub mounts: Vec<String>,
-    pub tmpfs: Vec<String>,
-    pub read_only: bool,
-    pub privileged: bool,
-    pub cap_add: Vec<String>,
-    pub cap_drop: Vec<String>,
-    pub security_opt: Vec<String>,
-    pub ulimits: Vec<String>,
-    pub stop_signal: Option<String>,
-    pub stop_timeout: Option<i64>,
-    pub network: Option<String>,
-    /// `--network-alias`: more DNS names on the user network.
-    pub network_aliases: Vec<String>,
-    /// `--ip` on the user network.
-    pub ip: Option<String>,
-    pub init: bool,
-    pub log_driver: Option<String>,
-    pub log_opts: Vec<String>,
-    pub userns: Option<String>,
-    pub pid: Option<String>,
-    pub ipc: Option<String>,
-    pub uts: Option<String>,
-    pub group_add: Vec<String>,
-    pub add_hosts: Vec<String>,
-    pub dns: Vec<String>,
-    pub dns_search: Vec<String>,
-    pub dns_options: Vec<String>,
-    pub detach_keys: Option<String>,
-    pub sig_proxy: bool,
-    pub cidfile: Option<PathBuf>,
-    /// --memory, --cpus, … as (flag, value): refused where they cannot work.
-    pub resources: Vec<(String, String)>,
-    /// --health-cmd, --health-interval, …, --no-healthcheck as given.
-    pub health: super::health::HealthFlags,
-    pub health_on_failure: Option<String>,
-    /// --restart as given.
-    pub restart: Option<String>,
-    /// --volumes-from CONTAINER[:ro|rw].
-    pub volumes_from: Vec<String>,
-    /// -p and -P.
-    pub publish: Vec<String>,
-    pub publish_all: bool,
-    /// --expose PORT[/PROTO][-END].
-    pub expose: Vec<String>,
-}
 
 fn bad(msg: String) -> Error {
     Error::InvalidArgument(msg)
@@ -88,9 +26,9 @@ fn bad(msg: String) -> Error {
 
 /// Resource limits need a cgroup the user may write. Rootless on cgroup v1
 /// (these machines) there is none: refuse instead of ignoring the flag.
-pub(crate) fn check_resources(engine: &Engine, res: &[(String, String)]) -> Result<crate::container::resources::Limits> {
-    let limits = crate::runtime::cgroups::parse(res).map_err(bad)?;
-    let Some((flag, _)) = res.first() else { return Ok(limits) };
+pub(crate) fn check_resources(engine: &Engine, limits: &Limits) -> Result<()> {
+    limits.check().map_err(bad)?;
+    let Some(flag) = limits.first_flag() else { return Ok(()) };
     if engine.paths.rootless {
         return Err(bad(if crate::runtime::cgroups::is_v2() {
             format!(
@@ -102,51 +40,21 @@ pub(crate) fn check_resources(engine: &Engine, res: &[(String, String)]) -> Resu
             )
         }));
     }
-    Ok(limits)
+    Ok(())
 }
 
-fn parse_env_file(p: &PathBuf) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(p).ctx(|| format!("open env file {}", p.display()))?;
-    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect())
-}
-
-/// `-e KEY` takes KEY from our environment (dropped when unset), as Docker does.
-pub(crate) fn expand_env(e: &str) -> Option<String> {
-    if e.contains('=') {
-        Some(e.to_string())
-    } else {
-        std::env::var(e).ok().map(|v| format!("{e}={v}"))
-    }
-}
-
+/// Set `add` (`KEY=VALUE`) in `base`, replacing the key's old value.
 pub(crate) fn merge_env(base: &mut Vec<String>, add: String) {
     let key = add.split('=').next().unwrap_or("").to_string();
     base.retain(|e| e.split('=').next() != Some(key.as_str()));
     base.push(add);
 }
 
-fn parse_ulimit(s: &str) -> Result<Ulimit> {
-    let (name, vals) = s.split_once('=').ok_or_else(|| bad(format!("invalid ulimit {s:?}: use name=soft[:hard]")))?;
-    crate::runtime::rlimit_resource(name)?;
-    let num = |v: &str| -> Result<u64> {
-        if v == "-1" || v == "unlimited" {
-            Ok(u64::MAX)
-        } else {
-            v.parse().map_err(|_| bad(format!("invalid ulimit value in {s:?}")))
-        }
-    };
-    let (soft, hard) = match vals.split_once(':') {
-        Some((a, b)) => (num(a)?, num(b)?),
-        None => (num(vals)?, num(vals)?),
-    };
-    if soft > hard {
-        return Err(bad(format!("ulimit {s:?}: soft limit must not exceed the hard limit")));
-    }
-    Ok(Ulimit { name: name.into(), soft, hard })
-}
-
-pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
-    let resources = check_resources(engine, &o.resources)?;
+/// Create a container from `o`: check it against the image and the host,
+/// create the volumes and bind sources it needs, write its record. Returns
+/// the new container's id; on an error nothing is left behind.
+pub fn create(engine: &Engine, o: &ContainerSpec) -> Result<String> {
+    check_resources(engine, &o.resources)?;
     let images = engine.store()?;
     let img = images.resolve(&o.image)?;
     let icfg = images.config(&img)?;
@@ -154,8 +62,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
     let store = ContainerStore::open(&engine.paths)?;
 
     let (entrypoint, cmd) = match &o.entrypoint {
-        Some(ep) if ep.is_empty() => (vec![], o.cmd.clone()),
-        Some(ep) => (vec![ep.clone()], o.cmd.clone()),
+        Some(ep) => (ep.clone(), o.cmd.clone()),
         None => (
             ic.entrypoint.clone().unwrap_or_default(),
             if o.cmd.is_empty() { ic.cmd.clone().unwrap_or_default() } else { o.cmd.clone() },
@@ -165,17 +72,11 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
     if !env.iter().any(|e| e.starts_with("PATH=")) {
         env.insert(0, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
     }
-    for f in &o.env_files {
-        for e in parse_env_file(f)? {
-            if let Some(e) = expand_env(&e) {
-                merge_env(&mut env, e);
-            }
-        }
-    }
     for e in &o.env {
-        if let Some(e) = expand_env(e) {
-            merge_env(&mut env, e);
+        if !e.contains('=') || e.starts_with('=') {
+            return Err(bad(format!("invalid environment variable {e:?}: use KEY=VALUE")));
         }
+        merge_env(&mut env, e.clone());
     }
     let id = names::new_id();
     let hostname = o.hostname.clone().unwrap_or_else(|| id[..12].to_string());
@@ -184,14 +85,8 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
     }
     merge_env(&mut env, format!("HOSTNAME={hostname}"));
     let mut labels = ic.labels.clone().unwrap_or_default();
-    let mut label_lines: Vec<String> = Vec::new();
-    for f in &o.label_files {
-        label_lines.extend(parse_env_file(f)?);
-    }
-    label_lines.extend(o.labels.iter().cloned());
-    for l in label_lines {
-        let (k, v) = l.split_once('=').unwrap_or((&l, ""));
-        labels.insert(k.to_string(), Value::String(v.to_string()));
+    for (k, v) in &o.labels {
+        labels.insert(k.clone(), Value::String(v.clone()));
     }
     let name = match &o.name {
         Some(n) => {
@@ -203,31 +98,18 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
         }
         None => names::random_name(&id),
     };
-    let mut ulimits = Vec::new();
     for u in &o.ulimits {
-        ulimits.push(parse_ulimit(u)?);
+        crate::runtime::rlimit_resource(&u.name)?;
     }
-    let mut no_new_privileges = false;
-    let mut seccomp_profile = None;
-    for s in &o.security_opt {
-        let (k, v) = s.split_once(['=', ':']).unwrap_or((s, ""));
-        match k {
-            "no-new-privileges" => no_new_privileges = v.is_empty() || v == "true",
-            "seccomp" if v == "unconfined" => seccomp_profile = Some("unconfined".to_string()),
-            "seccomp" => {
-                let text = std::fs::read_to_string(v).ctx(|| format!("read seccomp profile {v}"))?;
-                crate::runtime::seccomp::from_profile_json(&text, &[])
-                    .map_err(|e| bad(format!("seccomp profile {v}: {e}")))?;
-                seccomp_profile = Some(text);
-            }
-            "label" | "apparmor" => {}
-            _ => {
-                return Err(bad(format!(
-                    "invalid --security-opt {s:?}: use no-new-privileges or seccomp=unconfined|FILE"
-                )))
-            }
+    let seccomp_profile = match &o.seccomp {
+        Seccomp::Default => None,
+        Seccomp::Unconfined => Some("unconfined".to_string()),
+        Seccomp::Profile(text) => {
+            crate::runtime::seccomp::from_profile_json(text, &[])
+                .map_err(|e| bad(format!("invalid seccomp profile: {e}")))?;
+            Some(text.clone())
         }
-    }
+    };
     crate::runtime::caps::effective_set(o.privileged, &o.cap_add, &o.cap_drop).map_err(|e| bad(e.to_string()))?;
     let network = match o.network.as_deref() {
         None | Some("bridge") | Some("default") => super::networks::default_network(engine)?,
@@ -238,7 +120,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
         engine,
         &super::networks::NetFlags {
             network: &network,
-            publish: &o.publish,
+            publish: &o.ports,
             publish_all: o.publish_all,
             expose: &o.expose,
             aliases: &o.network_aliases,
@@ -247,9 +129,9 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
         &mut exposed_ports,
     )?;
     let log_driver = o.log_driver.clone().unwrap_or_else(|| "json-file".into());
-    crate::monitor::logs::Driver::parse(&log_driver).map_err(|e| bad(e.to_string()))?;
     let driver = crate::monitor::logs::Driver::parse(&log_driver).map_err(|e| bad(e.to_string()))?;
-    crate::monitor::logs::LogOptions::parse_for(&driver, &o.log_opts).map_err(|e| bad(e.to_string()))?;
+    let log_opts: Vec<String> = o.log_opts.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    crate::monitor::logs::LogOptions::parse_for(&driver, &log_opts).map_err(|e| bad(e.to_string()))?;
     for (what, v) in [("--pid", &o.pid), ("--ipc", &o.ipc), ("--uts", &o.uts)] {
         if let Some(v) = v {
             if v != "host" && v != "private" && !v.is_empty() {
@@ -277,23 +159,23 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
         }
         u => return Err(bad(format!("invalid --userns={u}: use host or keep-id"))),
     }
-    if let Some(p) = &o.cidfile {
-        if p.exists() {
-            return Err(bad(format!(
-                "container ID file found, make sure the other container isn't running or delete {}",
-                p.display()
-            )));
-        }
-    }
-    let restart_policy = super::restart::policy_for(o.restart.as_deref(), o.rm)?;
-    let healthcheck = super::health::config_for(&o.health, ic.healthcheck.as_ref())?;
-    let health_on_failure = super::health::on_failure(o.health_on_failure.as_deref())?;
+    let restart_policy = super::restart::policy_for(o.restart.clone(), o.auto_remove)?;
+    let healthcheck = super::health::config_for(o.healthcheck.as_ref(), ic.healthcheck.as_ref());
+    let health_on_failure = o.health_on_failure.map(|f| f.as_str()).unwrap_or("none").to_string();
     let stop_signal = o.stop_signal.clone().or(ic.stop_signal.clone()).unwrap_or_else(|| "SIGTERM".into());
     signal_number(&stop_signal)?;
+    let mut extra_hosts = Vec::new();
+    for (h, ip) in &o.extra_hosts {
+        if ip == "host-gateway" && crate::network::Mode::of(&network, &net).host_gateway().is_none() {
+            return Err(bad(format!(
+                "--add-host {h}:{ip}: host-gateway needs the default network (slirp4netns)"
+            )));
+        }
+        extra_hosts.push(format!("{h}:{ip}"));
+    }
 
     let image_volumes = ic.volumes.clone().unwrap_or_default();
-    let (mounts, new_volumes) =
-        super::volumes::container_mounts(engine, &o.volumes, &o.mounts, &o.tmpfs, &o.volumes_from, &image_volumes)?;
+    let (mounts, new_volumes) = super::volumes::container_mounts(engine, &o.mounts, &o.volumes_from, &image_volumes)?;
     let mut cfg = ContainerConfig {
         id: id.clone(),
         name,
@@ -309,39 +191,39 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
         hostname: hostname.clone(),
         labels,
         tty: o.tty,
-        open_stdin: o.interactive,
+        open_stdin: o.open_stdin,
         stop_signal,
         stop_timeout: o.stop_timeout,
         exposed_ports,
         driver: crate::storage::driver::detect(engine.paths.rootless).name().into(),
         volumes: ic.volumes.clone().unwrap_or_default(),
         host: HostConfig {
-            auto_remove: o.rm,
+            auto_remove: o.auto_remove,
             mounts,
             read_only: o.read_only,
             privileged: o.privileged,
             cap_add: o.cap_add.clone(),
             cap_drop: o.cap_drop.clone(),
-            no_new_privileges,
+            no_new_privileges: o.no_new_privileges,
             seccomp_profile,
             network_mode: network,
             init: o.init,
             log_driver,
-            log_opts: o.log_opts.clone(),
-            ulimits,
+            log_opts,
+            ulimits: o.ulimits.clone(),
             userns,
             pid_mode: o.pid.clone().unwrap_or_default(),
             ipc_mode: o.ipc.clone().unwrap_or_else(|| "private".into()),
             uts_mode: o.uts.clone().unwrap_or_default(),
             group_add: o.group_add.clone(),
-            extra_hosts: o.add_hosts.clone(),
+            extra_hosts,
             dns: o.dns.clone(),
             dns_search: o.dns_search.clone(),
             dns_options: o.dns_options.clone(),
             sig_proxy: o.sig_proxy,
             detach_keys: o.detach_keys.clone().unwrap_or_default(),
-            cidfile: o.cidfile.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-            resources,
+            cidfile: o.cidfile.clone().unwrap_or_default(),
+            resources: o.resources.clone(),
             restart_policy,
             net,
         },
@@ -365,11 +247,7 @@ pub fn create(engine: &Engine, o: &CreateOptions) -> Result<String> {
             return Err(e);
         }
     }
-    let res = write_userdata(engine, &store, &cfg).and_then(|_| match &o.cidfile {
-        Some(p) => std::fs::write(p, &id).ctx(|| format!("write cidfile {}", p.display())),
-        None => Ok(()),
-    });
-    if let Err(e) = res {
+    if let Err(e) = write_userdata(engine, &store, &cfg) {
         let _ = store.remove(&id);
         super::volumes::discard_created(engine, &new_volumes);
         return Err(e);

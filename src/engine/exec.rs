@@ -13,6 +13,7 @@ pub struct ExecOptions {
     pub interactive: bool,
     pub tty: bool,
     pub detach: bool,
+    /// `KEY=VALUE` pairs over the container's environment.
     pub env: Vec<String>,
     pub user: Option<String>,
     pub workdir: Option<String>,
@@ -76,8 +77,8 @@ pub(crate) fn spec_for(engine: &Engine, c: &Container, o: &ExecOptions, stdio: [
     let privileged = h.privileged || o.privileged;
     let (caps, filter, rlimits) = runtime::security(engine, h, privileged)?;
     let mut env = cfg.env.clone();
-    for e in o.env.iter().filter_map(|e| super::containers::expand_env(e)) {
-        super::containers::merge_env(&mut env, e);
+    for e in &o.env {
+        super::containers::merge_env(&mut env, e.clone());
     }
     let rootless = engine.paths.rootless;
     Ok(exec::ExecSpec {

@@ -85,68 +85,16 @@ pub fn add_to_inspect(v: &mut serde_json::Value, c: &Container) {
     }
 }
 
-/// The `--health-*` flags as the user gave them.
-#[derive(Debug, Default, Clone)]
-pub struct HealthFlags {
-    pub cmd: Option<String>,
-    pub interval: Option<String>,
-    pub timeout: Option<String>,
-    pub start_period: Option<String>,
-    pub start_interval: Option<String>,
-    pub retries: Option<i64>,
-    pub none: bool,
-}
-
-/// The healthcheck a new container gets: the flags merged over the image's
-/// HEALTHCHECK (Docker's rules), checked; None when there is none.
-pub fn config_for(f: &HealthFlags, image: Option<&serde_json::Value>) -> Result<Option<HealthConfig>> {
+/// The healthcheck of a new container: the one asked for, merged field by
+/// field over the image's (Docker's merge); None when there is none.
+pub fn config_for(asked: Option<&HealthConfig>, image: Option<&serde_json::Value>) -> Option<HealthConfig> {
     let image: HealthConfig = image.and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
-    let any = f.cmd.is_some()
-        || f.interval.is_some()
-        || f.timeout.is_some()
-        || f.start_period.is_some()
-        || f.start_interval.is_some()
-        || f.retries.is_some();
-    if f.none {
-        if any {
-            return Err(Error::InvalidArgument("--no-healthcheck conflicts with --health-* options".into()));
-        }
-        return Ok(Some(HealthConfig { test: vec!["NONE".into()], ..Default::default() }));
-    }
-    let dur = |flag: &str, v: &Option<String>| -> Result<i64> {
-        let Some(v) = v else { return Ok(0) };
-        match units::parse_go_duration(v) {
-            Some(ns) if ns < 0 => Err(Error::InvalidArgument(format!("{flag} cannot be negative"))),
-            Some(ns) if ns > 0 && ns < 1_000_000 => {
-                Err(Error::InvalidArgument(format!("{flag} {v} is too short: use at least 1ms")))
-            }
-            Some(ns) => Ok(ns as i64),
-            None => Err(Error::InvalidArgument(format!(
-                "invalid argument {v:?} for {flag}: use a duration such as 30s, 1m30s or 500ms"
-            ))),
-        }
+    let merged = match asked {
+        Some(h) if h.test.first().is_some_and(|t| t == "NONE") => h.clone(),
+        Some(h) => h.clone().merged_over(&image),
+        None => image,
     };
-    let mine = HealthConfig {
-        test: f.cmd.as_ref().map(|c| vec!["CMD-SHELL".to_string(), c.clone()]).unwrap_or_default(),
-        interval: dur("--health-interval", &f.interval)?,
-        timeout: dur("--health-timeout", &f.timeout)?,
-        start_period: dur("--health-start-period", &f.start_period)?,
-        start_interval: dur("--health-start-interval", &f.start_interval)?,
-        retries: match f.retries {
-            Some(r) if r < 0 => return Err(Error::InvalidArgument("--health-retries cannot be negative".into())),
-            r => r.unwrap_or(0),
-        },
-    };
-    let merged = mine.merged_over(&image);
-    Ok((merged != HealthConfig::default()).then_some(merged))
-}
-
-/// `--health-on-failure`, checked.
-pub fn on_failure(v: Option<&str>) -> Result<String> {
-    let v = v.unwrap_or("none");
-    health::OnFailure::parse(v).map(|_| v.to_string()).ok_or_else(|| {
-        Error::InvalidArgument(format!("invalid --health-on-failure {v:?}: use none, kill, restart or stop"))
-    })
+    (merged != HealthConfig::default()).then_some(merged)
 }
 
 /// Run the health command with its output captured (Docker keeps the

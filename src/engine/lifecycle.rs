@@ -10,6 +10,8 @@
 use std::time::Duration;
 
 use super::Engine;
+use crate::container::resources::Limits;
+use crate::container::restart::RestartPolicy;
 use crate::container::{ContainerStore, Status};
 use crate::error::{Error, Result};
 
@@ -63,12 +65,12 @@ pub fn unpause(engine: &Engine, arg: &str) -> Result<()> {
 
 /// `rcon update --restart`: the monitor reads the policy when the container
 /// exits, so a running container gets it too.
-pub fn update_restart(engine: &Engine, arg: &str, policy: &str) -> Result<()> {
+pub fn update_restart(engine: &Engine, arg: &str, policy: &RestartPolicy) -> Result<()> {
     let store = ContainerStore::open(&engine.paths)?;
     let id = store.resolve(arg)?;
     let _lock = store.lock_one(&id)?;
     let mut cfg = store.load(&id)?.config;
-    cfg.host.restart_policy = super::restart::policy_for(Some(policy), cfg.host.auto_remove)?;
+    cfg.host.restart_policy = super::restart::policy_for(Some(policy.clone()), cfg.host.auto_remove)?;
     store.write_config(&cfg)?;
     crate::events::container(&engine.paths, &cfg, "update", &[]);
     Ok(())
@@ -78,8 +80,9 @@ pub fn update_restart(engine: &Engine, arg: &str, policy: &str) -> Result<()> {
 /// those of the record; a live container gets them in its cgroups at once
 /// (made now, with all its processes moved in, if it ran without limits),
 /// a stopped one at its next start. Rootless they are refused as at create.
-pub fn update_resources(engine: &Engine, arg: &str, res: &[(String, String)]) -> Result<()> {
-    let given = super::containers::check_resources(engine, res)?;
+pub fn update_resources(engine: &Engine, arg: &str, given: &Limits) -> Result<()> {
+    super::containers::check_resources(engine, given)?;
+    let given = given.clone();
     let store = ContainerStore::open(&engine.paths)?;
     let id = store.resolve(arg)?;
     let _lock = store.lock_one(&id)?;

@@ -81,8 +81,9 @@ fn check_ip(n: &Network, ip: &str) -> Result<()> {
 #[derive(Clone, Copy)]
 pub struct NetFlags<'a> {
     pub network: &'a str,
-    pub publish: &'a [String],
+    pub publish: &'a [ports::PortSpec],
     pub publish_all: bool,
+    /// Keys like "80/tcp".
     pub expose: &'a [String],
     /// `--network-alias`
     pub aliases: &'a [String],
@@ -111,14 +112,9 @@ pub fn net_config(engine: &Engine, f: &NetFlags, exposed: &mut Map<String, Value
         )));
     }
     for e in expose {
-        for p in ports::parse(e)? {
-            exposed.insert(p.key(), json!({}));
-        }
+        exposed.insert(e.clone(), json!({}));
     }
-    let mut specs = Vec::new();
-    for p in publish {
-        specs.extend(ports::parse(p)?);
-    }
+    let specs = publish.to_vec();
     if (!specs.is_empty() || publish_all) && mode.helper().is_none() {
         return Err(bad(format!(
             "cannot publish ports with --network {network}: ports are published on the default network (slirp4netns) or pasta"

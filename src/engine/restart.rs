@@ -8,9 +8,10 @@ use crate::container::{ContainerStore, Status};
 use crate::error::{Error, Result};
 use crate::container::restart::RestartPolicy;
 
-/// `--restart` for a new container (Docker refuses it with `--rm`).
-pub fn policy_for(flag: Option<&str>, auto_remove: bool) -> Result<RestartPolicy> {
-    let p = RestartPolicy::parse(flag.unwrap_or("no")).map_err(Error::InvalidArgument)?;
+/// The restart policy of a new container (Docker refuses one with `--rm`).
+pub fn policy_for(p: Option<RestartPolicy>, auto_remove: bool) -> Result<RestartPolicy> {
+    let p = p.unwrap_or_else(|| RestartPolicy { name: "no".into(), maximum_retry_count: 0 });
+    p.check().map_err(Error::InvalidArgument)?;
     if auto_remove && !p.is_none() {
         return Err(Error::InvalidArgument(
             "conflicting options: --restart and --rm: a container that removes itself cannot be restarted".into(),

@@ -12,7 +12,8 @@ use super::Engine;
 use crate::container::{ContainerConfig, ContainerStore, Mount};
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::format::units;
-use crate::volume::spec::{self, FROM_MOUNT};
+use crate::container::spec::VolumesFrom;
+use crate::volume::FROM_MOUNT;
 use crate::volume::{Backing, Volume, VolumeStore, ANONYMOUS_LABEL};
 
 fn bad(msg: String) -> Error {
@@ -202,36 +203,32 @@ pub fn prune(engine: &Engine, all: bool, filters: &[String]) -> Result<(Vec<Stri
 /// `discard_created` if the container cannot be created after all.
 pub fn container_mounts(
     engine: &Engine,
-    volumes: &[String],
-    mounts: &[String],
-    tmpfs: &[String],
-    volumes_from: &[String],
+    own: &[Mount],
+    volumes_from: &[VolumesFrom],
     image_volumes: &Map<String, Value>,
 ) -> Result<(Vec<Mount>, Vec<String>)> {
-    let mut own = Vec::new();
-    for v in volumes {
-        own.push(spec::parse_volume(v)?);
-    }
-    for m in mounts {
-        own.push(spec::parse_mount(m)?);
-    }
-    for t in tmpfs {
-        own.push(spec::parse_tmpfs(t)?);
-    }
     for (i, m) in own.iter().enumerate() {
         if own[..i].iter().any(|o| o.target == m.target) {
             return Err(bad(format!("duplicate mount point: {}", m.target)));
         }
+        // Unlike -v, --mount never creates a missing host path.
+        if m.kind == "bind" && m.options.iter().any(|o| o == FROM_MOUNT) && !std::path::Path::new(&m.source).exists()
+        {
+            return Err(bad(format!(
+                "invalid mount config for type \"bind\": bind source path does not exist: {}",
+                m.source
+            )));
+        }
     }
+    let own = own.to_vec();
     // --volumes-from first; the container's own mounts win on the same target.
     let mut all: Vec<Mount> = Vec::new();
     if !volumes_from.is_empty() {
         let cstore = ContainerStore::open(&engine.paths)?;
         for vf in volumes_from {
-            let (name, ro) = spec::parse_volumes_from(vf)?;
-            let id = cstore.resolve(name)?;
+            let id = cstore.resolve(&vf.container)?;
             for mut m in cstore.load(&id)?.config.host.mounts.into_iter().filter(|m| m.kind != "tmpfs") {
-                if let Some(ro) = ro {
+                if let Some(ro) = vf.readonly {
                     m.readonly = ro;
                 }
                 if !own.iter().chain(all.iter()).any(|o| o.target == m.target) {

@@ -41,83 +41,6 @@ fn bad(msg: String) -> Error {
     Error::InvalidArgument(msg)
 }
 
-fn range(spec: &str, s: &str) -> Result<(u16, u16)> {
-    let num = |p: &str| -> Result<u16> {
-        match p.parse::<u32>() {
-            Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),
-            Ok(n) => Err(bad(format!("invalid port {n} in -p {spec}: port numbers are 1-65535"))),
-            Err(_) => {
-                Err(bad(format!("invalid port {p:?} in -p {spec}: use [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]")))
-            }
-        }
-    };
-    match s.split_once('-') {
-        Some((a, b)) => {
-            let (a, b) = (num(a)?, num(b)?);
-            if b < a {
-                return Err(bad(format!("invalid port range {s} in -p {spec}: the end is before the start")));
-            }
-            Ok((a, b))
-        }
-        None => num(s).map(|n| (n, n)),
-    }
-}
-
-/// `-p [IP:][HOST_PORT[-END]:]CONTAINER_PORT[-END][/PROTO]`, ranges expanded.
-pub fn parse(spec: &str) -> Result<Vec<PortSpec>> {
-    let (rest, proto) = match spec.rsplit_once('/') {
-        Some((r, p)) => (r, p.to_ascii_lowercase()),
-        None => (spec, "tcp".to_string()),
-    };
-    if proto != "tcp" && proto != "udp" {
-        return Err(bad(format!("invalid protocol {proto:?} in -p {spec}: use tcp or udp")));
-    }
-    // An IPv6 address comes in brackets: [::1]:8080:80.
-    let (ip, rest) = match rest.strip_prefix('[') {
-        Some(r) => {
-            let (ip, r) = r
-                .split_once("]:")
-                .ok_or_else(|| bad(format!("invalid -p {spec}: use [IPv6]:HOST_PORT:CONTAINER_PORT")))?;
-            (ip.to_string(), r.to_string())
-        }
-        None => {
-            let parts: Vec<&str> = rest.split(':').collect();
-            match parts.len() {
-                1 | 2 => (String::new(), rest.to_string()),
-                3 => (parts[0].to_string(), format!("{}:{}", parts[1], parts[2])),
-                _ => return Err(bad(format!("invalid -p {spec}: use [IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]"))),
-            }
-        }
-    };
-    if !ip.is_empty() && ip.parse::<IpAddr>().is_err() {
-        return Err(bad(format!("invalid IP address {ip:?} in -p {spec}")));
-    }
-    let (host, ctr) = match rest.split_once(':') {
-        Some((h, c)) => (h, c),
-        None => ("", rest.as_str()),
-    };
-    let (c0, c1) = range(spec, ctr)?;
-    let hosts = if host.is_empty() {
-        None
-    } else {
-        let (h0, h1) = range(spec, host)?;
-        if h1 - h0 != c1 - c0 {
-            return Err(bad(format!(
-                "invalid -p {spec}: the host range and the container range must have the same size"
-            )));
-        }
-        Some(h0)
-    };
-    Ok((c0..=c1)
-        .map(|c| PortSpec {
-            host_ip: ip.clone(),
-            host_port: hosts.map(|h0| h0 + (c - c0)).unwrap_or(0),
-            container_port: c,
-            proto: proto.clone(),
-        })
-        .collect())
-}
-
 /// The image's EXPOSE keys ("80/tcp", "53/udp", "8080") as specs for `-P`.
 pub fn exposed(keys: &[String]) -> Vec<PortSpec> {
     keys.iter()
@@ -243,38 +166,20 @@ pub fn ports_json(published: &[PortSpec], exposed_keys: &[String]) -> Value {
 mod tests {
     use super::*;
 
-    fn one(s: &str) -> (String, u16, u16, String) {
-        let v = parse(s).unwrap();
-        assert_eq!(v.len(), 1);
-        let p = &v[0];
-        (p.host_ip.clone(), p.host_port, p.container_port, p.proto.clone())
-    }
-
-    #[test]
-    fn docker_forms() {
-        assert_eq!(one("80"), ("".into(), 0, 80, "tcp".into()));
-        assert_eq!(one("8080:80"), ("".into(), 8080, 80, "tcp".into()));
-        assert_eq!(one("8080:80/udp"), ("".into(), 8080, 80, "udp".into()));
-        assert_eq!(one("127.0.0.1:8080:80"), ("127.0.0.1".into(), 8080, 80, "tcp".into()));
-        assert_eq!(one("127.0.0.1::80"), ("127.0.0.1".into(), 0, 80, "tcp".into()));
-        assert_eq!(one("[::1]:8080:80"), ("::1".into(), 8080, 80, "tcp".into()));
-        let r = parse("8000-8002:80-82").unwrap();
-        assert_eq!(
-            r.iter().map(|p| (p.host_port, p.container_port)).collect::<Vec<_>>(),
-            [(8000, 80), (8001, 81), (8002, 82)]
-        );
-        assert_eq!(parse("90-91").unwrap().len(), 2);
-        assert!(parse("70000:80").unwrap_err().to_string().contains("1-65535"));
-        assert!(parse("80/sctp").is_err());
-        assert!(parse("bad:80:80").unwrap_err().to_string().contains("invalid IP address"));
-        assert!(parse("8000-8001:80").is_err());
-    }
-
     #[test]
     fn ps_column_like_docker() {
-        let mut v = parse("8000-8001:8000-8001").unwrap();
-        v.extend(parse("127.0.0.1:5353:53/udp").unwrap());
-        v.extend(parse("8080:80").unwrap());
+        let p = |ip: &str, h: u16, c: u16, proto: &str| PortSpec {
+            host_ip: ip.into(),
+            host_port: h,
+            container_port: c,
+            proto: proto.into(),
+        };
+        let v = vec![
+            p("", 8000, 8000, "tcp"),
+            p("", 8001, 8001, "tcp"),
+            p("127.0.0.1", 5353, 53, "udp"),
+            p("", 8080, 80, "tcp"),
+        ];
         assert_eq!(
             display(&v, &["80/tcp".into(), "443/tcp".into()]),
             "443/tcp, 0.0.0.0:8000-8001->8000-8001/tcp, 127.0.0.1:5353->53/udp, 0.0.0.0:8080->80/tcp"

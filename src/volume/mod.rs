@@ -10,7 +10,6 @@
 //! containers write there belongs to mapped ids, so removal goes through the
 //! userns helper (as for containers' writable layers).
 
-pub mod spec;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -62,6 +61,13 @@ pub fn valid_name(n: &str) -> bool {
         && b[0].is_ascii_alphanumeric()
         && b[1..].iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
+
+/// A marker in a container's mount options for mounts given with
+/// `--mount` (Docker reports them with an empty Mode, `-v` volumes with
+/// "z", and creates a missing bind source only for `-v`). Like `nocopy` and
+/// `propagation=MODE`, it never reaches the runtime
+/// (`engine::volumes::launch_mounts` strips them).
+pub const FROM_MOUNT: &str = "from-mount";
 
 pub fn check_name(n: &str) -> Result<()> {
     if valid_name(n) {
