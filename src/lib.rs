@@ -5,6 +5,7 @@
 //! binary is a thin clap front end over it. See docs/ARCHITECTURE.md.
 
 pub mod build;
+pub mod compose;
 pub mod container;
 pub mod engine;
 pub mod error;
