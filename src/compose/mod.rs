@@ -12,6 +12,7 @@
 
 mod dotenv;
 mod interpolate;
+mod merge;
 mod yaml;
 
 use std::path::PathBuf;
