@@ -10,12 +10,21 @@
 //! conversion (`convert`, `service`) with compose's normalisation, and
 //! the consistency checks (`validate`). `render` prints `config`.
 
+mod convert;
 mod dotenv;
 mod interpolate;
 mod merge;
+mod model;
+mod mounts;
+mod resources;
+mod service;
+mod syntax;
 mod yaml;
 
 use std::path::PathBuf;
+
+pub use model::*;
+pub use syntax::{format_duration, parse_duration, parse_size};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
