@@ -12,18 +12,28 @@
 
 mod convert;
 mod dotenv;
+mod extends;
+mod include;
 mod interpolate;
+mod load;
 mod merge;
 mod model;
 mod mounts;
+mod render;
 mod resources;
 mod service;
 mod syntax;
+mod validate;
 mod yaml;
+
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 
+pub use load::{discover, load, LoadOptions, Loaded, DEFAULT_FILES, OVERRIDE_FILES};
 pub use model::*;
+pub use render::{config_hash, config_images, config_profiles, config_services, config_volumes, render_config};
 pub use syntax::{format_duration, parse_duration, parse_size};
 
 #[derive(Debug, thiserror::Error)]
