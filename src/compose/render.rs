@@ -112,7 +112,11 @@ fn inline(v: &Value) -> String {
     match v {
         Value::Null => "null".to_string(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
+        // Go prints a whole float without a fraction (`cpus: 2`)
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+            _ => n.to_string(),
+        },
         Value::String(s) => string(s),
         Value::Array(_) => "[]".to_string(),
         Value::Object(_) => "{}".to_string(),

@@ -413,3 +413,62 @@ fn config_hash_is_stable_and_ignores_scaling() {
     assert_ne!(config_hash(&changed), h);
     assert_ne!(config_hash(svc(&l, "web")), h);
 }
+
+#[test]
+fn lists_merged_from_several_files_are_deduplicated_on_the_long_form() {
+    let t = TempDir::new("compose-dedup");
+    write(
+        &t.0,
+        "compose.yaml",
+        "services:\n  web:\n    image: a\n    volumes: ['./a:/data', 'cache:/cache']\n    ports: ['8080:80']\n    environment: {A: '1', B: '1'}\n    secrets: [s]\n    expose: ['3000']\n    cpus: 2\nvolumes: {cache: {}}\nsecrets: {s: {file: ./s}}\n",
+    );
+    write(
+        &t.0,
+        "compose.override.yaml",
+        "services:\n  web:\n    volumes: ['./b:/data']\n    ports: [{target: 80, published: 8080}]\n    environment: [B=2]\n    secrets: [{source: s, uid: '1000'}]\n    expose: [3000, 4000]\n",
+    );
+    let l = load(&opts(&t.0)).unwrap();
+    let web = svc(&l, "web");
+    let vols: Vec<(&str, Option<String>)> = web.volumes.iter().map(|v| (v.target.as_str(), v.source.clone())).collect();
+    assert_eq!(vols, [("/data", Some(t.join("b").display().to_string())), ("/cache", Some("cache".into()))]);
+    assert_eq!(web.ports.len(), 1);
+    assert_eq!(web.environment["A"].as_deref(), Some("1"));
+    assert_eq!(web.environment["B"].as_deref(), Some("2"));
+    assert_eq!(web.secrets.len(), 1);
+    assert_eq!(web.secrets[0].uid.as_deref(), Some("1000"));
+    assert_eq!(web.expose, ["3000", "4000"]);
+    assert!(render_config(&l.project).contains("    cpus: 2\n"));
+}
+
+#[test]
+fn reset_override_multiple_documents_and_extensions() {
+    let t = TempDir::new("compose-reset");
+    write(
+        &t.0,
+        "compose.yaml",
+        "x-defaults: &defaults\n  image: a\n  ports: ['80']\nservices:\n  web:\n    <<: *defaults\n    environment: [A=1]\n    x-note: ignored\n---\nservices:\n  web:\n    labels: {second: document}\n",
+    );
+    write(&t.0, "compose.override.yaml", "services:\n  web:\n    ports: !reset []\n    environment: !override [B=2]\n");
+    let l = load(&opts(&t.0)).unwrap();
+    let web = svc(&l, "web");
+    assert!(web.ports.is_empty());
+    assert_eq!(web.environment.keys().collect::<Vec<_>>(), ["B"]);
+    assert_eq!(web.labels["second"], "document");
+    assert!(web.extra.is_empty());
+}
+
+#[test]
+fn select_drops_resources_no_active_service_uses() {
+    let (l, _t) = load_yaml(
+        "services:\n  web: {image: a, networks: [front], volumes: ['data:/d']}\n  tool: {image: b, profiles: [tools], volumes: ['toolvol:/t']}\nnetworks: {front: {}, unused: {}}\nvolumes: {data: {}, toolvol: {}}\n",
+    )
+    .unwrap();
+    let p = l.project.select(&[]).unwrap();
+    assert_eq!(p.networks.keys().collect::<Vec<_>>(), ["front"]);
+    assert_eq!(p.volumes.keys().collect::<Vec<_>>(), ["data"]);
+    assert!(!render_config(&p).contains("tool"));
+    let p = l.project.select(&["tool".into()]).unwrap();
+    assert_eq!(config_services(&p), ["tool"]);
+    assert_eq!(p.volumes.keys().collect::<Vec<_>>(), ["toolvol"]);
+    assert!(p.networks.contains_key("default"));
+}
