@@ -112,6 +112,20 @@ pub fn parse(
     Ok(out)
 }
 
+/// `env_file` with `format: raw`: `KEY=VALUE` lines taken literally, no
+/// quotes, escapes or interpolation (compose-go's raw format).
+pub fn parse_raw(content: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in content.lines() {
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let (k, v) = line.split_once('=').unwrap_or((line, ""));
+        set(&mut out, k.trim().to_string(), v.to_string());
+    }
+    out
+}
+
 fn set(out: &mut Vec<(String, String)>, key: String, value: String) {
     match out.iter_mut().find(|(k, _)| *k == key) {
         Some(slot) => slot.1 = value,
@@ -180,6 +194,11 @@ mod tests {
     fn interpolation_and_inherited_keys() {
         let got = p("A=${X}\nB=$A-${Y:-d}\nX\nZ\n", &[("X", "x")]);
         assert_eq!(got, kv(&[("A", "x"), ("B", "x-d"), ("X", "x")]));
+    }
+
+    #[test]
+    fn raw_format_is_literal() {
+        assert_eq!(parse_raw("# c\nA='q' $X\nB=x=y\n\n"), kv(&[("A", "'q' $X"), ("B", "x=y")]));
     }
 
     #[test]

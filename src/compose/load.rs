@@ -265,6 +265,7 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, ComposeError> {
         .collect();
     validate::check(&project)?;
     project.apply_profiles(&profiles);
+    validate::check_container_names(&project.services)?;
     project.environment = env;
     Ok(Loaded { project, warnings })
 }

@@ -188,7 +188,11 @@ fn normalise(s: &mut Service, path: &str, ctx: &mut Ctx) -> R<()> {
             .map_err(|source| super::ComposeError::Read { path: f.path.clone(), source })?;
         let service_env = &s.environment;
         let lookup = |k: &str| lookup_env(k).or_else(|| service_env.get(k).cloned().flatten());
-        for (k, v) in super::dotenv::parse(&content, &f.path, &lookup)? {
+        let vars = match f.format.as_deref() {
+            Some("raw") => super::dotenv::parse_raw(&content),
+            _ => super::dotenv::parse(&content, &f.path, &lookup)?,
+        };
+        for (k, v) in vars {
             env.insert(k, Some(v));
         }
     }

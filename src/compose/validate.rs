@@ -14,7 +14,6 @@ fn invalid(path: String, msg: impl Into<String>) -> ComposeError {
 /// whatever profiles are active.
 pub fn check(p: &Project) -> Result<(), ComposeError> {
     let all: BTreeMap<&String, &Service> = p.services.iter().chain(&p.disabled_services).collect();
-    let mut container_names: BTreeMap<&str, &str> = BTreeMap::new();
     for (name, s) in &all {
         let path = format!("services.{name}");
         if s.image.is_none() && s.build.is_none() {
@@ -86,8 +85,19 @@ pub fn check(p: &Project) -> Result<(), ComposeError> {
                 ));
             }
         }
+    }
+    check_cycles(&all)
+}
+
+/// Fixed container names must be unique among the services that run
+/// together (compose's `CheckContainerNameUnicity`, on enabled services:
+/// profile variants of one service may share a name).
+pub fn check_container_names(services: &BTreeMap<String, Service>) -> Result<(), ComposeError> {
+    let mut container_names: BTreeMap<&str, &str> = BTreeMap::new();
+    for (name, s) in services {
+        let path = format!("services.{name}");
         if let Some(c) = &s.container_name {
-            if let Some(other) = container_names.insert(c, name) {
+            if let Some(other) = container_names.insert(c, name.as_str()) {
                 return Err(invalid(
                     format!("{path}.container_name"),
                     format!("container name {c:?} is already used by service {other}: pick another"),
@@ -101,7 +111,7 @@ pub fn check(p: &Project) -> Result<(), ComposeError> {
             }
         }
     }
-    check_cycles(&all)
+    Ok(())
 }
 
 /// Depth-first search in name order, so the cycle reported is stable.
@@ -221,6 +231,7 @@ impl Project {
         for s in p.services.values_mut() {
             s.depends_on.retain(|d, _| active.contains(d));
         }
+        check_container_names(&p.services)?;
         let used =
             |f: &dyn Fn(&Service) -> Vec<String>| -> BTreeSet<String> { p.services.values().flat_map(f).collect() };
         let nets = used(&|s| s.networks.keys().cloned().collect());

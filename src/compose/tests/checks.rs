@@ -472,3 +472,14 @@ fn select_drops_resources_no_active_service_uses() {
     assert_eq!(p.volumes.keys().collect::<Vec<_>>(), ["toolvol"]);
     assert!(p.networks.contains_key("default"));
 }
+
+#[test]
+fn container_names_are_unique_among_services_running_together() {
+    let yaml = "services:\n  dev: {image: a, container_name: app, profiles: [dev]}\n  prod: {image: a, container_name: app, profiles: [prod]}\n";
+    let (l, _t) = load_yaml(yaml).unwrap();
+    assert!(l.project.select(&["dev".into()]).is_ok());
+    let e = l.project.select(&["dev".into(), "prod".into()]).unwrap_err().to_string();
+    assert_eq!(e, "services.prod.container_name: container name \"app\" is already used by service dev: pick another");
+    let e = err("services:\n  a: {image: x, container_name: c}\n  b: {image: x, container_name: c}\n");
+    assert!(e.starts_with("services.b.container_name: container name \"c\" is already used"), "{e}");
+}
