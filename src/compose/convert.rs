@@ -279,6 +279,7 @@ pub fn project(root: &Node, ctx: &mut Ctx) -> R<Project> {
                     }
                 }
             }
+            "models" => ctx.warnings.push("top-level models are not supported by rcon, ignoring them".to_string()),
             _ if k.starts_with("x-") => {}
             _ => return Err(invalid(k, "unknown top-level field: use name, services, networks, volumes, secrets, configs, include or x-*")),
         }

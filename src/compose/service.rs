@@ -36,6 +36,7 @@ const UNTYPED: &[&str] = &[
     "post_start",
     "pre_stop",
     "provider",
+    "pull_refresh_after",
     "storage_opt",
     "use_api_socket",
     "volume_driver",
