@@ -8,6 +8,7 @@
 
 pub mod build;
 pub mod cli;
+pub mod compose;
 pub mod container;
 pub mod engine;
 pub mod error;
