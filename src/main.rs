@@ -19,6 +19,10 @@ fn main() {
             let rest: Vec<String> = args.filter_map(|a| a.into_string().ok()).collect();
             std::process::exit(rcon::monitor::main(&rest));
         }
+        Some("__exec") => {
+            let rest: Vec<String> = args.filter_map(|a| a.into_string().ok()).collect();
+            std::process::exit(rcon::engine::exec::helper_main(&rest));
+        }
         Some("__healthcheck") => {
             let rest: Vec<String> = args.filter_map(|a| a.into_string().ok()).collect();
             std::process::exit(rcon::engine::health::helper_main(&rest));

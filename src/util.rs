@@ -86,6 +86,33 @@ pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// In a forked child, before exec: make each target descriptor a copy of its
+/// source, not close-on-exec. A plain `dup2(src, dst)` goes wrong when `src`
+/// already is `dst` (dup2 then does nothing and the close-on-exec flag
+/// stays: the program finds its fd closed) or when one pair's target is
+/// another's source; so every source is first copied above all targets.
+/// Only async-signal-safe calls, no allocation: at most 8 pairs.
+///
+/// # Safety
+/// Only between fork and exec, with descriptors valid in the child.
+pub unsafe fn place_fds(pairs: &[(std::os::fd::RawFd, std::os::fd::RawFd)]) -> std::io::Result<()> {
+    assert!(pairs.len() <= 8);
+    let above = pairs.iter().map(|&(_, t)| t).max().unwrap_or(0) + 1;
+    let mut moved = [-1; 8];
+    for (i, &(src, _)) in pairs.iter().enumerate() {
+        moved[i] = libc::fcntl(src, libc::F_DUPFD_CLOEXEC, above);
+        if moved[i] < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    for (i, &(_, dst)) in pairs.iter().enumerate() {
+        if libc::dup2(moved[i], dst) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -135,10 +135,11 @@ both_modes!(a_link_swapped_during_copies_never_leads_out, |t| {
     t.load_busybox("busybox");
     let home = host_secret(t);
     // The container swaps /race/d between a directory holding a file
-    // `secret` and a link to the host directory holding one, as fast as
-    // it can, while we copy out of it.
+    // `secret` and a link to the host directory holding one, while we copy
+    // out of it. The directory stays a little longer (20 ms), so that some
+    // copies find it whatever the load on the machine.
     let swap = format!(
-        "mkdir /race; while :; do rm -rf /race/d; mkdir /race/d; echo inside > /race/d/secret; \
+        "mkdir /race; while :; do rm -rf /race/d; mkdir /race/d; echo inside > /race/d/secret; usleep 20000; \
          rm -rf /race/d; ln -s {} /race/d; done",
         home.display()
     );

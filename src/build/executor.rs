@@ -763,20 +763,57 @@ impl<'a> Executor<'a> {
         result
     }
 
+    /// Start the RUN container attached to a pipe and copy what it writes
+    /// (stdout and stderr, as Docker's build output carries both) to the
+    /// build's output, or nowhere with `-q`, until it exits.
     fn wait_container(&mut self, id: &str, shown: &str) -> Result<()> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::{AsFd, AsRawFd};
         let _ = self.out.flush();
-        let saved = self.opts.quiet.then(quiet_stdout).flatten();
-        let started = containers::start(self.engine, id, true, None);
-        if let Some(fd) = saved {
-            unsafe {
-                libc::dup2(fd, 1);
-                libc::close(fd);
+        let pipe = |e| Error::Other(format!("pipe: {e}"));
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(pipe)?;
+        let w2 = w.try_clone().map_err(|e| Error::io("pipe", e))?;
+        let attach = containers::AttachTo::Fds { stdin: None, stdout: w, stderr: w2 };
+        let mut handle =
+            containers::start(self.engine, id, containers::StartOptions { attach: Some(attach), detach_keys: None })?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut copy = |this: &mut Self, block: bool| loop {
+            let mut fds = [PollFd::new(r.as_fd(), PollFlags::POLLIN)];
+            let timeout = if block { PollTimeout::NONE } else { PollTimeout::ZERO };
+            if !matches!(poll(&mut fds, timeout), Ok(n) if n > 0) {
+                return;
             }
-        }
-        let mut handle = started?;
-        let code = match handle.next_event() {
-            containers::MonitorEvent::Exit(c) => c,
-            _ => containers::get(self.engine, id).map(|c| c.state.exit_code).unwrap_or(125),
+            let n = unsafe { libc::read(r.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                return;
+            }
+            if !this.opts.quiet {
+                let _ = this.out.write_all(&buf[..n as usize]).and_then(|_| this.out.flush());
+            }
+            if block {
+                return;
+            }
+        };
+        let code = loop {
+            let mut fds = [
+                PollFd::new(r.as_fd(), PollFlags::POLLIN),
+                PollFd::new(unsafe { std::os::fd::BorrowedFd::borrow_raw(handle.raw_fd()) }, PollFlags::POLLIN),
+            ];
+            let _ = poll(&mut fds, PollTimeout::NONE);
+            let (out_ready, event) = (fds[0].revents(), fds[1].revents());
+            if out_ready.is_some_and(|e| !e.is_empty()) {
+                copy(self, true);
+            }
+            if event.is_some_and(|e| !e.is_empty()) {
+                // Everything the container wrote is in the pipe before the
+                // monitor reports the exit.
+                let code = match handle.next_event() {
+                    containers::MonitorEvent::Exit(c) => c,
+                    _ => containers::get(self.engine, id).map(|c| c.state.exit_code).unwrap_or(125),
+                };
+                copy(self, false);
+                break code;
+            }
         };
         if code != 0 {
             return Err(Error::BuildRun {
@@ -1130,20 +1167,6 @@ pub fn check_platform(p: &str) -> std::result::Result<(), String> {
     Err(format!("platform {p} is not supported: rcon builds for the host platform ({host}) only"))
 }
 
-/// Point stdout at /dev/null (for `-q`: RUN output must not reach it);
-/// returns the saved descriptor to restore.
-fn quiet_stdout() -> Option<i32> {
-    unsafe {
-        let saved = libc::dup(1);
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-        if saved < 0 || null < 0 {
-            return None;
-        }
-        libc::dup2(null, 1);
-        libc::close(null);
-        Some(saved)
-    }
-}
 /// A bind mount for a RUN step; `must_exist`: as `--mount` (the source may
 /// be a file, and is never created), else as `-v`.
 fn bind(source: &str, target: &str, readonly: bool, must_exist: bool) -> Mount {

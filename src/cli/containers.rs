@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 
 use super::{out, CmdResult};
 use crate::container::Status;
-use super::flags;
+use super::{flags, terminal};
 use crate::container::spec::{ContainerSpec, Seccomp};
-use crate::engine::containers::{self as eng, MonitorEvent};
+use crate::engine::containers::{self as eng, AttachTo, MonitorEvent};
 use crate::engine::Engine;
 use crate::format::{table, units};
 use crate::monitor::logs;
@@ -495,7 +495,7 @@ pub fn create(engine: &Engine, a: CreateArgs) -> CmdResult {
 pub fn run(engine: &Engine, a: RunArgs) -> CmdResult {
     let id = a.create.create(engine, a.sig_proxy)?;
     if a.detach {
-        match eng::start(engine, &id, false, None) {
+        match eng::start(engine, &id, eng::StartOptions::default()) {
             Ok(_) => {
                 out(&format!("{id}\n"));
                 Ok(0)
@@ -514,23 +514,11 @@ pub fn run(engine: &Engine, a: RunArgs) -> CmdResult {
 
 /// Run with our terminal attached until the container exits or we detach.
 fn attached(engine: &Engine, id: &str, tty: bool, sig_proxy: bool, rm: bool, detach_keys: Option<&str>) -> CmdResult {
-    use nix::sys::signal::{SigSet, Signal};
-    let mut mask = SigSet::empty();
-    let forwarded = [
-        Signal::SIGINT,
-        Signal::SIGTERM,
-        Signal::SIGHUP,
-        Signal::SIGQUIT,
-        Signal::SIGUSR1,
-        Signal::SIGUSR2,
-        Signal::SIGWINCH,
-    ];
-    for s in forwarded {
-        mask.add(s);
-    }
-    let _ = mask.thread_block();
-    let raw = tty.then(crate::engine::attach::RawTerminal::enter);
-    let handle = eng::start(engine, id, true, detach_keys);
+    // Blocked before the container starts: a ^C meanwhile is proxied too.
+    let sfd = terminal::proxy_signals(true);
+    let raw = tty.then(terminal::RawTerminal::enter);
+    let opts = eng::StartOptions { attach: Some(terminal::own_stdio(true)?), detach_keys: detach_keys.map(String::from) };
+    let handle = eng::start(engine, id, opts);
     let mut handle = match handle {
         Ok(h) => h,
         Err(e) => {
@@ -541,7 +529,6 @@ fn attached(engine: &Engine, id: &str, tty: bool, sig_proxy: bool, rm: bool, det
             return Err(e.into());
         }
     };
-    let sfd = nix::sys::signalfd::SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_CLOEXEC).ok();
     let code = loop {
         if let Some(sfd) = &sfd {
             use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -622,7 +609,7 @@ pub fn start(engine: &Engine, a: StartArgs) -> CmdResult {
             out(&format!("{name}\n"));
             continue;
         }
-        match eng::start(engine, &c.config.id, false, None) {
+        match eng::start(engine, &c.config.id, eng::StartOptions::default()) {
             Ok(_) => out(&format!("{name}\n")),
             Err(e) => {
                 eprintln!("Error: {e}");
@@ -1064,7 +1051,23 @@ pub fn exec(engine: &Engine, a: ExecArgs) -> CmdResult {
         privileged: a.privileged,
         cmd: a.command,
     };
-    Ok(crate::engine::exec::exec(engine, &a.container, &o)?)
+    use crate::engine::exec::ExecStdio;
+    let stdio = if a.detach {
+        ExecStdio::Null
+    } else if a.tty {
+        ExecStdio::Tty
+    } else {
+        match terminal::own_stdio(a.interactive)? {
+            AttachTo::Fds { stdin, stdout, stderr } => ExecStdio::Fds { stdin, stdout, stderr },
+            AttachTo::Socket(_) => unreachable!("own_stdio gives descriptors"),
+        }
+    };
+    let mut p = crate::engine::exec::exec(engine, &a.container, &o, stdio)?;
+    let code = match p.pty.take() {
+        Some(master) => terminal::pty_loop(master.as_raw_fd(), a.interactive, || p.try_wait()),
+        None => None,
+    };
+    Ok(code.unwrap_or_else(|| p.wait()))
 }
 
 #[derive(Args)]
@@ -1082,7 +1085,20 @@ pub struct AttachArgs {
 }
 
 pub fn attach(engine: &Engine, a: AttachArgs) -> CmdResult {
-    Ok(crate::engine::attach::attach(engine, &a.container, a.no_stdin, a.detach_keys.as_deref(), a.sig_proxy)?)
+    let at = crate::engine::attach::connect(engine, &a.container)?;
+    let c = at.container;
+    let raw = if c.config.tty { Some(terminal::RawTerminal::enter()) } else { None };
+    let keys = a.detach_keys.clone().unwrap_or_else(|| c.config.host.detach_keys.clone());
+    let id = c.config.id.clone();
+    let code = terminal::attach_loop(
+        at.stream,
+        !a.no_stdin && c.config.open_stdin,
+        &keys,
+        a.sig_proxy.then_some(c.state.pid),
+        || eng::get(engine, &id).map(|c| c.state.exit_code).unwrap_or(0),
+    );
+    drop(raw);
+    Ok(code)
 }
 
 #[derive(Args)]

@@ -18,6 +18,7 @@ mod prune;
 mod registry;
 mod stats;
 mod system;
+pub mod terminal;
 mod volumes;
 
 use std::io::Write;

@@ -25,6 +25,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::paths::Paths;
 use crate::state::{self, Lock};
 
+pub mod attach;
 pub mod health;
 pub mod names;
 pub mod resources;

@@ -4,7 +4,7 @@
 //! the start pipe.
 
 use std::io::{BufRead, BufReader};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -377,10 +377,30 @@ impl MonitorHandle {
     }
 }
 
+/// Where an attached container's streams go.
+pub enum AttachTo {
+    /// Descriptors the monitor copies the container's terminal or pipes to
+    /// and from directly (the CLI's own stdin, stdout and stderr): no hop
+    /// through the caller. Without `stdin` the container's input is not
+    /// attached.
+    Fds { stdin: Option<OwnedFd>, stdout: OwnedFd, stderr: OwnedFd },
+    /// A socket speaking the attach protocol (`container::attach`): output
+    /// frames out, raw input in. The monitor has it before the container
+    /// starts, so nothing is missed (the API server's attach-then-start).
+    Socket(OwnedFd),
+}
+
+#[derive(Default)]
+pub struct StartOptions {
+    pub attach: Option<AttachTo>,
+    /// Overrides the container's --detach-keys (matched on `Fds` input).
+    pub detach_keys: Option<String>,
+}
+
 /// Start a created (or exited) container: spawn its monitor, wait for it to
-/// report that the container runs. With `attach`, the monitor uses our
-/// stdio as the container's terminal or pipes.
-pub fn start(engine: &Engine, id: &str, attach: bool, detach_keys: Option<&str>) -> Result<MonitorHandle> {
+/// report that the container runs. Attached, the monitor copies the
+/// container's streams to the ones given.
+pub fn start(engine: &Engine, id: &str, o: StartOptions) -> Result<MonitorHandle> {
     let store = ContainerStore::open(&engine.paths)?;
     let _lock = store.lock_one(id)?;
     let c = store.load(id)?;
@@ -390,29 +410,50 @@ pub fn start(engine: &Engine, id: &str, attach: bool, detach_keys: Option<&str>)
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Other(format!("pipe: {e}")))?;
     let mut cmd = std::process::Command::new(crate::util::helper_binary());
     cmd.arg0("rcon").arg("__monitor").arg(id).args(engine.paths.to_args());
-    if let Some(k) = detach_keys {
+    if let Some(k) = &o.detach_keys {
         cmd.arg(format!("--detach-keys={k}"));
     }
-    if attach {
-        cmd.arg("--attach");
-    } else {
-        cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    // The monitor's stdio: the client's descriptors, or /dev/null.
+    let mut socket = None;
+    match o.attach {
+        Some(AttachTo::Fds { stdin, stdout, stderr }) => {
+            cmd.arg("--attach");
+            match stdin {
+                Some(fd) => {
+                    cmd.arg("--attach-stdin").stdin(fd);
+                }
+                None => {
+                    cmd.stdin(std::process::Stdio::null());
+                }
+            }
+            cmd.stdout(stdout).stderr(stderr);
+        }
+        Some(AttachTo::Socket(fd)) => {
+            cmd.arg("--attach-socket=4");
+            cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+            socket = Some(fd);
+        }
+        None => {
+            cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        }
     }
     let wfd = w.as_raw_fd();
+    let sfd = socket.as_ref().map(|s| s.as_raw_fd());
     unsafe {
         cmd.pre_exec(move || {
             // Its own session: the terminal's ^C reaches us, and we decide
             // (sig-proxy) what the container gets.
             libc::setsid();
-            if libc::dup2(wfd, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
+            match sfd {
+                Some(s) => crate::util::place_fds(&[(wfd, 3), (s, 4)]),
+                None => crate::util::place_fds(&[(wfd, 3)]),
             }
-            Ok(())
         });
     }
     let child = cmd.spawn().map_err(|e| Error::Other(format!("start monitor: {e}")))?;
     let monitor_pid = child.id();
     drop(w);
+    drop(socket);
     let mut reader = BufReader::new(std::fs::File::from(r));
     let mut line = String::new();
     let _ = reader.read_line(&mut line);

@@ -1,6 +1,8 @@
 //! `rcon exec`: run a process in a running container.
 
-use std::os::fd::{AsRawFd, RawFd};
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
 
 use super::Engine;
 use crate::container::{Container, ContainerStore, Status};
@@ -8,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::runtime::{self, exec, spawn::Process};
 use crate::storage::userns::IdMap;
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ExecOptions {
     pub interactive: bool,
     pub tty: bool,
@@ -21,50 +23,152 @@ pub struct ExecOptions {
     pub cmd: Vec<String>,
 }
 
-pub fn exec(engine: &Engine, arg: &str, o: &ExecOptions) -> Result<i32> {
+/// The streams of an exec'd process.
+pub enum ExecStdio {
+    /// Pipes or files (no `-t`): stdin only with `-i`.
+    Fds { stdin: Option<OwnedFd>, stdout: OwnedFd, stderr: OwnedFd },
+    /// A pty from the container's devpts: its master is returned in
+    /// [`ExecProcess::pty`] for the caller to copy to and from.
+    Tty,
+    /// `-d`: nobody reads its output.
+    Null,
+}
+
+/// A process `exec` started: the helper that waits for it.
+pub struct ExecProcess {
+    child: std::process::Child,
+    /// The pty master with `ExecStdio::Tty`.
+    pub pty: Option<OwnedFd>,
+}
+
+impl ExecProcess {
+    /// Its exit code, if it has exited.
+    pub fn try_wait(&mut self) -> Option<i32> {
+        self.child.try_wait().ok().flatten().map(exit_code)
+    }
+
+    /// Wait for it to exit: its exit code.
+    pub fn wait(mut self) -> i32 {
+        self.child.wait().map(exit_code).unwrap_or(125)
+    }
+}
+
+fn exit_code(st: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0))
+}
+
+/// Start a process in a running container. Joining namespaces needs a
+/// single-threaded process that forks, so the work is done by `rcon
+/// __exec` (a helper re-executed from the rcon binary, safe to start from a
+/// threaded front end such as the API server), which waits for the process
+/// and exits with its code.
+pub fn exec(engine: &Engine, arg: &str, o: &ExecOptions, stdio: ExecStdio) -> Result<ExecProcess> {
     let store = ContainerStore::open(&engine.paths)?;
     let id = store.resolve(arg)?;
     let c = store.load(&id)?;
-    if c.state.status != Status::Running || c.state.pid == 0 {
-        return Err(Error::NotRunning(arg.to_string()));
-    }
-    if crate::state::process_start_time(c.state.pid) != Some(c.state.pid_start) {
-        return Err(Error::NotRunning(arg.to_string()));
-    }
+    running(&c, arg)?;
     if o.cmd.is_empty() {
         return Err(Error::InvalidArgument("exec needs a command to run in the container".into()));
     }
-    let pty = if o.tty { Some(container_pty(c.state.pid)?) } else { None };
-    let null = std::fs::File::open("/dev/null").map_err(|e| Error::io("open /dev/null", e))?;
-    let stdio: [RawFd; 3] = match &pty {
-        Some(p) => [p.slave.as_raw_fd(); 3],
-        // -d: nobody reads its output (and our stdout must not stay open in it)
-        None if o.detach => [null.as_raw_fd(); 3],
-        None => [if o.interactive { 0 } else { null.as_raw_fd() }, 1, 2],
-    };
-    if let Some(p) = &pty {
-        if unsafe { libc::isatty(0) } == 1 {
-            crate::monitor::copy_winsize(0, p.master.as_raw_fd());
+    let mut cmd = std::process::Command::new(crate::util::helper_binary());
+    cmd.arg0("rcon").arg("__exec").arg(&id).args(engine.paths.to_args());
+    let mut pty = None;
+    match stdio {
+        ExecStdio::Fds { stdin, stdout, stderr } => {
+            cmd.stdin(stdin.map(std::process::Stdio::from).unwrap_or_else(std::process::Stdio::null));
+            cmd.stdout(stdout).stderr(stderr);
+        }
+        ExecStdio::Tty => {
+            let p = container_pty(c.state.pid)?;
+            let (a, b) = (p.slave.try_clone(), p.slave.try_clone());
+            let (a, b) = (a.map_err(|e| Error::io("pty", e))?, b.map_err(|e| Error::io("pty", e))?);
+            cmd.stdin(p.slave).stdout(a).stderr(b);
+            pty = Some(p.master);
+        }
+        ExecStdio::Null => {
+            cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
         }
     }
-    let spec = spec_for(engine, &c, o, stdio)?;
-    let cfg = &c.config;
-    let child = exec::start(&spec).map_err(|e| {
-        let msg = format!("exec in container {}: {}", cfg.name, e.message);
-        match e.code {
-            126 => Error::CannotExecute(msg),
-            127 => Error::CommandNotFound(msg),
-            _ => Error::Other(msg),
-        }
-    })?;
-    crate::events::container(&engine.paths, cfg, &format!("exec_start: {}", o.cmd.join(" ")), &[]);
-    let Some(pid) = child else { return Ok(0) };
-    match pty {
-        None => Ok(exec::wait(pid)),
-        Some(p) => {
-            drop(p.slave);
-            let master = p.master;
-            Ok(copy_tty(master.as_raw_fd(), o.interactive, pid))
+    // The options on fd 3 (argv is world-readable in /proc, and -e values
+    // may be secrets), the helper's answer on fd 4.
+    let (opt_r, opt_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Other(format!("pipe: {e}")))?;
+    let (ans_r, ans_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Other(format!("pipe: {e}")))?;
+    let (or, aw) = (opt_r.as_raw_fd(), ans_w.as_raw_fd());
+    unsafe {
+        cmd.pre_exec(move || {
+            crate::util::place_fds(&[(or, 3), (aw, 4)])
+        });
+    }
+    let child = cmd.spawn().map_err(|e| Error::Other(format!("start the exec helper: {e}")))?;
+    drop((opt_r, ans_w));
+    let json = serde_json::to_vec(o).map_err(|e| Error::Other(e.to_string()))?;
+    let _ = std::fs::File::from(opt_w).write_all(&json);
+    let mut answer = String::new();
+    let _ = std::fs::File::from(ans_r).read_to_string(&mut answer);
+    let mut process = ExecProcess { child, pty };
+    if answer.trim() == "OK" {
+        crate::events::container(&engine.paths, &c.config, &format!("exec_start: {}", o.cmd.join(" ")), &[]);
+        return Ok(process);
+    }
+    let code = process.try_wait().unwrap_or(125);
+    let _ = process.child.kill();
+    let (c_code, msg) = answer.trim().strip_prefix("ERR ").and_then(|r| r.split_once(' ')).unwrap_or(("125", ""));
+    let msg = if msg.is_empty() { format!("the exec helper exited with {code}") } else { msg.to_string() };
+    let msg = format!("exec in container {}: {msg}", c.config.name);
+    Err(match c_code.parse().unwrap_or(125) {
+        126 => Error::CannotExecute(msg),
+        127 => Error::CommandNotFound(msg),
+        _ => Error::Other(msg),
+    })
+}
+
+fn running(c: &Container, arg: &str) -> Result<()> {
+    if c.state.status != Status::Running
+        || c.state.pid == 0
+        || crate::state::process_start_time(c.state.pid) != Some(c.state.pid_start)
+    {
+        return Err(Error::NotRunning(arg.to_string()));
+    }
+    Ok(())
+}
+
+/// Entry point of `rcon __exec ID PATHS…` (see [`exec`]): options on fd 3,
+/// "OK" or "ERR CODE MESSAGE" on fd 4, then the process's exit code.
+pub fn helper_main(args: &[String]) -> i32 {
+    let mut answer = unsafe { std::fs::File::from_raw_fd(4) };
+    let mut fail = |code: i32, msg: String| {
+        let _ = write!(answer, "ERR {code} {}", msg.replace('\n', " "));
+        code
+    };
+    let Some((paths, args)) = crate::paths::Paths::from_args(args) else {
+        return fail(125, "started without its paths".into());
+    };
+    let Some(id) = args.first() else { return fail(125, "no container".into()) };
+    let mut json = Vec::new();
+    let _ = unsafe { std::fs::File::from_raw_fd(3) }.read_to_end(&mut json);
+    let o: ExecOptions = match serde_json::from_slice(&json) {
+        Ok(o) => o,
+        Err(e) => return fail(125, format!("bad options: {e}")),
+    };
+    let engine = Engine::new(paths);
+    let c = match ContainerStore::open(&engine.paths).and_then(|s| s.load(id)) {
+        Ok(c) => c,
+        Err(e) => return fail(125, e.to_string()),
+    };
+    if let Err(e) = running(&c, id) {
+        return fail(125, e.to_string());
+    }
+    let spec = match spec_for(&engine, &c, &o, [0, 1, 2]) {
+        Ok(s) => s,
+        Err(e) => return fail(125, e.to_string()),
+    };
+    match exec::start(&spec) {
+        Err(e) => fail(e.code, e.message),
+        Ok(waiter) => {
+            let _ = answer.write_all(b"OK");
+            drop(answer);
+            waiter.map(exec::wait).unwrap_or(0)
         }
     }
 }
@@ -102,53 +206,6 @@ pub(crate) fn spec_for(engine: &Engine, c: &Container, o: &ExecOptions, stdio: [
             init: false,
         },
     })
-}
-
-/// Copy between our terminal and the pty until the process exits.
-fn copy_tty(master: RawFd, interactive: bool, pid: i32) -> i32 {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::os::fd::BorrowedFd;
-    let raw = super::attach::RawTerminal::enter();
-    let mut buf = vec![0u8; 32 * 1024];
-    let mut stdin_open = interactive;
-    let mut code = None;
-    loop {
-        let mut fds = vec![PollFd::new(unsafe { BorrowedFd::borrow_raw(master) }, PollFlags::POLLIN)];
-        if stdin_open {
-            fds.push(PollFd::new(unsafe { BorrowedFd::borrow_raw(0) }, PollFlags::POLLIN));
-        }
-        let _ = poll(&mut fds, PollTimeout::from(50u16));
-        let ev: Vec<PollFlags> = fds.iter().map(|f| f.revents().unwrap_or(PollFlags::empty())).collect();
-        drop(fds);
-        if !ev[0].is_empty() {
-            let n = unsafe { libc::read(master, buf.as_mut_ptr().cast(), buf.len()) };
-            if n > 0 {
-                unsafe { libc::write(1, buf.as_ptr().cast(), n as usize) };
-            } else if code.is_some() || n == 0 {
-                break;
-            }
-        }
-        if stdin_open && ev.len() > 1 && !ev[1].is_empty() {
-            let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                stdin_open = false;
-                // ^D for the program on the other side of the pty.
-                unsafe { libc::write(master, [4u8].as_ptr().cast(), 1) };
-            } else {
-                unsafe { libc::write(master, buf.as_ptr().cast(), n as usize) };
-            }
-        }
-        if code.is_none() {
-            let mut st = 0;
-            if unsafe { libc::waitpid(pid, &mut st, libc::WNOHANG) } == pid {
-                code = Some(if libc::WIFEXITED(st) { libc::WEXITSTATUS(st) } else { 128 + libc::WTERMSIG(st) });
-            }
-        } else if ev[0].is_empty() {
-            break;
-        }
-    }
-    drop(raw);
-    code.unwrap_or_else(|| exec::wait(pid))
 }
 
 struct Pty {

@@ -63,7 +63,7 @@ pub fn start_all(engine: &Engine) -> Result<Vec<(String, Result<()>)>> {
         {
             continue;
         }
-        let r = super::containers::start(engine, &c.config.id, false, None).map(|_| ());
+        let r = super::containers::start(engine, &c.config.id, Default::default()).map(|_| ());
         out.push((c.config.name, r));
     }
     Ok(out)
@@ -73,7 +73,7 @@ pub fn start_all(engine: &Engine) -> Result<Vec<(String, Result<()>)>> {
 pub fn restart(engine: &Engine, arg: &str, timeout: Option<i64>) -> Result<()> {
     super::containers::stop(engine, arg, timeout)?;
     let c = super::containers::get(engine, arg)?;
-    super::containers::start(engine, &c.config.id, false, None)?;
+    super::containers::start(engine, &c.config.id, Default::default())?;
     crate::events::container(&engine.paths, &c.config, "restart", &[]);
     Ok(())
 }

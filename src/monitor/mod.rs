@@ -8,25 +8,15 @@
 //!   `ERROR <code> <msg>`   it did not start (Docker's exit code)
 //!   `EXIT <code>`          it ended (only for an attached client)
 //!   `DETACHED`             the user typed the detach keys
-//! With `--attach`, the monitor's own stdin/stdout/stderr are the client's
-//! terminal or pipes; otherwise they are /dev/null.
+//! With `--attach`, the monitor's own stdout/stderr (and with
+//! `--attach-stdin` its stdin) are the client's terminal or pipes, given to
+//! it explicitly by `engine::containers::start`; otherwise /dev/null. With
+//! `--attach-socket=FD`, FD is a first attach-protocol client
+//! (`container::attach`).
 
 pub mod health;
 pub mod logs;
 pub mod restart;
-
-/// Name of the attach socket in the container's runtime directory.
-pub const ATTACH_SOCKET: &str = "attach";
-
-/// Docker's stdcopy framing: stream (1 stdout, 2 stderr; 3 = exit code,
-/// ours), three zero bytes, big-endian length, payload.
-pub fn attach_frame(stream: u8, data: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(data.len() + 8);
-    f.extend_from_slice(&[stream, 0, 0, 0]);
-    f.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    f.extend_from_slice(data);
-    f
-}
 
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -35,6 +25,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
+use crate::container::attach::{self, DetachKeys};
 use crate::container::{ContainerState, ContainerStore, Status};
 use crate::engine::Engine;
 use crate::format::units;
@@ -47,8 +38,17 @@ pub fn main(args: &[String]) -> i32 {
         return 125;
     };
     let Some(id) = args.first() else { return 125 };
-    let attach = args.iter().any(|a| a == "--attach");
-    let keys = args.iter().find_map(|a| a.strip_prefix("--detach-keys=")).map(String::from);
+    let socket = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--attach-socket="))
+        .and_then(|fd| fd.parse::<RawFd>().ok())
+        .map(|fd| unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) });
+    let client = Client {
+        stdio: args.iter().any(|a| a == "--attach"),
+        stdin: args.iter().any(|a| a == "--attach-stdin"),
+        socket,
+        detach_keys: args.iter().find_map(|a| a.strip_prefix("--detach-keys=")).map(String::from),
+    };
     // Set when the monitor re-executed itself to restart the container.
     let relaunched = args
         .iter()
@@ -56,7 +56,7 @@ pub fn main(args: &[String]) -> i32 {
         .map(|v| std::time::Duration::from_millis(v.parse().unwrap_or(0)));
     let notify = unsafe { std::fs::File::from_raw_fd(3) };
     let engine = Engine::new(paths);
-    match run(&engine, id, attach, keys.as_deref(), notify, relaunched) {
+    match run(&engine, id, client, notify, relaunched) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("rcon monitor: {e}");
@@ -110,59 +110,22 @@ fn read_fd(fd: RawFd, buf: &mut [u8]) -> isize {
     }
 }
 
-/// Detach-key matcher (Docker's default ctrl-p,ctrl-q).
-pub struct DetachKeys {
-    keys: Vec<u8>,
-    matched: usize,
-}
-
-impl DetachKeys {
-    pub fn parse(spec: &str) -> DetachKeys {
-        let spec = if spec.is_empty() { "ctrl-p,ctrl-q" } else { spec };
-        let mut keys = Vec::new();
-        for k in spec.split(',') {
-            if let Some(c) = k.strip_prefix("ctrl-") {
-                let ch = c.bytes().next().unwrap_or(b'p');
-                keys.push(match ch {
-                    b'@' => 0,
-                    b'[' => 27,
-                    b'\\' => 28,
-                    b']' => 29,
-                    b'^' => 30,
-                    b'_' => 31,
-                    c => c.to_ascii_lowercase().wrapping_sub(b'a' - 1),
-                });
-            } else if k.len() == 1 {
-                keys.push(k.as_bytes()[0]);
-            }
-        }
-        DetachKeys { keys, matched: 0 }
-    }
-
-    /// Feed input; returns (bytes to pass on, detach requested).
-    pub fn feed(&mut self, data: &[u8]) -> (Vec<u8>, bool) {
-        let mut out = Vec::with_capacity(data.len());
-        for &b in data {
-            if !self.keys.is_empty() && b == self.keys[self.matched] {
-                self.matched += 1;
-                if self.matched == self.keys.len() {
-                    return (out, true);
-                }
-            } else {
-                out.extend_from_slice(&self.keys[..self.matched]);
-                self.matched = 0;
-                out.push(b);
-            }
-        }
-        (out, false)
-    }
+/// Who the monitor reports to and copies the container's streams to.
+pub struct Client {
+    /// `--attach`: our fds 1 and 2 are the client's (its terminal or pipes),
+    /// with `--attach-stdin` fd 0 too.
+    pub stdio: bool,
+    pub stdin: bool,
+    /// `--attach-socket=FD`: a connected attach-protocol client, there
+    /// before the container starts so that it misses no output.
+    pub socket: Option<std::os::unix::net::UnixStream>,
+    pub detach_keys: Option<String>,
 }
 
 pub fn run(
     engine: &Engine,
     id: &str,
-    attach: bool,
-    detach_keys: Option<&str>,
+    client: Client,
     notify: std::fs::File,
     relaunched: Option<std::time::Duration>,
 ) -> crate::Result<i32> {
@@ -226,12 +189,16 @@ pub fn run(
     let run_dir = store.run_dir(id);
     crate::state::ensure_dir(&run_dir)?;
     std::env::set_current_dir(&run_dir).map_err(|e| crate::Error::io(format!("chdir {}", run_dir.display()), e))?;
-    let _ = std::fs::remove_file(run_dir.join(ATTACH_SOCKET));
-    let listener = std::os::unix::net::UnixListener::bind(ATTACH_SOCKET)
+    let _ = std::fs::remove_file(run_dir.join(attach::SOCKET));
+    let listener = std::os::unix::net::UnixListener::bind(attach::SOCKET)
         .map_err(|e| crate::Error::io(format!("create attach socket in {}", run_dir.display()), e))?;
     listener.set_nonblocking(true).map_err(|e| crate::Error::io("attach socket", e))?;
     // Attached clients and whether their input side is still open.
     let mut clients: Vec<(std::os::unix::net::UnixStream, bool)> = Vec::new();
+    if let Some(c) = client.socket {
+        clients.push((c, true));
+    }
+    let attach = client.stdio;
 
     // A launch that cannot be planned (a network removed meanwhile) fails
     // like one that cannot start: the state and `start` say why.
@@ -308,8 +275,8 @@ pub fn run(
 
     // The attached client: our own stdio.
     let mut attached = attach;
-    let mut client_in: Option<RawFd> = if attach && cfg.open_stdin { Some(0) } else { None };
-    let mut detach = DetachKeys::parse(detach_keys.unwrap_or(&cfg.host.detach_keys));
+    let mut client_in: Option<RawFd> = if attach && client.stdin && cfg.open_stdin { Some(0) } else { None };
+    let mut detach = DetachKeys::parse(client.detach_keys.as_deref().unwrap_or(&cfg.host.detach_keys));
     let mut in_w = in_w;
     let outputs: Vec<(RawFd, logs::Stream)> = match (&master, &out_r, &err_r) {
         (Some(m), _, _) => vec![(m.as_raw_fd(), logs::Stream::Stdout)],
@@ -449,7 +416,7 @@ pub fn run(
                             attached = false;
                         }
                     }
-                    let frame = attach_frame(if stream == logs::Stream::Stderr { 2 } else { 1 }, data);
+                    let frame = attach::frame(if stream == logs::Stream::Stderr { attach::STDERR } else { attach::STDOUT }, data);
                     clients.retain(|(c, _)| write_all_fd(c.as_raw_fd(), &frame));
                     continue;
                 }
@@ -561,11 +528,11 @@ pub fn run(
         // Docker's --rm takes the container's anonymous volumes along.
         let _ = crate::engine::volumes::remove_anonymous(engine, &cfg);
     }
-    let frame = attach_frame(3, code.to_string().as_bytes());
+    let frame = attach::frame(attach::EXIT, code.to_string().as_bytes());
     for (c, _) in &clients {
         write_all_fd(c.as_raw_fd(), &frame);
     }
-    let _ = std::fs::remove_file(run_dir.join(ATTACH_SOCKET));
+    let _ = std::fs::remove_file(run_dir.join(attach::SOCKET));
     say(&mut notify, &format!("EXIT {code}"));
     drop(notify.take());
     if let Some(h) = &started.net {

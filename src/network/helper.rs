@@ -207,10 +207,7 @@ fn as_monitor_child(cmd: &mut Command, report: std::os::fd::RawFd) {
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
             libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-            if libc::dup2(report, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
+            crate::util::place_fds(&[(report, 3)])
         });
     }
 }
