@@ -4,6 +4,22 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 static HELPER: OnceLock<PathBuf> = OnceLock::new();
+static WARN: OnceLock<fn(&str)> = OnceLock::new();
+
+/// Report a warning that does not stop the work (a device node skipped, no
+/// subuid range): to the front end's warning sink, `warning: …` on stderr
+/// unless a front end named another with [`set_warning_sink`].
+pub fn warn(msg: &str) {
+    match WARN.get() {
+        Some(f) => f(msg),
+        None => eprintln!("warning: {msg}"),
+    }
+}
+
+/// Where warnings go (the API server's log, say); the first call wins.
+pub fn set_warning_sink(f: fn(&str)) {
+    let _ = WARN.set(f);
+}
 
 /// The rcon binary that helper modes (`__monitor`, `__storage-helper`,
 /// `__portfwd`, `__netns`, `__healthcheck`) are run from: this very

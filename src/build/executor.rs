@@ -56,6 +56,8 @@ pub struct Options {
     pub secrets: Secrets,
     /// `--ssh`: agent sockets by id, for RUN --mount=type=ssh.
     pub ssh: BTreeMap<String, PathBuf>,
+    /// Where pulls of FROM and COPY --from images report.
+    pub pull_progress: std::sync::Arc<crate::registry::progress::Progress>,
 }
 
 /// Secret values by id. Debug shows only the ids, so a value never reaches
@@ -309,7 +311,7 @@ impl<'a> Executor<'a> {
             },
             None if base.eq_ignore_ascii_case("scratch") => scratch(),
             None => {
-                let rec = images::ensure_image(self.engine, base, self.opts.pull).map_err(|e| at(&stage.from, e))?;
+                let rec = images::ensure_image(self.engine, base, self.opts.pull, &self.opts.pull_progress).map_err(|e| at(&stage.from, e))?;
                 self.state_from(&rec.id)?
             }
         };
@@ -939,7 +941,7 @@ impl<'a> Executor<'a> {
     fn root_of(&mut self, inst: &Instruction, from: &str, stage: usize) -> Result<PathBuf> {
         let image = match self.stage_ref(from, stage) {
             Some(i) => self.results.get(&i).cloned().flatten(),
-            None => Some(images::ensure_image(self.engine, from, false).map_err(|e| at(inst, e))?.id),
+            None => Some(images::ensure_image(self.engine, from, false, &self.opts.pull_progress).map_err(|e| at(inst, e))?.id),
         };
         let Some(image) = image else {
             let empty = self.tmp.path().join("empty");

@@ -80,21 +80,3 @@ pub fn export(engine: &Engine, a: ExportArgs) -> CmdResult {
     Ok(0)
 }
 
-#[derive(Args)]
-pub struct CpArgs {
-    /// Archive mode (copy all uid/gid information)
-    #[arg(short, long)]
-    archive: bool,
-    /// Always follow symbol link in SRC_PATH
-    #[arg(short = 'L', long)]
-    follow_link: bool,
-    /// CONTAINER:SRC_PATH, a host path, or - (a tar stream on stdin)
-    src: String,
-    /// CONTAINER:DEST_PATH, a host path, or - (a tar stream on stdout)
-    dst: String,
-}
-
-pub fn cp(engine: &Engine, a: CpArgs) -> CmdResult {
-    crate::engine::cp::cp(engine, &a.src, &a.dst, a.archive, a.follow_link)?;
-    Ok(0)
-}

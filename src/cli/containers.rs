@@ -59,7 +59,7 @@ pub enum ContainerCommand {
     /// Create a new image from a container's changes
     Commit(super::commit::CommitArgs),
     /// Copy files/folders between a container and the local filesystem
-    Cp(super::commit::CpArgs),
+    Cp(super::cp::CpArgs),
     /// Inspect changes to files or directories on a container's filesystem
     Diff(super::commit::DiffArgs),
     /// Export a container's filesystem as a tar archive
@@ -94,7 +94,7 @@ pub fn dispatch(engine: &Engine, c: ContainerCommand) -> CmdResult {
         ContainerCommand::Port(a) => port(engine, a),
         ContainerCommand::Prune(a) => prune(engine, a),
         ContainerCommand::Commit(a) => super::commit::commit(engine, a),
-        ContainerCommand::Cp(a) => super::commit::cp(engine, a),
+        ContainerCommand::Cp(a) => super::cp::cp(engine, a),
         ContainerCommand::Diff(a) => super::commit::diff(engine, a),
         ContainerCommand::Export(a) => super::commit::export(engine, a),
         ContainerCommand::Pause(a) => super::lifecycle::pause(engine, a),
@@ -483,7 +483,8 @@ fn ensure_image(engine: &Engine, a: &CreateArgs) -> crate::Result<()> {
         crate::engine::networks::mode(engine, n)?;
     }
     let policy = crate::engine::registry::PullPolicy::parse(&a.pull)?;
-    crate::engine::registry::ensure_image(engine, &a.image, policy, a.platform.as_deref())
+    let progress = super::progress::on_stderr(false);
+    crate::engine::registry::ensure_image(engine, &a.image, policy, a.platform.as_deref(), &progress)
 }
 
 pub fn create(engine: &Engine, a: CreateArgs) -> CmdResult {
@@ -886,8 +887,6 @@ pub struct LogsArgs {
 }
 
 pub fn logs_cmd(engine: &Engine, a: LogsArgs) -> CmdResult {
-    let c = eng::get(engine, &a.container)?;
-    let driver = logs::Driver::parse(&c.config.host.log_driver)?;
     let now = crate::image::store::now_secs();
     let when = |s: &Option<String>, what: &str| -> anyhow::Result<Option<(i64, u32)>> {
         match s {
@@ -915,8 +914,6 @@ pub fn logs_cmd(engine: &Engine, a: LogsArgs) -> CmdResult {
         timestamps: a.timestamps,
         follow: a.follow,
     };
-    let path = eng::log_path(engine, &c.config.id)?;
-    let id = c.config.id.clone();
     let mut emit = |e: &logs::LogEntry| -> std::io::Result<()> {
         use std::io::Write;
         let bytes = logs::render(e, a.timestamps);
@@ -929,12 +926,8 @@ pub fn logs_cmd(engine: &Engine, a: LogsArgs) -> CmdResult {
             logs::Stream::Stderr => std::io::stderr().write_all(&bytes),
         }
     };
-    let mut keep = || eng::get(engine, &id).map(|c| c.state.status == Status::Running).unwrap_or(false);
-    match logs::read(&path, driver, &opts, &mut emit, &mut keep) {
-        // `rcon logs c | head -1`: the reader went away, which is fine.
-        Err(logs::LogError::Emit(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
-        r => r.map(|_| 0).map_err(Into::into),
-    }
+    eng::logs(engine, &a.container, &opts, &mut emit)?;
+    Ok(0)
 }
 
 #[derive(Args)]

@@ -314,7 +314,7 @@ pub fn import(engine: &Engine, a: ImportArgs) -> CmdResult {
     }
     let done = eng::import(
         engine.store()?,
-        &a.source,
+        crate::image::import::ImportSource::parse(&a.source, || Box::new(std::io::stdin())),
         &ImportOptions { reference: a.reference, changes: a.change, message: a.message },
     )?;
     out(&format!("{}\n", done.id));

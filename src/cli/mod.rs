@@ -5,6 +5,7 @@
 mod build;
 mod commit;
 mod containers;
+mod cp;
 mod df;
 mod docs;
 mod doctor;
@@ -14,6 +15,7 @@ mod health;
 mod images;
 mod lifecycle;
 mod networks;
+mod progress;
 mod prune;
 mod registry;
 mod stats;
@@ -163,7 +165,7 @@ enum Command {
     /// Export a container's filesystem as a tar archive
     Export(commit::ExportArgs),
     /// Copy files/folders between a container and the local filesystem
-    Cp(commit::CpArgs),
+    Cp(cp::CpArgs),
 }
 
 /// Parse argv, run the command, return the process exit status.
@@ -234,7 +236,7 @@ pub fn run() -> i32 {
         Command::Commit(a) => commit::commit(&engine, a),
         Command::Diff(a) => commit::diff(&engine, a),
         Command::Export(a) => commit::export(&engine, a),
-        Command::Cp(a) => commit::cp(&engine, a),
+        Command::Cp(a) => cp::cp(&engine, a),
         Command::Volume(c) => volumes::dispatch(&engine, c),
         Command::Network(c) => networks::dispatch(&engine, c),
     };

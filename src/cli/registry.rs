@@ -10,7 +10,6 @@ use crate::engine::{registry as eng, Engine};
 use crate::format::table;
 use crate::registry::auth::Credentials;
 use crate::registry::client::TlsVerify;
-use crate::registry::progress::Progress;
 use crate::registry::push::Format;
 
 /// `--tls-verify[=false]` as podman spells it; `--insecure` as Docker's manifest commands do.
@@ -52,7 +51,7 @@ pub struct PullArgs {
 }
 
 pub fn pull(engine: &Engine, a: PullArgs) -> CmdResult {
-    let progress = Progress::new(a.quiet);
+    let progress = super::progress::on_stdout(a.quiet);
     let req = eng::PullRequest { name: a.name, all_tags: a.all_tags, platform: a.platform, tls: a.tls.get() };
     let pulled = eng::pull_cmd(engine, &req, &progress)?;
     if a.all_tags {
@@ -96,7 +95,7 @@ pub struct PushArgs {
 }
 
 pub fn push(engine: &Engine, a: PushArgs) -> CmdResult {
-    let progress = Progress::new(a.quiet);
+    let progress = super::progress::on_stdout(a.quiet);
     let format = a.format.map(|f| if f == "oci" { Format::Oci } else { Format::Docker });
     let req = eng::PushRequest { name: a.name, all_tags: a.all_tags, format, tls: a.tls.get() };
     let pushed = eng::push_cmd(engine, &req, &progress)?;

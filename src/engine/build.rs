@@ -16,18 +16,22 @@ use crate::error::{Error, IoContext, Result};
 use crate::image::reference::{self, Reference};
 use crate::state::TempDir;
 
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub struct BuildOptions {
-    /// A directory, or `-` (stdin: a Dockerfile, or a tar of the context).
+    /// A directory, a git or http(s) URL (fetched here, as Docker's daemon
+    /// fetches remote contexts), or `-`: the bytes in `stdin`, a Dockerfile
+    /// or a tar of the context (compressed or not).
     pub context: String,
-    /// `-f`: a path (relative to the current directory) or `-` for stdin.
+    /// `-f`: a path (relative to the current directory for a directory
+    /// context, inside the context otherwise) or `-`: the text in `stdin`.
     pub file: Option<String>,
+    /// What the front end read from its standard input for a `-`.
+    pub stdin: Option<Vec<u8>>,
     pub tags: Vec<String>,
-    /// `K=V`, or `K` to take the value from the environment.
-    pub build_args: Vec<String>,
+    pub build_args: BTreeMap<String, String>,
     pub target: Option<String>,
     pub no_cache: bool,
-    pub labels: Vec<String>,
+    pub labels: Vec<(String, String)>,
     pub quiet: bool,
     pub network: Option<String>,
     pub platform: Option<String>,
@@ -35,10 +39,12 @@ pub struct BuildOptions {
     /// unless told otherwise (the config itself is the same JSON either way).
     pub format: Option<String>,
     pub pull: bool,
-    /// `--secret id=ID,src=FILE` or `id=ID,env=VAR` (`type=file|env` too).
-    pub secrets: Vec<String>,
-    /// `--ssh default|ID[=SOCKET]`: agent sockets for RUN --mount=type=ssh.
-    pub ssh: Vec<String>,
+    /// `--secret` values by id, read by the front end.
+    pub secrets: BTreeMap<String, Vec<u8>>,
+    /// `--ssh`: agent sockets by id for RUN --mount=type=ssh.
+    pub ssh: BTreeMap<String, PathBuf>,
+    /// Where pulls of base images report (None: nowhere).
+    pub pull_progress: Option<std::sync::Arc<crate::registry::progress::Progress>>,
 }
 
 pub struct Built {
@@ -81,38 +87,20 @@ pub fn build(engine: &Engine, o: &BuildOptions, out: &mut dyn Write) -> Result<B
             return Err(Error::NoSuchObject(format!("network {n} not found: use default, none or host")));
         }
     }
-    let mut build_args = BTreeMap::new();
-    for a in &o.build_args {
-        match a.split_once('=') {
-            Some((k, v)) => {
-                build_args.insert(k.to_string(), v.to_string());
-            }
-            // Docker: `--build-arg K` takes K from the environment, or is ignored.
-            None => {
-                if let Ok(v) = std::env::var(a) {
-                    build_args.insert(a.clone(), v);
-                }
-            }
-        }
-    }
-    let mut labels = Vec::new();
-    for l in &o.labels {
-        let (k, v) = l.split_once('=').unwrap_or((l, ""));
-        labels.push((k.to_string(), v.to_string()));
-    }
     let store = engine.store()?;
     let prepared = prepare(store.root(), o)?;
     let df = parser::parse(&prepared.dockerfile).map_err(|e| bad(e.to_string()))?;
     let opts = executor::Options {
-        build_args,
+        build_args: o.build_args.clone(),
         target: o.target.clone(),
         no_cache: o.no_cache,
-        labels,
+        labels: o.labels.clone(),
         network: o.network.clone(),
         quiet: o.quiet,
         pull: o.pull,
-        secrets: secrets(&o.secrets)?,
-        ssh: ssh_agents(&o.ssh)?,
+        secrets: executor::Secrets(o.secrets.clone()),
+        ssh: o.ssh.clone(),
+        pull_progress: o.pull_progress.clone().unwrap_or_else(crate::registry::progress::Progress::silent),
     };
     let mut sink = std::io::sink();
     let out: &mut dyn Write = if o.quiet { &mut sink } else { out };
@@ -133,86 +121,9 @@ pub fn build(engine: &Engine, o: &BuildOptions, out: &mut dyn Write) -> Result<B
     Ok(Built { id, tags })
 }
 
-/// `--ssh` sockets by id, checked before the build starts. BuildKit also
-/// takes private key files here; rcon forwards agents only.
-fn ssh_agents(specs: &[String]) -> Result<BTreeMap<String, PathBuf>> {
-    use std::os::unix::fs::FileTypeExt;
-    let mut out = BTreeMap::new();
-    for spec in specs {
-        let (id, path) = match spec.split_once('=') {
-            Some((id, p)) => (id.to_string(), p.to_string()),
-            None => {
-                let p = std::env::var("SSH_AUTH_SOCK").map_err(|_| {
-                    bad(format!("--ssh {spec}: SSH_AUTH_SOCK is not set: start an agent (eval $(ssh-agent)) or give {spec}=SOCKET"))
-                })?;
-                (spec.clone(), p)
-            }
-        };
-        if path.contains(',') {
-            return Err(bad(format!("--ssh {spec}: give one agent socket (private key files are not supported)")));
-        }
-        match fs::metadata(&path) {
-            Ok(m) if m.file_type().is_socket() => {}
-            _ => {
-                return Err(bad(format!(
-                    "--ssh {spec}: {path} is not an SSH agent socket (private key files are not supported: add the key to an agent with ssh-add)"
-                )))
-            }
-        }
-        out.insert(id, PathBuf::from(path));
-    }
-    Ok(out)
-}
-
-/// `--secret` values, read before the build starts so a missing file fails at once.
-fn secrets(specs: &[String]) -> Result<executor::Secrets> {
-    let mut out = BTreeMap::new();
-    for spec in specs {
-        let (mut id, mut src, mut env, mut kind) = (None, None, None, None);
-        for field in spec.split(',') {
-            match field.split_once('=') {
-                Some(("id", v)) => id = Some(v.to_string()),
-                Some(("src" | "source", v)) => src = Some(v.to_string()),
-                Some(("env", v)) => env = Some(v.to_string()),
-                Some(("type", v)) if v == "file" || v == "env" => kind = Some(v.to_string()),
-                _ => {
-                    return Err(Error::InvalidArgument(format!(
-                        "invalid --secret {spec:?}: use id=ID,src=FILE or id=ID,env=VAR"
-                    )))
-                }
-            }
-        }
-        let id = id.or_else(|| {
-            src.as_deref().and_then(|s| Path::new(s).file_name()).map(|n| n.to_string_lossy().into_owned())
-        });
-        let Some(id) = id.filter(|i| !i.is_empty()) else {
-            return Err(Error::InvalidArgument(format!("invalid --secret {spec:?}: id= is missing")));
-        };
-        // type=env with src= names a variable (buildx); id alone is the variable of that name.
-        let var = match (&kind, &src, &env) {
-            (_, _, Some(e)) => Some(e.clone()),
-            (Some(k), Some(s), None) if k == "env" => Some(s.clone()),
-            (_, None, None) => Some(id.clone()),
-            _ => None,
-        };
-        let value = match var {
-            Some(v) => std::env::var_os(&v)
-                .map(std::os::unix::ffi::OsStringExt::into_vec)
-                .ok_or_else(|| bad(format!("secret {id}: environment variable {v} is not set")))?,
-            None => {
-                let f = src.expect("src set when no variable");
-                fs::read(&f).map_err(|e| bad(format!("secret {id}: cannot read {f}: {e}")))?
-            }
-        };
-        out.insert(id, value);
-    }
-    Ok(executor::Secrets(out))
-}
-
-fn read_stdin() -> Result<Vec<u8>> {
-    let mut v = Vec::new();
-    std::io::stdin().read_to_end(&mut v).ctx(|| "read standard input".into())?;
-    Ok(v)
+/// What the front end read from its stdin for a `-` context or `-f -`.
+fn stdin_bytes(o: &BuildOptions) -> Result<Vec<u8>> {
+    o.stdin.clone().ok_or_else(|| bad("the build reads standard input (\"-\") but none was given".into()))
 }
 
 fn read_text(p: &Path) -> Result<String> {
@@ -239,7 +150,7 @@ fn ignore_for(root: &Path, dockerfile: Option<&Path>) -> Result<DockerIgnore> {
 
 fn prepare(data: &Path, o: &BuildOptions) -> Result<Prepared> {
     if o.context == "-" {
-        return prepare_bytes(data, o, read_stdin()?, "on stdin");
+        return prepare_bytes(data, o, stdin_bytes(o)?, "on stdin");
     }
     if let Some(git) = GitContext::parse(&o.context) {
         return prepare_git(data, o, &git);
@@ -263,7 +174,7 @@ fn prepare(data: &Path, o: &BuildOptions) -> Result<Prepared> {
     }
     let (dockerfile, df_path) = match o.file.as_deref() {
         Some("-") => {
-            let b = read_stdin()?;
+            let b = stdin_bytes(o)?;
             (String::from_utf8(b).map_err(|_| bad("the Dockerfile on stdin is not UTF-8 text".into()))?, None)
         }
         Some(f) => {
@@ -410,7 +321,7 @@ fn prepare_git(data: &Path, o: &BuildOptions, g: &GitContext) -> Result<Prepared
     let df_path = root.join(crate::build::context::clean(o.file.as_deref().unwrap_or("Dockerfile")).join("/"));
     let dockerfile = match o.file.as_deref() {
         Some("-") => {
-            String::from_utf8(read_stdin()?).map_err(|_| bad("the Dockerfile on stdin is not UTF-8 text".into()))?
+            String::from_utf8(stdin_bytes(o)?).map_err(|_| bad("the Dockerfile on stdin is not UTF-8 text".into()))?
         }
         _ => read_text(&df_path)?,
     };

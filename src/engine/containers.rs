@@ -6,7 +6,6 @@
 use std::io::{BufRead, BufReader};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
@@ -630,8 +629,30 @@ pub fn prune(engine: &Engine) -> Result<Vec<String>> {
     Ok(gone)
 }
 
-pub fn log_path(engine: &Engine, id: &str) -> Result<PathBuf> {
-    Ok(ContainerStore::open(&engine.paths)?.log_path(id))
+/// `rcon logs`: the container's log entries as `o` selects them, handed to
+/// `emit` in order; with `o.follow`, until the container stops (or `emit`
+/// fails: a client that went away). Rendering (`-t`, stream framing) is the
+/// caller's: `monitor::logs::render`, or the API's multiplexed frames.
+pub fn logs(
+    engine: &Engine,
+    arg: &str,
+    o: &crate::monitor::logs::ReadOptions,
+    emit: &mut dyn FnMut(&crate::monitor::logs::LogEntry) -> std::io::Result<()>,
+) -> Result<()> {
+    use crate::monitor::logs::{self, LogError};
+    let store = ContainerStore::open(&engine.paths)?;
+    let id = store.resolve(arg)?;
+    let c = store.load(&id)?;
+    let driver = logs::Driver::parse(&c.config.host.log_driver).map_err(|e| bad(e.to_string()))?;
+    let mut keep = || store.load(&id).map(|c| c.state.status == Status::Running).unwrap_or(false);
+    match logs::read(&store.log_path(&id), driver, o, emit, &mut keep) {
+        Ok(()) => Ok(()),
+        // The reader went away (`rcon logs c | head -1`, a closed API
+        // connection): nothing more to do.
+        Err(LogError::Emit(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(LogError::Emit(e)) => Err(Error::io("write the logs", e)),
+        Err(e) => Err(bad(e.to_string())),
+    }
 }
 
 /// Docker's "Up 5 seconds", "Exited (0) 3 minutes ago", "Created".

@@ -9,7 +9,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::{containers, Engine};
 use crate::build::context::clean;
@@ -20,28 +20,6 @@ use crate::error::{Error, IoContext, Result};
 use crate::state::TempDir;
 use crate::storage::union::Union;
 use crate::storage::userns::{self, ExtractJob, IdMap, Request};
-
-/// One side of `cp`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum End {
-    Host(PathBuf),
-    Stdio,
-    Container { name: String, path: String },
-}
-
-impl End {
-    /// Docker's rule: `NAME:PATH` is a container path unless what precedes
-    /// the colon looks like a local path (`./a:b`, `/x:y`).
-    pub fn parse(s: &str) -> End {
-        if s == "-" {
-            return End::Stdio;
-        }
-        match s.split_once(':') {
-            Some((n, p)) if !n.is_empty() && !n.contains('/') => End::Container { name: n.into(), path: p.into() },
-            _ => End::Host(s.into()),
-        }
-    }
-}
 
 fn bad(msg: String) -> Error {
     Error::InvalidArgument(msg)
@@ -60,35 +38,29 @@ fn layers_of(engine: &Engine, c: &Container) -> Result<Vec<PathBuf>> {
     Ok(v)
 }
 
-/// `follow`: `cp -L`, follow a symlink at the end of a container source
-/// path (a path ending in `/` or `/.` follows it anyway, as Docker does).
-pub fn cp(engine: &Engine, src: &str, dst: &str, archive: bool, follow: bool) -> Result<()> {
-    match (End::parse(src), End::parse(dst)) {
-        (End::Container { name, path }, to @ (End::Host(_) | End::Stdio)) => out_of(engine, &name, &path, &to, follow),
-        (from @ (End::Host(_) | End::Stdio), End::Container { name, path }) => {
-            into(engine, &from, &name, &path, archive)
-        }
-        (End::Container { .. }, End::Container { .. }) => {
-            Err(bad("copying between containers is not supported: copy to the host first".into()))
-        }
-        _ => Err(bad("must specify at least one container source: CONTAINER:PATH".into())),
-    }
+/// What `cp` copies into a container.
+pub enum CopySource<'a> {
+    /// A tar stream whose entries land below the destination directory.
+    Tar(&'a mut dyn Read),
+    /// A host file or directory (the CLI's own files); `archive` (`-a`)
+    /// keeps its owners.
+    Host { path: PathBuf, archive: bool },
 }
 
-/// The path, written as a tarball by the storage helper, which resolves it
-/// inside the container's root and reads the layers by fd (no symlink in
-/// the container can lead it onto the host).
-fn out_of(engine: &Engine, name: &str, path: &str, to: &End, follow: bool) -> Result<()> {
+/// `cp CONTAINER:PATH …`: the path as a tarball, its entries named after
+/// the path's last component (returned). The storage helper resolves the
+/// path inside the container's root and reads the layers by fd (no symlink
+/// in the container can lead it onto the host); `follow` (`cp -L`) follows
+/// a symlink at the end (a path ending in `/` or `/.` follows it anyway,
+/// as Docker does).
+pub fn copy_out(engine: &Engine, name: &str, path: &str, follow: bool, out: &mut dyn std::io::Write) -> Result<String> {
     let c = containers::get(engine, name)?;
     let layers = layers_of(engine, &c)?;
     let store = engine.store()?;
     let tmp = TempDir::new(&store.root().join("tmp"), "cp")?;
     let tar = tmp.path().join("out.tar");
-    // `DIR/.`: the directory's content, not the directory (Docker's rule).
-    let contents = path == "." || path.ends_with("/.");
-    let follow = follow || contents || path.ends_with('/');
-    let rel = clean(path).join("/");
-    let base = rel.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or(".").to_string();
+    let follow = follow || path == "." || path.ends_with("/.") || path.ends_with('/');
+    let base = base_name(path);
     let req = Request::Tar { layers, path: path.to_string(), follow, name: base.clone(), out: tar.clone() };
     userns::run(req).map_err(|e| match e {
         Error::UserNs(userns::UserNsError::NoSuchPath) => {
@@ -96,75 +68,21 @@ fn out_of(engine: &Engine, name: &str, path: &str, to: &End, follow: bool) -> Re
         }
         e => e,
     })?;
-    match to {
-        End::Stdio => {
-            let mut f = fs::File::open(&tar).ctx(|| "open the archive".into())?;
-            std::io::copy(&mut f, &mut std::io::stdout().lock()).ctx(|| "write the archive".into())?;
-        }
-        End::Host(dest) => unpack_on_host(&tar, &base, dest, contents || base == ".")?,
-        End::Container { .. } => unreachable!(),
-    }
-    Ok(())
+    let mut f = fs::File::open(&tar).ctx(|| "open the archive".into())?;
+    std::io::copy(&mut f, out).ctx(|| "write the archive".into())?;
+    Ok(base)
 }
 
-/// Docker's rules for where `cp` puts what it copied out: into an existing
-/// directory under its own name (or, for `DIR/.`, its content merged into
-/// it), else under the destination's name, which must have an existing
-/// parent. Unpacked as the calling user; the tar crate refuses names and
-/// links that leave the staging directory.
-fn unpack_on_host(tar: &Path, base: &str, dest: &Path, contents: bool) -> Result<()> {
-    let dest_dir = dest.is_dir();
-    let dir = if dest_dir {
-        dest.to_path_buf()
-    } else {
-        if dest.as_os_str().as_encoded_bytes().ends_with(b"/") {
-            return Err(bad(format!("destination directory {} does not exist", dest.display())));
-        }
-        let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        if !parent.is_dir() {
-            return Err(bad(format!("destination directory {} does not exist", parent.display())));
-        }
-        parent.to_path_buf()
-    };
-    let stage = dir.join(format!(".rcon-cp-{}", std::process::id()));
-    fs::create_dir_all(&stage).ctx(|| format!("create {}", stage.display()))?;
-    let res = (|| {
-        let mut ar = tar::Archive::new(fs::File::open(tar).ctx(|| "open the archive".into())?);
-        ar.set_preserve_permissions(true);
-        ar.unpack(&stage).ctx(|| format!("write into {}", dir.display()))?;
-        let got = stage.join(base);
-        let target = if dest_dir && !contents { dest.join(base) } else { dest.to_path_buf() };
-        if target.is_dir() && !got.is_dir() {
-            return Err(bad(format!("cannot overwrite directory {} with a file", target.display())));
-        }
-        if !target.is_dir() && target.exists() && got.is_dir() {
-            return Err(bad(format!("cannot copy a directory to the file {}", target.display())));
-        }
-        merge(&got, &target).ctx(|| format!("write {}", target.display()))
-    })();
-    let _ = fs::remove_dir_all(&stage);
-    res
+/// The name `copy_out` gives a path's entries: its last component ("."
+/// for the root).
+pub fn base_name(path: &str) -> String {
+    let rel = clean(path).join("/");
+    rel.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or(".").to_string()
 }
 
-/// Move `src` to `dst`; a directory onto an existing directory merges into
-/// it, anything else replaces what is there (Docker's `cp` into the host).
-fn merge(src: &Path, dst: &Path) -> std::io::Result<()> {
-    let dst_md = fs::symlink_metadata(dst).ok();
-    let src_dir = fs::symlink_metadata(src)?.is_dir();
-    match dst_md {
-        Some(m) if m.is_dir() && src_dir => {
-            for e in fs::read_dir(src)? {
-                let e = e?;
-                merge(&e.path(), &dst.join(e.file_name()))?;
-            }
-            Ok(())
-        }
-        Some(m) if m.is_dir() => fs::remove_dir_all(dst).and_then(|_| fs::rename(src, dst)),
-        _ => fs::rename(src, dst),
-    }
-}
-
-fn into(engine: &Engine, from: &End, name: &str, path: &str, archive: bool) -> Result<()> {
+/// `cp … CONTAINER:PATH`: `from` into the container's writable layer at
+/// `path`, resolved inside the container's root.
+pub fn copy_in(engine: &Engine, name: &str, path: &str, from: CopySource) -> Result<()> {
     let c = containers::get(engine, name)?;
     let layers = layers_of(engine, &c)?;
     let top_down: Vec<PathBuf> = layers.iter().rev().cloned().collect();
@@ -185,7 +103,7 @@ fn into(engine: &Engine, from: &End, name: &str, path: &str, archive: bool) -> R
     let mut content = Plan::default();
     let meta = Meta { uid: 0, gid: 0, chmod: None };
     match from {
-        End::Stdio => {
+        CopySource::Tar(reader) => {
             if !dest_is_dir {
                 return Err(bad(format!(
                     "destination {path} in container {name} must be a directory for a tar stream"
@@ -193,11 +111,11 @@ fn into(engine: &Engine, from: &End, name: &str, path: &str, archive: bool) -> R
             }
             let input = tmp.path().join("in.tar");
             let mut f = fs::File::create(&input).ctx(|| "stage the input".into())?;
-            std::io::copy(&mut std::io::stdin().lock().take(u64::MAX), &mut f).ctx(|| "read standard input".into())?;
+            std::io::copy(reader, &mut f).ctx(|| "read the archive".into())?;
             content.archive(rel.clone(), input);
         }
-        End::Host(src) => {
-            let md = fs::symlink_metadata(src).map_err(|e| bad(format!("{}: {e}", src.display())))?;
+        CopySource::Host { path: src, archive } => {
+            let md = fs::symlink_metadata(&src).map_err(|e| bad(format!("{}: {e}", src.display())))?;
             let base = src.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let target = if dest_is_dir && !base.is_empty() { layer::join(&rel, &base) } else { rel.clone() };
             if !dest_is_dir && path.ends_with('/') {
@@ -206,7 +124,7 @@ fn into(engine: &Engine, from: &End, name: &str, path: &str, archive: bool) -> R
             if md.is_dir() {
                 content.parent(target.clone(), Some((md_mode(&md), 0, 0)));
             }
-            content.add(src, &target, "", &DockerIgnore::default(), meta).ctx(|| format!("read {}", src.display()))?;
+            content.add(&src, &target, "", &DockerIgnore::default(), meta).ctx(|| format!("read {}", src.display()))?;
             if archive {
                 // -a keeps the host owners.
                 use std::os::unix::fs::MetadataExt;
@@ -223,7 +141,6 @@ fn into(engine: &Engine, from: &End, name: &str, path: &str, archive: bool) -> R
                 }
             }
         }
-        End::Container { .. } => unreachable!(),
     }
     let mut plan = Plan::default();
     let parent = match rel.rsplit_once('/') {
@@ -248,17 +165,4 @@ fn into(engine: &Engine, from: &End, name: &str, path: &str, archive: bool) -> R
 fn md_mode(md: &fs::Metadata) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     md.permissions().mode() & 0o7777
-}
-
-#[cfg(test)]
-mod tests {
-    use super::End;
-
-    #[test]
-    fn ends_like_docker() {
-        assert_eq!(End::parse("-"), End::Stdio);
-        assert_eq!(End::parse("c1:/etc/passwd"), End::Container { name: "c1".into(), path: "/etc/passwd".into() });
-        assert_eq!(End::parse("./a:b"), End::Host("./a:b".into()));
-        assert_eq!(End::parse("/tmp/x"), End::Host("/tmp/x".into()));
-    }
 }

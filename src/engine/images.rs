@@ -499,18 +499,23 @@ pub fn save(store: &Store, args: &[String], format: ArchiveFormat, out: impl Wri
     Ok(())
 }
 
-pub fn import(store: &Store, source: &str, opts: &ImportOptions) -> Result<Committed> {
-    let c = import::import(store, ImportSource::parse(source), opts)?;
+pub fn import(store: &Store, source: ImportSource, opts: &ImportOptions) -> Result<Committed> {
+    let c = import::import(store, source, opts)?;
     image_event(store, "import", &c.id, c.tags.first().unwrap_or(&c.id));
     Ok(c)
 }
 
 /// The image a build's FROM or `COPY --from` names, pulled when it is not
 /// in the store (or always, for `build --pull`), as Docker's builder does.
-pub fn ensure_image(engine: &super::Engine, reference: &str, always: bool) -> Result<ImageRecord> {
+pub fn ensure_image(
+    engine: &super::Engine,
+    reference: &str,
+    always: bool,
+    progress: &std::sync::Arc<crate::registry::progress::Progress>,
+) -> Result<ImageRecord> {
     use super::registry::PullPolicy;
     let policy = if always { PullPolicy::Always } else { PullPolicy::Missing };
-    super::registry::ensure_image(engine, reference, policy, None)?;
+    super::registry::ensure_image(engine, reference, policy, None, progress)?;
     engine.store()?.resolve(reference)
 }
 

@@ -120,7 +120,13 @@ impl PullPolicy {
 
 /// Make sure `name` is in the store, pulling it as the policy says (what
 /// `run`, `create` and a build's FROM do). Progress goes to stderr.
-pub fn ensure_image(engine: &Engine, name: &str, policy: PullPolicy, platform: Option<&str>) -> Result<()> {
+pub fn ensure_image(
+    engine: &Engine,
+    name: &str,
+    policy: PullPolicy,
+    platform: Option<&str>,
+    progress: &Arc<Progress>,
+) -> Result<()> {
     let store = engine.store()?;
     let present = match store.resolve(name) {
         Ok(_) => true,
@@ -145,16 +151,15 @@ pub fn ensure_image(engine: &Engine, name: &str, policy: PullPolicy, platform: O
         return Err(Error::NoSuchImage(name.to_string()));
     }
     if !present {
-        eprintln!("Unable to find image '{}' locally", Reference::parse(name)?.with_default_tag().familiar());
+        progress.line(&format!("Unable to find image '{}' locally", Reference::parse(name)?.with_default_tag().familiar()));
     }
-    let progress = Progress::on_stderr(false);
     let req = PullRequest {
         name: name.to_string(),
         all_tags: false,
         platform: platform.map(str::to_string),
         tls: TlsVerify::Default,
     };
-    for p in pull_cmd(engine, &req, &progress)? {
+    for p in pull_cmd(engine, &req, progress)? {
         progress.line(&status_line(&p));
     }
     Ok(())

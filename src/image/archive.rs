@@ -345,11 +345,11 @@ fn stage_images(store: &Store, st: &mut Staging, plans: Vec<PlannedImage>) -> Re
             )));
         }
         if out.skipped_devices > 0 {
-            eprintln!(
-                "warning: layer {}: {} device node(s) skipped (only root may create devices)",
+            crate::util::warn(&format!(
+                "layer {}: {} device node(s) skipped (only root may create devices)",
                 &hex_of(diff)[..12],
                 out.skipped_devices
-            );
+            ));
         }
         let blob_size = fs::metadata(blob_path).ctx(|| format!("stat {}", blob_path.display()))?.len();
         let compression = Compression::detect(&head(blob_path)?).name();

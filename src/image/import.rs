@@ -15,17 +15,20 @@ use crate::format::units;
 use crate::storage::compress::{self, Compression, HashingReader};
 use crate::storage::userns::{self, ExtractJob};
 
+/// Where an imported tarball comes from.
 pub enum ImportSource {
-    Stdin,
+    /// A stream the front end reads for us (`-`: its stdin; the API's body).
+    Stream(Box<dyn Read>),
     File(std::path::PathBuf),
     Url(String),
 }
 
 impl ImportSource {
-    /// Docker's rule: `-` is stdin, `http://`/`https://` a URL, anything else a file.
-    pub fn parse(s: &str) -> ImportSource {
+    /// Docker's rule: `-` is `stdin`, `http://`/`https://` a URL, anything
+    /// else a file.
+    pub fn parse(s: &str, stdin: impl FnOnce() -> Box<dyn Read>) -> ImportSource {
         if s == "-" {
-            ImportSource::Stdin
+            ImportSource::Stream(stdin())
         } else if s.starts_with("http://") || s.starts_with("https://") {
             ImportSource::Url(s.to_string())
         } else {
@@ -35,18 +38,18 @@ impl ImportSource {
 
     fn describe(&self) -> String {
         match self {
-            ImportSource::Stdin => "-".into(),
+            ImportSource::Stream(_) => "-".into(),
             ImportSource::File(p) => p.display().to_string(),
             ImportSource::Url(u) => u.clone(),
         }
     }
 
-    fn open(&self) -> Result<Box<dyn Read>> {
+    fn open(self) -> Result<Box<dyn Read>> {
         Ok(match self {
-            ImportSource::Stdin => Box::new(io::stdin()),
-            ImportSource::File(p) => Box::new(File::open(p).ctx(|| format!("open {}", p.display()))?),
+            ImportSource::Stream(r) => r,
+            ImportSource::File(p) => Box::new(File::open(&p).ctx(|| format!("open {}", p.display()))?),
             ImportSource::Url(u) => {
-                let resp = ureq::get(u).call().map_err(|e| Error::Other(format!("import from {u}: {e}")))?;
+                let resp = ureq::get(&u).call().map_err(|e| Error::Other(format!("import from {u}: {e}")))?;
                 Box::new(resp.into_reader())
             }
         })
@@ -80,8 +83,9 @@ pub fn import(store: &Store, src: ImportSource, opts: &ImportOptions) -> Result<
     let mut st = store.staging("import")?;
     let blob_path = st.dir().join("rootfs");
     let mut out = File::create(&blob_path).ctx(|| format!("write {}", blob_path.display()))?;
+    let what = src.describe();
     let mut h = HashingReader::new(src.open()?);
-    io::copy(&mut h, &mut out).map_err(|e| Error::Other(format!("import {}: read failed: {e}", src.describe())))?;
+    io::copy(&mut h, &mut out).map_err(|e| Error::Other(format!("import {what}: read failed: {e}")))?;
     let (blob_digest, blob_size) = h.finish().ctx(|| "read input".into())?;
     drop(out);
     let mut head = [0u8; 8];
@@ -93,7 +97,7 @@ pub fn import(store: &Store, src: ImportSource, opts: &ImportOptions) -> Result<
     st.note_extracted(work.clone());
     let outcome =
         userns::run(userns::Request::Extract(vec![ExtractJob { src: blob_path.clone(), dest: work.join("diff") }]))
-            .map_err(|e| Error::Other(format!("import {}: not a valid root file system tarball: {e}", src.describe())))?
+            .map_err(|e| Error::Other(format!("import {}: not a valid root file system tarball: {e}", what)))?
             .pop()
             .ok_or_else(|| Error::Other("storage helper returned nothing".into()))?;
 
@@ -113,7 +117,7 @@ pub fn import(store: &Store, src: ImportSource, opts: &ImportOptions) -> Result<
         rootfs: RootFs { kind: "layers".into(), diff_ids: vec![outcome.diff_id.clone()] },
         history: vec![History {
             created: Some(created),
-            comment: Some(opts.message.clone().unwrap_or_else(|| format!("Imported from {}", src.describe()))),
+            comment: Some(opts.message.clone().unwrap_or_else(|| format!("Imported from {}", what))),
             ..Default::default()
         }],
         extra,

@@ -259,11 +259,11 @@ pub fn run(req: Request) -> crate::Result<Vec<ExtractOutcome>> {
     }
     let map = IdMap::for_current_user();
     if map.is_single() && !WARNED_SINGLE.swap(true, Ordering::Relaxed) {
-        eprintln!(
-            "warning: no subuid/subgid range for user {}: files owned by other users in images will belong to you (add one with: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {})",
+        crate::util::warn(&format!(
+            "no subuid/subgid range for user {}: files owned by other users in images will belong to you (add one with: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {})",
             user_name(unsafe { libc::geteuid() }),
             user_name(unsafe { libc::geteuid() })
-        );
+        ));
     }
     match ask(&map, &req)? {
         Reply::Extracted(v) => Ok(v),
