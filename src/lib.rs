@@ -15,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod format;
 pub mod image;
+pub mod launch;
 pub mod monitor;
 pub mod network;
 pub mod paths;

@@ -129,6 +129,90 @@ pub unsafe fn place_fds(pairs: &[(std::os::fd::RawFd, std::os::fd::RawFd)]) -> s
     Ok(())
 }
 
+/// Docker's signal names (`SIGTERM`, `TERM`, `term`) and numbers (1–64).
+pub fn signal_number(s: &str) -> crate::Result<i32> {
+    let up = s.to_ascii_uppercase();
+    let name = up.strip_prefix("SIG").unwrap_or(&up);
+    if let Ok(n) = name.parse::<i32>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+    }
+    let n = match name {
+        "HUP" => libc::SIGHUP,
+        "INT" => libc::SIGINT,
+        "QUIT" => libc::SIGQUIT,
+        "ILL" => libc::SIGILL,
+        "TRAP" => libc::SIGTRAP,
+        "ABRT" | "IOT" => libc::SIGABRT,
+        "BUS" => libc::SIGBUS,
+        "FPE" => libc::SIGFPE,
+        "KILL" => libc::SIGKILL,
+        "USR1" => libc::SIGUSR1,
+        "SEGV" => libc::SIGSEGV,
+        "USR2" => libc::SIGUSR2,
+        "PIPE" => libc::SIGPIPE,
+        "ALRM" => libc::SIGALRM,
+        "TERM" => libc::SIGTERM,
+        "STKFLT" => libc::SIGSTKFLT,
+        "CHLD" | "CLD" => libc::SIGCHLD,
+        "CONT" => libc::SIGCONT,
+        "STOP" => libc::SIGSTOP,
+        "TSTP" => libc::SIGTSTP,
+        "TTIN" => libc::SIGTTIN,
+        "TTOU" => libc::SIGTTOU,
+        "URG" => libc::SIGURG,
+        "XCPU" => libc::SIGXCPU,
+        "XFSZ" => libc::SIGXFSZ,
+        "VTALRM" => libc::SIGVTALRM,
+        "PROF" => libc::SIGPROF,
+        "WINCH" => libc::SIGWINCH,
+        "IO" | "POLL" => libc::SIGIO,
+        "PWR" => libc::SIGPWR,
+        "SYS" => libc::SIGSYS,
+        _ => return Err(crate::Error::InvalidArgument(format!("invalid signal: {s}"))),
+    };
+    Ok(n)
+}
+
+/// path.Match-style glob: `*` and `?` do not cross `/`, `[...]` classes.
+pub fn glob(pat: &str, s: &str) -> bool {
+    fn m(p: &[char], s: &[char]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some('*') => (0..=s.len()).take_while(|&i| i == 0 || s[i - 1] != '/').any(|i| m(&p[1..], &s[i..])),
+            Some('?') => !s.is_empty() && s[0] != '/' && m(&p[1..], &s[1..]),
+            Some('[') => {
+                let Some(end) = p.iter().position(|&c| c == ']') else {
+                    return !s.is_empty() && s[0] == '[' && m(&p[1..], &s[1..]);
+                };
+                if s.is_empty() {
+                    return false;
+                }
+                let class = &p[1..end];
+                let (neg, class) = if class.first() == Some(&'^') { (true, &class[1..]) } else { (false, class) };
+                let mut hit = false;
+                let mut i = 0;
+                while i < class.len() {
+                    if i + 2 < class.len() && class[i + 1] == '-' {
+                        hit |= class[i] <= s[0] && s[0] <= class[i + 2];
+                        i += 3;
+                    } else {
+                        hit |= class[i] == s[0];
+                        i += 1;
+                    }
+                }
+                hit != neg && m(&p[end + 1..], &s[1..])
+            }
+            Some('\\') if p.len() > 1 => !s.is_empty() && s[0] == p[1] && m(&p[2..], &s[1..]),
+            Some(&c) => !s.is_empty() && s[0] == c && m(&p[1..], &s[1..]),
+        }
+    }
+    let p: Vec<char> = pat.chars().collect();
+    let s: Vec<char> = s.chars().collect();
+    m(&p, &s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +226,15 @@ mod tests {
         assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
         assert_eq!(base64_encode(b"fo"), "Zm8=");
         assert!(base64_decode("a*b").is_none());
+    }
+
+    #[test]
+    fn globbing() {
+        assert!(glob("busy*", "busybox"));
+        assert!(!glob("*", "a/b"));
+        assert!(glob("*/*", "a/b"));
+        assert!(glob("b?sybox", "busybox"));
+        assert!(glob("[a-c]usybox", "busybox"));
+        assert!(!glob("[^b]usybox", "busybox"));
     }
 }

@@ -70,7 +70,14 @@ both_modes!(links_out_of_a_container_resolve_inside_it, |t| {
         let out = out_dir(t, &format!("out-{running}"));
         let o = |n: &str| format!("{}/{n}", out.display());
         // Through a link to a host path: nothing there inside the container.
-        for src in ["box:/abs/secret", "box:/rel/secret", "box:/nested/secret", "box:/abs/sub/deeper", "box:/abs/", "box:/rel/."] {
+        for src in [
+            "box:/abs/secret",
+            "box:/rel/secret",
+            "box:/nested/secret",
+            "box:/abs/sub/deeper",
+            "box:/abs/",
+            "box:/rel/.",
+        ] {
             t.rcon(["cp", src, &o("x")]).fails(125, "could not find the file");
             t.rcon(["cp", "-L", src, &o("x")]).fails(125, "could not find the file");
             let r = t.rcon(["cp", src, "-"]);

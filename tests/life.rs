@@ -1013,6 +1013,9 @@ both_modes!(root_and_runroot_flags_reach_every_helper, |t| {
     assert_eq!(state("bg")["Status"], "running");
     // Nothing went to the store the environment names.
     assert_eq!(t.rcon(["ps", "-aq"]).ok(), "");
-    assert!(!t.data.join("rcon/containers").exists() || std::fs::read_dir(t.data.join("rcon/containers")).unwrap().count() == 0);
+    assert!(
+        !t.data.join("rcon/containers").exists()
+            || std::fs::read_dir(t.data.join("rcon/containers")).unwrap().count() == 0
+    );
     rc(&["rm", "-f", "bg", "hc"]).ok();
 });

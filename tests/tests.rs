@@ -12,6 +12,7 @@ mod cp;
 mod docs;
 mod hostile;
 mod images;
+mod layers;
 mod life;
 mod network;
 mod registry;

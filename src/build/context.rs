@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Component, Path, PathBuf};
 
 use super::dockerignore::DockerIgnore;
-use crate::engine::images::glob;
+use crate::util::glob;
 
 /// One matched source: its path on the host and relative to the root.
 #[derive(Debug, Clone, PartialEq, Eq)]

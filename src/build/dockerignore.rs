@@ -4,7 +4,7 @@
 //! for exceptions, the last matching line wins, and a pattern that matches a
 //! directory excludes everything below it.
 
-use crate::engine::images::glob;
+use crate::util::glob;
 
 #[derive(Debug, Clone, Default)]
 pub struct DockerIgnore {

@@ -20,11 +20,12 @@ use super::parser::{Cmd, Command, CopyArgs, Dockerfile, Health, Instruction, Run
 use super::shell;
 use crate::container::spec::ContainerSpec;
 use crate::container::Mount;
-use crate::engine::{containers, images, Engine};
 use crate::error::{Error, IoContext, Result};
 use crate::image::changes;
 use crate::image::config::{host_arch, ContainerConfig, History, ImageConfig};
 use crate::image::store::{hex_of, short_id, ImageRecord, Store};
+use crate::monitor::client::{AttachTo, MonitorEvent, MonitorHandle, StartOptions};
+use crate::registry::progress::Progress;
 use crate::state::TempDir;
 use crate::storage::userns::{self, IdMap, Request};
 
@@ -116,8 +117,24 @@ impl State {
     }
 }
 
+/// What a build needs from the engine above it. The build sits below the
+/// engine, yet a RUN step is a container the engine creates and starts and
+/// a FROM an image it may pull: the engine hands itself in as this (and a
+/// test could hand in something else).
+pub trait Host {
+    fn paths(&self) -> &crate::paths::Paths;
+    fn store(&self) -> Result<&Store>;
+    /// The image `reference`, pulled when missing (always, with `pull`).
+    fn image(&self, reference: &str, pull: bool, progress: &std::sync::Arc<Progress>) -> Result<ImageRecord>;
+    fn create(&self, spec: &ContainerSpec) -> Result<String>;
+    fn start(&self, id: &str, o: StartOptions) -> Result<MonitorHandle>;
+    /// The recorded exit code of a container whose monitor went away.
+    fn exit_code(&self, id: &str) -> Option<i32>;
+    fn remove(&self, id: &str) -> Result<()>;
+}
+
 pub struct Executor<'a> {
-    engine: &'a Engine,
+    engine: &'a dyn Host,
     store: &'a Store,
     df: &'a Dockerfile,
     /// None: the Dockerfile came from stdin without a context.
@@ -142,7 +159,7 @@ fn at(inst: &Instruction, msg: impl std::fmt::Display) -> Error {
 
 impl<'a> Executor<'a> {
     pub fn new(
-        engine: &'a Engine,
+        engine: &'a dyn Host,
         df: &'a Dockerfile,
         context: Option<SourceRoot>,
         opts: &'a Options,
@@ -150,7 +167,7 @@ impl<'a> Executor<'a> {
     ) -> Result<Executor<'a>> {
         let store = engine.store()?;
         let tmp = TempDir::new(&store.root().join("tmp"), "build")?;
-        let idmap = engine.paths.rootless.then(IdMap::for_current_user);
+        let idmap = engine.paths().rootless.then(IdMap::for_current_user);
         Ok(Executor {
             engine,
             store,
@@ -311,7 +328,10 @@ impl<'a> Executor<'a> {
             },
             None if base.eq_ignore_ascii_case("scratch") => scratch(),
             None => {
-                let rec = images::ensure_image(self.engine, base, self.opts.pull, &self.opts.pull_progress).map_err(|e| at(&stage.from, e))?;
+                let rec = self
+                    .engine
+                    .image(base, self.opts.pull, &self.opts.pull_progress)
+                    .map_err(|e| at(&stage.from, e))?;
                 self.state_from(&rec.id)?
             }
         };
@@ -412,7 +432,7 @@ impl<'a> Executor<'a> {
                     self.word(st, inst, raw)?
                 };
                 if matches!(inst.cmd, Cmd::StopSignal(_)) {
-                    containers::signal_number(&v).map_err(|e| at(inst, e))?;
+                    crate::util::signal_number(&v).map_err(|e| at(inst, e))?;
                 }
                 let change = format!("{name} {v}");
                 self.meta(st, change.clone(), |cc| changes::apply(cc, &change)).map_err(|e| {
@@ -731,11 +751,11 @@ impl<'a> Executor<'a> {
         stubs: &[String],
         out: &Path,
     ) -> Result<()> {
-        let id = containers::create(self.engine, o).map_err(|e| at(inst, e))?;
+        let id = self.engine.create(o).map_err(|e| at(inst, e))?;
         self.say(&format!(" ---> Running in {}", &id[..12]));
         let result = self.wait_container(&id, shown);
         let result = result.and_then(|_| {
-            let cs = crate::container::ContainerStore::open(&self.engine.paths)?;
+            let cs = crate::container::ContainerStore::open(self.engine.paths())?;
             let c = cs.load(&id)?;
             if c.config.driver == "vfs" {
                 return Err(at(
@@ -760,7 +780,7 @@ impl<'a> Executor<'a> {
             userns::run(Request::Diff { upper, out: out.to_path_buf() })?;
             Ok(())
         });
-        let _ = containers::remove(self.engine, &id, true);
+        let _ = self.engine.remove(&id);
         self.say(&format!("Removing intermediate container {}", &id[..12]));
         result
     }
@@ -775,9 +795,8 @@ impl<'a> Executor<'a> {
         let pipe = |e| Error::Other(format!("pipe: {e}"));
         let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(pipe)?;
         let w2 = w.try_clone().map_err(|e| Error::io("pipe", e))?;
-        let attach = containers::AttachTo::Fds { stdin: None, stdout: w, stderr: w2 };
-        let mut handle =
-            containers::start(self.engine, id, containers::StartOptions { attach: Some(attach), detach_keys: None })?;
+        let attach = AttachTo::Fds { stdin: None, stdout: w, stderr: w2 };
+        let mut handle = self.engine.start(id, StartOptions { attach: Some(attach), detach_keys: None })?;
         let mut buf = vec![0u8; 64 * 1024];
         let mut copy = |this: &mut Self, block: bool| loop {
             let mut fds = [PollFd::new(r.as_fd(), PollFlags::POLLIN)];
@@ -810,8 +829,8 @@ impl<'a> Executor<'a> {
                 // Everything the container wrote is in the pipe before the
                 // monitor reports the exit.
                 let code = match handle.next_event() {
-                    containers::MonitorEvent::Exit(c) => c,
-                    _ => containers::get(self.engine, id).map(|c| c.state.exit_code).unwrap_or(125),
+                    MonitorEvent::Exit(c) => c,
+                    _ => self.engine.exit_code(id).unwrap_or(125),
                 };
                 copy(self, false);
                 break code;
@@ -827,13 +846,7 @@ impl<'a> Executor<'a> {
     }
 
     /// RUN --mount: cache dirs kept in the store, tmpfs, binds of the context.
-    fn mounts(
-        &mut self,
-        inst: &Instruction,
-        mounts: &[RunMount],
-        o: &mut ContainerSpec,
-        stage: usize,
-    ) -> Result<()> {
+    fn mounts(&mut self, inst: &Instruction, mounts: &[RunMount], o: &mut ContainerSpec, stage: usize) -> Result<()> {
         for m in mounts {
             match m.kind.as_str() {
                 "cache" => {
@@ -941,7 +954,7 @@ impl<'a> Executor<'a> {
     fn root_of(&mut self, inst: &Instruction, from: &str, stage: usize) -> Result<PathBuf> {
         let image = match self.stage_ref(from, stage) {
             Some(i) => self.results.get(&i).cloned().flatten(),
-            None => Some(images::ensure_image(self.engine, from, false, &self.opts.pull_progress).map_err(|e| at(inst, e))?.id),
+            None => Some(self.engine.image(from, false, &self.opts.pull_progress).map_err(|e| at(inst, e))?.id),
         };
         let Some(image) = image else {
             let empty = self.tmp.path().join("empty");
@@ -1172,7 +1185,6 @@ pub fn check_platform(p: &str) -> std::result::Result<(), String> {
 /// A bind mount for a RUN step; `must_exist`: as `--mount` (the source may
 /// be a file, and is never created), else as `-v`.
 fn bind(source: &str, target: &str, readonly: bool, must_exist: bool) -> Mount {
-let options = if must_exist { vec![crate::volume::FROM_MOUNT.to_string()] } else { Vec::new() };
-Mount { kind: "bind".into(), source: source.into(), target: target.into(), readonly, options }
+    let options = if must_exist { vec![crate::volume::FROM_MOUNT.to_string()] } else { Vec::new() };
+    Mount { kind: "bind".into(), source: source.into(), target: target.into(), readonly, options }
 }
-

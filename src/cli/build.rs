@@ -200,4 +200,3 @@ fn secrets(specs: &[String]) -> crate::Result<BTreeMap<String, Vec<u8>>> {
     }
     Ok(out)
 }
-

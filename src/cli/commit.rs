@@ -79,4 +79,3 @@ pub fn export(engine: &Engine, a: ExportArgs) -> CmdResult {
     }
     Ok(0)
 }
-

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use super::{out, CmdResult};
-use crate::container::Status;
 use super::{flags, terminal};
+use super::{out, CmdResult};
 use crate::container::spec::{ContainerSpec, Seccomp};
+use crate::container::Status;
 use crate::engine::containers::{self as eng, AttachTo, MonitorEvent};
 use crate::engine::Engine;
 use crate::format::{table, units};
@@ -395,7 +395,11 @@ impl CreateArgs {
             open_stdin: self.interactive,
             auto_remove: self.rm,
             mounts,
-            volumes_from: self.volumes_from.iter().map(|v| flags::volumes_from(v)).collect::<crate::Result<Vec<_>>>()?,
+            volumes_from: self
+                .volumes_from
+                .iter()
+                .map(|v| flags::volumes_from(v))
+                .collect::<crate::Result<Vec<_>>>()?,
             read_only: self.read_only,
             privileged: self.privileged,
             cap_add: self.cap_add.clone(),
@@ -518,7 +522,8 @@ fn attached(engine: &Engine, id: &str, tty: bool, sig_proxy: bool, rm: bool, det
     // Blocked before the container starts: a ^C meanwhile is proxied too.
     let sfd = terminal::proxy_signals(true);
     let raw = tty.then(terminal::RawTerminal::enter);
-    let opts = eng::StartOptions { attach: Some(terminal::own_stdio(true)?), detach_keys: detach_keys.map(String::from) };
+    let opts =
+        eng::StartOptions { attach: Some(terminal::own_stdio(true)?), detach_keys: detach_keys.map(String::from) };
     let handle = eng::start(engine, id, opts);
     let mut handle = match handle {
         Ok(h) => h,
@@ -706,7 +711,7 @@ pub fn rm(engine: &Engine, a: RmArgs) -> CmdResult {
         let cfg = if a.volumes { Some(eng::get(engine, n)?.config) } else { None };
         eng::remove(engine, n, a.force)?;
         match cfg {
-            Some(cfg) => crate::engine::volumes::remove_anonymous(engine, &cfg),
+            Some(cfg) => crate::volume::mounts::remove_anonymous(&engine.paths, &cfg),
             None => Ok(()),
         }
     })

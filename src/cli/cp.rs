@@ -155,7 +155,6 @@ fn merge(src: &Path, dst: &Path) -> std::io::Result<()> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::End;

@@ -1,9 +1,9 @@
 //! `rcon system df` in Docker's layout (summary, or -v per object).
 
-use clap::Args;
 use crate::engine::df::{disk_usage, DiskUsage};
 use crate::engine::Engine;
 use crate::format::{table, units};
+use clap::Args;
 use serde_json::{json, Value};
 
 use super::{out, CmdResult};

@@ -1,8 +1,8 @@
 //! `rcon doctor`: print each check; a problem comes with its fix.
 
-use clap::Args;
 use crate::engine::doctor::{self, Level};
 use crate::engine::Engine;
+use clap::Args;
 
 use super::{out, CmdResult};
 

@@ -1,10 +1,10 @@
 //! `rcon events`: read the events journal (see crate::events), and follow it
 //! until interrupted unless `--until` ends the window.
 
-use clap::Args;
 use crate::engine::Engine;
 use crate::events::{default_line, Filter, Reader};
 use crate::format::{table, units};
+use clap::Args;
 
 use super::{out, CmdResult};
 

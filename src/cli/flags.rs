@@ -153,8 +153,7 @@ pub fn volume(v: &str) -> Result<Mount> {
 
 /// `--mount type=volume|bind|tmpfs,source=…,target=…,…` with Docker's keys.
 pub fn mount(s: &str) -> Result<Mount> {
-    let mut m =
-        Mount { kind: "volume".into(), options: vec![crate::volume::FROM_MOUNT.into()], ..Default::default() };
+    let mut m = Mount { kind: "volume".into(), options: vec![crate::volume::FROM_MOUNT.into()], ..Default::default() };
     let mut keys = Vec::new();
     for kv in s.split(',').filter(|kv| !kv.is_empty()) {
         let (k, v) = kv.split_once('=').unwrap_or((kv, "true"));
@@ -278,7 +277,8 @@ pub fn limits(given: &[(&str, &str)]) -> Result<Limits> {
     for &(flag, v) in given {
         match flag {
             "--memory" => {
-                l.memory = Some(bytes(v).ok_or_else(|| bad(format!("invalid --memory {v:?}: use a size like 64m or 1g")))?)
+                l.memory =
+                    Some(bytes(v).ok_or_else(|| bad(format!("invalid --memory {v:?}: use a size like 64m or 1g")))?)
             }
             "--memory-swap" => {
                 l.memory_swap = Some(if v == "-1" {
@@ -446,7 +446,9 @@ pub fn security_opt(s: &str) -> Result<SecurityOpt> {
         "seccomp" if v == "unconfined" => SecurityOpt::SeccompUnconfined,
         "seccomp" if !v.is_empty() => SecurityOpt::Seccomp(v.to_string()),
         "label" | "apparmor" => SecurityOpt::Ignored,
-        _ => return Err(bad(format!("invalid --security-opt {s:?}: use no-new-privileges or seccomp=unconfined|FILE"))),
+        _ => {
+            return Err(bad(format!("invalid --security-opt {s:?}: use no-new-privileges or seccomp=unconfined|FILE")))
+        }
     })
 }
 

@@ -1,7 +1,7 @@
 //! `rcon healthcheck run`: one probe now (podman's command; Docker has none).
 
-use clap::{Args, Subcommand};
 use crate::engine::Engine;
+use clap::{Args, Subcommand};
 
 use super::{out, CmdResult};
 

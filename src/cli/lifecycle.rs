@@ -1,7 +1,7 @@
 //! `pause`, `unpause`, `update`.
 
-use clap::Args;
 use crate::engine::{lifecycle, Engine};
+use clap::Args;
 
 use super::containers::each;
 use super::CmdResult;

@@ -25,9 +25,9 @@ mod volumes;
 
 use std::io::Write;
 
-use clap::{Parser, Subcommand};
 use crate::engine::Engine;
 use crate::paths::Paths;
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(

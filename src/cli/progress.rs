@@ -107,7 +107,9 @@ impl ProgressSink for Render {
     fn status(&self, rows: &[Row], index: usize) {
         match self.mode {
             // Docker's plain output leaves out the byte-counting states.
-            Mode::Plain if !rows[index].counting => self.write(&format!("{}: {}\n", rows[index].id, rows[index].status)),
+            Mode::Plain if !rows[index].counting => {
+                self.write(&format!("{}: {}\n", rows[index].id, rows[index].status))
+            }
             Mode::Tty => {
                 {
                     let mut d = self.drawn.lock().unwrap();

@@ -1,8 +1,8 @@
 //! `rcon system prune` and `rcon system reset`.
 
-use clap::Args;
 use crate::engine::{reset, Engine};
 use crate::format::units;
+use clap::Args;
 
 use super::{out, CmdResult};
 

@@ -1,9 +1,9 @@
 //! `rcon stats`: Docker's columns, sampled by this process (no daemon).
 
-use clap::Args;
 use crate::engine::stats::{self, Sample};
 use crate::engine::Engine;
 use crate::format::{table, units};
+use clap::Args;
 use serde_json::{json, Value};
 
 use super::{out, CmdResult};

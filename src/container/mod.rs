@@ -250,8 +250,7 @@ impl ContainerStore {
         let config: ContainerConfig =
             state::read_json(&dir.join("container.json"))?.ok_or_else(|| Error::NoSuchContainer(id.to_string()))?;
         let state: ContainerState = state::read_json(&dir.join("state.json"))?.unwrap_or_default();
-        let health =
-            config.healthcheck.as_ref().filter(|h| h.argv().is_some()).and_then(|_| health::read(&dir));
+        let health = config.healthcheck.as_ref().filter(|h| h.argv().is_some()).and_then(|_| health::read(&dir));
         Ok(Container { config, state: state.reconciled(), health })
     }
 

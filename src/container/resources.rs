@@ -20,7 +20,6 @@ impl Limits {
     }
 }
 
-
 /// CPU quotas are in units of 1/100000 of cgroups' 100 ms period.
 pub const CPU_PERIOD: u64 = 100_000;
 
@@ -35,7 +34,9 @@ impl Limits {
             let ncpu = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
             let c = q as f64 / CPU_PERIOD as f64;
             if q == 0 || c > ncpu {
-                return Err(format!("range of CPUs is from 0.01 to {ncpu:.2}, as there are only {ncpu} CPUs available"));
+                return Err(format!(
+                    "range of CPUs is from 0.01 to {ncpu:.2}, as there are only {ncpu} CPUs available"
+                ));
             }
         }
         if let (Some(m), Some(s)) = (self.memory, self.memory_swap) {

@@ -23,9 +23,9 @@ impl RestartPolicy {
             }
             "" | "no" | "always" | "unless-stopped" | "on-failure" if self.maximum_retry_count >= 0 => Ok(()),
             "on-failure" => Err("maximum retry count must be a positive number".into()),
-            n => Err(format!(
-                "invalid restart policy {n:?}: use no, always, unless-stopped or on-failure[:max-retries]"
-            )),
+            n => {
+                Err(format!("invalid restart policy {n:?}: use no, always, unless-stopped or on-failure[:max-retries]"))
+            }
         }
     }
 

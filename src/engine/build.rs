@@ -64,6 +64,37 @@ fn bad(msg: String) -> Error {
     Error::Build(msg)
 }
 
+/// The engine as the build executor's host: RUN steps are containers, FROM
+/// images are pulled, as `run` would.
+impl executor::Host for Engine {
+    fn paths(&self) -> &crate::paths::Paths {
+        &self.paths
+    }
+    fn store(&self) -> Result<&crate::image::store::Store> {
+        Engine::store(self)
+    }
+    fn image(
+        &self,
+        reference: &str,
+        pull: bool,
+        progress: &std::sync::Arc<crate::registry::progress::Progress>,
+    ) -> Result<crate::image::store::ImageRecord> {
+        super::images::ensure_image(self, reference, pull, progress)
+    }
+    fn create(&self, spec: &crate::container::spec::ContainerSpec) -> Result<String> {
+        super::containers::create(self, spec)
+    }
+    fn start(&self, id: &str, o: super::containers::StartOptions) -> Result<super::containers::MonitorHandle> {
+        super::containers::start(self, id, o)
+    }
+    fn exit_code(&self, id: &str) -> Option<i32> {
+        super::containers::get(self, id).ok().map(|c| c.state.exit_code)
+    }
+    fn remove(&self, id: &str) -> Result<()> {
+        super::containers::remove(self, id, true).map(drop)
+    }
+}
+
 pub fn build(engine: &Engine, o: &BuildOptions, out: &mut dyn Write) -> Result<Built> {
     // Everything the user typed is checked before any work.
     let mut tags = Vec::new();

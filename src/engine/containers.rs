@@ -3,9 +3,6 @@
 //! supervising; these functions talk to it through state files, signals and
 //! the start pipe.
 
-use std::io::{BufRead, BufReader};
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
@@ -18,6 +15,7 @@ use crate::container::{Container, ContainerConfig, ContainerStore, HostConfig, S
 use crate::error::{Error, IoContext, Result};
 use crate::format::units;
 use crate::image::store::now_secs;
+pub use crate::monitor::client::{AttachTo, MonitorEvent, MonitorHandle, StartOptions};
 
 fn bad(msg: String) -> Error {
     Error::InvalidArgument(msg)
@@ -162,13 +160,11 @@ pub fn create(engine: &Engine, o: &ContainerSpec) -> Result<String> {
     let healthcheck = super::health::config_for(o.healthcheck.as_ref(), ic.healthcheck.as_ref());
     let health_on_failure = o.health_on_failure.map(|f| f.as_str()).unwrap_or("none").to_string();
     let stop_signal = o.stop_signal.clone().or(ic.stop_signal.clone()).unwrap_or_else(|| "SIGTERM".into());
-    signal_number(&stop_signal)?;
+    crate::util::signal_number(&stop_signal)?;
     let mut extra_hosts = Vec::new();
     for (h, ip) in &o.extra_hosts {
         if ip == "host-gateway" && crate::network::Mode::of(&network, &net).host_gateway().is_none() {
-            return Err(bad(format!(
-                "--add-host {h}:{ip}: host-gateway needs the default network (slirp4netns)"
-            )));
+            return Err(bad(format!("--add-host {h}:{ip}: host-gateway needs the default network (slirp4netns)")));
         }
         extra_hosts.push(format!("{h}:{ip}"));
     }
@@ -284,116 +280,13 @@ fn write_userdata(engine: &Engine, store: &ContainerStore, cfg: &ContainerConfig
     // names), which forwards the rest to the host's resolvers.
     let mut dns = h.dns.clone();
     if mode == crate::network::Mode::User {
-        let first = super::networks::attached_networks(engine, &cfg.host.net)?;
+        let first = crate::network::start::attached_networks(&engine.paths, &cfg.host.net)?;
         if let Some((n, _)) = first.first() {
             dns.insert(0, n.gateway.clone());
         }
     }
     let resolv = crate::network::resolv_conf(&mode, &host_resolv, &dns, &h.dns_search, &h.dns_options);
     std::fs::write(d.join("resolv.conf"), resolv).ctx(|| "write resolv.conf".into())
-}
-
-pub fn signal_number(s: &str) -> Result<i32> {
-    let up = s.to_ascii_uppercase();
-    let name = up.strip_prefix("SIG").unwrap_or(&up);
-    if let Ok(n) = name.parse::<i32>() {
-        if (1..=64).contains(&n) {
-            return Ok(n);
-        }
-    }
-    let n = match name {
-        "HUP" => libc::SIGHUP,
-        "INT" => libc::SIGINT,
-        "QUIT" => libc::SIGQUIT,
-        "ILL" => libc::SIGILL,
-        "TRAP" => libc::SIGTRAP,
-        "ABRT" | "IOT" => libc::SIGABRT,
-        "BUS" => libc::SIGBUS,
-        "FPE" => libc::SIGFPE,
-        "KILL" => libc::SIGKILL,
-        "USR1" => libc::SIGUSR1,
-        "SEGV" => libc::SIGSEGV,
-        "USR2" => libc::SIGUSR2,
-        "PIPE" => libc::SIGPIPE,
-        "ALRM" => libc::SIGALRM,
-        "TERM" => libc::SIGTERM,
-        "STKFLT" => libc::SIGSTKFLT,
-        "CHLD" | "CLD" => libc::SIGCHLD,
-        "CONT" => libc::SIGCONT,
-        "STOP" => libc::SIGSTOP,
-        "TSTP" => libc::SIGTSTP,
-        "TTIN" => libc::SIGTTIN,
-        "TTOU" => libc::SIGTTOU,
-        "URG" => libc::SIGURG,
-        "XCPU" => libc::SIGXCPU,
-        "XFSZ" => libc::SIGXFSZ,
-        "VTALRM" => libc::SIGVTALRM,
-        "PROF" => libc::SIGPROF,
-        "WINCH" => libc::SIGWINCH,
-        "IO" | "POLL" => libc::SIGIO,
-        "PWR" => libc::SIGPWR,
-        "SYS" => libc::SIGSYS,
-        _ => return Err(bad(format!("invalid signal: {s}"))),
-    };
-    Ok(n)
-}
-
-/// A started monitor and the pipe it reports on.
-pub struct MonitorHandle {
-    pub pid: u32,
-    pub container_pid: u32,
-    reader: BufReader<std::fs::File>,
-}
-
-pub enum MonitorEvent {
-    Exit(i32),
-    Detached,
-    Gone,
-}
-
-impl MonitorHandle {
-    /// Block until the monitor reports the end (attached mode).
-    pub fn next_event(&mut self) -> MonitorEvent {
-        let mut line = String::new();
-        loop {
-            line.clear();
-            match self.reader.read_line(&mut line) {
-                Ok(0) | Err(_) => return MonitorEvent::Gone,
-                Ok(_) => {}
-            }
-            let l = line.trim();
-            if let Some(c) = l.strip_prefix("EXIT ") {
-                return MonitorEvent::Exit(c.parse().unwrap_or(125));
-            }
-            if l == "DETACHED" {
-                return MonitorEvent::Detached;
-            }
-        }
-    }
-
-    pub fn raw_fd(&self) -> i32 {
-        self.reader.get_ref().as_raw_fd()
-    }
-}
-
-/// Where an attached container's streams go.
-pub enum AttachTo {
-    /// Descriptors the monitor copies the container's terminal or pipes to
-    /// and from directly (the CLI's own stdin, stdout and stderr): no hop
-    /// through the caller. Without `stdin` the container's input is not
-    /// attached.
-    Fds { stdin: Option<OwnedFd>, stdout: OwnedFd, stderr: OwnedFd },
-    /// A socket speaking the attach protocol (`container::attach`): output
-    /// frames out, raw input in. The monitor has it before the container
-    /// starts, so nothing is missed (the API server's attach-then-start).
-    Socket(OwnedFd),
-}
-
-#[derive(Default)]
-pub struct StartOptions {
-    pub attach: Option<AttachTo>,
-    /// Overrides the container's --detach-keys (matched on `Fds` input).
-    pub detach_keys: Option<String>,
 }
 
 /// Start a created (or exited) container: spawn its monitor, wait for it to
@@ -406,72 +299,7 @@ pub fn start(engine: &Engine, id: &str, o: StartOptions) -> Result<MonitorHandle
     if c.state.status == Status::Running {
         return Err(Error::NotModified(format!("container {} is already running", c.config.name)));
     }
-    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Other(format!("pipe: {e}")))?;
-    let mut cmd = std::process::Command::new(crate::util::helper_binary());
-    cmd.arg0("rcon").arg("__monitor").arg(id).args(engine.paths.to_args());
-    if let Some(k) = &o.detach_keys {
-        cmd.arg(format!("--detach-keys={k}"));
-    }
-    // The monitor's stdio: the client's descriptors, or /dev/null.
-    let mut socket = None;
-    match o.attach {
-        Some(AttachTo::Fds { stdin, stdout, stderr }) => {
-            cmd.arg("--attach");
-            match stdin {
-                Some(fd) => {
-                    cmd.arg("--attach-stdin").stdin(fd);
-                }
-                None => {
-                    cmd.stdin(std::process::Stdio::null());
-                }
-            }
-            cmd.stdout(stdout).stderr(stderr);
-        }
-        Some(AttachTo::Socket(fd)) => {
-            cmd.arg("--attach-socket=4");
-            cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-            socket = Some(fd);
-        }
-        None => {
-            cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-        }
-    }
-    let wfd = w.as_raw_fd();
-    let sfd = socket.as_ref().map(|s| s.as_raw_fd());
-    unsafe {
-        cmd.pre_exec(move || {
-            // Its own session: the terminal's ^C reaches us, and we decide
-            // (sig-proxy) what the container gets.
-            libc::setsid();
-            match sfd {
-                Some(s) => crate::util::place_fds(&[(wfd, 3), (s, 4)]),
-                None => crate::util::place_fds(&[(wfd, 3)]),
-            }
-        });
-    }
-    let child = cmd.spawn().map_err(|e| Error::Other(format!("start monitor: {e}")))?;
-    let monitor_pid = child.id();
-    drop(w);
-    drop(socket);
-    let mut reader = BufReader::new(std::fs::File::from(r));
-    let mut line = String::new();
-    let _ = reader.read_line(&mut line);
-    let line = line.trim().to_string();
-    // The monitor is not our child to wait for: let init reap it.
-    std::mem::forget(child);
-    if let Some(pid) = line.strip_prefix("STARTED ") {
-        return Ok(MonitorHandle { pid: monitor_pid, container_pid: pid.parse().unwrap_or(0), reader });
-    }
-    if let Some(rest) = line.strip_prefix("ERROR ") {
-        let (code, msg) = rest.split_once(' ').unwrap_or((rest, ""));
-        let msg = format!("cannot start container {}: {msg}", c.config.name);
-        return Err(match code.parse().unwrap_or(125) {
-            126 => Error::CannotExecute(msg),
-            127 => Error::CommandNotFound(msg),
-            _ => Error::Other(msg),
-        });
-    }
-    Err(Error::Other(format!("the monitor of container {} exited before starting it", c.config.name)))
+    crate::monitor::client::spawn(&engine.paths, &c.config, o)
 }
 
 /// Remove what a failed `run` left behind.
@@ -523,7 +351,7 @@ pub fn stop(engine: &Engine, arg: &str, timeout: Option<i64>) -> Result<()> {
     }
     mark_stopped_by_user(&store, &id);
     let t = timeout.or(c.config.stop_timeout).unwrap_or(10).max(0) as u64;
-    let sig = signal_number(&c.config.stop_signal)?;
+    let sig = crate::util::signal_number(&c.config.stop_signal)?;
     unsafe { libc::kill(c.state.pid as i32, sig) };
     if !wait_until(Instant::now() + Duration::from_secs(t), || !is_running(&store, &id)) {
         unsafe { libc::kill(c.state.pid as i32, libc::SIGKILL) };
@@ -539,7 +367,7 @@ pub fn kill(engine: &Engine, arg: &str, signal: &str) -> Result<()> {
     let store = ContainerStore::open(&engine.paths)?;
     let id = store.resolve(arg)?;
     let c = store.load(&id)?;
-    let sig = signal_number(signal)?;
+    let sig = crate::util::signal_number(signal)?;
     if !matches!(c.state.status, Status::Running | Status::Paused) {
         return Err(Error::NotRunning(arg.to_string()));
     }

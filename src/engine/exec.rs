@@ -87,18 +87,20 @@ pub fn exec(engine: &Engine, arg: &str, o: &ExecOptions, stdio: ExecStdio) -> Re
             pty = Some(p.master);
         }
         ExecStdio::Null => {
-            cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+            cmd.stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
         }
     }
     // The options on fd 3 (argv is world-readable in /proc, and -e values
     // may be secrets), the helper's answer on fd 4.
-    let (opt_r, opt_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Other(format!("pipe: {e}")))?;
-    let (ans_r, ans_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Other(format!("pipe: {e}")))?;
+    let (opt_r, opt_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Other(format!("pipe: {e}")))?;
+    let (ans_r, ans_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::Other(format!("pipe: {e}")))?;
     let (or, aw) = (opt_r.as_raw_fd(), ans_w.as_raw_fd());
     unsafe {
-        cmd.pre_exec(move || {
-            crate::util::place_fds(&[(or, 3), (aw, 4)])
-        });
+        cmd.pre_exec(move || crate::util::place_fds(&[(or, 3), (aw, 4)]));
     }
     let child = cmd.spawn().map_err(|e| Error::Other(format!("start the exec helper: {e}")))?;
     drop((opt_r, ans_w));
@@ -179,7 +181,7 @@ pub(crate) fn spec_for(engine: &Engine, c: &Container, o: &ExecOptions, stdio: [
     let cfg = &c.config;
     let h = &cfg.host;
     let privileged = h.privileged || o.privileged;
-    let (caps, filter, rlimits) = runtime::security(engine, h, privileged)?;
+    let (caps, filter, rlimits) = runtime::security(&engine.paths, h, privileged)?;
     let mut env = cfg.env.clone();
     for e in &o.env {
         super::containers::merge_env(&mut env, e.clone());

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use super::exec::{spec_for, ExecOptions};
 use super::Engine;
+use crate::container::health::{self, Health, HealthConfig, HealthResult, MAX_OUTPUT_LEN};
 use crate::container::{Container, ContainerStore, Status};
 use crate::error::{Error, Result};
 use crate::format::units;
-use crate::container::health::{self, Health, HealthConfig, HealthResult, MAX_OUTPUT_LEN};
 use crate::runtime::exec;
 
 /// The result of one probe and the status it led to.

@@ -76,48 +76,10 @@ fn parse_filters(store_images: &[ImageRecord], raw: &[String]) -> Result<Vec<Fil
 /// without the tag.
 fn reference_matches(pattern: &str, name: &str, tag: &str) -> bool {
     if pattern.contains(':') {
-        glob(pattern, &format!("{name}:{tag}"))
+        crate::util::glob(pattern, &format!("{name}:{tag}"))
     } else {
-        glob(pattern, name)
+        crate::util::glob(pattern, name)
     }
-}
-
-/// path.Match-style glob: `*` and `?` do not cross `/`, `[...]` classes.
-pub fn glob(pat: &str, s: &str) -> bool {
-    fn m(p: &[char], s: &[char]) -> bool {
-        match p.first() {
-            None => s.is_empty(),
-            Some('*') => (0..=s.len()).take_while(|&i| i == 0 || s[i - 1] != '/').any(|i| m(&p[1..], &s[i..])),
-            Some('?') => !s.is_empty() && s[0] != '/' && m(&p[1..], &s[1..]),
-            Some('[') => {
-                let Some(end) = p.iter().position(|&c| c == ']') else {
-                    return !s.is_empty() && s[0] == '[' && m(&p[1..], &s[1..]);
-                };
-                if s.is_empty() {
-                    return false;
-                }
-                let class = &p[1..end];
-                let (neg, class) = if class.first() == Some(&'^') { (true, &class[1..]) } else { (false, class) };
-                let mut hit = false;
-                let mut i = 0;
-                while i < class.len() {
-                    if i + 2 < class.len() && class[i + 1] == '-' {
-                        hit |= class[i] <= s[0] && s[0] <= class[i + 2];
-                        i += 3;
-                    } else {
-                        hit |= class[i] == s[0];
-                        i += 1;
-                    }
-                }
-                hit != neg && m(&p[end + 1..], &s[1..])
-            }
-            Some('\\') if p.len() > 1 => !s.is_empty() && s[0] == p[1] && m(&p[2..], &s[1..]),
-            Some(&c) => !s.is_empty() && s[0] == c && m(&p[1..], &s[1..]),
-        }
-    }
-    let p: Vec<char> = pat.chars().collect();
-    let s: Vec<char> = s.chars().collect();
-    m(&p, &s)
 }
 
 pub fn list(store: &Store, opts: &ListOptions) -> Result<Vec<ImageRow>> {
@@ -517,19 +479,4 @@ pub fn ensure_image(
     let policy = if always { PullPolicy::Always } else { PullPolicy::Missing };
     super::registry::ensure_image(engine, reference, policy, None, progress)?;
     engine.store()?.resolve(reference)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob;
-
-    #[test]
-    fn globbing() {
-        assert!(glob("busy*", "busybox"));
-        assert!(!glob("*", "a/b"));
-        assert!(glob("*/*", "a/b"));
-        assert!(glob("b?sybox", "busybox"));
-        assert!(glob("[a-c]usybox", "busybox"));
-        assert!(!glob("[^b]usybox", "busybox"));
-    }
 }

@@ -151,7 +151,8 @@ pub fn ensure_image(
         return Err(Error::NoSuchImage(name.to_string()));
     }
     if !present {
-        progress.line(&format!("Unable to find image '{}' locally", Reference::parse(name)?.with_default_tag().familiar()));
+        progress
+            .line(&format!("Unable to find image '{}' locally", Reference::parse(name)?.with_default_tag().familiar()));
     }
     let req = PullRequest {
         name: name.to_string(),
@@ -337,7 +338,8 @@ pub fn manifest_inspect(engine: &Engine, name: &str, tls: TlsVerify) -> Result<V
             reg_err(&format!("manifest inspect {}", r.familiar()), e)
         }
     })?;
-    serde_json::from_slice(&f.bytes).map_err(|e| registry_error(ErrorKind::Internal, format!("manifest of {}: {e}", r.familiar())))
+    serde_json::from_slice(&f.bytes)
+        .map_err(|e| registry_error(ErrorKind::Internal, format!("manifest of {}: {e}", r.familiar())))
 }
 
 /// `manifest create LIST MANIFEST...` (`amend` keeps existing entries).

@@ -4,9 +4,9 @@
 use std::time::{Duration, Instant};
 
 use super::Engine;
+use crate::container::restart::RestartPolicy;
 use crate::container::{ContainerStore, Status};
 use crate::error::{Error, Result};
-use crate::container::restart::RestartPolicy;
 
 /// The restart policy of a new container (Docker refuses one with `--rm`).
 pub fn policy_for(p: Option<RestartPolicy>, auto_remove: bool) -> Result<RestartPolicy> {

@@ -4,17 +4,16 @@
 //! at start, removing anonymous volumes with their container, and the
 //! `Mounts` of `inspect`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
 use super::Engine;
+use crate::container::spec::VolumesFrom;
 use crate::container::{ContainerConfig, ContainerStore, Mount};
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::format::units;
-use crate::container::spec::VolumesFrom;
-use crate::volume::FROM_MOUNT;
-use crate::volume::{Backing, Volume, VolumeStore, ANONYMOUS_LABEL};
+use crate::volume::{mounts, Volume, VolumeStore, ANONYMOUS_LABEL, FROM_MOUNT};
 
 fn bad(msg: String) -> Error {
     Error::InvalidArgument(msg)
@@ -54,41 +53,14 @@ pub fn create(engine: &Engine, name: Option<&str>, labels: &[String], opts: &[St
     Ok(v.name)
 }
 
-/// Docker's volume events (driver attribute only for create and destroy).
 fn volume_event(engine: &Engine, name: &str, action: &str) {
-    crate::events::emit(&engine.paths, "volume", action, name, &[("driver", "local")]);
+    mounts::volume_event(&engine.paths, name, action);
 }
 
-/// `mount` (before the container's start event) or `unmount` (after its die
-/// event) for each named or anonymous volume of the container, as Docker's
-/// daemon logs them when it sets up and tears down the container's mounts.
-pub fn mount_events(paths: &crate::paths::Paths, cfg: &ContainerConfig, action: &str) {
-    for m in cfg.host.mounts.iter().filter(|m| m.kind == "volume") {
-        let rw = if m.readonly { "false" } else { "true" };
-        let attrs: &[(&str, &str)] = if action == "mount" {
-            &[
-                ("container", &cfg.id),
-                ("destination", &m.target),
-                ("driver", "local"),
-                ("propagation", ""),
-                ("read/write", rw),
-            ]
-        } else {
-            &[("container", &cfg.id), ("driver", "local")]
-        };
-        crate::events::emit(paths, "volume", action, &m.source, attrs);
-    }
-}
-
-/// Volume name → ids of the containers (any state) that mount it.
-pub fn users(engine: &Engine) -> Result<HashMap<String, Vec<String>>> {
-    let mut m: HashMap<String, Vec<String>> = HashMap::new();
-    for c in ContainerStore::open(&engine.paths)?.all() {
-        for mnt in c.config.host.mounts.iter().filter(|m| m.kind == "volume") {
-            m.entry(mnt.source.clone()).or_default().push(c.config.id.clone());
-        }
-    }
-    Ok(m)
+/// `rcon volume rm`: refused while any container (even a stopped one)
+/// uses it, as Docker does; `force` only forgives a missing volume.
+pub fn remove(engine: &Engine, name: &str, force: bool) -> Result<()> {
+    mounts::remove(&engine.paths, name, force)
 }
 
 pub struct VolumeRow {
@@ -101,7 +73,7 @@ pub struct VolumeRow {
 /// `rcon volume ls` with Docker's filters: dangling, label, name, driver.
 pub fn list(engine: &Engine, filters: &[String]) -> Result<Vec<VolumeRow>> {
     let store = VolumeStore::open(&engine.paths)?;
-    let used = users(engine)?;
+    let used = mounts::users(&engine.paths)?;
     let mut rows = Vec::new();
     'vols: for v in store.all() {
         let links = used.get(&v.name).map_or(0, Vec::len);
@@ -152,25 +124,6 @@ pub fn inspect(engine: &Engine, name: &str) -> Result<Value> {
     }))
 }
 
-/// `rcon volume rm`: refused while any container (even a stopped one) uses
-/// it, as Docker does; `force` only forgives a missing volume.
-pub fn remove(engine: &Engine, name: &str, force: bool) -> Result<()> {
-    let store = VolumeStore::open(&engine.paths)?;
-    let _lock = store.lock()?;
-    if let Err(e) = store.get(name) {
-        return if force { Ok(()) } else { Err(e) };
-    }
-    if let Some(ids) = users(engine)?.get(name) {
-        return Err(Error::Conflict(format!(
-            "remove {name}: volume is in use by container {}: remove the container first",
-            ids.iter().map(|i| &i[..12]).collect::<Vec<_>>().join(", ")
-        )));
-    }
-    store.remove(name)?;
-    volume_event(engine, name, "destroy");
-    Ok(())
-}
-
 /// `rcon volume prune`: unused anonymous volumes, or with `all` every unused
 /// volume (Docker ≥ 23). Filters as `ls` takes them (label only, in practice).
 /// Returns the removed volumes and the bytes they held.
@@ -212,8 +165,7 @@ pub fn container_mounts(
             return Err(bad(format!("duplicate mount point: {}", m.target)));
         }
         // Unlike -v, --mount never creates a missing host path.
-        if m.kind == "bind" && m.options.iter().any(|o| o == FROM_MOUNT) && !std::path::Path::new(&m.source).exists()
-        {
+        if m.kind == "bind" && m.options.iter().any(|o| o == FROM_MOUNT) && !std::path::Path::new(&m.source).exists() {
             return Err(bad(format!(
                 "invalid mount config for type \"bind\": bind source path does not exist: {}",
                 m.source
@@ -289,55 +241,6 @@ pub fn discard_created(engine: &Engine, created: &[String]) {
             }
         }
     }
-}
-
-/// `rm -v` and `run --rm`: the container's anonymous volumes that no other
-/// container uses. Call after the container's record is gone.
-pub fn remove_anonymous(engine: &Engine, cfg: &ContainerConfig) -> Result<()> {
-    let store = VolumeStore::open(&engine.paths)?;
-    for m in cfg.host.mounts.iter().filter(|m| m.kind == "volume") {
-        if store.get(&m.source).is_ok_and(|v| v.anonymous()) {
-            match remove(engine, &m.source, true) {
-                Ok(()) => {}
-                Err(e) if e.kind() == ErrorKind::Conflict => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The mounts as the runtime takes them: volumes resolved to host paths (or
-/// tmpfs/bind for volumes with driver options), markers stripped.
-pub fn launch_mounts(paths: &crate::paths::Paths, mounts: &[Mount]) -> Result<Vec<Mount>> {
-    let store = VolumeStore::open(paths)?;
-    let mut out = Vec::new();
-    for m in mounts {
-        let mut m = m.clone();
-        m.options.retain(|o| o != FROM_MOUNT);
-        if m.kind == "volume" {
-            match store.backing(&m.source).map_err(|_| {
-                bad(format!(
-                    "volume {} of the container is gone: recreate it with rcon volume create {}",
-                    m.source, m.source
-                ))
-            })? {
-                Backing::Dir(p) => m.source = p.display().to_string(),
-                Backing::Bind(p) => {
-                    m.kind = "bind".into();
-                    m.source = p.display().to_string();
-                    m.options.clear();
-                }
-                Backing::Tmpfs(o) => {
-                    m.kind = "tmpfs".into();
-                    m.source = "tmpfs".into();
-                    m.options = o;
-                }
-            }
-        }
-        out.push(m);
-    }
-    Ok(out)
 }
 
 /// The `Mounts` array of `rcon inspect CONTAINER`, as Docker shows it

@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
+pub use crate::container::health::OnFailure;
 use crate::container::health::{
     reset, HealthConfig, EXIT_HEALTHY, EXIT_STARTING, EXIT_UNHEALTHY, HEALTHY, STARTING, UNHEALTHY,
 };
-pub use crate::container::health::OnFailure;
 
 /// The monitor's side: when to start the next probe, and which child is it.
 pub struct Prober {
@@ -103,4 +103,3 @@ impl Prober {
         Some(self.status == UNHEALTHY)
     }
 }
-

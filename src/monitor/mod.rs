@@ -14,6 +14,7 @@
 //! `--attach-socket=FD`, FD is a first attach-protocol client
 //! (`container::attach`).
 
+pub mod client;
 pub mod health;
 pub mod logs;
 pub mod restart;
@@ -27,8 +28,8 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::container::attach::{self, DetachKeys};
 use crate::container::{ContainerState, ContainerStore, Status};
-use crate::engine::Engine;
 use crate::format::units;
+use crate::paths::Paths;
 use crate::runtime;
 
 /// Entry point of `rcon __monitor ID [--attach]`.
@@ -55,8 +56,7 @@ pub fn main(args: &[String]) -> i32 {
         .find_map(|a| a.strip_prefix("--backoff-ms="))
         .map(|v| std::time::Duration::from_millis(v.parse().unwrap_or(0)));
     let notify = unsafe { std::fs::File::from_raw_fd(3) };
-    let engine = Engine::new(paths);
-    match run(&engine, id, client, notify, relaunched) {
+    match run(&paths, id, client, notify, relaunched) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("rcon monitor: {e}");
@@ -123,14 +123,14 @@ pub struct Client {
 }
 
 pub fn run(
-    engine: &Engine,
+    paths: &Paths,
     id: &str,
     client: Client,
     notify: std::fs::File,
     relaunched: Option<std::time::Duration>,
 ) -> crate::Result<i32> {
     let mut notify = Some(notify);
-    let store = ContainerStore::open(&engine.paths)?;
+    let store = ContainerStore::open(paths)?;
     let ctr = store.load(id)?;
     let cfg = ctr.config;
 
@@ -202,7 +202,7 @@ pub fn run(
 
     // A launch that cannot be planned (a network removed meanwhile) fails
     // like one that cannot start: the state and `start` say why.
-    let started = runtime::launch_for(engine, &store, &cfg, stdio, console_sock.as_ref().map(|(_, c)| c.as_raw_fd()))
+    let started = crate::launch::plan(paths, &store, &cfg, stdio, console_sock.as_ref().map(|(_, c)| c.as_raw_fd()))
         .map_err(|e| runtime::spawn::StartError { code: 125, message: e.to_string() })
         .and_then(|launch| runtime::spawn::spawn(&launch));
     drop(keep);
@@ -229,7 +229,7 @@ pub fn run(
             };
             if cfg.host.auto_remove {
                 let _ = store.remove(id);
-                let _ = crate::engine::volumes::remove_anonymous(engine, &cfg);
+                let _ = crate::volume::mounts::remove_anonymous(paths, &cfg);
             } else {
                 st.status = Status::Exited;
                 st.finished_at = units::now_rfc3339();
@@ -252,12 +252,12 @@ pub fn run(
         ..Default::default()
     };
     // Health is "starting" from the moment the state says running.
-    let mut prober = health::Prober::new(cfg.healthcheck.as_ref(), id, &store.dir(id), &engine.paths);
+    let mut prober = health::Prober::new(cfg.healthcheck.as_ref(), id, &store.dir(id), paths);
     store.write_state(id, &st)?;
     // Before STARTED, so whoever `run` returns to finds the mounts logged.
-    crate::engine::volumes::mount_events(&engine.paths, &cfg, "mount");
+    crate::volume::mounts::mount_events(paths, &cfg, "mount");
     say(&mut notify, &format!("STARTED {}", started.pid));
-    crate::events::container(&engine.paths, &cfg, "start", &[]);
+    crate::events::container(paths, &cfg, "start", &[]);
     let running_since = std::time::Instant::now();
 
     let driver = logs::Driver::parse(if cfg.host.log_driver.is_empty() { "json-file" } else { &cfg.host.log_driver })
@@ -416,7 +416,10 @@ pub fn run(
                             attached = false;
                         }
                     }
-                    let frame = attach::frame(if stream == logs::Stream::Stderr { attach::STDERR } else { attach::STDOUT }, data);
+                    let frame = attach::frame(
+                        if stream == logs::Stream::Stderr { attach::STDERR } else { attach::STDOUT },
+                        data,
+                    );
                     clients.retain(|(c, _)| write_all_fd(c.as_raw_fd(), &frame));
                     continue;
                 }
@@ -510,8 +513,8 @@ pub fn run(
     st.pid = 0;
     st.stopped_by_user = latest.stopped_by_user;
     store.write_state(id, &st)?;
-    crate::events::container(&engine.paths, &named, "die", &[("exitCode", &code.to_string())]);
-    crate::engine::volumes::mount_events(&engine.paths, &named, "unmount");
+    crate::events::container(paths, &named, "die", &[("exitCode", &code.to_string())]);
+    crate::volume::mounts::mount_events(paths, &named, "unmount");
     if let Some(fp) = started.fuse_pid {
         // The daemon keeps the container's mount namespace alive: end it.
         unsafe {
@@ -524,9 +527,9 @@ pub fn run(
         runtime::cgroups::remove(id);
     }
     if cfg.host.auto_remove && store.remove(id).is_ok() {
-        crate::events::container(&engine.paths, &cfg, "destroy", &[]);
+        crate::events::container(paths, &cfg, "destroy", &[]);
         // Docker's --rm takes the container's anonymous volumes along.
-        let _ = crate::engine::volumes::remove_anonymous(engine, &cfg);
+        let _ = crate::volume::mounts::remove_anonymous(paths, &cfg);
     }
     let frame = attach::frame(attach::EXIT, code.to_string().as_bytes());
     for (c, _) in &clients {
@@ -540,7 +543,7 @@ pub fn run(
     }
     if restart {
         let delay = restart::next_delay(relaunched.unwrap_or_default(), running_since.elapsed());
-        relaunch(&engine.paths, &store, id, delay, &sfd, notify)?;
+        relaunch(paths, &store, id, delay, &sfd, notify)?;
         // Only back here when the user stopped it during the delay.
         st.status = Status::Exited;
         st.stopped_by_user = true;
@@ -635,7 +638,7 @@ fn on_unhealthy(
             None
         }
         health::OnFailure::Stop => {
-            let sig = crate::engine::containers::signal_number(&cfg.stop_signal).unwrap_or(libc::SIGTERM);
+            let sig = crate::util::signal_number(&cfg.stop_signal).unwrap_or(libc::SIGTERM);
             unsafe { libc::kill(pid as i32, sig) };
             let grace = cfg.stop_timeout.unwrap_or(10).max(0) as u64;
             Some(std::time::Instant::now() + std::time::Duration::from_secs(grace))

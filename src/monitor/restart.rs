@@ -26,7 +26,6 @@ pub fn next_delay(previous: Duration, ran_for: Duration) -> Duration {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

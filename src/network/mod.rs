@@ -18,6 +18,7 @@ pub mod holder;
 pub mod ports;
 pub mod resolver;
 pub mod rtnl;
+pub mod start;
 pub mod user;
 
 use serde::{Deserialize, Serialize};

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-
 use crate::container::resources::Limits;
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";

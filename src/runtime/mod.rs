@@ -10,170 +10,8 @@ pub mod seccomp;
 pub mod spawn;
 pub mod user;
 
-use std::os::fd::RawFd;
-
-use crate::container::{ContainerConfig, ContainerStore};
-use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::storage::userns::IdMap;
-
-/// Everything the child needs, computed in the monitor before clone (the
-/// child should only do system calls).
-pub fn launch_for(
-    engine: &Engine,
-    store: &ContainerStore,
-    cfg: &ContainerConfig,
-    stdio: [RawFd; 3],
-    console_socket: Option<RawFd>,
-) -> Result<spawn::Launch> {
-    let images = engine.store()?;
-    let dir = store.dir(&cfg.id);
-    let rootless = engine.paths.rootless;
-    // Rootless, every container gets a user namespace: "host" means the
-    // store's mapping (podman's meaning), keep-id a shifted one over shifted
-    // copies of the layers.
-    let keep_id = rootless && cfg.host.userns == "keep-id";
-    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
-    let idmap = match (rootless, keep_id) {
-        (false, _) => None,
-        (true, false) => Some(IdMap::for_current_user()),
-        (true, true) => Some(IdMap::for_current_user().keep_id(uid, gid).ok_or_else(|| {
-            Error::Other("--userns=keep-id needs a subordinate id range larger than your ids".into())
-        })?),
-    };
-    let layers_root = if keep_id { images.keep_id_root(uid, gid) } else { images.root().join("layers") };
-    let tty_gid_mapped = idmap.as_ref().map(|m| m.host_gid(5).is_some()).unwrap_or(true);
-    let h = &cfg.host;
-    let (caps, seccomp, rlimits) = security(engine, h, h.privileged)?;
-    let argv: Vec<String> = cfg.entrypoint.iter().chain(cfg.cmd.iter()).cloned().collect();
-    if argv.is_empty() {
-        return Err(Error::InvalidArgument(format!(
-            "no command specified for container {}: the image has no CMD or ENTRYPOINT, give one after the image name",
-            &cfg.id[..12]
-        )));
-    }
-    let empty = engine.paths.data.join("empty");
-    let _ = std::fs::create_dir_all(&empty);
-    let (join, user_nets, shared_dir) = network_namespaces(engine, store, cfg, idmap.as_ref())?;
-    let etc_dir = shared_dir.as_ref().map(|(d, _)| d.clone()).unwrap_or_else(|| dir.clone());
-    let hostname = shared_dir.map(|(_, h)| h).unwrap_or_else(|| cfg.hostname.clone());
-    Ok(spawn::Launch {
-        rootfs: rootfs::RootfsPlan {
-            lowers: cfg.layers.iter().rev().map(|l| format!("{}/diff", crate::image::store::hex_of(l))).collect(),
-            layers_root: layers_root.clone(),
-            upper: dir.join("upper"),
-            work: dir.join("work"),
-            merged: dir.join("merged"),
-            etc_files: vec![
-                (etc_dir.join("userdata/hosts"), "hosts"),
-                (etc_dir.join("userdata/hostname"), "hostname"),
-                (etc_dir.join("userdata/resolv.conf"), "resolv.conf"),
-            ],
-            mounts: crate::engine::volumes::launch_mounts(&engine.paths, &h.mounts)?,
-            read_only: h.read_only,
-            privileged: h.privileged,
-            userns: idmap.is_some(),
-            own_netns: h.network_mode != "host",
-            own_pidns: h.pid_mode != "host",
-            tty_gid_mapped,
-            empty_lower: empty.clone(),
-            vfs_root: (cfg.driver == "vfs").then(|| dir.join("rootfs")),
-            fuse: cfg.driver == "fuse-overlayfs",
-        },
-        process: spawn::Process {
-            argv,
-            env: cfg.env.clone(),
-            cwd: cfg.working_dir.clone(),
-            user: cfg.user.clone(),
-            group_add: h.group_add.clone(),
-            stdio,
-            tty: cfg.tty,
-            caps,
-            no_new_privs: h.no_new_privileges,
-            seccomp,
-            rlimits,
-            single_id: idmap.as_ref().is_some_and(|m| m.is_single()),
-            init: h.init,
-        },
-        hostname,
-        console_socket,
-        idmap,
-        new_net: h.network_mode != "host",
-        new_pid: h.pid_mode != "host",
-        new_ipc: h.ipc_mode != "host",
-        new_uts: h.uts_mode != "host",
-        fuse_options: (cfg.driver == "fuse-overlayfs").then(|| {
-            let lowers: Vec<String> = cfg
-                .layers
-                .iter()
-                .rev()
-                .map(|l| layers_root.join(crate::image::store::hex_of(l)).join("diff").display().to_string())
-                .collect();
-            let lowers = if lowers.is_empty() { empty.display().to_string() } else { lowers.join(":") };
-            format!("lowerdir={lowers},upperdir={},workdir={}", dir.join("upper").display(), dir.join("work").display())
-        }),
-        cgroup: if h.resources.is_empty() { None } else { Some((cfg.id.clone(), h.resources.clone())) },
-        network: crate::engine::networks::plan(store, cfg, user_nets.as_ref().map(|u| u.requests.as_slice()))?,
-        join,
-        user_nets,
-    })
-}
-
-type NetNamespaces = (Option<spawn::Join>, Option<spawn::UserNets>, Option<(std::path::PathBuf, String)>);
-
-/// What a container's network mode needs beyond its own new namespace: on
-/// user networks, the holder (and, rootless, its user namespace to nest in);
-/// with `container:NAME`, that container's namespaces, /etc files and
-/// hostname.
-fn network_namespaces(
-    engine: &Engine,
-    store: &ContainerStore,
-    cfg: &ContainerConfig,
-    idmap: Option<&IdMap>,
-) -> Result<NetNamespaces> {
-    let open = |p: String| -> Result<std::os::fd::OwnedFd> {
-        Ok(std::fs::File::open(&p).map_err(|e| Error::io(format!("open {p}"), e))?.into())
-    };
-    match crate::network::Mode::of(&cfg.host.network_mode, &cfg.host.net) {
-        crate::network::Mode::User => {
-            let requests = crate::engine::networks::attach_requests(engine, cfg)?;
-            let client = crate::network::holder::Client::connect(&engine.paths)?;
-            let join = match idmap {
-                Some(map) => Some(spawn::Join {
-                    userns: Some(open(client.userns().display().to_string())?),
-                    netns: None,
-                    map: Some(map.relative_to(&IdMap::for_current_user()).ok_or_else(|| {
-                        Error::Other("the container's id mapping does not fit in the user networks' namespace".into())
-                    })?),
-                }),
-                None => None,
-            };
-            let user_nets = spawn::UserNets {
-                client: std::cell::RefCell::new(client),
-                requests,
-                hosts: store.dir(&cfg.id).join("userdata/hosts"),
-                hostname: cfg.hostname.clone(),
-            };
-            Ok((join, Some(user_nets), None))
-        }
-        crate::network::Mode::Container(target) => {
-            let t = store.load(&store.resolve(&target)?)?;
-            if t.state.status != crate::container::Status::Running || t.state.pid == 0 {
-                return Err(Error::InvalidArgument(format!(
-                    "cannot join the network of container {target}: it is not running: start it first"
-                )));
-            }
-            let pid = t.state.pid;
-            let join = spawn::Join {
-                userns: if idmap.is_some() { Some(open(format!("/proc/{pid}/ns/user"))?) } else { None },
-                netns: Some(open(format!("/proc/{pid}/ns/net"))?),
-                map: None,
-            };
-            Ok((Some(join), None, Some((store.dir(&t.config.id), t.config.hostname.clone()))))
-        }
-        _ => Ok((None, None, None)),
-    }
-}
+use crate::paths::Paths;
 
 /// (resource, soft, hard) for setrlimit(2).
 pub type Rlimit = (libc::__rlimit_resource_t, u64, u64);
@@ -181,13 +19,13 @@ pub type Rlimit = (libc::__rlimit_resource_t, u64, u64);
 /// A container's capabilities, seccomp filter and rlimits: the same for its
 /// init and for every process `exec` starts in it.
 pub fn security(
-    engine: &Engine,
+    paths: &Paths,
     h: &crate::container::HostConfig,
     privileged: bool,
 ) -> Result<(Vec<String>, Option<seccomp::Filter>, Vec<Rlimit>)> {
     let caps =
         caps::effective_set(privileged, &h.cap_add, &h.cap_drop).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-    let cache = engine.paths.data.join("cache/seccomp");
+    let cache = paths.data.join("cache/seccomp");
     let filter = match (privileged, h.seccomp_profile.as_deref()) {
         (true, _) | (_, Some("unconfined")) => None,
         // Compiling the profile costs ~12 ms; the cache makes it ~0.04 ms.

@@ -238,7 +238,6 @@ fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-
 /// Metadata of a directory entry, applied after the whole layer is written
 /// because creating children changes a directory's mtime (and a read-only
 /// mode would stop an unprivileged caller from creating them).
@@ -1042,15 +1041,11 @@ fn read_dir_names(dir: BorrowedFd<'_>) -> io::Result<Vec<CString>> {
 
 // ---- thin system call wrappers -------------------------------------------
 
-
-
 fn open_dest(dest: &Path) -> io::Result<OwnedFd> {
     let p = CString::new(dest.as_os_str().as_bytes())?;
     let fd = cvt(unsafe { libc::open(p.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) })?;
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
-
-
 
 /// Tell why `open_dir_at` failed with ELOOP/ENOTDIR: a symlink, or
 /// something else that is not a directory.
@@ -1072,8 +1067,6 @@ fn mkdir_at(dir: BorrowedFd<'_>, name: &CStr, mode: libc::mode_t) -> io::Result<
 fn unlink_at(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int) -> io::Result<()> {
     cvt(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), flags) }).map(drop)
 }
-
-
 
 fn is_dir(st: &libc::stat) -> bool {
     (st.st_mode & libc::S_IFMT) == libc::S_IFDIR

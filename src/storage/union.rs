@@ -196,7 +196,8 @@ mod tests {
         symlink(&t.0, up.join("host")).unwrap();
         let u = Union::open(&[low, up]).unwrap();
         let root = u.dirs(&[]).unwrap();
-        let l: Vec<String> = list(&root).unwrap().into_iter().map(|(n, _, _)| n.to_string_lossy().into_owned()).collect();
+        let l: Vec<String> =
+            list(&root).unwrap().into_iter().map(|(n, _, _)| n.to_string_lossy().into_owned()).collect();
         assert_eq!(l, ["data", "etc", "gone", "host", "link", "opaque"]);
         // A file in the upper layer hides the lower directory.
         assert_eq!(u.lookup(&["data".into()]).unwrap().unwrap().stat.kind(), Kind::File);

@@ -10,6 +10,7 @@
 //! containers write there belongs to mapped ids, so removal goes through the
 //! userns helper (as for containers' writable layers).
 
+pub mod mounts;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -66,7 +67,7 @@ pub fn valid_name(n: &str) -> bool {
 /// `--mount` (Docker reports them with an empty Mode, `-v` volumes with
 /// "z", and creates a missing bind source only for `-v`). Like `nocopy` and
 /// `propagation=MODE`, it never reaches the runtime
-/// (`engine::volumes::launch_mounts` strips them).
+/// (`mounts::launch_mounts` strips them).
 pub const FROM_MOUNT: &str = "from-mount";
 
 pub fn check_name(n: &str) -> Result<()> {
