@@ -761,58 +761,15 @@ const PS_HEADERS: &[(&str, &str)] = &[
     ("Networks", "NETWORKS"),
 ];
 
-fn matches_filter(c: &crate::container::Container, f: &str) -> anyhow::Result<bool> {
-    let (k, v) =
-        f.split_once('=').ok_or_else(|| anyhow::anyhow!("bad format of filter \"{f}\": expected name=value"))?;
-    Ok(match k {
-        "id" => c.config.id.starts_with(v),
-        "name" => c.config.name.contains(v),
-        "label" => match v.split_once('=') {
-            Some((lk, lv)) => c.config.labels.get(lk).and_then(Value::as_str) == Some(lv),
-            None => c.config.labels.contains_key(v),
-        },
-        "status" => {
-            if !["created", "restarting", "running", "removing", "paused", "exited", "dead"].contains(&v) {
-                anyhow::bail!(
-                    "invalid filter 'status={v}': use created, restarting, running, removing, paused, exited or dead"
-                );
-            }
-            c.state.status.as_str() == v
-        }
-        "exited" => c.state.status == Status::Exited && c.state.exit_code.to_string() == v,
-        "ancestor" => {
-            c.config.image_name == v
-                || c.config.image.trim_start_matches("sha256:").starts_with(v.trim_start_matches("sha256:"))
-                || c.config.image_name.split(':').next() == Some(v)
-        }
-        "health" => {
-            if !["starting", "healthy", "unhealthy", "none"].contains(&v) {
-                anyhow::bail!("invalid filter 'health={v}': use starting, healthy, unhealthy or none");
-            }
-            c.health.as_ref().map_or("none", |h| h.status.as_str()) == v
-        }
-        _ => anyhow::bail!("invalid filter \"{k}\": ps accepts id, name, label, status, ancestor, exited and health"),
-    })
-}
-
 pub fn ps(engine: &Engine, a: PsArgs) -> CmdResult {
-    let mut list = eng::list(engine)?;
-    list.sort_by(|x, y| y.config.created.cmp(&x.config.created));
-    let mut selected = Vec::new();
-    for c in list {
-        let mut keep = a.all || a.last >= 0 || a.latest || c.state.status == Status::Running;
-        for f in &a.filter {
-            keep &= matches_filter(&c, f)?;
-        }
-        if keep {
-            selected.push(c);
-        }
-    }
-    if a.latest {
-        selected.truncate(1);
-    } else if a.last >= 0 {
-        selected.truncate(a.last as usize);
-    }
+    let filters = a.filter.iter().map(|f| crate::engine::ps::Filter::parse(f)).collect::<crate::Result<Vec<_>>>()?;
+    let opts = crate::engine::ps::ListOptions {
+        all: a.all,
+        filters,
+        last: (a.last >= 0).then_some(a.last as usize),
+        latest: a.latest,
+    };
+    let selected = crate::engine::ps::list(engine, &opts)?;
     if a.quiet {
         out(&selected
             .iter()

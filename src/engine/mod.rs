@@ -14,6 +14,7 @@ pub mod images;
 pub mod lifecycle;
 pub mod migrate;
 pub mod networks;
+pub mod ps;
 pub mod registry;
 pub mod reset;
 pub mod restart;
