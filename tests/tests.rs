@@ -10,6 +10,7 @@ mod concurrency;
 mod containers;
 mod cp;
 mod docs;
+mod engine_api;
 mod hostile;
 mod images;
 mod layers;

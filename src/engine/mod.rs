@@ -27,15 +27,18 @@ use crate::image::store::Store;
 use crate::paths::Paths;
 
 /// What every verb needs: where state lives, and the image store opened lazily
-/// (`rcon version` must not create directories).
+/// (`rcon version` must not create directories). Shared by the threads of a
+/// front end that serves many clients at once (the API server): every
+/// state change goes through the stores' file locks, nothing is cached but
+/// the store's location.
 pub struct Engine {
     pub paths: Paths,
-    store: std::cell::OnceCell<Store>,
+    store: std::sync::OnceLock<Store>,
 }
 
 impl Engine {
     pub fn new(paths: Paths) -> Engine {
-        Engine { paths, store: std::cell::OnceCell::new() }
+        Engine { paths, store: std::sync::OnceLock::new() }
     }
 
     pub fn store(&self) -> Result<&Store> {
@@ -47,5 +50,14 @@ impl Engine {
             migrate::record_idmap(&self.paths);
         }
         Ok(self.store.get_or_init(|| s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_engine_is_shared_between_threads() {
+        fn sync<T: Send + Sync>() {}
+        sync::<super::Engine>();
     }
 }

@@ -64,9 +64,11 @@ impl Filter {
                 "paused" => Status::Paused,
                 "exited" => Status::Exited,
                 "dead" => Status::Dead,
-                _ => return Err(bad(format!(
+                _ => {
+                    return Err(bad(format!(
                     "invalid filter 'status={v}': use created, restarting, running, removing, paused, exited or dead"
-                ))),
+                )))
+                }
             }),
             "exited" => Filter::Exited(
                 v.parse().map_err(|_| bad(format!("invalid filter 'exited={v}': the exit code must be a number")))?,
