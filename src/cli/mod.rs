@@ -14,10 +14,13 @@ pub mod flags;
 mod health;
 mod images;
 mod lifecycle;
+mod logs;
 mod networks;
 mod progress;
 mod prune;
+mod ps;
 mod registry;
+mod run;
 mod stats;
 mod system;
 pub mod terminal;
@@ -58,12 +61,12 @@ pub struct Cli {
 enum Command {
     /// Create and run a new container from an image
     #[command(disable_help_flag = true)]
-    Run(containers::RunArgs),
+    Run(run::RunArgs),
     /// Create a new container
     #[command(disable_help_flag = true)]
-    Create(containers::CreateArgs),
+    Create(run::CreateArgs),
     /// Start one or more stopped containers
-    Start(containers::StartArgs),
+    Start(run::StartArgs),
     /// Stop one or more running containers
     Stop(containers::StopArgs),
     /// Kill one or more running containers
@@ -73,9 +76,9 @@ enum Command {
     /// Remove one or more containers
     Rm(containers::RmArgs),
     /// List containers
-    Ps(containers::PsArgs),
+    Ps(ps::PsArgs),
     /// Fetch the logs of a container
-    Logs(containers::LogsArgs),
+    Logs(logs::LogsArgs),
     /// Block until one or more containers stop, then print their exit codes
     Wait(containers::WaitArgs),
     /// Rename a container
@@ -189,15 +192,15 @@ pub fn run() -> i32 {
     let Some(command) = cli.command else { return 0 };
     let engine = Engine::new(Paths::detect(cli.root, cli.runroot));
     let result = match command {
-        Command::Run(a) => containers::run(&engine, a),
-        Command::Create(a) => containers::create(&engine, a),
-        Command::Start(a) => containers::start(&engine, a),
+        Command::Run(a) => run::run(&engine, a),
+        Command::Create(a) => run::create(&engine, a),
+        Command::Start(a) => run::start(&engine, a),
         Command::Stop(a) => containers::stop(&engine, a),
         Command::Kill(a) => containers::kill(&engine, a),
         Command::Restart(a) => containers::restart(&engine, a),
         Command::Rm(a) => containers::rm(&engine, a),
-        Command::Ps(a) => containers::ps(&engine, a),
-        Command::Logs(a) => containers::logs_cmd(&engine, a),
+        Command::Ps(a) => ps::ps(&engine, a),
+        Command::Logs(a) => logs::logs_cmd(&engine, a),
         Command::Wait(a) => containers::wait(&engine, a),
         Command::Rename(a) => containers::rename(&engine, a),
         Command::Exec(a) => containers::exec(&engine, a),

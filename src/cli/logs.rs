@@ -1,0 +1,78 @@
+//! `logs`: Docker's flags turned into the engine's read options; entries
+//! rendered to our stdout and stderr as the container wrote them.
+
+use clap::Args;
+
+use super::CmdResult;
+use crate::engine::containers as eng;
+use crate::engine::Engine;
+use crate::format::units;
+use crate::monitor::logs;
+
+#[derive(Args)]
+pub struct LogsArgs {
+    /// Follow log output
+    #[arg(short, long)]
+    follow: bool,
+    /// Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)
+    #[arg(long)]
+    since: Option<String>,
+    /// Show logs before a timestamp or relative time
+    #[arg(long)]
+    until: Option<String>,
+    /// Number of lines to show from the end of the logs
+    #[arg(short = 'n', long, default_value = "all")]
+    tail: String,
+    /// Show timestamps
+    #[arg(short, long)]
+    timestamps: bool,
+    /// Show extra details provided to logs
+    #[arg(long)]
+    details: bool,
+    container: String,
+}
+
+pub fn logs_cmd(engine: &Engine, a: LogsArgs) -> CmdResult {
+    let now = crate::image::store::now_secs();
+    let when = |s: &Option<String>, what: &str| -> anyhow::Result<Option<(i64, u32)>> {
+        match s {
+            None => Ok(None),
+            Some(v) => units::parse_since_until(v, now).map(|t| Some((t, 0))).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "invalid value for --{what}: {v:?}: use a timestamp (2013-01-02T13:23:37Z) or a duration (42m)"
+                )
+            }),
+        }
+    };
+    let tail = if a.tail == "all" || a.tail == "-1" {
+        None
+    } else {
+        Some(
+            a.tail
+                .parse::<usize>()
+                .map_err(|_| anyhow::anyhow!("invalid value for --tail: {:?}: use a number or all", a.tail))?,
+        )
+    };
+    let opts = logs::ReadOptions {
+        since: when(&a.since, "since")?,
+        until: when(&a.until, "until")?,
+        tail,
+        timestamps: a.timestamps,
+        follow: a.follow,
+    };
+    let mut emit = |e: &logs::LogEntry| -> std::io::Result<()> {
+        use std::io::Write;
+        let bytes = logs::render(e, a.timestamps);
+        match e.stream {
+            logs::Stream::Stdout => {
+                let mut o = std::io::stdout().lock();
+                o.write_all(&bytes)?;
+                o.flush()
+            }
+            logs::Stream::Stderr => std::io::stderr().write_all(&bytes),
+        }
+    };
+    eng::logs(engine, &a.container, &opts, &mut emit)?;
+    Ok(0)
+}
+
