@@ -75,4 +75,3 @@ pub fn logs_cmd(engine: &Engine, a: LogsArgs) -> CmdResult {
     eng::logs(engine, &a.container, &opts, &mut emit)?;
     Ok(0)
 }
-

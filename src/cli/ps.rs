@@ -123,4 +123,3 @@ fn size_text(engine: &Engine, c: &crate::container::Container) -> String {
     let image = engine.store().ok().and_then(|s| s.resolve(&c.config.image).ok()).map(|i| i.size).unwrap_or(0);
     format!("{} (virtual {})", units::human_size(rw), units::human_size(rw + image))
 }
-

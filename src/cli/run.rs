@@ -548,4 +548,3 @@ fn start_all(engine: &Engine) -> CmdResult {
     }
     Ok(if failed { 125 } else { 0 })
 }
-

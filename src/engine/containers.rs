@@ -47,17 +47,10 @@ pub(crate) fn merge_env(base: &mut Vec<String>, add: String) {
     base.push(add);
 }
 
-/// Create a container from `o`: check it against the image and the host,
-/// create the volumes and bind sources it needs, write its record. Returns
-/// the new container's id; on an error nothing is left behind.
-pub fn create(engine: &Engine, o: &ContainerSpec) -> Result<String> {
-    check_resources(engine, &o.resources)?;
-    let images = engine.store()?;
-    let img = images.resolve(&o.image)?;
-    let icfg = images.config(&img)?;
-    let ic = icfg.config.clone().unwrap_or_default();
-    let store = ContainerStore::open(&engine.paths)?;
-
+/// The command, environment and hostname of a new container: the spec's
+/// over the image's (Docker's rules: an entrypoint given resets the
+/// image's CMD; PATH is always set; TERM for -t, HOSTNAME always).
+fn process(o: &ContainerSpec, ic: &crate::image::config::ContainerConfig, id: &str) -> Result<Process> {
     let (entrypoint, cmd) = match &o.entrypoint {
         Some(ep) => (ep.clone(), o.cmd.clone()),
         None => (
@@ -75,26 +68,38 @@ pub fn create(engine: &Engine, o: &ContainerSpec) -> Result<String> {
         }
         merge_env(&mut env, e.clone());
     }
-    let id = names::new_id();
     let hostname = o.hostname.clone().unwrap_or_else(|| id[..12].to_string());
     if o.tty {
         merge_env(&mut env, "TERM=xterm".into());
     }
     merge_env(&mut env, format!("HOSTNAME={hostname}"));
-    let mut labels = ic.labels.clone().unwrap_or_default();
-    for (k, v) in &o.labels {
-        labels.insert(k.clone(), Value::String(v.clone()));
-    }
-    let name = match &o.name {
+    Ok(Process { entrypoint, cmd, env, hostname })
+}
+
+struct Process {
+    entrypoint: Vec<String>,
+    cmd: Vec<String>,
+    env: Vec<String>,
+    hostname: String,
+}
+
+/// The name asked for (valid as Docker's), or a random one.
+fn container_name(o: &ContainerSpec, id: &str) -> Result<String> {
+    match &o.name {
         Some(n) => {
             let n = n.strip_prefix('/').unwrap_or(n);
             if !names::valid_name(n) {
                 return Err(bad(format!("invalid container name {n:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
             }
-            n.to_string()
+            Ok(n.to_string())
         }
-        None => names::random_name(&id),
-    };
+        None => Ok(names::random_name(id)),
+    }
+}
+
+/// The security settings checked: ulimit names, the seccomp profile (it
+/// must compile), capability names. The profile as the record keeps it.
+fn checked_security(o: &ContainerSpec) -> Result<Option<String>> {
     for u in &o.ulimits {
         crate::runtime::rlimit_resource(&u.name)?;
     }
@@ -108,6 +113,64 @@ pub fn create(engine: &Engine, o: &ContainerSpec) -> Result<String> {
         }
     };
     crate::runtime::caps::effective_set(o.privileged, &o.cap_add, &o.cap_drop).map_err(|e| bad(e.to_string()))?;
+    for (what, v) in [("--pid", &o.pid), ("--ipc", &o.ipc), ("--uts", &o.uts)] {
+        if let Some(v) = v {
+            if v != "host" && v != "private" && !v.is_empty() {
+                return Err(bad(format!("invalid {what} {v:?}: use host")));
+            }
+        }
+    }
+    Ok(seccomp_profile)
+}
+
+/// The user namespace mode, checked; with keep-id the shifted copies of
+/// the image's layers are made now, and the default user becomes ours.
+fn checked_userns(
+    engine: &Engine,
+    o: &ContainerSpec,
+    img: &crate::image::store::ImageRecord,
+    image_user: &str,
+) -> Result<(String, String)> {
+    let userns = o.userns.clone().unwrap_or_default();
+    match userns.as_str() {
+        "" | "host" => Ok((userns, image_user.to_string())),
+        "keep-id" => {
+            if !engine.paths.rootless {
+                return Err(bad(
+                    "--userns=keep-id is only supported rootless: as root your ids are already the host's".into(),
+                ));
+            }
+            let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+            crate::storage::userns::IdMap::for_current_user().keep_id(uid, gid).ok_or_else(|| {
+                bad(format!("--userns=keep-id needs one subordinate uid and gid range larger than your ids ({uid}/{gid}): check /etc/subuid and /etc/subgid"))
+            })?;
+            engine.store()?.ensure_keep_id(&img.layers, uid, gid)?;
+            // Podman's keep-id runs as the user by default.
+            Ok((userns, format!("{uid}:{gid}")))
+        }
+        u => Err(bad(format!("invalid --userns={u}: use host or keep-id"))),
+    }
+}
+
+/// Create a container from `o`: check it against the image and the host,
+/// create the volumes and bind sources it needs, write its record. Returns
+/// the new container's id; on an error nothing is left behind.
+pub fn create(engine: &Engine, o: &ContainerSpec) -> Result<String> {
+    check_resources(engine, &o.resources)?;
+    let images = engine.store()?;
+    let img = images.resolve(&o.image)?;
+    let icfg = images.config(&img)?;
+    let ic = icfg.config.clone().unwrap_or_default();
+    let store = ContainerStore::open(&engine.paths)?;
+
+    let id = names::new_id();
+    let Process { entrypoint, cmd, env, hostname } = process(o, &ic, &id)?;
+    let mut labels = ic.labels.clone().unwrap_or_default();
+    for (k, v) in &o.labels {
+        labels.insert(k.clone(), Value::String(v.clone()));
+    }
+    let name = container_name(o, &id)?;
+    let seccomp_profile = checked_security(o)?;
     let network = match o.network.as_deref() {
         None | Some("bridge") | Some("default") => super::networks::default_network(engine)?,
         Some(n) => n.to_string(),
@@ -129,33 +192,7 @@ pub fn create(engine: &Engine, o: &ContainerSpec) -> Result<String> {
     let driver = crate::monitor::logs::Driver::parse(&log_driver).map_err(|e| bad(e.to_string()))?;
     let log_opts: Vec<String> = o.log_opts.iter().map(|(k, v)| format!("{k}={v}")).collect();
     crate::monitor::logs::LogOptions::parse_for(&driver, &log_opts).map_err(|e| bad(e.to_string()))?;
-    for (what, v) in [("--pid", &o.pid), ("--ipc", &o.ipc), ("--uts", &o.uts)] {
-        if let Some(v) = v {
-            if v != "host" && v != "private" && !v.is_empty() {
-                return Err(bad(format!("invalid {what} {v:?}: use host")));
-            }
-        }
-    }
-    let userns = o.userns.clone().unwrap_or_default();
-    let mut default_user = ic.user.clone();
-    match userns.as_str() {
-        "" | "host" => {}
-        "keep-id" => {
-            if !engine.paths.rootless {
-                return Err(bad(
-                    "--userns=keep-id is only supported rootless: as root your ids are already the host's".into(),
-                ));
-            }
-            let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
-            crate::storage::userns::IdMap::for_current_user().keep_id(uid, gid).ok_or_else(|| {
-                bad(format!("--userns=keep-id needs one subordinate uid and gid range larger than your ids ({uid}/{gid}): check /etc/subuid and /etc/subgid"))
-            })?;
-            images.ensure_keep_id(&img.layers, uid, gid)?;
-            // Podman's keep-id runs as the user by default.
-            default_user = format!("{uid}:{gid}");
-        }
-        u => return Err(bad(format!("invalid --userns={u}: use host or keep-id"))),
-    }
+    let (userns, default_user) = checked_userns(engine, o, &img, &ic.user)?;
     let restart_policy = super::restart::policy_for(o.restart.clone(), o.auto_remove)?;
     let healthcheck = super::health::config_for(o.healthcheck.as_ref(), ic.healthcheck.as_ref());
     let health_on_failure = o.health_on_failure.map(|f| f.as_str()).unwrap_or("none").to_string();
