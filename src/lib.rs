@@ -6,6 +6,7 @@
 //! binary only dispatches helper modes and calls `cli::run`. See
 //! docs/ARCHITECTURE.md.
 
+pub mod api;
 pub mod build;
 pub mod cli;
 pub mod compose;

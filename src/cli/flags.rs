@@ -505,6 +505,30 @@ pub fn key_values(what: &str, given: &[String]) -> Result<BTreeMap<String, Strin
     Ok(m)
 }
 
+// ---- events ---------------------------------------------------------------
+
+/// `--since`/`--until` of `events` (and the API's `since`/`until`): a Go
+/// duration back from `now`, an RFC 3339 time, or unix seconds with an
+/// optional fraction; nanoseconds since the epoch.
+pub fn event_time(flag: &str, v: &str, (now, nanos): (i64, u32)) -> Result<i128> {
+    // A duration counts back from now to the nanosecond, as Docker's does
+    // (`--until 0s` includes what happened a moment ago).
+    if let Some(d) = crate::format::units::parse_go_duration(v).filter(|_| v != "0") {
+        return Ok(now as i128 * 1_000_000_000 + nanos as i128 - d);
+    }
+    let secs = crate::format::units::parse_since_until(v, now).ok_or_else(|| {
+        bad(format!("invalid value {v:?} for {flag}: use a duration (10m), an RFC 3339 time or unix seconds"))
+    })?;
+    // Unix seconds with a fraction (`date +%s.%N`) keep their nanoseconds.
+    let frac = match v.split_once('.') {
+        Some((int, f)) if int.bytes().all(|b| b.is_ascii_digit()) && f.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{f:0<9}")[..9].parse::<i128>().unwrap_or(0)
+        }
+        _ => 0,
+    };
+    Ok(secs as i128 * 1_000_000_000 + frac)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,7 @@ mod prune;
 mod ps;
 mod registry;
 mod run;
+mod service;
 mod stats;
 mod system;
 pub mod terminal;

@@ -33,6 +33,8 @@ pub enum SystemCommand {
     Reset(super::prune::ResetArgs),
     /// Re-own the store after your subuid/subgid ranges changed (stops running containers)
     Migrate,
+    /// Serve the Docker Engine API on a socket (for the docker CLI, Docker SDKs, docker-compose, testcontainers)
+    Service(super::service::ServiceArgs),
 }
 
 pub fn dispatch(engine: &Engine, c: SystemCommand) -> CmdResult {
@@ -42,6 +44,7 @@ pub fn dispatch(engine: &Engine, c: SystemCommand) -> CmdResult {
         SystemCommand::Prune(a) => super::prune::prune(engine, a),
         SystemCommand::Reset(a) => super::prune::reset(engine, a),
         SystemCommand::Migrate => migrate(engine),
+        SystemCommand::Service(a) => super::service::service(engine, a),
     }
 }
 

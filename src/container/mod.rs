@@ -195,6 +195,7 @@ impl ContainerState {
     }
 }
 
+#[derive(Clone)]
 pub struct Container {
     pub config: ContainerConfig,
     pub state: ContainerState,

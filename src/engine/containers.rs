@@ -3,6 +3,8 @@
 //! supervising; these functions talk to it through state files, signals and
 //! the start pipe.
 
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
@@ -661,6 +663,31 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
     });
     super::health::add_to_inspect(&mut v, &c);
     Ok(v)
+}
+
+/// Set the terminal size of a `-t` container: its console is the first
+/// pty of its own devpts (the kernel tells the foreground process group
+/// with SIGWINCH).
+pub fn resize(engine: &Engine, arg: &str, rows: u16, cols: u16) -> Result<()> {
+    let c = get(engine, arg)?;
+    if c.state.status != Status::Running {
+        return Err(Error::NotRunning(arg.to_string()));
+    }
+    if !c.config.tty {
+        return Ok(());
+    }
+    let path = format!("/proc/{}/root/dev/pts/0", c.state.pid);
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(&path)
+        .map_err(|e| Error::io(format!("open the terminal of container {arg}"), e))?;
+    let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    if unsafe { libc::ioctl(f.as_raw_fd(), libc::TIOCSWINSZ, &ws) } != 0 {
+        return Err(Error::io(format!("resize the terminal of container {arg}"), std::io::Error::last_os_error()));
+    }
+    Ok(())
 }
 
 /// `rcon top`: the host's `ps` output for the container's processes (Docker

@@ -73,6 +73,76 @@ pub fn copy_out(engine: &Engine, name: &str, path: &str, follow: bool, out: &mut
     Ok(base)
 }
 
+/// What `HEAD /containers/{id}/archive` tells of a path (Docker's
+/// ContainerPathStat): `mode` is a Go `os.FileMode` (type bits high).
+#[derive(Debug, Clone)]
+pub struct PathStat {
+    pub name: String,
+    pub size: u64,
+    pub mode: u32,
+    pub mtime: String,
+    pub link_target: String,
+}
+
+/// The path in the container as `cp` would read it (not following a
+/// symlink at the end; its target is given).
+pub fn stat(engine: &Engine, name: &str, path: &str) -> Result<PathStat> {
+    use crate::storage::fsat::Kind;
+    let c = containers::get(engine, name)?;
+    let layers = layers_of(engine, &c)?;
+    let missing = || Error::NoSuchObject(format!("could not find the file {path} in container {name}"));
+    let view = Union::open(&layers).ctx(|| format!("read the file system of container {name}"))?;
+    let resolved = view.resolve(path, false).map_err(|_| missing())?;
+    let e = view.lookup(&resolved).ctx(|| format!("read {path} in container {name}"))?.ok_or_else(missing)?;
+    let perm = e.stat.perm() & 0o777;
+    // Go's os.FileMode: the permission bits low, the type and special bits high.
+    let mut mode = perm;
+    let bits = e.stat.perm();
+    if bits & 0o4000 != 0 {
+        mode |= 1 << 23;
+    }
+    if bits & 0o2000 != 0 {
+        mode |= 1 << 22;
+    }
+    if bits & 0o1000 != 0 {
+        mode |= 1 << 20;
+    }
+    let link_target = match e.stat.kind() {
+        Kind::Dir => {
+            mode |= 1 << 31;
+            String::new()
+        }
+        Kind::Symlink => {
+            mode |= 1 << 27;
+            e.parent.readlink(&e.name).map(|t| t.to_string_lossy().into_owned()).unwrap_or_default()
+        }
+        Kind::Char => {
+            mode |= (1 << 26) | (1 << 21);
+            String::new()
+        }
+        Kind::Block => {
+            mode |= 1 << 26;
+            String::new()
+        }
+        Kind::Fifo => {
+            mode |= 1 << 25;
+            String::new()
+        }
+        Kind::Socket => {
+            mode |= 1 << 24;
+            String::new()
+        }
+        Kind::File => String::new(),
+    };
+    Ok(PathStat {
+        name: base_name(path),
+        size: e.stat.size(),
+        mode,
+        mtime: crate::format::units::rfc3339_nano(e.stat.mtime(), 0),
+        link_target,
+    })
+}
+
 /// The name `copy_out` gives a path's entries: its last component ("."
 /// for the root).
 pub fn base_name(path: &str) -> String {

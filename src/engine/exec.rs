@@ -42,6 +42,11 @@ pub struct ExecProcess {
 }
 
 impl ExecProcess {
+    /// The pid of the helper that runs and waits for the process.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Its exit code, if it has exited.
     pub fn try_wait(&mut self) -> Option<i32> {
         self.child.try_wait().ok().flatten().map(exit_code)

@@ -132,8 +132,11 @@ pub fn wait(engine: &Engine, arg: &str, condition: &str) -> Result<i32> {
     loop {
         let c = match store.load(&id) {
             Ok(c) => c,
-            // Gone: what `removed` waits for; a --rm container ends so too.
-            Err(Error::NoSuchContainer(_)) => return Ok(last_code),
+            // Gone: what `removed` waits for; a --rm container ends so too,
+            // and its exit code is in the journal if we never saw it exited.
+            Err(Error::NoSuchContainer(_)) => {
+                return Ok(crate::events::last_exit_code(&engine.paths, &id).unwrap_or(last_code))
+            }
             Err(e) => return Err(e),
         };
         last_code = c.state.exit_code;

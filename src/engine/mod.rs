@@ -8,6 +8,7 @@ pub mod containers;
 pub mod cp;
 pub mod df;
 pub mod doctor;
+pub mod events;
 pub mod exec;
 pub mod health;
 pub mod images;

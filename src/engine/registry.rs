@@ -259,10 +259,16 @@ pub fn server_name(arg: Option<&str>) -> String {
 
 /// `rcon login`: check the credentials against the registry, then save them.
 pub fn login(engine: &Engine, server: &str, creds: Credentials, tls: TlsVerify) -> Result<()> {
+    check_login(engine, server, &creds, tls)?;
+    auth::store(&engine.paths.config, server, &creds)
+}
+
+/// Whether the registry takes these credentials (nothing is stored: the
+/// API's `/auth`, where the client keeps them).
+pub fn check_login(engine: &Engine, server: &str, creds: &Credentials, tls: TlsVerify) -> Result<()> {
     let cfg = config(engine)?;
     let c = Client::new(server, &cfg, tls, Some(creds.clone())).map_err(|e| reg_err(&format!("login {server}"), e))?;
-    c.check_login().map_err(|e| reg_err(&format!("login to {server} failed"), e))?;
-    auth::store(&engine.paths.config, server, &creds)
+    c.check_login().map_err(|e| reg_err(&format!("login to {server} failed"), e))
 }
 
 pub fn logout(engine: &Engine, server: &str) -> Result<bool> {

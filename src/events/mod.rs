@@ -196,6 +196,25 @@ pub fn default_line(ev: &Value) -> String {
     line
 }
 
+/// The exit code in the journal's last `die` event of container `id`: what
+/// a waiter needs when the container removed itself (`--rm`) before the
+/// waiter saw its exited state.
+pub fn last_exit_code(paths: &Paths, id: &str) -> Option<i32> {
+    let mut r = Reader::open(paths);
+    let mut code = None;
+    loop {
+        let batch = r.poll(&mut |_| {});
+        if batch.is_empty() {
+            return code;
+        }
+        for ev in batch {
+            if ev["Type"] == "container" && ev["Action"] == "die" && ev["Actor"]["ID"] == id {
+                code = ev["Actor"]["Attributes"]["exitCode"].as_str().and_then(|c| c.parse().ok());
+            }
+        }
+    }
+}
+
 /// Reads the journal from the start (`.1` first) and then follows it.
 pub struct Reader {
     dir: PathBuf,
