@@ -4,6 +4,7 @@
 #[macro_use]
 mod common;
 
+mod api;
 mod archives;
 mod build;
 mod concurrency;
