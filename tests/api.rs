@@ -94,7 +94,20 @@ both_modes!(docker_cli_copies_networks_and_volumes, |t| {
     // a user network: containers resolve each other by name
     ok(&s.docker(["network", "create", "appnet"]));
     ok(&s.docker(["run", "-d", "--name", "srv", "--network", "appnet", "busybox", "sleep", "1000"]));
-    let o = ok(&s.docker(["run", "--rm", "--network", "appnet", "busybox", "busybox", "ping", "-c", "1", "-W", "5", "srv"]));
+    let o = ok(&s.docker([
+        "run",
+        "--rm",
+        "--network",
+        "appnet",
+        "busybox",
+        "busybox",
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "5",
+        "srv",
+    ]));
     assert!(o.contains("1 packets received"), "{o}");
     // cp both ways
     let f = t.path("host.txt");

@@ -5,6 +5,7 @@
 mod common;
 
 mod api;
+mod api_clients;
 mod archives;
 mod build;
 mod concurrency;

@@ -128,7 +128,7 @@ pub fn net_config(engine: &Engine, f: &NetFlags, exposed: &mut Map<String, Value
             ports::reserve(p)?;
         }
     }
-    Ok(NetConfig { ports: specs, publish_all, networks })
+    Ok(NetConfig { ports: specs, publish_all, networks, disconnected: false })
 }
 
 /// The PORTS column of `ps`.
@@ -519,7 +519,8 @@ pub fn connect(engine: &Engine, network: &str, container: &str, aliases: &[Strin
     let c = store.load(&id)?;
     let name = c.config.name.trim_start_matches('/').to_string();
     let mode = Mode::of(&c.config.host.network_mode, &c.config.host.net);
-    if matches!(mode, Mode::Host | Mode::None | Mode::Container(_) | Mode::Pasta) {
+    let reconnect = mode == Mode::None && c.config.host.net.disconnected;
+    if matches!(mode, Mode::Host | Mode::None | Mode::Container(_) | Mode::Pasta) && !reconnect {
         return Err(bad(format!(
             "container {name} uses --network {}, which cannot be combined with other networks: recreate it with --network {}",
             c.config.host.network_mode, n.name
@@ -546,6 +547,7 @@ pub fn connect(engine: &Engine, network: &str, container: &str, aliases: &[Strin
     if cfg.host.net.networks.is_empty() && cfg.host.network_mode != "bridge" {
         cfg.host.network_mode = n.name.clone();
     }
+    cfg.host.net.disconnected = false;
     cfg.host.net.networks.push(a);
     store.write_config(&cfg)?;
     crate::events::emit(&engine.paths, "network", "connect", &n.id, &[("container", &id), ("name", &n.name)]);
@@ -576,6 +578,7 @@ pub fn disconnect(engine: &Engine, network: &str, container: &str, force: bool) 
         // Docker's container then has no network at all until connected again.
         cfg.host.network_mode =
             cfg.host.net.networks.first().map(|a| a.network.clone()).unwrap_or_else(|| "none".into());
+        cfg.host.net.disconnected = cfg.host.net.networks.is_empty();
     }
     store.write_config(&cfg)?;
     if let Ok(n) = n {

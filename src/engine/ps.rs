@@ -1,7 +1,7 @@
 //! Listing containers as `docker ps` and `GET /containers/json` do: which
 //! ones (running, or all), Docker's filters, newest first, `-n`/`--latest`.
-//! Filters with the same key are alternatives, different keys must all hold
-//! (the daemon's rule).
+//! Filters with the same key are alternatives, except labels, which must
+//! all hold; different keys must all hold (the daemon's rules).
 
 use std::collections::BTreeMap;
 
@@ -195,7 +195,16 @@ pub fn list(engine: &Engine, o: &ListOptions) -> Result<Vec<Container>> {
     let mut out: Vec<Container> = all
         .into_iter()
         .filter(|c| every_state || matches!(c.state.status, Status::Running | Status::Paused | Status::Restarting))
-        .filter(|c| by_key.values().all(|alts| alts.iter().any(|f| f.matches(c, &created_of))))
+        .filter(|c| {
+            by_key.iter().all(|(k, fs)| {
+                // Labels must all hold (moby's MatchKVList); other keys are alternatives.
+                if *k == "label" {
+                    fs.iter().all(|f| f.matches(c, &created_of))
+                } else {
+                    fs.iter().any(|f| f.matches(c, &created_of))
+                }
+            })
+        })
         .collect();
     if o.latest {
         out.truncate(1);

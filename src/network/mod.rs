@@ -112,6 +112,12 @@ pub struct NetConfig {
     /// The user-defined networks joined (`--network NAME`, `network connect`).
     #[serde(default)]
     pub networks: Vec<Attachment>,
+    /// Set when `network disconnect` took the container off its last
+    /// network (its mode is then `none`): unlike a container made with
+    /// `--network none`, it may be connected again (compose 1.x
+    /// disconnects and reconnects every container before starting it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disconnected: bool,
 }
 
 /// A container's membership of a user-defined network.
