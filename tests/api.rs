@@ -185,3 +185,53 @@ both_modes!(api_answers_in_dockers_shapes, |t| {
     let (code, _, _) = s.http("DELETE", &format!("/containers/{id}"), b"");
     assert_eq!(code, 204);
 });
+
+/// A command run under a pty (`script`), its stdin `input`.
+fn under_pty(s: &Service, cmd: &str, input: &str) -> (Option<i32>, String) {
+    use std::io::Write;
+    let mut c = s.client("script", ["-qec", cmd, "/dev/null"]);
+    c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    (o.status.code(), String::from_utf8_lossy(&o.stdout).replace('\r', ""))
+}
+
+both_modes!(docker_cli_terminals_logs_and_events, |t| {
+    t.load_busybox("busybox");
+    let s = Service::start(t);
+    let since = ok(&s.docker(["version", "--format", "{{.Server.Version}}"]));
+    assert!(!since.is_empty());
+    let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    // run -it: a terminal inside, the exit code outside.
+    let (code, out) = under_pty(&s, "docker run --rm -it busybox sh", "tty; exit 5\n");
+    assert_eq!(code, Some(5), "{out}");
+    assert!(out.contains("/dev/pts/0"), "{out}");
+    // exec -it into a running container, interactive.
+    ok(&s.docker(["run", "-d", "--name", "box", "busybox", "sh", "-c", "echo a; sleep 0.5; echo b; exec sleep 1000"]));
+    let (code, out) = under_pty(&s, "docker exec -it box sh", "echo in-$((1+1)); exit 6\n");
+    assert_eq!(code, Some(6), "{out}");
+    assert!(out.contains("in-2"), "{out}");
+    // logs -f of a container that finishes: everything, then the end.
+    ok(&s.docker(["run", "-d", "--name", "short", "busybox", "sh", "-c", "echo one; sleep 0.5; echo two"]));
+    assert_eq!(ok(&s.docker(["logs", "-f", "short"])), "one\ntwo\n");
+    assert_eq!(ok(&s.docker(["logs", "--tail", "1", "short"])), "two\n");
+    // events of the window, with the legacy fields
+    // The window ends now: `--until` in the future would wait for it.
+    let end = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 1;
+    let ev = ok(&s.docker([
+        "events",
+        "--since",
+        &start.to_string(),
+        "--until",
+        &end.to_string(),
+        "--filter",
+        "container=short",
+        "--format",
+        "{{.Type}} {{.Action}} {{.Status}}",
+    ]));
+    for line in ["container create create", "container start start", "container die die"] {
+        assert!(ev.lines().any(|l| l == line), "{line} missing in\n{ev}");
+    }
+    ok(&s.docker(["rm", "-f", "box", "short"]));
+});

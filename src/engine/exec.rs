@@ -112,7 +112,9 @@ pub fn exec(engine: &Engine, arg: &str, o: &ExecOptions, stdio: ExecStdio) -> Re
     let json = serde_json::to_vec(o).map_err(|e| Error::Other(e.to_string()))?;
     let _ = std::fs::File::from(opt_w).write_all(&json);
     let mut answer = String::new();
-    let _ = std::fs::File::from(ans_r).read_to_string(&mut answer);
+    // One line, not the pipe's EOF: the helper's forked waiter keeps its
+    // copy of the pipe open for as long as the process runs.
+    let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(std::fs::File::from(ans_r)), &mut answer);
     let mut process = ExecProcess { child, pty };
     if answer.trim() == "OK" {
         crate::events::container(&engine.paths, &c.config, &format!("exec_start: {}", o.cmd.join(" ")), &[]);
@@ -141,11 +143,11 @@ fn running(c: &Container, arg: &str) -> Result<()> {
 }
 
 /// Entry point of `rcon __exec ID PATHS…` (see [`exec`]): options on fd 3,
-/// "OK" or "ERR CODE MESSAGE" on fd 4, then the process's exit code.
+/// a line "OK" or "ERR CODE MESSAGE" on fd 4, then the process's exit code.
 pub fn helper_main(args: &[String]) -> i32 {
     let mut answer = unsafe { std::fs::File::from_raw_fd(4) };
     let mut fail = |code: i32, msg: String| {
-        let _ = write!(answer, "ERR {code} {}", msg.replace('\n', " "));
+        let _ = writeln!(answer, "ERR {code} {}", msg.replace('\n', " "));
         code
     };
     let Some((paths, args)) = crate::paths::Paths::from_args(args) else {
@@ -173,7 +175,7 @@ pub fn helper_main(args: &[String]) -> i32 {
     match exec::start(&spec) {
         Err(e) => fail(e.code, e.message),
         Ok(waiter) => {
-            let _ = answer.write_all(b"OK");
+            let _ = answer.write_all(b"OK\n");
             drop(answer);
             waiter.map(exec::wait).unwrap_or(0)
         }
