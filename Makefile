@@ -15,14 +15,15 @@ HOST_PKGS := uidmap busybox-static git skopeo attr slirp4netns passt fuse-overla
 
 export RCON_TEST_USER = $(TEST_USER)
 
-.PHONY: all build deps demo test test-setup install man completions clean help
+.PHONY: all build deps demo test test-setup install install-docker-links man completions clean help
 
 all: build
 
 help:
 	@echo "make demo        install host packages (as root; as a user: list them), build, run the demo"
 	@echo "make test        prepare the machine (as root) and run every test"
-	@echo "make install     install rcon, man pages and completions under PREFIX=$(PREFIX)"
+	@echo "make install     install rcon, man pages, completions and the systemd user units under PREFIX=$(PREFIX)"
+	@echo "make install-docker-links   also install \`docker\` as a link to rcon (BINDIR=$(BINDIR); FORCE=1 replaces a real docker)"
 
 build:
 	$(CARGO) build --release --locked
@@ -52,16 +53,23 @@ test-setup: deps
 		grep -q "^$(TEST_USER):" /etc/subuid || usermod --add-subuids 200000-265535 $(TEST_USER); \
 		grep -q "^$(TEST_USER):" /etc/subgid || usermod --add-subgids 200000-265535 $(TEST_USER); \
 		for d in /dev/net/tun /dev/fuse; do [ -e $$d ] && chmod 0666 $$d || true; done; \
+		TEST_USER=$(TEST_USER) bash contrib/test-setup/api-clients.sh; \
 	else \
 		grep -q "^$$(id -un):" /etc/subuid || echo "note: $$(id -un) has no /etc/subuid range; ask root for: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $$(id -un)"; \
 	fi
 
+# As root, the Docker oracle (dockerd 20.10 on a private socket) runs for
+# the differential API tests and is stopped afterwards.
 test: test-setup
-	@if command -v cargo-nextest >/dev/null 2>&1; then \
-		$(CARGO) nextest run --locked --no-fail-fast; \
+	@if [ "$$(id -u)" = 0 ]; then bash contrib/test-setup/oracle.sh start >/dev/null; fi; \
+	status=0; \
+	if command -v cargo-nextest >/dev/null 2>&1; then \
+		$(CARGO) nextest run --locked --no-fail-fast || status=$$?; \
 	else \
-		$(CARGO) test --locked --no-fail-fast; \
-	fi
+		$(CARGO) test --locked --no-fail-fast || status=$$?; \
+	fi; \
+	if [ "$$(id -u)" = 0 ]; then bash contrib/test-setup/oracle.sh stop || true; fi; \
+	exit $$status
 
 man: build
 	$(RELEASE) __man man
@@ -79,6 +87,20 @@ install: man completions
 	install -D -m 0644 contrib/completions/rcon.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/rcon
 	install -D -m 0644 contrib/completions/_rcon $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_rcon
 	install -D -m 0644 contrib/completions/rcon.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/rcon.fish
+	install -D -m 0644 contrib/systemd/rcon.socket $(DESTDIR)$(PREFIX)/lib/systemd/user/rcon.socket
+	sed 's|@BINDIR@|$(BINDIR)|' contrib/systemd/rcon.service > contrib/systemd/rcon.service.out
+	install -D -m 0644 contrib/systemd/rcon.service.out $(DESTDIR)$(PREFIX)/lib/systemd/user/rcon.service
+	rm -f contrib/systemd/rcon.service.out
+
+# `docker` as a link to rcon: scripts and tools that run `docker` get rcon
+# (its usage and help then say `docker`). A docker that is not rcon is kept
+# unless FORCE=1.
+install-docker-links:
+	@t=$(DESTDIR)$(BINDIR)/docker; \
+	if [ -e "$$t" ] && [ "$$(readlink "$$t")" != rcon ] && [ "$(FORCE)" != 1 ]; then \
+		echo "$$t exists and is not rcon; keep it, or replace it with: make install-docker-links FORCE=1"; exit 1; \
+	fi; \
+	install -d $(DESTDIR)$(BINDIR) && ln -sfn rcon "$$t" && echo "$$t -> rcon"
 
 clean:
 	$(CARGO) clean

@@ -115,7 +115,10 @@ fn life(engine: &Engine, name: &str) -> (String, String) {
         }
     }
     assert_eq!(code.as_deref(), Some("0"));
-    assert_eq!(rcon::engine::lifecycle::wait(engine, &id, "not-running").unwrap(), 0);
+    assert_eq!(
+        rcon::engine::lifecycle::wait(engine, &id, "not-running", &rcon::engine::Cancel::never()).unwrap(),
+        Some(0)
+    );
     // Listed by its label, and only it.
     let found = ps::list(
         engine,
@@ -130,10 +133,16 @@ fn life(engine: &Engine, name: &str) -> (String, String) {
     // The last log entry.
     let mut lines = Vec::new();
     let tail = ReadOptions { tail: Some(1), ..Default::default() };
-    containers::logs(engine, &id, &tail, &mut |e| {
-        lines.push(String::from_utf8_lossy(&e.line).to_string());
-        Ok(())
-    })
+    containers::logs(
+        engine,
+        &id,
+        &tail,
+        &mut |e| {
+            lines.push(String::from_utf8_lossy(&e.line).to_string());
+            Ok(())
+        },
+        &rcon::engine::Cancel::never(),
+    )
     .unwrap();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0] == format!("{name} err\n") || lines[0] == format!("{name} got hello-{name}\n"), "{lines:?}");

@@ -266,12 +266,14 @@ pub async fn wait(st: &Arc<State>, id: &str, q: Query) -> Handled {
     })
     .await?;
     let (tx, resp) = http::stream("application/json");
+    let cancel = http::cancel_on_close(&tx);
     let busy = st.busy();
     let st2 = st.clone();
     tokio::task::spawn_blocking(move || {
         let _busy = busy;
-        let body = match crate::engine::lifecycle::wait(&st2.engine, &cid, condition) {
-            Ok(code) => json!({"Error": null, "StatusCode": code}),
+        let body = match crate::engine::lifecycle::wait(&st2.engine, &cid, condition, &cancel) {
+            Ok(Some(code)) => json!({"Error": null, "StatusCode": code}),
+            Ok(None) => return,
             Err(err) => json!({"Error": {"Message": err.to_string()}, "StatusCode": -1}),
         };
         let _ = tx.blocking_send(http::encode(&body));
@@ -314,20 +316,27 @@ pub async fn logs(st: &Arc<State>, id: &str, q: Query) -> Handled {
     .await?;
     let ct = if tty { "application/vnd.docker.raw-stream" } else { "application/vnd.docker.multiplexed-stream" };
     let (tx, resp) = http::stream(ct);
+    let cancel = http::cancel_on_close(&tx);
     let busy = st.busy();
     let st2 = st.clone();
     tokio::task::spawn_blocking(move || {
         let _busy = busy;
-        let _ = eng::logs(&st2.engine, &id, &opts, &mut |entry| {
-            use crate::monitor::logs::Stream;
-            let stream = if entry.stream == Stream::Stderr { STDERR } else { STDOUT };
-            if (stream == STDOUT && !out) || (stream == STDERR && !err) {
-                return Ok(());
-            }
-            let data = crate::monitor::logs::render(entry, timestamps);
-            let bytes = if tty { data } else { attach::frame(stream, &data) };
-            tx.blocking_send(Bytes::from(bytes)).map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
-        });
+        let _ = eng::logs(
+            &st2.engine,
+            &id,
+            &opts,
+            &mut |entry| {
+                use crate::monitor::logs::Stream;
+                let stream = if entry.stream == Stream::Stderr { STDERR } else { STDOUT };
+                if (stream == STDOUT && !out) || (stream == STDERR && !err) {
+                    return Ok(());
+                }
+                let data = crate::monitor::logs::render(entry, timestamps);
+                let bytes = if tty { data } else { attach::frame(stream, &data) };
+                tx.blocking_send(Bytes::from(bytes)).map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+            },
+            &cancel,
+        );
     });
     Ok(resp)
 }

@@ -170,6 +170,20 @@ pub fn stream(content_type: &str) -> (tokio::sync::mpsc::Sender<Bytes>, Resp) {
     (tx, r)
 }
 
+/// Set once the receiving end of a streamed body is gone (hyper drops it
+/// when the client disconnects): the engine call feeding it stops at its
+/// next poll instead of holding a thread, and the service's idle clock,
+/// until the container next does something.
+pub fn cancel_on_close(tx: &tokio::sync::mpsc::Sender<Bytes>) -> crate::engine::Cancel {
+    let cancel = crate::engine::Cancel::default();
+    let (c, tx) = (cancel.clone(), tx.clone());
+    tokio::spawn(async move {
+        tx.closed().await;
+        c.cancel();
+    });
+    cancel
+}
+
 /// A request's query string as Docker's handlers read it.
 #[derive(Debug, Default, Clone)]
 pub struct Query(pub HashMap<String, Vec<String>>);

@@ -62,7 +62,20 @@ impl Listen {
         match self {
             Listen::Unix(p) => format!("unix://{}", p.display()),
             Listen::Tcp { addr, .. } => format!("tcp://{addr}"),
-            Listen::Activated(_) => "(the socket systemd listens on)".into(),
+            Listen::Activated(fds) => fds
+                .iter()
+                .find_map(|&fd| {
+                    use nix::sys::socket::{getsockname, UnixAddr};
+                    if let Ok(a) = getsockname::<UnixAddr>(fd) {
+                        if let Some(p) = a.path() {
+                            return Some(format!("unix://{}", p.display()));
+                        }
+                    }
+                    // Borrowed, not owned: ManuallyDrop leaves the fd open.
+                    let l = std::mem::ManuallyDrop::new(unsafe { std::net::TcpListener::from_raw_fd(fd) });
+                    l.local_addr().ok().map(|a| format!("tcp://{a}"))
+                })
+                .unwrap_or_else(|| "(the sockets systemd passed)".into()),
         }
     }
 
@@ -111,6 +124,11 @@ fn activated() -> Option<Vec<RawFd>> {
         return None;
     }
     let n: i32 = std::env::var("LISTEN_FDS").ok()?.parse().ok()?;
+    // Ours alone: the containers' monitors we start must not see them.
+    // (Still single-threaded: the runtime starts after the listeners.)
+    std::env::remove_var("LISTEN_PID");
+    std::env::remove_var("LISTEN_FDS");
+    std::env::remove_var("LISTEN_FDNAMES");
     (n > 0).then(|| (3..3 + n).collect())
 }
 

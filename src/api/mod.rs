@@ -89,6 +89,11 @@ pub async fn blocking<T: Send + 'static>(
 /// Run the service until it has been idle for `o.idle`.
 pub fn serve(engine: Engine, o: ServiceOptions) -> Result<()> {
     let listeners = o.listen.bind()?;
+    // The socket we made goes when we do (unless another service replaced it).
+    let ours = match &o.listen {
+        Listen::Unix(p) => std::fs::metadata(p).ok().map(|m| (p.clone(), std::os::unix::fs::MetadataExt::ino(&m))),
+        _ => None,
+    };
     let state = Arc::new(State {
         engine,
         active: AtomicUsize::new(0),
@@ -125,6 +130,11 @@ pub fn serve(engine: Engine, o: ServiceOptions) -> Result<()> {
     });
     // In-flight blocking work (none when idle) must not keep us.
     rt.shutdown_timeout(Duration::from_secs(1));
+    if let Some((p, ino)) = ours {
+        if std::fs::metadata(&p).is_ok_and(|m| std::os::unix::fs::MetadataExt::ino(&m) == ino) {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
     Ok(())
 }
 

@@ -108,11 +108,12 @@ pub async fn events(st: &Arc<State>, q: Query) -> Handled {
     }
     let filter = crate::events::Filter::parse(&specs)?;
     let (tx, resp) = http::stream("application/json");
+    let cancel = http::cancel_on_close(&tx);
     let busy = st.busy();
     let st2 = st.clone();
     tokio::task::spawn_blocking(move || {
         let _busy = busy;
-        let o = crate::engine::events::EventsOptions { since, until, filter };
+        let o = crate::engine::events::EventsOptions { since, until, filter, cancel };
         crate::engine::events::follow(&st2.engine, &o, &mut |ev| {
             tx.blocking_send(Bytes::from(http::encode(&legacy(ev)).to_vec())).map_err(|_| std::io::Error::other("gone"))
         });

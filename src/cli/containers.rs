@@ -189,8 +189,8 @@ pub struct WaitArgs {
 pub fn wait(engine: &Engine, a: WaitArgs) -> CmdResult {
     let mut failed = false;
     for n in &a.containers {
-        match crate::engine::lifecycle::wait(engine, n, &a.condition) {
-            Ok(code) => out(&format!("{code}\n")),
+        match crate::engine::lifecycle::wait(engine, n, &a.condition, &crate::engine::Cancel::never()) {
+            Ok(code) => out(&format!("{}\n", code.unwrap_or(-1))),
             Err(e) => {
                 eprintln!("Error: {e}");
                 failed = true;

@@ -33,7 +33,7 @@ pub fn events(engine: &Engine, a: EventsArgs) -> CmdResult {
         // A bad template fails now, not at the first event.
         crate::format::template::Template::parse(f)?;
     }
-    let o = crate::engine::events::EventsOptions { since, until, filter };
+    let o = crate::engine::events::EventsOptions { since, until, filter, cancel: crate::engine::Cancel::never() };
     let mut failed = None;
     crate::engine::events::follow(engine, &o, &mut |ev| {
         let line = match &a.format {

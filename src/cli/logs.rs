@@ -72,6 +72,6 @@ pub fn logs_cmd(engine: &Engine, a: LogsArgs) -> CmdResult {
             logs::Stream::Stderr => std::io::stderr().write_all(&bytes),
         }
     };
-    eng::logs(engine, &a.container, &opts, &mut emit)?;
+    eng::logs(engine, &a.container, &opts, &mut emit, &crate::engine::Cancel::never())?;
     Ok(0)
 }

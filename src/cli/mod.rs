@@ -174,7 +174,15 @@ enum Command {
 
 /// Parse argv, run the command, return the process exit status.
 pub fn run() -> i32 {
-    let cli = match Cli::try_parse() {
+    // Installed as `docker` (a link to rcon), usage and help say `docker`,
+    // as the user typed it.
+    let prog = invoked_as();
+    let parsed = cli_command()
+        .name(prog)
+        .bin_name(prog)
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind::*;
@@ -252,6 +260,16 @@ pub fn run() -> i32 {
             eprintln!("Error: {}", error_chain(&e));
             code
         }
+    }
+}
+
+/// The name rcon was run under: `docker` through a link of that name
+/// (`make install-docker-links`), else `rcon`.
+fn invoked_as() -> &'static str {
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    match std::path::Path::new(&argv0).file_name().and_then(|n| n.to_str()) {
+        Some("docker") => "docker",
+        _ => "rcon",
     }
 }
 

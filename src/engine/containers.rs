@@ -457,7 +457,7 @@ pub fn remove(engine: &Engine, arg: &str, force: bool) -> Result<String> {
 
 /// `rcon wait`: block until the container stops; its exit code.
 pub fn wait(engine: &Engine, arg: &str) -> Result<i32> {
-    super::lifecycle::wait(engine, arg, "not-running")
+    Ok(super::lifecycle::wait(engine, arg, "not-running", &super::Cancel::never())?.unwrap_or(-1))
 }
 
 pub fn list(engine: &Engine) -> Result<Vec<Container>> {
@@ -505,13 +505,15 @@ pub fn logs(
     arg: &str,
     o: &crate::monitor::logs::ReadOptions,
     emit: &mut dyn FnMut(&crate::monitor::logs::LogEntry) -> std::io::Result<()>,
+    cancel: &super::Cancel,
 ) -> Result<()> {
     use crate::monitor::logs::{self, LogError};
     let store = ContainerStore::open(&engine.paths)?;
     let id = store.resolve(arg)?;
     let c = store.load(&id)?;
     let driver = logs::Driver::parse(&c.config.host.log_driver).map_err(|e| bad(e.to_string()))?;
-    let mut keep = || store.load(&id).map(|c| c.state.status == Status::Running).unwrap_or(false);
+    let mut keep =
+        || !cancel.is_cancelled() && store.load(&id).map(|c| c.state.status == Status::Running).unwrap_or(false);
     match logs::read(&store.log_path(&id), driver, o, emit, &mut keep) {
         Ok(()) => Ok(()),
         // The reader went away (`rcon logs c | head -1`, a closed API

@@ -14,10 +14,12 @@ pub struct EventsOptions {
     pub since: Option<i128>,
     pub until: Option<i128>,
     pub filter: Filter,
+    /// Stop following when set.
+    pub cancel: super::Cancel,
 }
 
 /// Every event of the window to `emit`, in order; returns at `until`, or
-/// when `emit` fails (the reader went away).
+/// when `emit` fails or `o.cancel` is set (the reader went away).
 pub fn follow(engine: &Engine, o: &EventsOptions, emit: &mut dyn FnMut(&Value) -> std::io::Result<()>) {
     let (now, now_nanos) = units::now();
     let from = o.since.unwrap_or(if o.until.is_some() { 0 } else { now as i128 * 1_000_000_000 + now_nanos as i128 });
@@ -31,6 +33,9 @@ pub fn follow(engine: &Engine, o: &EventsOptions, emit: &mut dyn FnMut(&Value) -
             if emit(&ev).is_err() {
                 return;
             }
+        }
+        if o.cancel.is_cancelled() {
+            return;
         }
         if let Some(u) = o.until {
             let (s, n) = units::now();

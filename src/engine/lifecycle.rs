@@ -124,7 +124,7 @@ pub fn update_resources(engine: &Engine, arg: &str, given: &Limits) -> Result<()
 
 /// `rcon wait --condition`: not-running (Docker's default), next-exit or
 /// removed. Returns the exit code.
-pub fn wait(engine: &Engine, arg: &str, condition: &str) -> Result<i32> {
+pub fn wait(engine: &Engine, arg: &str, condition: &str, cancel: &super::Cancel) -> Result<Option<i32>> {
     let store = ContainerStore::open(&engine.paths)?;
     let id = store.resolve(arg)?;
     let first = store.load(&id)?;
@@ -135,17 +135,17 @@ pub fn wait(engine: &Engine, arg: &str, condition: &str) -> Result<i32> {
             // Gone: what `removed` waits for; a --rm container ends so too,
             // and its exit code is in the journal if we never saw it exited.
             Err(Error::NoSuchContainer(_)) => {
-                return Ok(crate::events::last_exit_code(&engine.paths, &id).unwrap_or(last_code))
+                return Ok(Some(crate::events::last_exit_code(&engine.paths, &id).unwrap_or(last_code)))
             }
             Err(e) => return Err(e),
         };
         last_code = c.state.exit_code;
         let live = matches!(c.state.status, Status::Running | Status::Restarting | Status::Paused);
         match condition {
-            "not-running" | "" if !live => return Ok(c.state.exit_code),
+            "not-running" | "" if !live => return Ok(Some(c.state.exit_code)),
             // A new exit: the finish time moved on since we started waiting.
             "next-exit" if c.state.finished_at != first.state.finished_at && !c.state.finished_at.is_empty() => {
-                return Ok(c.state.exit_code)
+                return Ok(Some(c.state.exit_code))
             }
             "not-running" | "" | "next-exit" | "removed" => {}
             other => {
@@ -153,6 +153,9 @@ pub fn wait(engine: &Engine, arg: &str, condition: &str) -> Result<i32> {
                     "invalid condition {other:?}: use not-running, next-exit or removed"
                 )))
             }
+        }
+        if cancel.is_cancelled() {
+            return Ok(None);
         }
         std::thread::sleep(Duration::from_millis(20));
     }

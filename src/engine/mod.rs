@@ -54,6 +54,26 @@ impl Engine {
     }
 }
 
+/// A stop request for the engine's long calls (wait, following logs or
+/// events): a front end sets it when its client goes away, and the call
+/// returns at its next poll instead of when the container next does
+/// something.
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Cancel {
+    /// One that is never set (a CLI's caller stays until the end).
+    pub fn never() -> Cancel {
+        Cancel::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -14,7 +14,7 @@ pub const VENV: &str = "/opt/rcon-test-venv";
 
 pub struct Service<'a> {
     pub t: &'a TestEnv,
-    child: Child,
+    child: Option<Child>,
     pub socket: PathBuf,
 }
 
@@ -23,12 +23,19 @@ impl<'a> Service<'a> {
     pub fn start(t: &'a TestEnv) -> Service<'a> {
         let socket = t.path("api.sock");
         let mut c = t.cmd(["system", "service", "--time", "0", &format!("unix://{}", socket.display())]);
-        c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        // Its warnings go to a file (a pipe nobody reads would fill up).
+        let log = std::fs::File::create(t.path("service.log")).unwrap();
+        c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
         let child = c.spawn().expect("start rcon system service");
         wait_for("the API socket", Duration::from_secs(10), || {
             std::os::unix::net::UnixStream::connect(&socket).ok().map(|_| ())
         });
-        Service { t, child, socket }
+        Service { t, child: Some(child), socket }
+    }
+
+    /// Clients for a service someone else started on `socket`.
+    pub fn attach(t: &'a TestEnv, socket: &std::path::Path) -> Service<'a> {
+        Service { t, child: None, socket: socket.to_path_buf() }
     }
 
     pub fn docker_host(&self) -> String {
@@ -130,8 +137,10 @@ pub fn timeout(c: &mut Command, limit: Duration) -> Output {
 
 impl Drop for Service<'_> {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
