@@ -7,7 +7,7 @@ use crate::common::*;
 use serde_json::json;
 
 /// A raw tar header whose name the tar crate would refuse to write.
-fn raw_entry(out: &mut Vec<u8>, name: &str, kind: u8, link: &str, data: &[u8], mode: u32) {
+pub fn raw_entry(out: &mut Vec<u8>, name: &str, kind: u8, link: &str, data: &[u8], mode: u32) {
     let mut h = tar::Header::new_old();
     {
         let o = h.as_old_mut();
@@ -24,7 +24,7 @@ fn raw_entry(out: &mut Vec<u8>, name: &str, kind: u8, link: &str, data: &[u8], m
     out.resize(out.len().div_ceil(512) * 512, 0);
 }
 
-fn finish(mut v: Vec<u8>) -> Vec<u8> {
+pub fn finish(mut v: Vec<u8>) -> Vec<u8> {
     v.extend_from_slice(&[0u8; 1024]);
     v
 }

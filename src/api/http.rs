@@ -170,18 +170,14 @@ pub fn stream(content_type: &str) -> (tokio::sync::mpsc::Sender<Bytes>, Resp) {
     (tx, r)
 }
 
-/// Set once the receiving end of a streamed body is gone (hyper drops it
-/// when the client disconnects): the engine call feeding it stops at its
-/// next poll instead of holding a thread, and the service's idle clock,
-/// until the container next does something.
+/// Cancelled once the receiving end of a streamed body is gone (hyper
+/// drops it when the client disconnects): the engine call feeding it stops
+/// at its next poll instead of holding a thread, and the service's idle
+/// clock, until the container next does something. A weak sender, so the
+/// check never keeps the body open.
 pub fn cancel_on_close(tx: &tokio::sync::mpsc::Sender<Bytes>) -> crate::engine::Cancel {
-    let cancel = crate::engine::Cancel::default();
-    let (c, tx) = (cancel.clone(), tx.clone());
-    tokio::spawn(async move {
-        tx.closed().await;
-        c.cancel();
-    });
-    cancel
+    let weak = tx.downgrade();
+    crate::engine::Cancel::when(move || weak.upgrade().is_none_or(|tx| tx.is_closed()))
 }
 
 /// A request's query string as Docker's handlers read it.

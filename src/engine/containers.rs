@@ -91,7 +91,7 @@ fn container_name(o: &ContainerSpec, id: &str) -> Result<String> {
         Some(n) => {
             let n = n.strip_prefix('/').unwrap_or(n);
             if !names::valid_name(n) {
-                return Err(bad(format!("invalid container name {n:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
+                return Err(bad(format!("Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
             }
             Ok(n.to_string())
         }
@@ -472,7 +472,7 @@ pub fn get(engine: &Engine, arg: &str) -> Result<Container> {
 
 pub fn rename(engine: &Engine, arg: &str, new: &str) -> Result<()> {
     if !names::valid_name(new) {
-        return Err(bad(format!("invalid container name {new:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
+        return Err(bad(format!("Invalid container name ({new}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")));
     }
     let store = ContainerStore::open(&engine.paths)?;
     let id = store.resolve(arg)?;

@@ -55,22 +55,35 @@ impl Engine {
 }
 
 /// A stop request for the engine's long calls (wait, following logs or
-/// events): a front end sets it when its client goes away, and the call
-/// returns at its next poll instead of when the container next does
-/// something.
-#[derive(Clone, Debug, Default)]
-pub struct Cancel(std::sync::Arc<std::sync::atomic::AtomicBool>);
+/// events): a front end sets it, or gives a check, for when its client
+/// goes away, and the call returns at its next poll instead of when the
+/// container next does something.
+#[derive(Clone, Default)]
+pub struct Cancel {
+    flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    check: Option<std::sync::Arc<dyn Fn() -> bool + Send + Sync>>,
+}
 
 impl Cancel {
     /// One that is never set (a CLI's caller stays until the end).
     pub fn never() -> Cancel {
         Cancel::default()
     }
+    /// Cancelled once `gone()` says so (asked at every poll).
+    pub fn when(gone: impl Fn() -> bool + Send + Sync + 'static) -> Cancel {
+        Cancel { check: Some(std::sync::Arc::new(gone)), ..Default::default() }
+    }
     pub fn cancel(&self) {
-        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.flag.store(true, std::sync::atomic::Ordering::SeqCst);
     }
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::SeqCst)
+        self.flag.load(std::sync::atomic::Ordering::SeqCst) || self.check.as_ref().is_some_and(|gone| gone())
+    }
+}
+
+impl std::fmt::Debug for Cancel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Cancel({})", self.is_cancelled())
     }
 }
 
