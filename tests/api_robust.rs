@@ -271,3 +271,111 @@ both_modes!(many_clients_at_once, |t| {
     assert_eq!(t.rcon(["ps", "-aq"]).ok(), "");
     assert_eq!(ok(&s.docker(["ps", "-aq"])), "");
 });
+
+/// A small deterministic generator (xorshift64*), seeded per run and
+/// printed, so a failure can be replayed with RCON_FUZZ_SEED.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+both_modes!(fuzzed_requests_leave_it_serving, |t| {
+    t.load_busybox("busybox");
+    let s = Service::start(t);
+    let seed = std::env::var("RCON_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
+    });
+    eprintln!("fuzz seed {seed} (RCON_FUZZ_SEED={seed} replays it)");
+    let create = r#"{"Image":"busybox","Cmd":["true"],"Labels":{"a":"b"},"HostConfig":{"Binds":["/tmp:/x:ro"],"PortBindings":{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"0"}]},"RestartPolicy":{"Name":"no"}}}"#;
+    let templates: Vec<String> = vec![
+        format!("POST /v1.41/containers/create?name=fz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{create}", create.len()),
+        "GET /v1.41/containers/json?all=1&filters=%7B%22label%22%3A%5B%22a%3Db%22%5D%7D HTTP/1.1\r\nHost: x\r\n\r\n".into(),
+        "GET /v1.41/containers/fz/logs?stdout=1&tail=5 HTTP/1.1\r\nHost: x\r\n\r\n".into(),
+        "POST /v1.41/containers/fz/exec HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n{\"Cmd\":[\"true\"]}    ".into(),
+        "HEAD /v1.41/containers/fz/archive?path=/etc/../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n".into(),
+        "POST /v1.41/networks/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 34\r\n\r\n{\"Name\":\"fznet\",\"Labels\":{\"k\":1}}".into(),
+        "POST /v1.41/volumes/create HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{\"Name\":\"fzvol\"}\r\n0\r\n\r\n".into(),
+        "GET /v1.41/images/busybox/json HTTP/1.1\r\nHost: x\r\n\r\n".into(),
+        "DELETE /v1.41/containers/fz?force=1&v=1 HTTP/1.1\r\nHost: x\r\n\r\n".into(),
+    ];
+    let noise = b"{}[]\":,\\/\r\n\0%?&=.-~ \xff\xfeaZ09";
+    let n = 400;
+    let mut cases = Vec::new();
+    let mut rng = Rng(seed);
+    for _ in 0..n {
+        let mut b = templates[rng.below(templates.len())].clone().into_bytes();
+        // A quarter go as they are (the handlers' real work, concurrently
+        // with the garbage), the rest with one to three mutations.
+        let mutations = [0, 1, 1, 2, 3][rng.below(5)];
+        for _ in 0..mutations {
+            let at = rng.below(b.len());
+            match rng.below(4) {
+                0 => b.truncate(at),
+                1 => b[at] = noise[rng.below(noise.len())],
+                2 => b.insert(at, noise[rng.below(noise.len())]),
+                _ => {
+                    let len = rng.below(64).min(b.len() - at);
+                    b.drain(at..at + len);
+                }
+            }
+            if b.is_empty() {
+                break;
+            }
+        }
+        let half_close = rng.below(2) == 0;
+        cases.push((b, half_close));
+    }
+    let answers: Vec<std::sync::Mutex<usize>> = (0..6).map(|_| Default::default()).collect();
+    std::thread::scope(|sc| {
+        for chunk in cases.chunks(n / 8) {
+            let (s, answers) = (&s, &answers);
+            sc.spawn(move || {
+                for (b, half_close) in chunk {
+                    let Ok(mut c) = UnixStream::connect(&s.socket) else { panic!("the service stopped accepting") };
+                    c.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+                    let _ = c.write_all(b);
+                    // Half of them half-close like a client that is done
+                    // sending (hyper, as Go's server, then drops the
+                    // connection); the others wait for what comes back.
+                    if *half_close {
+                        let _ = c.shutdown(std::net::Shutdown::Write);
+                    }
+                    let mut sink = Vec::new();
+                    let _ = c.read_to_end(&mut sink);
+                    let class = if sink.starts_with(b"HTTP/1.1 ") { (sink[9] - b'0') as usize } else { 0 };
+                    *answers[class.min(5)].lock().unwrap() += 1;
+                    if sink.starts_with(b"HTTP/1.1 5") {
+                        let text = String::from_utf8_lossy(&sink);
+                        assert!(
+                            !text.contains("panicked"),
+                            "a handler panicked on {:?}: {text}",
+                            String::from_utf8_lossy(b)
+                        );
+                    }
+                }
+            });
+        }
+    });
+    let counts: Vec<usize> = answers.iter().map(|m| *m.lock().unwrap()).collect();
+    eprintln!(
+        "answers: none {}, 1xx {}, 2xx {}, 3xx {}, 4xx {}, 5xx {}",
+        counts[0], counts[1], counts[2], counts[3], counts[4], counts[5]
+    );
+    assert!(counts[2] > 0 && counts[4] > 0, "the fuzz reached no handler: {counts:?}");
+    alive(&s);
+    // State reads back whole through both front ends.
+    ok(&s.docker(["ps", "-a"]));
+    t.rcon(["ps", "-a"]).ok();
+    t.rcon(["network", "ls"]).ok();
+    t.rcon(["volume", "ls"]).ok();
+    assert_eq!(ok(&s.docker(["run", "--rm", "busybox", "echo", "still fine"])), "still fine\n");
+});
