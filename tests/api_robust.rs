@@ -68,7 +68,7 @@ both_modes!(malformed_requests_get_docker_errors, |t| {
     let r = raw(&s, b"HELLO THERE\r\n\r\n");
     assert!(r.is_empty() || r.starts_with("HTTP/1.1 400"), "{r}");
     alive(&s);
-    let mut big = b"GET /_ping HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+    let mut big = b"GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: ".to_vec();
     big.extend(std::iter::repeat_n(b'a', 2 << 20));
     big.extend_from_slice(b"\r\n\r\n");
     let r = raw(&s, &big);
@@ -80,7 +80,7 @@ both_modes!(malformed_requests_get_docker_errors, |t| {
     alive(&s);
     let r = raw(
         &s,
-        b"POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+        b"POST /v1.41/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
     );
     assert!(r.is_empty() || r.starts_with("HTTP/1.1 400"), "{r}");
     alive(&s);
