@@ -59,18 +59,17 @@ pub async fn create(st: &Arc<State>, q: Query, req: Request<Incoming>) -> Handle
 }
 
 /// One entry of `GET /containers/json`.
-fn summary(e: &Engine, c: &Container, size: bool) -> Value {
+/// Built from the container records at hand (no full inspect, no second
+/// load: a list of 100 containers stays a few milliseconds).
+fn summary(e: &Engine, store: &crate::container::ContainerStore, c: &Container, size: bool) -> Value {
     let cfg = &c.config;
     let argv: Vec<String> = cfg.entrypoint.iter().chain(cfg.cmd.iter()).cloned().collect();
     let created = units::parse_rfc3339(&cfg.created).map(|t| t.0).unwrap_or(0);
-    let store = crate::container::ContainerStore::open(&e.paths).ok();
     let mut ports = Vec::new();
-    if let Some(s) = &store {
-        for p in crate::network::start::published(s, c) {
-            ports.push(
-                json!({"IP": p.bind_ip(), "PrivatePort": p.container_port, "PublicPort": p.host_port, "Type": p.proto}),
-            );
-        }
+    for p in crate::network::start::published(store, c) {
+        ports.push(
+            json!({"IP": p.bind_ip(), "PrivatePort": p.container_port, "PublicPort": p.host_port, "Type": p.proto}),
+        );
     }
     for k in cfg.exposed_ports.keys() {
         let (port, proto) = k.split_once('/').unwrap_or((k, "tcp"));
@@ -79,7 +78,7 @@ fn summary(e: &Engine, c: &Container, size: bool) -> Value {
             ports.push(json!({"PrivatePort": n, "Type": proto}));
         }
     }
-    let inspect = eng::inspect(e, &cfg.id).unwrap_or(Value::Null);
+    let networks = crate::engine::networks::inspect_settings(e, store, c)["Networks"].take();
     let mut v = json!({
         "Id": cfg.id,
         "Names": [format!("/{}", cfg.name)],
@@ -92,8 +91,8 @@ fn summary(e: &Engine, c: &Container, size: bool) -> Value {
         "State": c.state.status.as_str(),
         "Status": eng::status_text(c),
         "HostConfig": {"NetworkMode": cfg.host.network_mode},
-        "NetworkSettings": {"Networks": inspect["NetworkSettings"]["Networks"].clone()},
-        "Mounts": inspect["Mounts"].clone(),
+        "NetworkSettings": {"Networks": networks},
+        "Mounts": crate::engine::volumes::inspect_mounts(e, cfg),
     });
     if size {
         v["SizeRw"] = json!(eng::writable_size(e, &cfg.id));
@@ -117,7 +116,8 @@ pub async fn list(st: &Arc<State>, q: Query) -> Handled {
     let size = q.flag("size");
     let v = blocking(st, move |e| {
         let list = crate::engine::ps::list(e, &o)?;
-        Ok(Value::Array(list.iter().map(|c| summary(e, c, size)).collect()))
+        let store = crate::container::ContainerStore::open(&e.paths)?;
+        Ok(Value::Array(list.iter().map(|c| summary(e, &store, c, size)).collect()))
     })
     .await?;
     ok_json(&v)
