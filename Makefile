@@ -11,7 +11,7 @@ TEST_USER ?= rcontest
 # Debian packages rcon and its tests use on the host.
 HOST_PKGS := uidmap busybox-static git skopeo attr slirp4netns passt fuse-overlayfs \
              docker-registry apache2-utils openssl libseccomp-dev pkg-config make gcc \
-             python3 openssh-client
+             python3 openssh-client curl
 
 export RCON_TEST_USER = $(TEST_USER)
 

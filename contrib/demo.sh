@@ -9,8 +9,10 @@ unset RCON_ROOT RCON_RUNROOT
 [ "$(id -u)" = 0 ] && export RCON_ROOT="$work/data/rcon" RCON_RUNROOT="$work/run/rcon"
 mkdir -p "$work/run" && chmod 700 "$work/run"
 registry_pid=""
+service_pid=""
 cleanup() {
     [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null || true
+    [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null || true
     "$RCON" rm -f demo-box demo-web demo-db >/dev/null 2>&1 || true
     "$RCON" network rm demo-net >/dev/null 2>&1 || true
     "$RCON" volume rm demo-data >/dev/null 2>&1 || true
@@ -90,4 +92,41 @@ if command -v docker-registry >/dev/null 2>&1; then
     step run --rm "$reg/demo/busybox:1.0" echo "pulled back and running"
     step manifest inspect "$reg/demo/busybox:1.0"
 fi
-printf '\ndemo finished: image imported, tagged, saved, loaded back, run as containers, served on a published port with data in a volume, reached by name on a user network, pushed to a registry and pulled back\n'
+
+"$RCON" image inspect busybox:demo >/dev/null 2>&1 || "$RCON" load -q -i "$work/busybox.tar" >/dev/null
+
+# `docker` as a program: a link to rcon (make install-docker-links) works
+# where aliases do not reach, in scripts and Makefiles.
+mkdir -p "$work/bin" && ln -s "$RCON" "$work/bin/docker"
+printf '\n\033[1m$ ln -s rcon docker && docker run --rm busybox:demo echo ...\033[0m\n'
+"$work/bin/docker" run --rm busybox:demo echo "rcon answering to the name docker"
+
+# The Docker Engine API: the tools that speak it drive the same containers.
+printf '\n\033[1m$ rcon system service unix://%s/api.sock &\033[0m\n' "$work"
+"$RCON" system service --time 0 "unix://$work/api.sock" &
+service_pid=$!
+i=0; until [ -S "$work/api.sock" ]; do i=$((i+1)); [ $i -lt 200 ] || { echo "no API socket"; exit 1; }; sleep 0.02; done
+export DOCKER_HOST="unix://$work/api.sock"
+api() { printf '\n\033[1m$ curl --unix-socket api.sock http://d%s\033[0m\n' "$1"; curl -s --unix-socket "$work/api.sock" "http://d$1"; echo; }
+if command -v curl >/dev/null 2>&1; then
+    api /_ping
+    api /version | head -c 300; echo
+fi
+real_docker=$(command -v /usr/local/bin/docker /usr/bin/docker 2>/dev/null | head -1 || true)
+if [ -n "$real_docker" ]; then
+    dstep() { printf '\n\033[1m$ docker %s\033[0m   (Docker'"'"'s own CLI, DOCKER_HOST=unix://.../api.sock)\n' "$*"; "$real_docker" "$@"; }
+    dstep version --format 'client {{.Client.Version}}, server {{.Server.Platform.Name}} API {{.Server.APIVersion}}'
+    dstep run --rm busybox:demo sh -c 'echo "hello through the Docker API, from $(hostname)"'
+    dstep run -d --name demo-box busybox:demo sleep 30
+    dstep ps --format '{{.Names}} {{.Status}}'
+    dstep exec demo-box echo "exec through the API"
+    dstep rm -f demo-box
+    if command -v docker-compose >/dev/null 2>&1; then
+        mkdir -p "$work/proj"
+        printf 'version: "2.4"\nservices:\n  hello:\n    image: busybox:demo\n    command: echo hello from docker-compose\n' > "$work/proj/docker-compose.yml"
+        printf '\n\033[1m$ docker-compose up   (docker-compose 1.29 through the API)\033[0m\n'
+        (cd "$work/proj" && docker-compose up --no-color 2>&1 | tail -n 3 && docker-compose down >/dev/null 2>&1)
+    fi
+fi
+kill "$service_pid"; wait "$service_pid" 2>/dev/null || true; service_pid=""
+printf '\ndemo finished: image imported, tagged, saved, loaded back, run as containers, served on a published port with data in a volume, reached by name on a user network, pushed to a registry and pulled back, run as `docker`, and driven through the Docker Engine API\n'
