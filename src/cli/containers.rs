@@ -291,20 +291,26 @@ pub fn exec(engine: &Engine, a: ExecArgs) -> CmdResult {
         privileged: a.privileged,
         cmd: a.command,
     };
+    exec_in(engine, &a.container, &o)
+}
+
+/// Run `o` in `container` with our terminal or stdio (`compose exec` too):
+/// the command's exit code.
+pub(super) fn exec_in(engine: &Engine, container: &str, o: &crate::engine::exec::ExecOptions) -> CmdResult {
     use crate::engine::exec::ExecStdio;
-    let stdio = if a.detach {
+    let stdio = if o.detach {
         ExecStdio::Null
-    } else if a.tty {
+    } else if o.tty {
         ExecStdio::Tty
     } else {
-        match terminal::own_stdio(a.interactive)? {
+        match terminal::own_stdio(o.interactive)? {
             AttachTo::Fds { stdin, stdout, stderr } => ExecStdio::Fds { stdin, stdout, stderr },
             AttachTo::Socket(_) => unreachable!("own_stdio gives descriptors"),
         }
     };
-    let mut p = crate::engine::exec::exec(engine, &a.container, &o, stdio)?;
+    let mut p = crate::engine::exec::exec(engine, container, o, stdio)?;
     let code = match p.pty.take() {
-        Some(master) => terminal::pty_loop(master.as_raw_fd(), a.interactive, || p.try_wait()),
+        Some(master) => terminal::pty_loop(master.as_raw_fd(), o.interactive, || p.try_wait()),
         None => None,
     };
     Ok(code.unwrap_or_else(|| p.wait()))

@@ -53,16 +53,21 @@ fn bad(msg: String) -> Error {
 }
 
 pub fn cp(engine: &Engine, a: CpArgs) -> CmdResult {
-    match (End::parse(&a.src), End::parse(&a.dst)) {
+    copy(engine, &a.src, &a.dst, a.archive, a.follow_link)
+}
+
+/// `cp SRC DST` (also `compose cp`, with the service's container named).
+pub(super) fn copy(engine: &Engine, src: &str, dst: &str, archive: bool, follow_link: bool) -> CmdResult {
+    match (End::parse(src), End::parse(dst)) {
         (End::Container { name, path }, End::Stdio) => {
-            eng::copy_out(engine, &name, &path, a.follow_link, &mut std::io::stdout().lock())?;
+            eng::copy_out(engine, &name, &path, follow_link, &mut std::io::stdout().lock())?;
         }
         (End::Container { name, path }, End::Host(dest)) => {
             // Staged next to the destination, as the calling user.
             let tmp = tempfile_near(&dest)?;
             let res = (|| {
                 let mut f = std::fs::File::create(&tmp).ctx(|| format!("create {}", tmp.display()))?;
-                let base = eng::copy_out(engine, &name, &path, a.follow_link, &mut f)?;
+                let base = eng::copy_out(engine, &name, &path, follow_link, &mut f)?;
                 drop(f);
                 let contents = path == "." || path.ends_with("/.") || base == ".";
                 unpack_on_host(&tmp, &base, &dest, contents)
@@ -74,7 +79,7 @@ pub fn cp(engine: &Engine, a: CpArgs) -> CmdResult {
             eng::copy_in(engine, &name, &path, CopySource::Tar(&mut std::io::stdin().lock()))?;
         }
         (End::Host(src), End::Container { name, path }) => {
-            eng::copy_in(engine, &name, &path, CopySource::Host { path: src, archive: a.archive })?;
+            eng::copy_in(engine, &name, &path, CopySource::Host { path: src, archive: archive })?;
         }
         (End::Container { .. }, End::Container { .. }) => {
             return Err(bad("copying between containers is not supported: copy to the host first".into()).into())

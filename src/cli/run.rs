@@ -427,7 +427,14 @@ pub fn run(engine: &Engine, a: RunArgs) -> CmdResult {
 }
 
 /// Run with our terminal attached until the container exits or we detach.
-fn attached(engine: &Engine, id: &str, tty: bool, sig_proxy: bool, rm: bool, detach_keys: Option<&str>) -> CmdResult {
+pub(super) fn attached(
+    engine: &Engine,
+    id: &str,
+    tty: bool,
+    sig_proxy: bool,
+    rm: bool,
+    detach_keys: Option<&str>,
+) -> CmdResult {
     // Blocked before the container starts: a ^C meanwhile is proxied too.
     let sfd = terminal::proxy_signals(true);
     let raw = tty.then(terminal::RawTerminal::enter);

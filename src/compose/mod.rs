@@ -133,3 +133,4 @@ pub fn volume_name(project: &str, key: &str) -> String {
 pub fn image_name(project: &str, service: &str) -> String {
     format!("{project}-{service}")
 }
+pub mod ops;
