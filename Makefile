@@ -23,7 +23,7 @@ help:
 	@echo "make demo        install host packages (as root; as a user: list them), build, run the demo"
 	@echo "make test        prepare the machine (as root) and run every test"
 	@echo "make install     install rcon, man pages, completions and the systemd user units under PREFIX=$(PREFIX)"
-	@echo "make install-docker-links   also install \`docker\` as a link to rcon (BINDIR=$(BINDIR); FORCE=1 replaces a real docker)"
+	@echo "make install-docker-links   also install \`docker\` and \`docker-compose\` as links to rcon (BINDIR=$(BINDIR); FORCE=1 replaces a real docker)"
 
 build:
 	$(CARGO) build --release --locked
@@ -96,11 +96,13 @@ install: man completions
 # (its usage and help then say `docker`). A docker that is not rcon is kept
 # unless FORCE=1.
 install-docker-links:
-	@t=$(DESTDIR)$(BINDIR)/docker; \
-	if [ -e "$$t" ] && [ "$$(readlink "$$t")" != rcon ] && [ "$(FORCE)" != 1 ]; then \
-		echo "$$t exists and is not rcon; keep it, or replace it with: make install-docker-links FORCE=1"; exit 1; \
-	fi; \
-	install -d $(DESTDIR)$(BINDIR) && ln -sfn rcon "$$t" && echo "$$t -> rcon"
+	@for n in docker docker-compose; do \
+		t=$(DESTDIR)$(BINDIR)/$$n; \
+		if [ -e "$$t" ] && [ "$$(readlink "$$t")" != rcon ] && [ "$(FORCE)" != 1 ]; then \
+			echo "$$t exists and is not rcon; keep it, or replace it with: make install-docker-links FORCE=1"; exit 1; \
+		fi; \
+		install -d $(DESTDIR)$(BINDIR) && ln -sfn rcon "$$t" && echo "$$t -> rcon"; \
+	done
 
 clean:
 	$(CARGO) clean

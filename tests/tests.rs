@@ -10,6 +10,7 @@ mod api_robust;
 mod api_service;
 mod archives;
 mod build;
+mod compose;
 mod concurrency;
 mod containers;
 mod cp;

@@ -4,6 +4,7 @@
 
 mod build;
 mod commit;
+mod compose;
 mod containers;
 mod cp;
 mod df;
@@ -170,6 +171,8 @@ enum Command {
     Export(commit::ExportArgs),
     /// Copy files/folders between a container and the local filesystem
     Cp(cp::CpArgs),
+    /// Define and run multi-container applications (Compose v2)
+    Compose(compose::ComposeArgs),
 }
 
 /// Parse argv, run the command, return the process exit status.
@@ -177,10 +180,15 @@ pub fn run() -> i32 {
     // Installed as `docker` (a link to rcon), usage and help say `docker`,
     // as the user typed it.
     let prog = invoked_as();
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if prog == "docker-compose" {
+        // The compose v1 name: `docker-compose up` is `rcon compose up`.
+        args.insert(1, "compose".into());
+    }
     let parsed = cli_command()
         .name(prog)
         .bin_name(prog)
-        .try_get_matches()
+        .try_get_matches_from(args)
         .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
     let cli = match parsed {
         Ok(c) => c,
@@ -249,6 +257,7 @@ pub fn run() -> i32 {
         Command::Diff(a) => commit::diff(&engine, a),
         Command::Export(a) => commit::export(&engine, a),
         Command::Cp(a) => cp::cp(&engine, a),
+        Command::Compose(a) => compose::compose(&engine, a),
         Command::Volume(c) => volumes::dispatch(&engine, c),
         Command::Network(c) => networks::dispatch(&engine, c),
     };
@@ -263,12 +272,13 @@ pub fn run() -> i32 {
     }
 }
 
-/// The name rcon was run under: `docker` through a link of that name
-/// (`make install-docker-links`), else `rcon`.
+/// The name rcon was run under: `docker` or `docker-compose` through a
+/// link of that name (`make install-docker-links`), else `rcon`.
 fn invoked_as() -> &'static str {
     let argv0 = std::env::args_os().next().unwrap_or_default();
     match std::path::Path::new(&argv0).file_name().and_then(|n| n.to_str()) {
         Some("docker") => "docker",
+        Some("docker-compose") => "docker-compose",
         _ => "rcon",
     }
 }

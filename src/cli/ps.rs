@@ -70,44 +70,7 @@ pub fn ps(engine: &Engine, a: PsArgs) -> CmdResult {
         return Ok(0);
     }
     let now = crate::image::store::now_secs();
-    let rows: Vec<Value> = selected
-        .iter()
-        .map(|c| {
-            let argv: Vec<String> = c.config.entrypoint.iter().chain(c.config.cmd.iter()).cloned().collect();
-            let mut command = argv.join(" ");
-            if !a.no_trunc && command.chars().count() > 20 {
-                command = command.chars().take(19).collect::<String>() + "…";
-            }
-            let created = units::parse_rfc3339(&c.config.created).map(|t| t.0).unwrap_or(now);
-            let labels = c
-                .config
-                .labels
-                .iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect::<Vec<_>>()
-                .join(",");
-            json!({
-                "Command": format!("\"{command}\""),
-                "CreatedAt": units::go_time_string(created),
-                "ID": if a.no_trunc { c.config.id.clone() } else { c.config.id[..12].to_string() },
-                "Image": c.config.image_name,
-                "Labels": labels,
-                "LocalVolumes": "0",
-                "Mounts": c.config.host.mounts.iter().map(|m| m.target.clone()).collect::<Vec<_>>().join(","),
-                "Names": c.config.name,
-                "Networks": if c.config.host.net.networks.is_empty() {
-                    c.config.host.network_mode.clone()
-                } else {
-                    c.config.host.net.networks.iter().map(|a| a.network.as_str()).collect::<Vec<_>>().join(",")
-                },
-                "Ports": crate::engine::networks::ports_text(engine, c),
-                "RunningFor": units::since(created, now),
-                "Size": if a.size { size_text(engine, c) } else { String::new() },
-                "State": c.state.status.as_str(),
-                "Status": eng::status_text(c),
-            })
-        })
-        .collect();
+    let rows: Vec<Value> = selected.iter().map(|c| row(engine, c, now, a.no_trunc, a.size)).collect();
     let default = if a.size {
         "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
     } else {
@@ -122,4 +85,42 @@ fn size_text(engine: &Engine, c: &crate::container::Container) -> String {
     let rw = eng::writable_size(engine, &c.config.id);
     let image = engine.store().ok().and_then(|s| s.resolve(&c.config.image).ok()).map(|i| i.size).unwrap_or(0);
     format!("{} (virtual {})", units::human_size(rw), units::human_size(rw + image))
+}
+
+/// One container as `ps --format` sees it (Docker's field names); compose
+/// `ps` adds its own fields to the same row.
+pub(super) fn row(engine: &Engine, c: &crate::container::Container, now: i64, no_trunc: bool, size: bool) -> Value {
+    let argv: Vec<String> = c.config.entrypoint.iter().chain(c.config.cmd.iter()).cloned().collect();
+    let mut command = argv.join(" ");
+    if !no_trunc && command.chars().count() > 20 {
+        command = command.chars().take(19).collect::<String>() + "…";
+    }
+    let created = units::parse_rfc3339(&c.config.created).map(|t| t.0).unwrap_or(now);
+    let labels = c
+        .config
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+        .collect::<Vec<_>>()
+        .join(",");
+    json!({
+        "Command": format!("\"{command}\""),
+        "CreatedAt": units::go_time_string(created),
+        "ID": if no_trunc { c.config.id.clone() } else { c.config.id[..12].to_string() },
+        "Image": c.config.image_name,
+        "Labels": labels,
+        "LocalVolumes": "0",
+        "Mounts": c.config.host.mounts.iter().map(|m| m.target.clone()).collect::<Vec<_>>().join(","),
+        "Names": c.config.name,
+        "Networks": if c.config.host.net.networks.is_empty() {
+            c.config.host.network_mode.clone()
+        } else {
+            c.config.host.net.networks.iter().map(|a| a.network.as_str()).collect::<Vec<_>>().join(",")
+        },
+        "Ports": crate::engine::networks::ports_text(engine, c),
+        "RunningFor": units::since(created, now),
+        "Size": if size { size_text(engine, c) } else { String::new() },
+        "State": c.state.status.as_str(),
+        "Status": eng::status_text(c),
+    })
 }

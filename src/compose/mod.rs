@@ -1,8 +1,10 @@
-//! The compose loader: compose files in, a typed and normalised [`Project`]
-//! out, as the Compose Specification (<https://compose-spec.io>) and
-//! compose-go, the loader of `docker compose` v2, define it. Pure library
-//! code: no engine calls, and nothing read from the process environment
-//! (the caller passes it in [`LoadOptions`]).
+//! Compose: the loader (compose files in, a typed and normalised
+//! [`Project`] out, as the Compose Specification
+//! (<https://compose-spec.io>) and compose-go, the loader of `docker
+//! compose` v2, define it) and, in [`ops`], the project's verbs over the
+//! engine. The loader is pure library code: no engine calls, and nothing
+//! read from the process environment (the caller passes it in
+//! [`LoadOptions`]).
 //!
 //! The pipeline, file by file: YAML (`yaml`, anchors and merge keys
 //! resolved, positions kept) → interpolation (`interpolate`) → `include`
@@ -34,7 +36,7 @@ use std::path::PathBuf;
 pub use load::{discover, load, LoadOptions, Loaded, DEFAULT_FILES, OVERRIDE_FILES};
 pub use model::*;
 pub use render::{config_hash, config_images, config_profiles, config_services, config_volumes, render_config};
-pub use syntax::{format_duration, parse_duration, parse_size};
+pub use syntax::{format_duration, parse_duration, parse_size, shell_split};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {

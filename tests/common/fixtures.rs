@@ -91,7 +91,7 @@ pub fn busybox_layer() -> &'static [u8] {
             E::Dir("var", 0o755),
             E::Owned("home/user/owned", b"mine\n", 0o640, 1000, 1000),
         ];
-        for app in ["sh", "ls", "cat", "echo", "id", "true", "false", "env", "stat", "sleep", "touch", "mkdir", "rm", "chown", "hostname", "ps", "wc", "nc", "wget", "httpd", "grep", "mount", "top", "kill", "date", "head", "tail", "test", "sed", "uname", "whoami", "pwd", "find", "tty", "stty", "tr", "ip", "ulimit", "dd", "seq"] {
+        for app in ["sh", "ls", "cat", "echo", "id", "true", "false", "env", "stat", "sleep", "touch", "mkdir", "rm", "chown", "hostname", "ps", "wc", "nc", "wget", "httpd", "grep", "mount", "top", "kill", "date", "head", "tail", "test", "sed", "uname", "whoami", "pwd", "find", "tty", "stty", "tr", "ip", "ulimit", "dd", "seq", "nslookup"] {
             entries.push(E::Link(Box::leak(format!("bin/{app}").into_boxed_str()), "busybox"));
         }
         let mut t = layer_tar(&entries);

@@ -26,7 +26,7 @@ pub use down::{down, DownOptions, RemoveImages};
 pub use images::{build, pull, push, BuildRequest};
 pub use lifecycle::{kill, pause, remove, restart, start, stop, unpause};
 pub use spec::{one_off_name, service_spec};
-pub use up::{create, up, wait_healthy, Recreate, UpOptions};
+pub use up::{create, create_planned, prepare_run, up, wait_healthy, Recreate, UpOptions};
 
 /// compose v2's labels (`api.*Label` in compose's source).
 pub mod labels {

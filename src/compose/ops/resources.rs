@@ -38,7 +38,9 @@ fn label_of<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
 /// Make sure the networks exist: external ones must, the project's are
 /// created (a name already taken by something that is not this project's
 /// network is used, with compose's warning).
-pub fn ensure_networks(ctx: &Ctx, keys: &BTreeSet<String>) -> Result<()> {
+/// The names of the networks this call created (to undo on bad input).
+pub fn ensure_networks(ctx: &Ctx, keys: &BTreeSet<String>) -> Result<Vec<String>> {
+    let mut created = Vec::new();
     for key in keys {
         let Some(n) = ctx.project.networks.get(key) else { continue };
         match crate::engine::networks::inspect_network(ctx.engine, &n.name) {
@@ -68,12 +70,29 @@ pub fn ensure_networks(ctx: &Ctx, keys: &BTreeSet<String>) -> Result<()> {
                         n.name, n.name
                     )));
                 }
-                create_network(ctx, key, n)?;
+                if let Err(e) = create_network(ctx, key, n) {
+                    undo(ctx, &created, &[]);
+                    return Err(e);
+                }
+                created.push(n.name.clone());
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                undo(ctx, &created, &[]);
+                return Err(e);
+            }
         }
     }
-    Ok(())
+    Ok(created)
+}
+
+/// Remove networks and volumes a failed `up` created, quietly.
+pub fn undo(ctx: &Ctx, networks: &[String], volumes: &[String]) {
+    for n in networks {
+        let _ = crate::engine::networks::remove_network(ctx.engine, n, false);
+    }
+    for v in volumes {
+        let _ = crate::engine::volumes::remove(ctx.engine, v, false);
+    }
 }
 
 fn create_network(ctx: &Ctx, key: &str, n: &crate::compose::Network) -> Result<()> {
@@ -106,8 +125,21 @@ fn create_network(ctx: &Ctx, key: &str, n: &crate::compose::Network) -> Result<(
     Ok(())
 }
 
-/// Make sure the named volumes exist (external ones must).
-pub fn ensure_volumes(ctx: &Ctx, keys: &BTreeSet<String>) -> Result<()> {
+/// Make sure the named volumes exist (external ones must); the names of
+/// those this call created.
+pub fn ensure_volumes(ctx: &Ctx, keys: &BTreeSet<String>) -> Result<Vec<String>> {
+    let mut created = Vec::new();
+    let r = ensure_volumes_into(ctx, keys, &mut created);
+    match r {
+        Ok(()) => Ok(created),
+        Err(e) => {
+            undo(ctx, &[], &created);
+            Err(e)
+        }
+    }
+}
+
+fn ensure_volumes_into(ctx: &Ctx, keys: &BTreeSet<String>, created: &mut Vec<String>) -> Result<()> {
     for key in keys {
         let Some(v) = ctx.project.volumes.get(key) else { continue };
         match crate::engine::volumes::inspect(ctx.engine, &v.name) {
@@ -138,6 +170,7 @@ pub fn ensure_volumes(ctx: &Ctx, keys: &BTreeSet<String>) -> Result<()> {
                 let opts: Vec<String> = v.driver_opts.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 ctx.emit("Volume", &v.name, "Creating");
                 crate::engine::volumes::create(ctx.engine, Some(&v.name), &l, &opts)?;
+                created.push(v.name.clone());
                 ctx.emit("Volume", &v.name, "Created");
             }
             Err(e) => return Err(e),
@@ -150,16 +183,22 @@ pub fn ensure_volumes(ctx: &Ctx, keys: &BTreeSet<String>) -> Result<()> {
 /// with this project), if nothing else uses them.
 pub fn remove_networks(ctx: &Ctx) -> Result<()> {
     let mut failed = None;
-    for n in ctx.project.networks.values().filter(|n| !n.external) {
-        let Ok(found) = crate::engine::networks::inspect_network(ctx.engine, &n.name) else { continue };
+    // Declared ones, and (for a project known only by its labels) every
+    // network labelled with it.
+    let mut names: BTreeSet<String> =
+        ctx.project.networks.values().filter(|n| !n.external).map(|n| n.name.clone()).collect();
+    let label = format!("label={}={}", labels::PROJECT, ctx.project.name);
+    names.extend(crate::engine::networks::list_networks(ctx.engine, &[label])?.into_iter().map(|r| r.name));
+    for name in &names {
+        let Ok(found) = crate::engine::networks::inspect_network(ctx.engine, name) else { continue };
         if label_of(&found, labels::PROJECT) != Some(ctx.project.name.as_str()) {
             continue;
         }
-        ctx.emit("Network", &n.name, "Removing");
-        match crate::engine::networks::remove_network(ctx.engine, &n.name, false) {
-            Ok(()) => ctx.emit("Network", &n.name, "Removed"),
+        ctx.emit("Network", name, "Removing");
+        match crate::engine::networks::remove_network(ctx.engine, name, false) {
+            Ok(()) => ctx.emit("Network", name, "Removed"),
             Err(e) => {
-                (ctx.events)(super::Event { detail: Some(e.to_string()), ..super::Event::new("Network", &n.name, "Error") });
+                (ctx.events)(super::Event { detail: Some(e.to_string()), ..super::Event::new("Network", name, "Error") });
                 failed = Some(e);
             }
         }

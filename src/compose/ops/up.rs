@@ -67,16 +67,50 @@ fn converge(ctx: &Ctx, o: &UpOptions, imgs: &mut BuildRequest, start: bool) -> R
     }
     let sel = selection(p, &o.services, o.no_deps)?;
     let order = start_order(p, &sel);
-    orphans(ctx, o)?;
-    resources::ensure_networks(ctx, &resources::used_networks(ctx, &sel))?;
-    resources::ensure_volumes(ctx, &resources::used_volumes(ctx, &sel))?;
+    // Images first, as compose does: a pull or build that fails leaves
+    // nothing created.
     let ids = images::ensure(ctx, &order, imgs)?;
+    orphans(ctx, o)?;
+    let nets = resources::ensure_networks(ctx, &resources::used_networks(ctx, &sel))?;
+    let vols = match resources::ensure_volumes(ctx, &resources::used_volumes(ctx, &sel)) {
+        Ok(v) => v,
+        Err(e) => {
+            resources::undo(ctx, &nets, &[]);
+            return Err(e);
+        }
+    };
+    let before: BTreeSet<String> = ctx.containers(false)?.into_iter().map(|c| c.config.id).collect();
+    let result = converge_services(ctx, o, &ids, &sel, &order, start);
+    // Bad input found on the way (a port, a mount, a name): what this call
+    // created goes, so that nothing is left half made. A container that
+    // failed at run time stays, for its logs, as compose leaves it.
+    if let Err(e) = &result {
+        if e.kind() == crate::error::ErrorKind::InvalidArgument {
+            for c in ctx.containers(false).unwrap_or_default() {
+                if !before.contains(&c.config.id) {
+                    let _ = remove_container(ctx, &c, Some(0));
+                }
+            }
+            resources::undo(ctx, &nets, &vols);
+        }
+    }
+    result
+}
+
+fn converge_services(
+    ctx: &Ctx,
+    o: &UpOptions,
+    ids: &BTreeMap<String, String>,
+    sel: &BTreeSet<String>,
+    order: &[String],
+    start: bool,
+) -> Result<Vec<Container>> {
     let mut existing = by_service(ctx.containers(false)?);
     let mut out = Vec::new();
-    for name in &order {
+    for name in order {
         let svc = ctx.service(name)?;
         if start {
-            wait_for_dependencies(ctx, svc, &sel)?;
+            wait_for_dependencies(ctx, svc, sel)?;
         }
         let want = o.scale.get(name).copied().unwrap_or_else(|| svc.replicas());
         if want > 1 && svc.container_name.is_some() {
@@ -221,13 +255,13 @@ fn one(
     eng::get(ctx.engine, &id)
 }
 
-/// Create a service's container and connect its other networks; on any
-/// failure nothing is left.
 pub(super) fn create_container(ctx: &Ctx, svc: &Service, n: u32, name: &str, oneoff: bool, image_id: &str) -> Result<String> {
     create_planned(ctx, super::service_spec(ctx, svc, n, name, oneoff, image_id)?)
 }
 
-pub(super) fn create_planned(ctx: &Ctx, planned: super::spec::Planned) -> Result<String> {
+/// Create a planned container and connect its other networks; on any
+/// failure nothing is left.
+pub fn create_planned(ctx: &Ctx, planned: super::spec::Planned) -> Result<String> {
     let id = eng::create(ctx.engine, &planned.spec)?;
     for (net, aliases, ip) in &planned.more_networks {
         if let Err(e) = crate::engine::networks::connect(ctx.engine, net, &id, aliases, ip.as_deref()) {
@@ -338,4 +372,22 @@ pub fn wait_healthy(ctx: &Ctx, containers: &[Container], timeout: Option<Duratio
 
 fn has_healthcheck(c: &Container) -> bool {
     c.config.healthcheck.as_ref().is_some_and(|h| h.argv().is_some())
+}
+
+/// Before `compose run SERVICE`: its dependencies up and as their
+/// `depends_on` conditions ask (unless `no_deps`), its networks and
+/// volumes there, its image pulled or built. The image id.
+pub fn prepare_run(ctx: &Ctx, service: &str, no_deps: bool, remove_orphans: bool, imgs: &mut BuildRequest) -> Result<String> {
+    let svc = ctx.service(service)?;
+    let deps: Vec<String> = svc.depends_on.keys().filter(|d| ctx.project.services.contains_key(*d)).cloned().collect();
+    if !no_deps && !deps.is_empty() {
+        let o = UpOptions { services: deps.clone(), remove_orphans, ..Default::default() };
+        converge(ctx, &o, imgs, true)?;
+        wait_for_dependencies(ctx, svc, &selection(ctx.project, &deps, false)?)?;
+    }
+    let only: BTreeSet<String> = std::iter::once(service.to_string()).collect();
+    resources::ensure_networks(ctx, &resources::used_networks(ctx, &only))?;
+    resources::ensure_volumes(ctx, &resources::used_volumes(ctx, &only))?;
+    let ids = images::ensure(ctx, &[service.to_string()], imgs)?;
+    Ok(ids[service].clone())
 }
