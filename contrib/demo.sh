@@ -26,7 +26,7 @@ step() { printf '\n\033[1m$ rcon %s\033[0m\n' "$*"; "$RCON" "$@"; }
 root="$work/rootfs"
 mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/www"
 cp "$(command -v busybox)" "$root/bin/busybox"
-for a in sh ls cat echo id hostname sleep tr httpd nc seq; do ln -s busybox "$root/bin/$a"; done
+for a in sh ls cat echo id hostname sleep tr httpd nc seq mkdir nslookup wget grep sed; do ln -s busybox "$root/bin/$a"; done
 echo 'hello from a published port' > "$root/www/index.html"
 echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
 
@@ -101,6 +101,42 @@ mkdir -p "$work/bin" && ln -s "$RCON" "$work/bin/docker"
 printf '\n\033[1m$ ln -s rcon docker && docker run --rm busybox:demo echo ...\033[0m\n'
 "$work/bin/docker" run --rm busybox:demo echo "rcon answering to the name docker"
 
+# Compose: a web service, its database and two workers, natively.
+mkdir -p "$work/shop"
+cat > "$work/shop/compose.yaml" <<'YAML'
+services:
+  db:
+    image: busybox:demo
+    command: ["sh", "-c", "trap 'exit 0' TERM; echo db ready > /tmp/ready; sleep 1000 & wait"]
+    healthcheck:
+      test: ["CMD", "cat", "/tmp/ready"]
+      interval: 1s
+  web:
+    image: busybox:demo
+    command: ["sh", "-c", "mkdir -p /www; echo hello from the web service > /www/index.html; exec httpd -f -p 8080 -h /www"]
+    stop_grace_period: 1s
+    ports: ["8080"]
+    depends_on:
+      db:
+        condition: service_healthy
+  worker:
+    image: busybox:demo
+    command: ["sh", "-c", "trap 'exit 0' TERM; echo worker $$HOSTNAME saw ${GREETING:-nothing}; sleep 1000 & wait"]
+    deploy:
+      replicas: 2
+YAML
+printf 'GREETING=the .env file\n' > "$work/shop/.env"
+cstep() { printf '\n\033[1m$ rcon compose %s\033[0m\n' "$*"; (cd "$work/shop" && "$RCON" compose "$@"); }
+printf '\n\033[1m$ cat compose.yaml\033[0m\n'; cat "$work/shop/compose.yaml"
+cstep up -d
+cstep ps
+cstep logs worker
+printf '\n\033[1m$ rcon compose exec -T web nslookup worker | grep Address:\033[0m   (one answer per replica)\n'
+(cd "$work/shop" && "$RCON" compose exec -T web nslookup worker) | grep '^Address: '
+cstep port web 8080
+cstep exec -T worker wget -q -O- http://web:8080/
+cstep down
+
 # The Docker Engine API: the tools that speak it drive the same containers.
 printf '\n\033[1m$ rcon system service unix://%s/api.sock &\033[0m\n' "$work"
 "$RCON" system service --time 0 "unix://$work/api.sock" &
@@ -129,4 +165,4 @@ if [ -n "$real_docker" ]; then
     fi
 fi
 kill "$service_pid"; wait "$service_pid" 2>/dev/null || true; service_pid=""
-printf '\ndemo finished: image imported, tagged, saved, loaded back, run as containers, served on a published port with data in a volume, reached by name on a user network, pushed to a registry and pulled back, run as `docker`, and driven through the Docker Engine API\n'
+printf '\ndemo finished: image imported, tagged, saved, loaded back, run as containers, served on a published port with data in a volume, reached by name on a user network, pushed to a registry and pulled back, a compose project brought up and down, run as `docker`, and driven through the Docker Engine API\n'

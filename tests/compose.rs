@@ -377,3 +377,60 @@ both_modes!(bad_input_leaves_nothing_behind, |t| {
     let nets = t.rcon(["network", "ls", "--format", "{{.Name}}"]).ok().to_string();
     assert!(!nets.contains("missing_default") && !nets.contains("badport_default"), "{nets}");
 });
+
+both_modes!(wait_unhealthy_port_in_use_and_the_docker_link, |t| {
+    t.load_busybox("busybox");
+    let dir = project(
+        t,
+        "sick",
+        &[(
+            "compose.yaml",
+            r#"
+services:
+  fine:
+    image: busybox
+    command: ["sh", "-c", "exec sleep 1000"]
+    stop_grace_period: 1s
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 100ms
+  sick:
+    image: busybox
+    command: ["sh", "-c", "echo about to fail; exec sleep 1000"]
+    stop_grace_period: 1s
+    healthcheck:
+      test: ["CMD", "false"]
+      interval: 100ms
+      retries: 2
+"#,
+        )],
+    );
+    // --wait: fine turns healthy, sick never does; it is named, with its output.
+    let r = compose(t, &dir, &["up", "-d", "--wait"]);
+    r.fails(1, "sick-sick-1 is unhealthy");
+    assert!(r.stderr.contains("sick-sick-1  | about to fail"), "{}", r.stderr);
+    compose(t, &dir, &["up", "-d", "--wait", "fine"]).ok();
+    compose(t, &dir, &["down", "-t", "0"]).ok();
+
+    // A published port another program holds: up fails and says which.
+    let held = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let file = format!("services:\n  web:\n    image: busybox\n    command: [\"httpd\", \"-f\", \"-p\", \"80\"]\n    ports: [\"{port}:80\"]\n");
+    let dir = project(t, "held", &[("compose.yaml", &file)]);
+    let r = compose(t, &dir, &["up", "-d"]);
+    r.fails(1, &port.to_string());
+    compose(t, &dir, &["down", "-t", "0"]).ok();
+    drop(held);
+
+    // `docker compose` through a link named docker.
+    let bin = t.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(rcon_bin(), bin.join("docker")).unwrap();
+    let mut c = t.program(bin.join("docker"), ["compose", "version"]);
+    c.current_dir(&dir).stdin(Stdio::null());
+    let v = Run::from(c.output().unwrap());
+    assert!(v.ok().starts_with("Docker Compose version v2."), "{}", v.stdout);
+    let mut c = t.program(bin.join("docker"), ["compose", "config", "--services"]);
+    c.current_dir(&dir).stdin(Stdio::null());
+    assert_eq!(Run::from(c.output().unwrap()).ok(), "web\n");
+});

@@ -289,7 +289,7 @@ fn wait_for_dependencies(ctx: &Ctx, svc: &Service, sel: &BTreeSet<String>) -> Re
         for c in containers {
             ctx.emit("Container", &c.config.name, "Waiting");
             match d.condition.as_str() {
-                "service_healthy" => wait_one_healthy(ctx, &c, None)?,
+                "service_healthy" => wait_one_healthy(ctx, &c, None, "dependency failed to start: ")?,
                 "service_completed_successfully" => {
                     let code = crate::engine::lifecycle::wait(
                         ctx.engine,
@@ -300,7 +300,8 @@ fn wait_for_dependencies(ctx: &Ctx, svc: &Service, sel: &BTreeSet<String>) -> Re
                     .unwrap_or(-1);
                     if code != 0 {
                         return Err(Error::Other(format!(
-                            "service {dep:?} didn't complete successfully: exit {code}"
+                            "service {dep:?} didn't complete successfully: exit {code}{}",
+                            last_output(ctx, &c)
                         )));
                     }
                     ctx.emit("Container", &c.config.name, "Exited");
@@ -318,17 +319,18 @@ fn wait_for_dependencies(ctx: &Ctx, svc: &Service, sel: &BTreeSet<String>) -> Re
 }
 
 /// Wait until a container is healthy (its monitor runs the checks).
-fn wait_one_healthy(ctx: &Ctx, c: &Container, deadline: Option<Instant>) -> Result<()> {
+fn wait_one_healthy(ctx: &Ctx, c: &Container, deadline: Option<Instant>, why: &str) -> Result<()> {
     let name = &c.config.name;
     if !has_healthcheck(c) {
-        return Err(Error::Other(format!("dependency failed to start: container {name} has no healthcheck configured")));
+        return Err(Error::Other(format!("{why}container {name} has no healthcheck configured")));
     }
     loop {
         let now = eng::get(ctx.engine, &c.config.id)?;
         if now.state.status != Status::Running && now.state.status != Status::Restarting {
             return Err(Error::Other(format!(
-                "dependency failed to start: container {name} exited ({})",
-                now.state.exit_code
+                "{why}container {name} exited ({}){}",
+                now.state.exit_code,
+                last_output(ctx, c)
             )));
         }
         match now.health.as_ref().map(|h| h.status.as_str()) {
@@ -337,7 +339,10 @@ fn wait_one_healthy(ctx: &Ctx, c: &Container, deadline: Option<Instant>) -> Resu
                 return Ok(());
             }
             Some("unhealthy") => {
-                return Err(Error::Other(format!("dependency failed to start: container {name} is unhealthy")))
+                return Err(Error::Other(format!(
+                    "{why}container {name} is unhealthy{}",
+                    last_output(ctx, c)
+                )))
             }
             _ => {}
         }
@@ -355,7 +360,7 @@ pub fn wait_healthy(ctx: &Ctx, containers: &[Container], timeout: Option<Duratio
     for c in containers {
         ctx.emit("Container", &c.config.name, "Waiting");
         if has_healthcheck(c) {
-            wait_one_healthy(ctx, c, deadline)?;
+            wait_one_healthy(ctx, c, deadline, "")?;
         } else {
             let now = eng::get(ctx.engine, &c.config.id)?;
             if now.state.status != Status::Running {
@@ -390,4 +395,21 @@ pub fn prepare_run(ctx: &Ctx, service: &str, no_deps: bool, remove_orphans: bool
     resources::ensure_volumes(ctx, &resources::used_volumes(ctx, &only))?;
     let ids = images::ensure(ctx, &[service.to_string()], imgs)?;
     Ok(ids[service].clone())
+}
+
+/// The last lines a failed container wrote, for the error that names it
+/// (`\n  name  | line` each), so the user sees why without `logs`.
+fn last_output(ctx: &Ctx, c: &Container) -> String {
+    let o = crate::monitor::logs::ReadOptions { tail: Some(5), ..Default::default() };
+    let mut text = String::new();
+    let mut emit = |e: &crate::monitor::logs::LogEntry| {
+        let line = String::from_utf8_lossy(&e.line);
+        text.push_str(&format!("\n  {}  | {}", c.config.name, line.trim_end_matches('\n')));
+        Ok(())
+    };
+    let _ = eng::logs(ctx.engine, &c.config.id, &o, &mut emit, &crate::engine::Cancel::never());
+    if text.is_empty() {
+        return text;
+    }
+    format!(": its last output:{text}")
 }
