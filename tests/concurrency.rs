@@ -110,3 +110,63 @@ fn killed_load_leaves_a_store_the_next_command_repairs() {
     assert!(left.is_empty(), "{left:?}");
     check_store(&t);
 }
+
+// Prune running in a loop while containers are created and started: a
+// container being created or started is held, so prune leaves it; every
+// run succeeds and nothing is left behind (issue 12, item 2).
+both_modes!(prune_in_a_loop_never_takes_a_starting_container, |t| {
+    t.load_busybox("busybox");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // container prune and system prune, in turn, until the runs are done.
+    let pruner = |t: &TestEnv| {
+        let mut prunes = 0u32;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let which = if prunes % 2 == 0 { ["container", "prune", "-f"] } else { ["system", "prune", "-f"] };
+            let r = t.rcon(which);
+            assert_eq!(r.code, 0, "prune failed: {}", r.stderr);
+            prunes += 1;
+        }
+        prunes
+    };
+    let failures = std::thread::scope(|s| {
+        let p = s.spawn(|| pruner(t));
+        let mut failures = Vec::new();
+        for i in 0..40 {
+            let r = if i % 2 == 0 {
+                t.rcon(["run", "--rm", "busybox", "true"])
+            } else {
+                let id = t.rcon(["create", "busybox", "true"]);
+                if id.code != 0 {
+                    id
+                } else {
+                    let id = id.stdout.trim().to_string();
+                    // A plain created container may be pruned (Docker's
+                    // behaviour) between the two commands: then start says
+                    // so, which is not a failure of the hold.
+                    let r = t.rcon(["start", "-a", &id]);
+                    if r.code != 0 && r.stderr.contains("no such container") {
+                        continue;
+                    }
+                    r
+                }
+            };
+            if r.code != 0 {
+                failures.push(r.stderr.clone());
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let prunes = p.join().unwrap();
+        assert!(prunes > 0, "prune ran alongside");
+        failures
+    });
+    assert!(failures.is_empty(), "{} of 40 runs failed: {:?}", failures.len(), failures);
+    // Nothing left: no container, no leftover directories.
+    wait_for("the last --rm removals", std::time::Duration::from_secs(20), || {
+        t.rcon(["container", "prune", "-f"]).ok();
+        t.rcon(["ps", "-aq"]).ok().is_empty().then_some(())
+    });
+    let dirs: Vec<String> = std::fs::read_dir(t.data.join("rcon/containers"))
+        .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    assert!(dirs.is_empty(), "left in containers/: {dirs:?}");
+});

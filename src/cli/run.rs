@@ -368,13 +368,14 @@ impl CreateArgs {
 
     /// Create the container these flags describe (the image pulled first,
     /// as --pull says): its id.
-    fn create(&self, engine: &Engine, sig_proxy: bool) -> anyhow::Result<String> {
+    /// The hold keeps a concurrent prune off it until `run` has started it.
+    fn create(&self, engine: &Engine, sig_proxy: bool) -> anyhow::Result<(String, eng::Hold)> {
         self.check_cidfile()?;
         let spec = self.spec(sig_proxy)?;
         ensure_image(engine, self)?;
-        let id = eng::create(engine, &spec)?;
+        let (id, hold) = eng::create_held(engine, &spec)?;
         self.write_cidfile(engine, &id)?;
-        Ok(id)
+        Ok((id, hold))
     }
 }
 
@@ -401,13 +402,13 @@ fn ensure_image(engine: &Engine, a: &CreateArgs) -> crate::Result<()> {
 }
 
 pub fn create(engine: &Engine, a: CreateArgs) -> CmdResult {
-    let id = a.create(engine, true)?;
+    let (id, _) = a.create(engine, true)?;
     out(&format!("{id}\n"));
     Ok(0)
 }
 
 pub fn run(engine: &Engine, a: RunArgs) -> CmdResult {
-    let id = a.create.create(engine, a.sig_proxy)?;
+    let (id, _hold) = a.create.create(engine, a.sig_proxy)?;
     if a.detach {
         match eng::start(engine, &id, eng::StartOptions::default()) {
             Ok(_) => {

@@ -233,6 +233,19 @@ impl ContainerStore {
         Lock::exclusive(&self.dir(id).join("lock"))
     }
 
+    /// Hold a container against prune while it is being created or
+    /// started (a shared lock on its `hold` file: several holders may
+    /// overlap; the kernel releases it when the holder dies).
+    pub fn hold(&self, id: &str) -> Result<Lock> {
+        Lock::shared(&self.dir(id).join("hold"))
+    }
+
+    /// For prune: the container's hold when nobody else has it, else None
+    /// (it is being created or started: leave it).
+    pub fn try_claim(&self, id: &str) -> Result<Option<Lock>> {
+        Lock::try_exclusive(&self.dir(id).join("hold"))
+    }
+
     pub fn ids(&self) -> Vec<String> {
         let mut v: Vec<String> = fs::read_dir(&self.root)
             .map(|rd| {
@@ -305,7 +318,9 @@ impl ContainerStore {
     /// unique, checked and claimed under the containers lock.
     /// A generated name (`name_generated`) that is taken is replaced by
     /// another one, as Docker's name generator retries.
-    pub fn create(&self, cfg: &mut ContainerConfig, name_generated: bool) -> Result<()> {
+    /// Write a new container's record; it comes back held (see [`hold`]),
+    /// taken before the record exists so that no prune can see it unheld.
+    pub fn create(&self, cfg: &mut ContainerConfig, name_generated: bool) -> Result<Lock> {
         let _lock = self.lock()?;
         let mut taken = std::collections::HashMap::new();
         for id in self.ids() {
@@ -325,9 +340,11 @@ impl ContainerStore {
         for sub in ["upper", "work", "merged", "userdata"] {
             fs::create_dir_all(dir.join(sub)).ctx(|| format!("create {}", dir.display()))?;
         }
+        let hold = self.hold(&cfg.id)?;
         self.write_state(&cfg.id, &ContainerState::default())?;
         // container.json last: until it exists the directory is not a container.
-        self.write_config(cfg)
+        self.write_config(cfg)?;
+        Ok(hold)
     }
 
     pub fn rename(&self, id: &str, new: &str) -> Result<()> {

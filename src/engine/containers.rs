@@ -158,6 +158,16 @@ fn checked_userns(
 /// create the volumes and bind sources it needs, write its record. Returns
 /// the new container's id; on an error nothing is left behind.
 pub fn create(engine: &Engine, o: &ContainerSpec) -> Result<String> {
+    create_held(engine, o).map(|(id, _)| id)
+}
+
+/// Held against prune until the caller drops it (see `ContainerStore::hold`).
+pub type Hold = crate::state::Lock;
+
+/// `create`, the new container held against a concurrent prune until the
+/// caller drops the [`Hold`]: `run` and `compose up` keep it through the
+/// start, so a prune between create and start cannot take the container.
+pub fn create_held(engine: &Engine, o: &ContainerSpec) -> Result<(String, Hold)> {
     check_resources(engine, &o.resources)?;
     let images = engine.store()?;
     let img = images.resolve(&o.image)?;
@@ -264,10 +274,13 @@ pub fn create(engine: &Engine, o: &ContainerSpec) -> Result<String> {
         healthcheck,
         health_on_failure,
     };
-    if let Err(e) = store.create(&mut cfg, o.name.is_none()) {
-        super::volumes::discard_created(engine, &new_volumes);
-        return Err(e);
-    }
+    let hold = match store.create(&mut cfg, o.name.is_none()) {
+        Ok(h) => h,
+        Err(e) => {
+            super::volumes::discard_created(engine, &new_volumes);
+            return Err(e);
+        }
+    };
     if cfg.driver == "vfs" {
         // No overlay at all: the container gets its own flattened copy.
         let layers = img.layers.iter().map(|l| images.layer_dir(l).join("diff")).collect();
@@ -287,7 +300,7 @@ pub fn create(engine: &Engine, o: &ContainerSpec) -> Result<String> {
         return Err(e);
     }
     crate::events::container(&engine.paths, &cfg, "create", &[]);
-    Ok(id)
+    Ok((id, hold))
 }
 
 /// /etc/hosts, /etc/hostname and /etc/resolv.conf for the container.
@@ -333,7 +346,10 @@ fn write_userdata(engine: &Engine, store: &ContainerStore, cfg: &ContainerConfig
 /// container's streams to the ones given.
 pub fn start(engine: &Engine, id: &str, o: StartOptions) -> Result<MonitorHandle> {
     let store = ContainerStore::open(&engine.paths)?;
-    let _lock = store.lock_one(id)?;
+    // Removed (pruned, `rm`) since the caller resolved it: say so.
+    let gone = |e: Error| if store.dir(id).join("container.json").exists() { e } else { Error::NoSuchContainer(id.to_string()) };
+    let _hold = store.hold(id).map_err(gone)?;
+    let _lock = store.lock_one(id).map_err(gone)?;
     let c = store.load(id)?;
     if c.state.status == Status::Running {
         return Err(Error::NotModified(format!("container {} is already running", c.config.name)));
@@ -482,16 +498,28 @@ pub fn rename(engine: &Engine, arg: &str, new: &str) -> Result<()> {
     Ok(())
 }
 
-/// `rcon container prune`: remove every stopped container.
+/// `rcon container prune`: remove every stopped container, except those
+/// held by a `create`/`start`/`run` in progress (Docker's daemon never
+/// shows a half-created container to prune; our commands hold it). The
+/// status is read again under the container's lock.
 pub fn prune(engine: &Engine) -> Result<Vec<String>> {
     let store = ContainerStore::open(&engine.paths)?;
     let mut gone = Vec::new();
+    let live = |s: &Status| matches!(s, Status::Running | Status::Paused | Status::Restarting);
     for c in store.all() {
-        if c.state.status != Status::Running {
-            store.remove(&c.config.id)?;
-            crate::events::container(&engine.paths, &c.config, "destroy", &[]);
-            gone.push(c.config.id);
+        let id = &c.config.id;
+        if live(&c.state.status) {
+            continue;
         }
+        let Ok(Some(_claim)) = store.try_claim(id) else { continue };
+        let Ok(_lock) = store.lock_one(id) else { continue };
+        match store.load(id) {
+            Ok(now) if !live(&now.state.status) => {}
+            _ => continue, // started meanwhile, or removed by someone else
+        }
+        store.remove(id)?;
+        crate::events::container(&engine.paths, &c.config, "destroy", &[]);
+        gone.push(id.clone());
     }
     Ok(gone)
 }

@@ -23,8 +23,8 @@ pub struct Lock {
 }
 
 impl Lock {
-    pub fn exclusive(path: &Path) -> Result<Lock> {
-        let file = OpenOptions::new()
+    fn open(path: &Path) -> Result<File> {
+        OpenOptions::new()
             .create(true)
             .truncate(false)
             .read(true)
@@ -32,18 +32,41 @@ impl Lock {
             .mode(0o600)
             .custom_flags(libc::O_CLOEXEC)
             .open(path)
-            .ctx(|| format!("open lock {}", path.display()))?;
+            .ctx(|| format!("open lock {}", path.display()))
+    }
+
+    /// flock(2) `op`, retried on EINTR; Ok(false) when non-blocking and held.
+    fn flock(file: &File, op: i32, path: &Path) -> Result<bool> {
         loop {
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-            if rc == 0 {
-                break;
+            if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+                return Ok(true);
             }
             let err = std::io::Error::last_os_error();
-            if err.kind() != std::io::ErrorKind::Interrupted {
-                return Err(Error::io(format!("lock {}", path.display()), err));
+            match err.kind() {
+                std::io::ErrorKind::Interrupted => continue,
+                std::io::ErrorKind::WouldBlock => return Ok(false),
+                _ => return Err(Error::io(format!("lock {}", path.display()), err)),
             }
         }
+    }
+
+    pub fn exclusive(path: &Path) -> Result<Lock> {
+        let file = Lock::open(path)?;
+        Lock::flock(&file, libc::LOCK_EX, path)?;
         Ok(Lock { _file: file })
+    }
+
+    /// A shared lock: many holders at once, none while an exclusive one is held.
+    pub fn shared(path: &Path) -> Result<Lock> {
+        let file = Lock::open(path)?;
+        Lock::flock(&file, libc::LOCK_SH, path)?;
+        Ok(Lock { _file: file })
+    }
+
+    /// The exclusive lock if nobody holds any lock on `path` now, else None.
+    pub fn try_exclusive(path: &Path) -> Result<Option<Lock>> {
+        let file = Lock::open(path)?;
+        Ok(Lock::flock(&file, libc::LOCK_EX | libc::LOCK_NB, path)?.then_some(Lock { _file: file }))
     }
 }
 

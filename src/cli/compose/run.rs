@@ -216,7 +216,7 @@ pub fn run(ctx: &Ctx, g: &Globals, a: RunArgs) -> CmdResult {
             n.1.clear();
         }
     }
-    let id = ops::create_planned(ctx, planned)?;
+    let (id, _hold) = ops::create_planned(ctx, planned)?;
     if a.detach {
         if let Err(e) = eng::start(ctx.engine, &id, eng::StartOptions::default()) {
             eng::discard(ctx.engine, &id);

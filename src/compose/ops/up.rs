@@ -218,7 +218,8 @@ fn one(
     start: bool,
 ) -> Result<Container> {
     let name = svc.container_name.clone().unwrap_or_else(|| crate::compose::container_name(&ctx.project.name, &svc.name, n));
-    let id = match current {
+    // A new container stays held against prune until it is started.
+    let (id, _hold) = match current {
         Some(c) if o.recreate == Recreate::Force || (o.recreate == Recreate::Diverged && diverged(c, svc, image_id)) => {
             ctx.emit("Container", &c.config.name, "Recreate");
             if super::is_running(c) {
@@ -226,16 +227,16 @@ fn one(
             }
             eng::remove(ctx.engine, &c.config.id, true)?;
             let _ = crate::volume::mounts::remove_anonymous(&ctx.engine.paths, &c.config);
-            let id = create_container(ctx, svc, n, &name, false, image_id)?;
+            let (id, hold) = create_container(ctx, svc, n, &name, false, image_id)?;
             ctx.emit("Container", &name, "Recreated");
-            id
+            (id, Some(hold))
         }
-        Some(c) => c.config.id.clone(),
+        Some(c) => (c.config.id.clone(), None),
         None => {
             ctx.emit("Container", &name, "Creating");
-            let id = create_container(ctx, svc, n, &name, false, image_id)?;
+            let (id, hold) = create_container(ctx, svc, n, &name, false, image_id)?;
             ctx.emit("Container", &name, "Created");
-            id
+            (id, Some(hold))
         }
     };
     if start {
@@ -255,21 +256,30 @@ fn one(
     eng::get(ctx.engine, &id)
 }
 
-pub(super) fn create_container(ctx: &Ctx, svc: &Service, n: u32, name: &str, oneoff: bool, image_id: &str) -> Result<String> {
+pub(super) fn create_container(
+    ctx: &Ctx,
+    svc: &Service,
+    n: u32,
+    name: &str,
+    oneoff: bool,
+    image_id: &str,
+) -> Result<(String, eng::Hold)> {
     create_planned(ctx, super::service_spec(ctx, svc, n, name, oneoff, image_id)?)
 }
 
 /// Create a planned container and connect its other networks; on any
 /// failure nothing is left.
-pub fn create_planned(ctx: &Ctx, planned: super::spec::Planned) -> Result<String> {
-    let id = eng::create(ctx.engine, &planned.spec)?;
+/// The container comes back held against prune (see
+/// `engine::containers::create_held`) until the caller has started it.
+pub fn create_planned(ctx: &Ctx, planned: super::spec::Planned) -> Result<(String, eng::Hold)> {
+    let (id, hold) = eng::create_held(ctx.engine, &planned.spec)?;
     for (net, aliases, ip) in &planned.more_networks {
         if let Err(e) = crate::engine::networks::connect(ctx.engine, net, &id, aliases, ip.as_deref()) {
             eng::discard(ctx.engine, &id);
             return Err(e);
         }
     }
-    Ok(id)
+    Ok((id, hold))
 }
 
 /// Block until each dependency in the selection is as `depends_on` asks.
