@@ -93,6 +93,8 @@ impl std::fmt::Display for Platform {
 pub struct PullOptions {
     pub platform: Option<Platform>,
     pub tls: TlsVerify,
+    /// Credentials given with the request, before the saved ones.
+    pub auth: super::auth::Supplied,
 }
 
 pub struct Pulled {
@@ -111,15 +113,16 @@ pub struct Fetched {
     pub manifest: Manifest,
 }
 
-/// A client for `host` with the saved credentials for `cred_host`.
+/// A client for `host` with the credentials for `cred_host` (supplied, else saved).
 pub fn connect(
     cfg: &RegistryConfig,
     config_dir: &Path,
     host: &str,
     cred_host: &str,
     tls: TlsVerify,
+    auth: &super::auth::Supplied,
 ) -> Result<Client, E> {
-    Client::new(host, cfg, tls, super::auth::lookup(config_dir, cred_host))
+    Client::new(host, cfg, tls, super::auth::lookup_with(config_dir, cred_host, auth))
 }
 
 /// GET a manifest by tag or digest, verified and size-limited.
@@ -156,7 +159,8 @@ pub fn select_platform<'a>(index: &'a Manifest, platform: &Platform) -> Option<&
     index.manifests.as_deref().unwrap_or_default().iter().find(|d| platform.matches(d.platform.as_ref()))
 }
 
-fn fetch_small_blob(client: &Client, repo: &str, d: &Descriptor, limit: u64) -> Result<Vec<u8>, E> {
+/// A small blob (an image config), verified against its descriptor.
+pub fn fetch_small_blob(client: &Client, repo: &str, d: &Descriptor, limit: u64) -> Result<Vec<u8>, E> {
     if d.size > limit {
         return Err(E::Protocol(format!("blob {} is too large ({} bytes)", d.digest, d.size)));
     }
@@ -221,8 +225,8 @@ pub fn pull(
     let mut found = None;
     for (i, host) in sources.iter().enumerate() {
         let is_mirror = i + 1 < sources.len();
-        let client = match connect(cfg, &store.paths.config, host, if is_mirror { host } else { &r.registry }, opts.tls)
-        {
+        let cred_host = if is_mirror { host } else { &r.registry };
+        let client = match connect(cfg, &store.paths.config, host, cred_host, opts.tls, &opts.auth) {
             Ok(c) => c,
             Err(e) => {
                 last_err = Some(e);
@@ -244,12 +248,15 @@ pub fn pull(
     let config_desc = m.config.as_ref().ok_or_else(|| E::Protocol("the image manifest has no config".into()))?;
     let layer_descs = m.layers.clone().unwrap_or_default();
     if r.digest.is_none() {
-        progress.line(&format!(
-            "{reference}: Pulling from {}",
-            crate::image::reference::familiar(&format!("{}/{repo}", r.registry)).trim_start_matches("docker.io/")
-        ));
+        progress.item(
+            &reference,
+            &format!(
+                "Pulling from {}",
+                crate::image::reference::familiar(&format!("{}/{repo}", r.registry)).trim_start_matches("docker.io/")
+            ),
+        );
     } else {
-        progress.line(&format!("{reference}: Pulling from {}", r.familiar_name()));
+        progress.item(&reference, &format!("Pulling from {}", r.familiar_name()));
     }
     let config_bytes = fetch_small_blob(&client, repo, config_desc, MAX_CONFIG)?;
     let config: ImageConfig =
@@ -573,7 +580,7 @@ fn download(
         part.seek(std::io::SeekFrom::Start(offset)).map_err(local)?;
         let mut body = resp.into_reader();
         loop {
-            if cancel.load(Ordering::Relaxed) {
+            if cancel.load(Ordering::Relaxed) || job.bar.gone() {
                 return Err(E::Local(CANCELLED.into()));
             }
             let n = match body.read(&mut buf) {
