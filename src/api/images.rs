@@ -274,8 +274,9 @@ fn supplied_for(name: &str, creds: Option<Credentials>) -> Supplied {
 /// (a registry does not tell them apart), an unknown tag 404 "manifest … not found".
 fn pull_error(name: &str, e: crate::error::Error) -> ApiError {
     match e.kind() {
+        // The engine's cause names `rcon login`; an API client's fix is its own login.
         ErrorKind::Unauthorized => ApiError::not_found(format!(
-            "pull access denied for {}, repository does not exist or may require 'docker login': {e}",
+            "pull access denied for {}, repository does not exist or may require 'docker login': unauthorized: authentication required",
             Reference::parse(name).map(|r| r.familiar_name()).unwrap_or_else(|_| name.to_string())
         )),
         _ => e.into(),

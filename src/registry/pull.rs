@@ -102,6 +102,7 @@ pub struct Pulled {
     /// What the image was pulled as, full name (`docker.io/library/busybox:latest`).
     pub name: String,
     pub digest: String,
+    /// The name already pointed at this image (Docker's "Image is up to date").
     pub up_to_date: bool,
 }
 
@@ -247,17 +248,9 @@ pub fn pull(
     let m = &image_manifest.manifest;
     let config_desc = m.config.as_ref().ok_or_else(|| E::Protocol("the image manifest has no config".into()))?;
     let layer_descs = m.layers.clone().unwrap_or_default();
-    if r.digest.is_none() {
-        progress.item(
-            &reference,
-            &format!(
-                "Pulling from {}",
-                crate::image::reference::familiar(&format!("{}/{repo}", r.registry)).trim_start_matches("docker.io/")
-            ),
-        );
-    } else {
-        progress.item(&reference, &format!("Pulling from {}", r.familiar_name()));
-    }
+    // Docker names the repository by its path, without the registry
+    // (`Pulling from library/busybox`, `Pulling from team/app`).
+    progress.item(&reference, &format!("Pulling from {repo}"));
     let config_bytes = fetch_small_blob(&client, repo, config_desc, MAX_CONFIG)?;
     let config: ImageConfig =
         serde_json::from_slice(&config_bytes).map_err(|e| E::Protocol(format!("malformed image config: {e}")))?;
@@ -277,7 +270,14 @@ pub fn pull(
     let tags = if r.digest.is_some() { Vec::new() } else { vec![name.clone()] };
 
     let local = store.images().map_err(|e| E::Local(e.to_string()))?;
-    let up_to_date = local.iter().any(|i| i.id == id && i.layers.iter().all(|l| store.has_layer(l)));
+    let have = local.iter().find(|i| i.id == id && i.layers.iter().all(|l| store.has_layer(l)));
+    // Docker's "Image is up to date" means the name already pointed here;
+    // a new tag for an image we have is "Downloaded newer image" (with
+    // nothing to download).
+    let up_to_date = have.is_some_and(|i| match tags.first() {
+        Some(t) => i.repo_tags.contains(t),
+        None => i.repo_digests.contains(&repo_digest),
+    });
 
     let mut st = store.staging("pull").map_err(|e| E::Local(e.to_string()))?;
     let config_path = st.dir().join("config");
@@ -285,7 +285,8 @@ pub fn pull(
     st.add_blob(config_path, id.clone());
 
     let mut sizes = std::collections::HashMap::new();
-    if !up_to_date {
+    // An image we have is not pulled again, and shows no layer rows (as dockerd).
+    if have.is_none() {
         let layers_dir = st.dir().join("layers");
         fs::create_dir(&layers_dir).map_err(|e| E::Local(format!("create {}: {e}", layers_dir.display())))?;
         let cache = store.root().join("pull");
