@@ -220,6 +220,15 @@ assert lines == [{"stream": "Loaded image: committed:v1\n"}], lines
 lines = list(c.api.load_image(b"not a tar"))
 assert len(lines) == 1 and "errorDetail" in lines[0], lines
 assert run("committed:v1") == b"data\n"
+# Import (fromSrc=-): a root file system tar in the body, with a change.
+fs = io.BytesIO()
+with tarfile.open(fileobj=fs, mode="w") as tf:
+    ti = tarfile.TarInfo("hello"); ti.size = 3
+    tf.addfile(ti, io.BytesIO(b"hi\n"))
+res = json.loads(c.api.import_image_from_data(fs.getvalue(), repository="imported", tag="1", changes=['CMD ["cat", "/hello"]']))
+imp = c.images.get("imported:1")
+assert res == {"status": imp.id}, res
+assert imp.attrs["Config"]["Cmd"] == ["cat", "/hello"], imp.attrs["Config"]
 try:
     c.api.commit("nosuch")
     raise SystemExit("committed a container that does not exist")

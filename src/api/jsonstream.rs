@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::http::{self, ApiError, Handled};
 use super::State;
-use crate::format::units::human_size;
+use crate::format::units::human_size_with_precision;
 use crate::registry::progress::{ProgressSink, Row};
 
 /// The writing end, shared by the progress sink, the build output and the handler.
@@ -113,6 +113,11 @@ impl JsonProgress {
             "id": r.id,
         })
     }
+}
+
+/// go-units `HumanSize` (4 significant digits), which jsonmessage uses.
+fn human_size(n: u64) -> String {
+    human_size_with_precision(n as f64, 4)
 }
 
 /// Docker's `JSONProgress.String()` as the daemon renders it (no terminal,
