@@ -15,6 +15,7 @@ mod convert;
 mod exec;
 pub mod http;
 mod images;
+mod jsonstream;
 mod listen;
 mod networks;
 mod router;

@@ -131,7 +131,7 @@ async fn dispatch(st: &Arc<State>, m: &Method, segs: &[&str], q: Query, req: Req
         ["build", "prune"] if post => images::build_prune().await,
         ["commit"] if post => images::commit(st, q, req).await,
         ["distribution", name @ .., "json"] if get && !name.is_empty() => {
-            images::distribution(st, &name.join("/")).await
+            images::distribution(st, &name.join("/"), req).await
         }
 
         ["networks"] if get => networks::list(st, q).await,

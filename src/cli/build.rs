@@ -110,6 +110,7 @@ pub fn build(engine: &Engine, a: BuildArgs) -> CmdResult {
         secrets: secrets(&a.secret)?,
         ssh: ssh_agents(&a.ssh)?,
         pull_progress: Some(super::progress::on_stderr(false)),
+        ..Default::default()
     };
     let built = eng::build(engine, &o, &mut std::io::stdout())?;
     if let Some(f) = &a.iidfile {

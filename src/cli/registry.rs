@@ -52,7 +52,13 @@ pub struct PullArgs {
 
 pub fn pull(engine: &Engine, a: PullArgs) -> CmdResult {
     let progress = super::progress::on_stdout(a.quiet);
-    let req = eng::PullRequest { name: a.name, all_tags: a.all_tags, platform: a.platform, tls: a.tls.get() };
+    let req = eng::PullRequest {
+        name: a.name,
+        all_tags: a.all_tags,
+        platform: a.platform,
+        tls: a.tls.get(),
+        ..Default::default()
+    };
     let pulled = eng::pull_cmd(engine, &req, &progress)?;
     if a.all_tags {
         if let Some(p) = pulled.first() {
@@ -97,7 +103,7 @@ pub struct PushArgs {
 pub fn push(engine: &Engine, a: PushArgs) -> CmdResult {
     let progress = super::progress::on_stdout(a.quiet);
     let format = a.format.map(|f| if f == "oci" { Format::Oci } else { Format::Docker });
-    let req = eng::PushRequest { name: a.name, all_tags: a.all_tags, format, tls: a.tls.get() };
+    let req = eng::PushRequest { name: a.name, all_tags: a.all_tags, format, tls: a.tls.get(), ..Default::default() };
     let pushed = eng::push_cmd(engine, &req, &progress)?;
     if a.quiet {
         for p in pushed {

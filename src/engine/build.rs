@@ -27,6 +27,9 @@ pub struct BuildOptions {
     pub file: Option<String>,
     /// What the front end read from its standard input for a `-`.
     pub stdin: Option<Vec<u8>>,
+    /// Or, for a `-` context, a file holding those bytes (the API's request
+    /// body, kept on disk rather than in memory).
+    pub context_file: Option<PathBuf>,
     pub tags: Vec<String>,
     pub build_args: BTreeMap<String, String>,
     pub target: Option<String>,
@@ -45,6 +48,11 @@ pub struct BuildOptions {
     pub ssh: BTreeMap<String, PathBuf>,
     /// Where pulls of base images report (None: nowhere).
     pub pull_progress: Option<std::sync::Arc<crate::registry::progress::Progress>>,
+    /// Credentials for those pulls, before the saved ones (the API's `X-Registry-Config`).
+    pub registry_auth: crate::registry::auth::Supplied,
+    /// Told the image id once the build worked, before `Successfully built`
+    /// (the API sends Docker's `{"aux":{"ID":…}}` message there).
+    pub on_built: Option<std::sync::Arc<dyn Fn(&str) + Send + Sync>>,
 }
 
 pub struct Built {
@@ -65,13 +73,18 @@ fn bad(msg: String) -> Error {
 }
 
 /// The engine as the build executor's host: RUN steps are containers, FROM
-/// images are pulled, as `run` would.
-impl executor::Host for Engine {
+/// images are pulled, as `run` would (with the build's credentials).
+struct BuildHost<'a> {
+    engine: &'a Engine,
+    auth: &'a crate::registry::auth::Supplied,
+}
+
+impl executor::Host for BuildHost<'_> {
     fn paths(&self) -> &crate::paths::Paths {
-        &self.paths
+        &self.engine.paths
     }
     fn store(&self) -> Result<&crate::image::store::Store> {
-        Engine::store(self)
+        self.engine.store()
     }
     fn image(
         &self,
@@ -79,19 +92,22 @@ impl executor::Host for Engine {
         pull: bool,
         progress: &std::sync::Arc<crate::registry::progress::Progress>,
     ) -> Result<crate::image::store::ImageRecord> {
-        super::images::ensure_image(self, reference, pull, progress)
+        use super::registry::PullPolicy;
+        let policy = if pull { PullPolicy::Always } else { PullPolicy::Missing };
+        super::registry::ensure_image_with(self.engine, reference, policy, None, self.auth, progress)?;
+        self.engine.store()?.resolve(reference)
     }
     fn create(&self, spec: &crate::container::spec::ContainerSpec) -> Result<String> {
-        super::containers::create(self, spec)
+        super::containers::create(self.engine, spec)
     }
     fn start(&self, id: &str, o: super::containers::StartOptions) -> Result<super::containers::MonitorHandle> {
-        super::containers::start(self, id, o)
+        super::containers::start(self.engine, id, o)
     }
     fn exit_code(&self, id: &str) -> Option<i32> {
-        super::containers::get(self, id).ok().map(|c| c.state.exit_code)
+        super::containers::get(self.engine, id).ok().map(|c| c.state.exit_code)
     }
     fn remove(&self, id: &str) -> Result<()> {
-        super::containers::remove(self, id, true).map(drop)
+        super::containers::remove(self.engine, id, true).map(drop)
     }
 }
 
@@ -135,7 +151,8 @@ pub fn build(engine: &Engine, o: &BuildOptions, out: &mut dyn Write) -> Result<B
     };
     let mut sink = std::io::sink();
     let out: &mut dyn Write = if o.quiet { &mut sink } else { out };
-    let id = Executor::new(engine, &df, prepared.context, &opts, out)?.run()?;
+    let host = BuildHost { engine, auth: &o.registry_auth };
+    let id = Executor::new(&host, &df, prepared.context, &opts, out)?.run()?;
     if let Some(f) = &o.format {
         store.update(|images| {
             if let Some(r) = images.iter_mut().find(|r| r.id == id) {
@@ -143,6 +160,9 @@ pub fn build(engine: &Engine, o: &BuildOptions, out: &mut dyn Write) -> Result<B
             }
             Ok(())
         })?;
+    }
+    if let Some(f) = &o.on_built {
+        f(&id);
     }
     let _ = writeln!(out, "Successfully built {}", crate::image::store::short_id(&id));
     for t in &tags {
@@ -181,6 +201,10 @@ fn ignore_for(root: &Path, dockerfile: Option<&Path>) -> Result<DockerIgnore> {
 
 fn prepare(data: &Path, o: &BuildOptions) -> Result<Prepared> {
     if o.context == "-" {
+        if let Some(p) = &o.context_file {
+            let open = || fs::File::open(p).map(|f| Box::new(f) as Box<dyn Read>);
+            return prepare_stream(data, o, &open, "in the request");
+        }
         return prepare_bytes(data, o, stdin_bytes(o)?, "on stdin");
     }
     if let Some(git) = GitContext::parse(&o.context) {
@@ -227,15 +251,29 @@ fn prepare(data: &Path, o: &BuildOptions) -> Result<Prepared> {
 /// A context that arrived as bytes (stdin, a URL): a tar archive,
 /// compressed or not, is the context; anything else is the Dockerfile.
 fn prepare_bytes(data: &Path, o: &BuildOptions, input: Vec<u8>, whence: &str) -> Result<Prepared> {
-    if !crate::build::layer::is_tar(input.as_slice()) {
+    let open = || Ok(Box::new(input.as_slice()) as Box<dyn Read + '_>);
+    prepare_stream(data, o, &open, whence)
+}
+
+/// The same from something that can be read twice (a look at the start, then the whole).
+fn prepare_stream<'a>(
+    data: &Path,
+    o: &BuildOptions,
+    open: &dyn Fn() -> std::io::Result<Box<dyn Read + 'a>>,
+    whence: &str,
+) -> Result<Prepared> {
+    let reopen = || open().ctx(|| "read context".into());
+    if !crate::build::layer::is_tar(reopen()?) {
         // `rcon build - < Dockerfile`, or a URL to a Dockerfile: no context at all.
+        let mut input = Vec::new();
+        reopen()?.read_to_end(&mut input).ctx(|| "read context".into())?;
         let text = String::from_utf8(input).map_err(|_| bad(format!("the Dockerfile {whence} is not UTF-8 text")))?;
         return Ok(Prepared { dockerfile: text, context: None, _tmp: None });
     }
     let tmp = TempDir::new(&data.join("tmp"), "context")?;
     let root = tmp.path().join("ctx");
     fs::create_dir_all(&root).ctx(|| format!("create {}", root.display()))?;
-    let (_, plain) = crate::storage::compress::decompress(input.as_slice()).ctx(|| "read context".into())?;
+    let (_, plain) = crate::storage::compress::decompress(reopen()?).ctx(|| "read context".into())?;
     crate::storage::extract::apply_layer(plain, &root, &crate::storage::extract::ExtractOptions::rootless())
         .map_err(|e| bad(format!("the context {whence} is not a valid tar archive: {e}")))?;
     let name = o.file.clone().unwrap_or_else(|| "Dockerfile".into());

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::image::reference::{self, Reference};
-use crate::registry::auth::{self, Credentials};
+use crate::registry::auth::{self, Credentials, Supplied};
 use crate::registry::client::{Client, TlsVerify};
 use crate::registry::config::RegistryConfig;
 use crate::registry::lists::{self, LocalList};
@@ -31,7 +31,17 @@ fn config(engine: &Engine) -> Result<RegistryConfig> {
 }
 
 fn client(engine: &Engine, cfg: &RegistryConfig, registry: &str, tls: TlsVerify) -> Result<Client> {
-    Client::new(registry, cfg, tls, auth::lookup(&engine.paths.config, registry))
+    client_with(engine, cfg, registry, tls, &Supplied::default())
+}
+
+fn client_with(
+    engine: &Engine,
+    cfg: &RegistryConfig,
+    registry: &str,
+    tls: TlsVerify,
+    supplied: &Supplied,
+) -> Result<Client> {
+    Client::new(registry, cfg, tls, auth::lookup_with(&engine.paths.config, registry, supplied))
         .map_err(|e| reg_err(&format!("registry {registry}"), e))
 }
 
@@ -49,11 +59,14 @@ fn pull_error(r: &Reference, e: RegistryError) -> Error {
     reg_err(&format!("pull {}", r.familiar()), e)
 }
 
+#[derive(Default)]
 pub struct PullRequest {
     pub name: String,
     pub all_tags: bool,
     pub platform: Option<String>,
     pub tls: TlsVerify,
+    /// Credentials sent with the request (the API's `X-Registry-Auth`), tried before the saved ones.
+    pub auth: Supplied,
 }
 
 /// `rcon pull`: one image, or every tag of a repository with `all_tags`.
@@ -62,12 +75,12 @@ pub fn pull_cmd(engine: &Engine, req: &PullRequest, progress: &Arc<Progress>) ->
     let platform = req.platform.as_deref().map(Platform::parse).transpose()?;
     let cfg = config(engine)?;
     let store = engine.store()?;
-    let opts = PullOptions { platform, tls: req.tls };
+    let opts = PullOptions { platform, tls: req.tls, auth: req.auth.clone() };
     if req.all_tags {
         if r.tag.is_some() || r.digest.is_some() {
             return Err(Error::InvalidArgument("tag can't be used with --all-tags/-a".into()));
         }
-        let c = client(engine, &cfg, &r.registry, req.tls)?;
+        let c = client_with(engine, &cfg, &r.registry, req.tls, &req.auth)?;
         let tags = pull::list_tags(&c, &r.repository).map_err(|e| pull_error(&r, e))?;
         let mut out = Vec::new();
         for t in tags {
@@ -127,6 +140,18 @@ pub fn ensure_image(
     platform: Option<&str>,
     progress: &Arc<Progress>,
 ) -> Result<()> {
+    ensure_image_with(engine, name, policy, platform, &Supplied::default(), progress)
+}
+
+/// `ensure_image` with credentials given by the caller (a build's `X-Registry-Config`).
+pub fn ensure_image_with(
+    engine: &Engine,
+    name: &str,
+    policy: PullPolicy,
+    platform: Option<&str>,
+    auth: &Supplied,
+    progress: &Arc<Progress>,
+) -> Result<()> {
     let store = engine.store()?;
     let present = match store.resolve(name) {
         Ok(_) => true,
@@ -159,6 +184,7 @@ pub fn ensure_image(
         all_tags: false,
         platform: platform.map(str::to_string),
         tls: TlsVerify::Default,
+        auth: auth.clone(),
     };
     for p in pull_cmd(engine, &req, progress)? {
         progress.line(&status_line(&p));
@@ -176,12 +202,15 @@ pub fn status_line(p: &Pulled) -> String {
     }
 }
 
+#[derive(Default)]
 pub struct PushRequest {
     pub name: String,
     pub all_tags: bool,
     /// None: the format the image was built with (`build --format`), else docker.
     pub format: Option<Format>,
     pub tls: TlsVerify,
+    /// Credentials sent with the request (the API's `X-Registry-Auth`), tried before the saved ones.
+    pub auth: Supplied,
 }
 
 pub struct PushedTag {
@@ -217,7 +246,7 @@ pub fn push_cmd(engine: &Engine, req: &PushRequest, progress: &Arc<Progress>) ->
         )));
     }
     let cfg = config(engine)?;
-    let c = client(engine, &cfg, &r.registry, req.tls)?;
+    let c = client_with(engine, &cfg, &r.registry, req.tls, &req.auth)?;
     progress.line(&format!("The push refers to repository [{}]", r.familiar_name()));
     let mut out = Vec::new();
     for t in targets {
@@ -230,7 +259,7 @@ pub fn push_cmd(engine: &Engine, req: &PushRequest, progress: &Arc<Progress>) ->
         let pushed = push::push(store, &c, &image, &tr, format, progress)
             .map_err(|e| reg_err(&format!("push {}", tr.familiar()), e))?;
         let tag = tr.tag.clone().unwrap_or_default();
-        progress.line(&format!("{tag}: digest: {} size: {}", pushed.digest, pushed.size));
+        progress.pushed(&tag, &pushed.digest, pushed.size);
         let rd = format!("{}@{}", tr.full_name(), pushed.digest);
         store.update(|imgs| {
             if let Some(i) = imgs.iter_mut().find(|i| i.id == image.id) {
@@ -325,6 +354,42 @@ fn url_escape(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// What a registry says about a reference without pulling it (the API's
+/// `GET /distribution/NAME/json`): the manifest's descriptor and the
+/// platforms it offers.
+pub struct Distribution {
+    pub media_type: String,
+    pub digest: String,
+    pub size: u64,
+    /// OCI platform objects (`architecture`, `os`, `variant`…).
+    pub platforms: Vec<Value>,
+}
+
+pub fn distribution(engine: &Engine, name: &str, tls: TlsVerify, supplied: &Supplied) -> Result<Distribution> {
+    let r = Reference::parse(name)?.with_default_tag();
+    let cfg = config(engine)?;
+    let c = client_with(engine, &cfg, &r.registry, tls, supplied)?;
+    let reference = r.digest.clone().or_else(|| r.tag.clone()).unwrap_or_default();
+    let f = pull::fetch_manifest(&c, &r.repository, &reference).map_err(|e| pull_error(&r, e))?;
+    let platforms = if f.manifest.is_index() {
+        f.manifest.manifests.iter().flatten().filter_map(|d| d.platform.clone()).collect()
+    } else {
+        // A single image: its platform is in its config.
+        let desc = f.manifest.config.as_ref().ok_or_else(|| {
+            registry_error(ErrorKind::Internal, format!("the manifest of {} has no config", r.familiar()))
+        })?;
+        let bytes = pull::fetch_small_blob(&c, &r.repository, desc, 8 << 20).map_err(|e| pull_error(&r, e))?;
+        let ic: crate::image::config::ImageConfig = serde_json::from_slice(&bytes)
+            .map_err(|e| registry_error(ErrorKind::Internal, format!("image config of {}: {e}", r.familiar())))?;
+        let mut p = serde_json::json!({"architecture": ic.architecture, "os": ic.os});
+        if let Some(v) = &ic.variant {
+            p["variant"] = Value::String(v.clone());
+        }
+        vec![p]
+    };
+    Ok(Distribution { media_type: f.media_type, digest: f.digest, size: f.bytes.len() as u64, platforms })
 }
 
 /// `manifest inspect`: a local list by that name, else the registry's manifest.

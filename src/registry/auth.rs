@@ -64,6 +64,38 @@ fn lookup_in(path: &Path, key: &str) -> Option<Credentials> {
     Some(Credentials { username: u.to_string(), password: p.to_string() })
 }
 
+/// Credentials given with one request instead of the saved ones (the API's
+/// `X-Registry-Auth` and `X-Registry-Config` headers: Docker's clients keep
+/// credentials and send them along), by registry.
+#[derive(Clone, Debug, Default)]
+pub struct Supplied(std::collections::BTreeMap<String, Credentials>);
+
+impl Supplied {
+    /// The same credentials for whatever registry the request talks to.
+    pub fn one(registry: &str, c: Credentials) -> Supplied {
+        let mut s = Supplied::default();
+        s.add(registry, c);
+        s
+    }
+    /// `registry` as a client writes it: `host[:port]`, a URL, Docker Hub's index URL.
+    pub fn add(&mut self, registry: &str, c: Credentials) {
+        let host = registry.split_once("://").map(|(_, r)| r).unwrap_or(registry);
+        let host = host.split('/').next().unwrap_or(host);
+        self.0.insert(key_for(host), c);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    fn get(&self, registry: &str) -> Option<Credentials> {
+        self.0.get(&key_for(registry)).cloned()
+    }
+}
+
+/// The credentials for a registry: those given with the request, else the saved ones.
+pub fn lookup_with(config_dir: &Path, registry: &str, supplied: &Supplied) -> Option<Credentials> {
+    supplied.get(registry).or_else(|| lookup(config_dir, registry))
+}
+
 /// Saved credentials for a registry: ours first, then Docker's.
 pub fn lookup(config_dir: &Path, registry: &str) -> Option<Credentials> {
     let key = key_for(registry);

@@ -24,6 +24,19 @@ pub struct Row {
 pub trait ProgressSink: Send + Sync {
     /// A line outside the layer rows.
     fn line(&self, text: &str);
+    /// A line about one thing (`latest: Pulling from library/busybox`):
+    /// Docker's JSON messages carry the id apart from the text.
+    fn item(&self, id: &str, text: &str) {
+        self.line(&format!("{id}: {text}"));
+    }
+    /// A tag was pushed (`TAG: digest: D size: N`; the API adds Docker's aux message).
+    fn pushed(&self, tag: &str, digest: &str, size: usize) {
+        self.line(&format!("{tag}: digest: {digest} size: {size}"));
+    }
+    /// Nobody reads any more (an API client went away): transfers stop.
+    fn gone(&self) -> bool {
+        false
+    }
     /// Row `index` is new or has a new status.
     fn status(&self, rows: &[Row], index: usize);
     /// Every 100 ms while a transfer runs, if [`ProgressSink::ticks`].
@@ -101,6 +114,20 @@ impl Progress {
         self.sink.line(s);
     }
 
+    /// A line about one thing (`TAG: Pulling from REPO`).
+    pub fn item(&self, id: &str, text: &str) {
+        self.sink.item(id, text);
+    }
+
+    pub fn pushed(&self, tag: &str, digest: &str, size: usize) {
+        self.sink.pushed(tag, digest, size);
+    }
+
+    /// Whether the reader went away (transfers poll this and stop).
+    pub fn gone(&self) -> bool {
+        self.sink.gone()
+    }
+
     pub fn bar(self: &Arc<Self>, id: &str, status: &str, total: u64) -> Bar {
         let bytes = Arc::new(AtomicU64::new(0));
         let (index, rows) = {
@@ -157,6 +184,9 @@ impl Progress {
 }
 
 impl Bar {
+    pub fn gone(&self) -> bool {
+        self.progress.gone()
+    }
     pub fn status(&self, s: &str) {
         self.progress.set(self.index, s, false);
     }

@@ -93,6 +93,8 @@ impl std::fmt::Display for Platform {
 pub struct PullOptions {
     pub platform: Option<Platform>,
     pub tls: TlsVerify,
+    /// Credentials given with the request, before the saved ones.
+    pub auth: super::auth::Supplied,
 }
 
 pub struct Pulled {
@@ -100,6 +102,7 @@ pub struct Pulled {
     /// What the image was pulled as, full name (`docker.io/library/busybox:latest`).
     pub name: String,
     pub digest: String,
+    /// The name already pointed at this image (Docker's "Image is up to date").
     pub up_to_date: bool,
 }
 
@@ -111,15 +114,16 @@ pub struct Fetched {
     pub manifest: Manifest,
 }
 
-/// A client for `host` with the saved credentials for `cred_host`.
+/// A client for `host` with the credentials for `cred_host` (supplied, else saved).
 pub fn connect(
     cfg: &RegistryConfig,
     config_dir: &Path,
     host: &str,
     cred_host: &str,
     tls: TlsVerify,
+    auth: &super::auth::Supplied,
 ) -> Result<Client, E> {
-    Client::new(host, cfg, tls, super::auth::lookup(config_dir, cred_host))
+    Client::new(host, cfg, tls, super::auth::lookup_with(config_dir, cred_host, auth))
 }
 
 /// GET a manifest by tag or digest, verified and size-limited.
@@ -156,7 +160,8 @@ pub fn select_platform<'a>(index: &'a Manifest, platform: &Platform) -> Option<&
     index.manifests.as_deref().unwrap_or_default().iter().find(|d| platform.matches(d.platform.as_ref()))
 }
 
-fn fetch_small_blob(client: &Client, repo: &str, d: &Descriptor, limit: u64) -> Result<Vec<u8>, E> {
+/// A small blob (an image config), verified against its descriptor.
+pub fn fetch_small_blob(client: &Client, repo: &str, d: &Descriptor, limit: u64) -> Result<Vec<u8>, E> {
     if d.size > limit {
         return Err(E::Protocol(format!("blob {} is too large ({} bytes)", d.digest, d.size)));
     }
@@ -221,8 +226,8 @@ pub fn pull(
     let mut found = None;
     for (i, host) in sources.iter().enumerate() {
         let is_mirror = i + 1 < sources.len();
-        let client = match connect(cfg, &store.paths.config, host, if is_mirror { host } else { &r.registry }, opts.tls)
-        {
+        let cred_host = if is_mirror { host } else { &r.registry };
+        let client = match connect(cfg, &store.paths.config, host, cred_host, opts.tls, &opts.auth) {
             Ok(c) => c,
             Err(e) => {
                 last_err = Some(e);
@@ -243,14 +248,9 @@ pub fn pull(
     let m = &image_manifest.manifest;
     let config_desc = m.config.as_ref().ok_or_else(|| E::Protocol("the image manifest has no config".into()))?;
     let layer_descs = m.layers.clone().unwrap_or_default();
-    if r.digest.is_none() {
-        progress.line(&format!(
-            "{reference}: Pulling from {}",
-            crate::image::reference::familiar(&format!("{}/{repo}", r.registry)).trim_start_matches("docker.io/")
-        ));
-    } else {
-        progress.line(&format!("{reference}: Pulling from {}", r.familiar_name()));
-    }
+    // Docker names the repository by its path, without the registry
+    // (`Pulling from library/busybox`, `Pulling from team/app`).
+    progress.item(&reference, &format!("Pulling from {repo}"));
     let config_bytes = fetch_small_blob(&client, repo, config_desc, MAX_CONFIG)?;
     let config: ImageConfig =
         serde_json::from_slice(&config_bytes).map_err(|e| E::Protocol(format!("malformed image config: {e}")))?;
@@ -270,7 +270,14 @@ pub fn pull(
     let tags = if r.digest.is_some() { Vec::new() } else { vec![name.clone()] };
 
     let local = store.images().map_err(|e| E::Local(e.to_string()))?;
-    let up_to_date = local.iter().any(|i| i.id == id && i.layers.iter().all(|l| store.has_layer(l)));
+    let have = local.iter().find(|i| i.id == id && i.layers.iter().all(|l| store.has_layer(l)));
+    // Docker's "Image is up to date" means the name already pointed here;
+    // a new tag for an image we have is "Downloaded newer image" (with
+    // nothing to download).
+    let up_to_date = have.is_some_and(|i| match tags.first() {
+        Some(t) => i.repo_tags.contains(t),
+        None => i.repo_digests.contains(&repo_digest),
+    });
 
     let mut st = store.staging("pull").map_err(|e| E::Local(e.to_string()))?;
     let config_path = st.dir().join("config");
@@ -278,7 +285,8 @@ pub fn pull(
     st.add_blob(config_path, id.clone());
 
     let mut sizes = std::collections::HashMap::new();
-    if !up_to_date {
+    // An image we have is not pulled again, and shows no layer rows (as dockerd).
+    if have.is_none() {
         let layers_dir = st.dir().join("layers");
         fs::create_dir(&layers_dir).map_err(|e| E::Local(format!("create {}: {e}", layers_dir.display())))?;
         let cache = store.root().join("pull");
@@ -573,7 +581,7 @@ fn download(
         part.seek(std::io::SeekFrom::Start(offset)).map_err(local)?;
         let mut body = resp.into_reader();
         loop {
-            if cancel.load(Ordering::Relaxed) {
+            if cancel.load(Ordering::Relaxed) || job.bar.gone() {
                 return Err(E::Local(CANCELLED.into()));
             }
             let n = match body.read(&mut buf) {

@@ -175,6 +175,7 @@ pub fn push(ctx: &Ctx, services: &BTreeSet<String>, ignore_failures: bool, progr
             all_tags: false,
             format: None,
             tls: crate::registry::client::TlsVerify::Default,
+            auth: Default::default(),
         };
         match crate::engine::registry::push_cmd(ctx.engine, &req, progress) {
             Ok(_) => ctx.emit("Image", image, "Pushed"),
