@@ -150,3 +150,26 @@ print("done")
     assert!(out.contains("up ") && out.trim_end().ends_with("done"), "{out}");
     assert_eq!(t.rcon(["ps", "-aq"]).ok(), "", "testcontainers removes its container");
 });
+
+// docker-py's `containers.run(remove=True)` asks for the log stream, waits,
+// removes the container and only then reads the stream; `exec_run` reads
+// output that may be written before it has parsed the 101 headers. Both
+// must come back whole every time (they lost output under load).
+both_modes!(docker_py_quick_runs_and_execs_keep_their_output, |t| {
+    t.load_busybox("busybox");
+    let s = Service::start(t);
+    let script = r#"
+import docker
+c = docker.from_env()
+for i in range(25):
+    out = c.containers.run("busybox", ["sh", "-c", "echo out%d; echo err%d >&2" % (i, i)], remove=True, stderr=True)
+    assert out == b"out%d\nerr%d\n" % (i, i), (i, out)
+box = c.containers.run("busybox", "sleep 300", detach=True)
+for i in range(25):
+    code, (o, e) = box.exec_run(["sh", "-c", "echo o%d; echo e%d >&2" % (i, i)], demux=True)
+    assert (code, o, e) == (0, b"o%d\n" % i, b"e%d\n" % i), (i, code, o, e)
+box.remove(force=True)
+print("ok")
+"#;
+    assert_eq!(ok(&s.python(script)), "ok\n");
+});

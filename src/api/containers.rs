@@ -319,9 +319,13 @@ pub async fn logs(st: &Arc<State>, id: &str, q: Query) -> Handled {
     let cancel = http::cancel_on_close(&tx);
     let busy = st.busy();
     let st2 = st.clone();
+    // Answer once the log files are open (they stay readable if the
+    // container is removed before the client reads the body).
+    let (opened_tx, opened_rx) = tokio::sync::oneshot::channel::<()>();
     tokio::task::spawn_blocking(move || {
         let _busy = busy;
-        let _ = eng::logs(
+        let mut opened_tx = Some(opened_tx);
+        let _ = eng::logs_opened(
             &st2.engine,
             &id,
             &opts,
@@ -336,8 +340,15 @@ pub async fn logs(st: &Arc<State>, id: &str, q: Query) -> Handled {
                 tx.blocking_send(Bytes::from(bytes)).map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
             },
             &cancel,
+            &mut || {
+                if let Some(t) = opened_tx.take() {
+                    let _ = t.send(());
+                }
+            },
         );
     });
+    // A read that failed before opening drops the sender: answer anyway.
+    let _ = opened_rx.await;
     Ok(resp)
 }
 

@@ -167,22 +167,16 @@ pub async fn start(st: &Arc<State>, id: &str, mut req: Request<Incoming>) -> Han
         ours_err = Some(er);
         ExecStdio::Fds { stdin, stdout: ow, stderr: ew }
     };
-    let o2 = opts.clone();
-    let mut proc = match blocking(st, move |e| Ok(crate::engine::exec::exec(e, &container, &o2, stdio)?)).await {
-        Ok(p) => p,
-        Err(err) => {
-            if let Some(r) = st.execs.lock().unwrap().get_mut(id) {
-                r.running = false;
-                r.exit_code = Some(126);
-            }
-            return Err(err);
-        }
+    // With a hijack, the process starts once the 101 is on its way: what
+    // it writes at once then follows the headers instead of arriving with
+    // them (docker-py reads the headers through a buffer that would eat
+    // it), as dockerd starts the exec after hijacking.
+    let mut stdio = Some(stdio);
+    let early = if upgrade && !detach {
+        None
+    } else {
+        Some(launch(st, id, container.clone(), opts.clone(), stdio.take().expect("stdio")).await?)
     };
-    let pty = proc.pty.take().map(Arc::new);
-    if let Some(r) = st.execs.lock().unwrap().get_mut(id) {
-        r.pid = proc.pid();
-        r.pty = pty.clone();
-    }
     let finish = {
         let st = st.clone();
         let id = id.to_string();
@@ -195,6 +189,7 @@ pub async fn start(st: &Arc<State>, id: &str, mut req: Request<Incoming>) -> Han
         }
     };
     if detach {
+        let (proc, _) = early.expect("started");
         let busy = st.busy();
         tokio::task::spawn_blocking(move || {
             let _busy = busy;
@@ -203,9 +198,27 @@ pub async fn start(st: &Arc<State>, id: &str, mut req: Request<Incoming>) -> Han
         return Ok(http::empty(200));
     }
     let busy = st.busy();
+    let st2 = st.clone();
+    let id2 = id.to_string();
     tokio::spawn(async move {
         let _busy = busy;
         let client = if upgrade { on.await.ok().map(TokioIo::new) } else { None };
+        let started = match early {
+            Some(p) => Ok(p),
+            None => launch(&st2, &id2, container, opts, stdio.take().expect("stdio")).await,
+        };
+        let (proc, pty) = match started {
+            Ok(p) => p,
+            Err(e) => {
+                // Hijacked already: the error goes down the stream, as
+                // dockerd writes it; the exit code is in exec inspect.
+                if let Some(mut c) = client {
+                    let _ = c.write_all(format!("{}\r\n", e.message).as_bytes()).await;
+                    let _ = c.shutdown().await;
+                }
+                return;
+            }
+        };
         let Some(client) = client else {
             let code = tokio::task::spawn_blocking(move || proc.wait()).await.unwrap_or(125);
             finish(code);
@@ -308,4 +321,31 @@ pub async fn start(st: &Arc<State>, id: &str, mut req: Request<Incoming>) -> Han
         h.insert("Upgrade", HeaderValue::from_static("tcp"));
     }
     Ok(r)
+}
+
+/// Start an exec's process; its pid and pty go in the exec's record. On a
+/// failure the record says exit 126.
+async fn launch(
+    st: &Arc<State>,
+    id: &str,
+    container: String,
+    opts: ExecOptions,
+    stdio: ExecStdio,
+) -> Result<(crate::engine::exec::ExecProcess, Option<Arc<OwnedFd>>), ApiError> {
+    let mut proc = match blocking(st, move |e| Ok(crate::engine::exec::exec(e, &container, &opts, stdio)?)).await {
+        Ok(p) => p,
+        Err(err) => {
+            if let Some(r) = st.execs.lock().unwrap().get_mut(id) {
+                r.running = false;
+                r.exit_code = Some(126);
+            }
+            return Err(err);
+        }
+    };
+    let pty = proc.pty.take().map(Arc::new);
+    if let Some(r) = st.execs.lock().unwrap().get_mut(id) {
+        r.pid = proc.pid();
+        r.pty = pty.clone();
+    }
+    Ok((proc, pty))
 }

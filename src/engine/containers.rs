@@ -535,6 +535,22 @@ pub fn logs(
     emit: &mut dyn FnMut(&crate::monitor::logs::LogEntry) -> std::io::Result<()>,
     cancel: &super::Cancel,
 ) -> Result<()> {
+    logs_opened(engine, arg, o, emit, cancel, &mut || {})
+}
+
+/// `logs`, calling `opened` once the log files are open (or the read has
+/// failed before): from then on the entries are readable even if the
+/// container is removed, as with dockerd, which holds the file open. The
+/// API answers only then: docker-py's `run(remove=True)` removes the
+/// container before it reads the logs it asked for.
+pub fn logs_opened(
+    engine: &Engine,
+    arg: &str,
+    o: &crate::monitor::logs::ReadOptions,
+    emit: &mut dyn FnMut(&crate::monitor::logs::LogEntry) -> std::io::Result<()>,
+    cancel: &super::Cancel,
+    opened: &mut dyn FnMut(),
+) -> Result<()> {
     use crate::monitor::logs::{self, LogError};
     let store = ContainerStore::open(&engine.paths)?;
     let id = store.resolve(arg)?;
@@ -542,7 +558,7 @@ pub fn logs(
     let driver = logs::Driver::parse(&c.config.host.log_driver).map_err(|e| bad(e.to_string()))?;
     let mut keep =
         || !cancel.is_cancelled() && store.load(&id).map(|c| c.state.status == Status::Running).unwrap_or(false);
-    match logs::read(&store.log_path(&id), driver, o, emit, &mut keep) {
+    match logs::read_opened(&store.log_path(&id), driver, o, emit, &mut keep, opened) {
         Ok(()) => Ok(()),
         // The reader went away (`rcon logs c | head -1`, a closed API
         // connection): nothing more to do.

@@ -1077,6 +1077,18 @@ pub fn read(
     emit: &mut dyn FnMut(&LogEntry) -> io::Result<()>,
     keep_following: &mut dyn FnMut() -> bool,
 ) -> Result<(), LogError> {
+    read_opened(path, driver, opts, emit, keep_following, &mut || {})
+}
+
+/// [`read`], calling `opened` once the files are open.
+pub fn read_opened(
+    path: &Path,
+    driver: Driver,
+    opts: &ReadOptions,
+    emit: &mut dyn FnMut(&LogEntry) -> io::Result<()>,
+    keep_following: &mut dyn FnMut() -> bool,
+    opened: &mut dyn FnMut(),
+) -> Result<(), LogError> {
     if driver == Driver::None {
         return Err(LogError::ReadNotSupported);
     }
@@ -1095,6 +1107,8 @@ pub fn read(
     };
 
     let (mut current, older) = open_set(path, history, None)?;
+    // The files are open: they stay readable if the container is removed now.
+    opened();
     // In follow mode, with no log at all yet, files rotated before the first
     // poll notices them are all new.
     let started_empty = current.is_none() && older.is_empty() && rotated_files(path)?.is_empty();

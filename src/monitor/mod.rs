@@ -114,6 +114,15 @@ pub fn run(
     }
     let attach = client.stdio;
 
+    // The log exists before `start` returns: a reader that follows it
+    // right after (docker-py's `run`) must not find it missing.
+    let log = match open_log(&cx) {
+        Ok(l) => l,
+        Err(e) => {
+            let e = runtime::spawn::StartError { code: 125, message: e.to_string() };
+            return Ok(start_failed(&cx, &e, &mut notify));
+        }
+    };
     // A launch that cannot be planned (a network removed meanwhile) fails
     // like one that cannot start: the state and `start` say why.
     let started = crate::launch::plan(paths, &store, &cfg, stdio, console_sock.as_ref().map(|(_, c)| c.as_raw_fd()))
@@ -132,7 +141,6 @@ pub fn run(
     let restart_count = if relaunched.is_some() { ctr.state.restart_count } else { 0 };
     let (mut st, prober) = record_start(&cx, started.pid, restart_count, &mut notify)?;
     let running_since = std::time::Instant::now();
-    let log = open_log(&cx)?;
 
     let client_in: Option<RawFd> = if attach && client.stdin && cfg.open_stdin { Some(0) } else { None };
     let detach = DetachKeys::parse(client.detach_keys.as_deref().unwrap_or(&cfg.host.detach_keys));
