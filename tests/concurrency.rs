@@ -121,7 +121,7 @@ both_modes!(prune_in_a_loop_never_takes_a_starting_container, |t| {
     let pruner = |t: &TestEnv| {
         let mut prunes = 0u32;
         while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-            let which = if prunes % 2 == 0 { ["container", "prune", "-f"] } else { ["system", "prune", "-f"] };
+            let which = if prunes.is_multiple_of(2) { ["container", "prune", "-f"] } else { ["system", "prune", "-f"] };
             let r = t.rcon(which);
             assert_eq!(r.code, 0, "prune failed: {}", r.stderr);
             prunes += 1;

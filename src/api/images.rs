@@ -689,10 +689,10 @@ pub async fn commit(st: &Arc<State>, q: Query, req: Request<Incoming>) -> Handle
         changes,
     };
     let id = blocking(st, move |e| {
-        Ok(crate::engine::commit::commit(e, &o).map_err(|err| match err {
+        crate::engine::commit::commit(e, &o).map_err(|err| match err {
             crate::error::Error::NoSuchContainer(c) => ApiError::not_found(format!("No such container: {c}")),
             err => err.into(),
-        })?)
+        })
     })
     .await?;
     Ok(super::http::json(201, &json!({ "Id": id })))

@@ -79,7 +79,7 @@ pub(super) fn copy(engine: &Engine, src: &str, dst: &str, archive: bool, follow_
             eng::copy_in(engine, &name, &path, CopySource::Tar(&mut std::io::stdin().lock()))?;
         }
         (End::Host(src), End::Container { name, path }) => {
-            eng::copy_in(engine, &name, &path, CopySource::Host { path: src, archive: archive })?;
+            eng::copy_in(engine, &name, &path, CopySource::Host { path: src, archive })?;
         }
         (End::Container { .. }, End::Container { .. }) => {
             return Err(bad("copying between containers is not supported: copy to the host first".into()).into())

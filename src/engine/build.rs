@@ -52,8 +52,11 @@ pub struct BuildOptions {
     pub registry_auth: crate::registry::auth::Supplied,
     /// Told the image id once the build worked, before `Successfully built`
     /// (the API sends Docker's `{"aux":{"ID":…}}` message there).
-    pub on_built: Option<std::sync::Arc<dyn Fn(&str) + Send + Sync>>,
+    pub on_built: Option<OnBuilt>,
 }
+
+/// Called with the image id of a finished build.
+pub type OnBuilt = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
 
 pub struct Built {
     pub id: String,

@@ -16,8 +16,11 @@ use crate::error::{Error, IoContext, Result};
 /// it starts (the spec holds the first one): (network, aliases, address).
 pub struct Planned {
     pub spec: ContainerSpec,
-    pub more_networks: Vec<(String, Vec<String>, Option<String>)>,
+    pub more_networks: Vec<Attachment>,
 }
+
+/// A network to connect: (network, aliases, address).
+pub type Attachment = (String, Vec<String>, Option<String>);
 
 fn bad(path: String, msg: impl std::fmt::Display) -> Error {
     Error::InvalidArgument(format!("{path}: {msg}"))
@@ -283,7 +286,7 @@ fn first_container_name(ctx: &Ctx, service: &str) -> String {
 
 /// `network_mode` or the service's networks (by priority, then name): the
 /// first goes in the spec, the others come back to be connected.
-fn network(ctx: &Ctx, svc: &Service, spec: &mut ContainerSpec) -> Result<Vec<(String, Vec<String>, Option<String>)>> {
+fn network(ctx: &Ctx, svc: &Service, spec: &mut ContainerSpec) -> Result<Vec<Attachment>> {
     if let Some(mode) = &svc.network_mode {
         spec.network = Some(match mode.strip_prefix("service:") {
             Some(s) => format!("container:{}", first_container_name(ctx, s)),
