@@ -129,6 +129,21 @@ fn build_one(ctx: &Ctx, svc: &Service, r: &mut BuildRequest) -> Result<()> {
         }
         o.ssh.insert(id.to_string(), sock.into());
     }
+    let unsupported = [
+        ("cache_from", !b.cache_from.is_empty()),
+        ("cache_to", !b.cache_to.is_empty()),
+        ("additional_contexts", !b.additional_contexts.is_empty()),
+        ("extra_hosts", !b.extra_hosts.is_empty()),
+        ("isolation", b.isolation.is_some()),
+        ("privileged", b.privileged),
+        ("shm_size", b.shm_size.is_some()),
+        ("platforms", b.platforms.len() > 1),
+    ];
+    for (field, set) in unsupported {
+        if set {
+            crate::util::warn(&format!("{}: not supported by rcon's builder; ignored", path(field)));
+        }
+    }
     ctx.emit("Image", &image, "Building");
     crate::engine::build::build(ctx.engine, &o, r.out)?;
     ctx.emit("Image", &image, "Built");

@@ -154,8 +154,23 @@ pub fn service_spec(ctx: &Ctx, svc: &Service, number: u32, name: &str, oneoff: b
         spec.expose.extend(flags::expose(e)?);
     }
     let more_networks = network(ctx, svc, &mut spec)?;
-    if !svc.sysctls.is_empty() {
-        crate::util::warn(&format!("{}: sysctls are not supported by rcon; ignored", path("sysctls")));
+    // Fields rcon has no mechanism for: said, never dropped silently.
+    let unsupported = [
+        ("sysctls", !svc.sysctls.is_empty()),
+        ("cgroup", svc.cgroup.is_some()),
+        ("cgroup_parent", svc.cgroup_parent.is_some()),
+        ("external_links", !svc.external_links.is_empty()),
+        ("mac_address", svc.mac_address.is_some()),
+        ("mem_reservation", svc.mem_reservation.is_some()),
+        ("oom_kill_disable", svc.oom_kill_disable.is_some()),
+        ("oom_score_adj", svc.oom_score_adj.is_some()),
+        ("runtime", svc.runtime.is_some()),
+        ("shm_size", svc.shm_size.is_some()),
+    ];
+    for (field, set) in unsupported {
+        if set {
+            crate::util::warn(&format!("{}: not supported by rcon; ignored", path(field)));
+        }
     }
     if !svc.devices.is_empty() {
         return Err(bad(path("devices"), "devices are not supported by rcon: remove them"));
