@@ -7,6 +7,7 @@ mod common;
 mod api;
 mod api_clients;
 mod api_images;
+mod api_oracle;
 mod api_robust;
 mod api_service;
 mod archives;

@@ -49,9 +49,7 @@ pub async fn create(st: &Arc<State>, q: Query, req: Request<Incoming>) -> Handle
     let body = http::read_json(req.into_body()).await?;
     let spec = convert::spec(&body, q.get("name").filter(|n| !n.is_empty()).map(String::from))?;
     let id = blocking(st, move |e| {
-        e.store()?.resolve(&spec.image).map_err(|_| {
-            ApiError::not_found(format!("No such image: {}", crate::image::reference::familiar(&spec.image)))
-        })?;
+        e.store()?.resolve(&spec.image).map_err(|_| super::images::no_image(&spec.image))?;
         Ok(eng::create(e, &spec)?)
     })
     .await?;
@@ -63,22 +61,37 @@ pub async fn create(st: &Arc<State>, q: Query, req: Request<Incoming>) -> Handle
 /// load: a list of 100 containers stays a few milliseconds).
 fn summary(e: &Engine, store: &crate::container::ContainerStore, c: &Container, size: bool) -> Value {
     let cfg = &c.config;
-    let argv: Vec<String> = cfg.entrypoint.iter().chain(cfg.cmd.iter()).cloned().collect();
+    // Docker quotes the arguments that hold a space (moby daemon/list.go).
+    let argv: Vec<String> = cfg
+        .entrypoint
+        .iter()
+        .chain(cfg.cmd.iter())
+        .enumerate()
+        .map(|(i, a)| if i > 0 && a.contains(' ') { format!("'{a}'") } else { a.clone() })
+        .collect();
     let created = units::parse_rfc3339(&cfg.created).map(|t| t.0).unwrap_or(0);
+    // Docker's come from the network settings of a started container.
     let mut ports = Vec::new();
-    for p in crate::network::start::published(store, c) {
+    let up = matches!(c.state.status, Status::Running | Status::Paused | Status::Restarting);
+    for p in crate::network::start::published(store, c).into_iter().filter(|_| up) {
         ports.push(
             json!({"IP": p.bind_ip(), "PrivatePort": p.container_port, "PublicPort": p.host_port, "Type": p.proto}),
         );
     }
-    for k in cfg.exposed_ports.keys() {
+    for k in cfg.exposed_ports.keys().filter(|_| up) {
         let (port, proto) = k.split_once('/').unwrap_or((k, "tcp"));
         let n: u16 = port.parse().unwrap_or(0);
         if !ports.iter().any(|p| p["PrivatePort"] == n && p["Type"] == proto) {
             ports.push(json!({"PrivatePort": n, "Type": proto}));
         }
     }
-    let networks = crate::engine::networks::inspect_settings(e, store, c)["Networks"].take();
+    let mut networks = crate::engine::networks::inspect_settings(e, store, c)["Networks"].take();
+    // dockerd's list (its container view) has no aliases.
+    if let Some(m) = networks.as_object_mut() {
+        for n in m.values_mut() {
+            n["Aliases"] = Value::Null;
+        }
+    }
     let mut v = json!({
         "Id": cfg.id,
         "Names": [format!("/{}", cfg.name)],

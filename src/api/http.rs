@@ -90,6 +90,9 @@ impl From<Error> for ApiError {
             Error::NoSuchContainer(id) => format!("No such container: {id}"),
             Error::NoSuchImage(id) => format!("No such image: {id}"),
             Error::NoSuchVolume(v) => format!("get {v}: no such volume"),
+            Error::NameInUse { name, id } => format!(
+                "Conflict. The container name \"/{name}\" is already in use by container \"{id}\". You have to remove (or rename) that container to be able to reuse that name."
+            ),
             e => e.to_string(),
         };
         ApiError::new(e.kind().http_status(), message)

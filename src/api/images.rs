@@ -25,8 +25,17 @@ use crate::registry::auth::{Credentials, Supplied};
 use crate::registry::client::TlsVerify;
 use crate::registry::progress::Progress;
 
-fn no_image(name: &str) -> ApiError {
-    ApiError::not_found(format!("No such image: {name}"))
+pub fn no_image(name: &str) -> ApiError {
+    ApiError::not_found(format!("No such image: {}", with_default_tag(name)))
+}
+
+/// A name as Docker's errors spell it: `busybox:latest` for `busybox`.
+pub fn with_default_tag(name: &str) -> String {
+    match Reference::parse(name) {
+        Ok(r) if r.tag.is_none() && r.digest.is_none() => format!("{}:latest", r.familiar()),
+        Ok(r) => r.familiar(),
+        Err(_) => name.to_string(),
+    }
 }
 
 /// The image a name or id names, or Docker's 404.

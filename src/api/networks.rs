@@ -145,7 +145,7 @@ pub async fn volumes_list(st: &Arc<State>, q: Query) -> Handled {
         for r in vol::list(e, &filters)? {
             out.push(vol::inspect(e, &r.volume.name)?);
         }
-        Ok(json!({"Volumes": out, "Warnings": []}))
+        Ok(json!({"Volumes": out, "Warnings": null}))
     })
     .await?;
     ok_json(&v)

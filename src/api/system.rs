@@ -60,8 +60,57 @@ pub async fn version(_st: &Arc<State>) -> Handled {
 }
 
 pub async fn info(st: &Arc<State>) -> Handled {
-    let v = blocking(st, |e| Ok(crate::engine::system::info(e)?)).await?;
+    let mut v = blocking(st, |e| Ok(crate::engine::system::info(e)?)).await?;
+    docker_info_defaults(&mut v);
     ok_json(&v)
+}
+
+/// The `/info` fields of Docker's that the engine's report has no fact
+/// for: what an engine without those features reports (clients such as
+/// docker-py and the CLI read them without checking they are there).
+fn docker_info_defaults(v: &mut Value) {
+    let rootless = v["Rootless"].as_bool().unwrap_or(false);
+    let env = |k: &str| std::env::var(k).or_else(|_| std::env::var(k.to_lowercase())).unwrap_or_default();
+    let defaults = json!({
+        "MemoryLimit": !rootless,
+        "SwapLimit": !rootless,
+        "KernelMemory": false,
+        "KernelMemoryTCP": false,
+        "CpuCfsPeriod": !rootless,
+        "CpuCfsQuota": !rootless,
+        "CPUShares": !rootless,
+        "CPUSet": !rootless,
+        "PidsLimit": !rootless,
+        "OomKillDisable": false,
+        "IPv4Forwarding": true,
+        "BridgeNfIptables": false,
+        "BridgeNfIp6tables": false,
+        "NFd": std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0),
+        "NGoroutines": 0,
+        "SystemTime": crate::format::units::now_rfc3339(),
+        "NEventsListener": 0,
+        "OSVersion": "",
+        "HttpProxy": env("HTTP_PROXY"),
+        "HttpsProxy": env("HTTPS_PROXY"),
+        "NoProxy": env("NO_PROXY"),
+        "Labels": [],
+        "ExperimentalBuild": false,
+        "GenericResources": null,
+        "Runtimes": {"rcon": {"path": std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default()}},
+        "DefaultRuntime": "rcon",
+        "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": false, "Error": "", "RemoteManagers": null},
+        "LiveRestoreEnabled": true,
+        "Isolation": "",
+        "InitBinary": "",
+        "ContainerdCommit": {"ID": "", "Expected": ""},
+        "RuncCommit": {"ID": "", "Expected": ""},
+        "InitCommit": {"ID": "", "Expected": ""},
+    });
+    if let (Some(m), Value::Object(d)) = (v.as_object_mut(), defaults) {
+        for (k, x) in d {
+            m.entry(k).or_insert(x);
+        }
+    }
 }
 
 pub async fn df(st: &Arc<State>) -> Handled {

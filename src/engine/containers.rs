@@ -60,15 +60,23 @@ fn process(o: &ContainerSpec, ic: &crate::image::config::ContainerConfig, id: &s
             if o.cmd.is_empty() { ic.cmd.clone().unwrap_or_default() } else { o.cmd.clone() },
         ),
     };
-    let mut env = ic.env.clone().unwrap_or_default();
-    if !env.iter().any(|e| e.starts_with("PATH=")) {
-        env.insert(0, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
-    }
+    // Docker's order (moby daemon/commit.go `merge`): the user's variables,
+    // then the image's that the user did not set.
+    let mut env = Vec::new();
     for e in &o.env {
         if !e.contains('=') || e.starts_with('=') {
             return Err(bad(format!("invalid environment variable {e:?}: use KEY=VALUE")));
         }
         merge_env(&mut env, e.clone());
+    }
+    for e in ic.env.iter().flatten() {
+        let key = e.split('=').next().unwrap_or("");
+        if !env.iter().any(|u| u.split('=').next() == Some(key)) {
+            env.push(e.clone());
+        }
+    }
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.push("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
     }
     let hostname = o.hostname.clone().unwrap_or_else(|| id[..12].to_string());
     if o.tty {
@@ -347,7 +355,13 @@ fn write_userdata(engine: &Engine, store: &ContainerStore, cfg: &ContainerConfig
 pub fn start(engine: &Engine, id: &str, o: StartOptions) -> Result<MonitorHandle> {
     let store = ContainerStore::open(&engine.paths)?;
     // Removed (pruned, `rm`) since the caller resolved it: say so.
-    let gone = |e: Error| if store.dir(id).join("container.json").exists() { e } else { Error::NoSuchContainer(id.to_string()) };
+    let gone = |e: Error| {
+        if store.dir(id).join("container.json").exists() {
+            e
+        } else {
+            Error::NoSuchContainer(id.to_string())
+        }
+    };
     let _hold = store.hold(id).map_err(gone)?;
     let _lock = store.lock_one(id).map_err(gone)?;
     let c = store.load(id)?;
@@ -612,6 +626,78 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
         cfg.layers.iter().rev().map(|l| images.layer_dir(l).join("diff").display().to_string()).collect();
     let ulimits: Vec<Value> =
         cfg.host.ulimits.iter().map(|u| json!({"Name": u.name, "Soft": u.soft, "Hard": u.hard})).collect();
+    // Docker's Go slices: null when empty.
+    let list = |l: &Vec<String>| if l.is_empty() { Value::Null } else { json!(l) };
+    // Config.Env as Docker keeps it: without what is set at start (HOSTNAME, TERM for -t).
+    let env: Vec<&String> =
+        cfg.env.iter().filter(|e| !(e.starts_with("HOSTNAME=") || cfg.tty && e.as_str() == "TERM=xterm")).collect();
+    let host = json!({
+        "Binds": super::volumes::inspect_binds(engine, cfg),
+        "ContainerIDFile": cfg.host.cidfile,
+        "LogConfig": {"Type": cfg.host.log_driver, "Config": cfg.host.log_opts.iter().filter_map(|o| o.split_once('=')).map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect::<Map<String, Value>>()},
+        "NetworkMode": cfg.host.network_mode,
+        "RestartPolicy": {"Name": if cfg.host.restart_policy.is_none() { "no" } else { cfg.host.restart_policy.name.as_str() }, "MaximumRetryCount": cfg.host.restart_policy.maximum_retry_count},
+        "PortBindings": crate::network::ports::bindings_json(&cfg.host.net.ports),
+        "PublishAllPorts": cfg.host.net.publish_all,
+        "AutoRemove": cfg.host.auto_remove,
+        "VolumeDriver": "",
+        "VolumesFrom": null,
+        "CapAdd": list(&cfg.host.cap_add),
+        "CapDrop": list(&cfg.host.cap_drop),
+        "CgroupnsMode": "host",
+        "Dns": list(&cfg.host.dns),
+        "DnsOptions": list(&cfg.host.dns_options),
+        "DnsSearch": list(&cfg.host.dns_search),
+        "ExtraHosts": list(&cfg.host.extra_hosts),
+        "GroupAdd": list(&cfg.host.group_add),
+        "IpcMode": cfg.host.ipc_mode,
+        "PidMode": cfg.host.pid_mode,
+        "UTSMode": cfg.host.uts_mode,
+        "Cgroup": "",
+        "Links": null,
+        "OomScoreAdj": 0,
+        "UsernsMode": cfg.host.userns,
+        "ShmSize": 64 << 20,
+        "Runtime": "rcon",
+        "ConsoleSize": [0, 0],
+        "Isolation": "",
+        "CgroupParent": "",
+        "BlkioWeight": 0,
+        "BlkioWeightDevice": null,
+        "BlkioDeviceReadBps": null,
+        "BlkioDeviceWriteBps": null,
+        "BlkioDeviceReadIOps": null,
+        "BlkioDeviceWriteIOps": null,
+        "CpuPeriod": 0,
+        "CpuQuota": 0,
+        "CpuRealtimePeriod": 0,
+        "CpuRealtimeRuntime": 0,
+        "CpusetMems": "",
+        "Devices": null,
+        "DeviceCgroupRules": null,
+        "DeviceRequests": null,
+        "KernelMemory": 0,
+        "KernelMemoryTCP": 0,
+        "MemoryReservation": 0,
+        "MemorySwappiness": null,
+        "OomKillDisable": false,
+        "CpuCount": 0,
+        "CpuPercent": 0,
+        "IOMaximumIOps": 0,
+        "IOMaximumBandwidth": 0,
+        "MaskedPaths": if cfg.host.privileged { Value::Null } else { json!(crate::runtime::rootfs::MASKED) },
+        "ReadonlyPaths": if cfg.host.privileged { Value::Null } else { json!(crate::runtime::rootfs::READONLY) },
+        "Privileged": cfg.host.privileged,
+        "ReadonlyRootfs": cfg.host.read_only,
+        "SecurityOpt": if cfg.host.no_new_privileges { json!(["no-new-privileges"]) } else { Value::Null },
+        "Memory": cfg.host.resources.memory.unwrap_or(0),
+        "MemorySwap": cfg.host.resources.memory_swap.unwrap_or(0),
+        "NanoCpus": cfg.host.resources.cpu_quota.map(|q| q * 10_000).unwrap_or(0),
+        "CpuShares": cfg.host.resources.cpu_shares.unwrap_or(0),
+        "CpusetCpus": cfg.host.resources.cpuset_cpus.clone().unwrap_or_default(),
+        "PidsLimit": cfg.host.resources.pids_limit,
+        "Ulimits": if ulimits.is_empty() { Value::Null } else { json!(ulimits) },
+    });
     let mut v = json!({
         "Id": id,
         "Created": cfg.created,
@@ -643,39 +729,7 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
         "ProcessLabel": "",
         "AppArmorProfile": "",
         "ExecIDs": null,
-        "HostConfig": {
-            "Binds": super::volumes::inspect_binds(engine, cfg),
-            "ContainerIDFile": cfg.host.cidfile,
-            "LogConfig": {"Type": cfg.host.log_driver, "Config": cfg.host.log_opts.iter().filter_map(|o| o.split_once('=')).map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect::<Map<String, Value>>()},
-            "NetworkMode": cfg.host.network_mode,
-            "RestartPolicy": {"Name": if cfg.host.restart_policy.is_none() { "no" } else { cfg.host.restart_policy.name.as_str() }, "MaximumRetryCount": cfg.host.restart_policy.maximum_retry_count},
-            "PortBindings": crate::network::ports::bindings_json(&cfg.host.net.ports),
-            "PublishAllPorts": cfg.host.net.publish_all,
-            "AutoRemove": cfg.host.auto_remove,
-            "CapAdd": cfg.host.cap_add,
-            "CapDrop": cfg.host.cap_drop,
-            "Dns": cfg.host.dns,
-            "DnsOptions": cfg.host.dns_options,
-            "DnsSearch": cfg.host.dns_search,
-            "ExtraHosts": cfg.host.extra_hosts,
-            "GroupAdd": cfg.host.group_add,
-            "IpcMode": cfg.host.ipc_mode,
-            "PidMode": cfg.host.pid_mode,
-            "UTSMode": cfg.host.uts_mode,
-            "UsernsMode": cfg.host.userns,
-            "Privileged": cfg.host.privileged,
-            "ReadonlyRootfs": cfg.host.read_only,
-            "SecurityOpt": if cfg.host.no_new_privileges { json!(["no-new-privileges"]) } else { Value::Null },
-            "Tmpfs": super::volumes::inspect_tmpfs(cfg),
-            "Init": cfg.host.init,
-            "Memory": cfg.host.resources.memory.unwrap_or(0),
-            "MemorySwap": cfg.host.resources.memory_swap.unwrap_or(0),
-            "NanoCpus": cfg.host.resources.cpu_quota.map(|q| q * 10_000).unwrap_or(0),
-            "CpuShares": cfg.host.resources.cpu_shares.unwrap_or(0),
-            "CpusetCpus": cfg.host.resources.cpuset_cpus.clone().unwrap_or_default(),
-            "PidsLimit": cfg.host.resources.pids_limit,
-            "Ulimits": ulimits,
-        },
+        "HostConfig": host,
         "GraphDriver": {"Name": "overlay", "Data": {
             "LowerDir": lowers.join(":"),
             "UpperDir": dir.join("upper"),
@@ -694,7 +748,7 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
             "Tty": cfg.tty,
             "OpenStdin": cfg.open_stdin,
             "StdinOnce": cfg.open_stdin,
-            "Env": cfg.env,
+            "Env": env,
             "Cmd": cfg.cmd,
             "Image": cfg.image_name,
             "Volumes": if cfg.volumes.is_empty() { Value::Null } else { Value::Object(cfg.volumes.clone()) },
@@ -702,11 +756,24 @@ pub fn inspect(engine: &Engine, arg: &str) -> Result<Value> {
             "Entrypoint": if cfg.entrypoint.is_empty() { Value::Null } else { json!(cfg.entrypoint) },
             "OnBuild": null,
             "Labels": cfg.labels,
-            "StopSignal": cfg.stop_signal,
-            "StopTimeout": cfg.stop_timeout,
         },
         "NetworkSettings": super::networks::inspect_settings(engine, &store, &c),
     });
+    // Fields Go omits when empty (omitempty).
+    let tmpfs = super::volumes::inspect_tmpfs(cfg);
+    if !tmpfs.is_empty() {
+        v["HostConfig"]["Tmpfs"] = Value::Object(tmpfs);
+    }
+    if cfg.host.init {
+        v["HostConfig"]["Init"] = json!(true);
+    }
+    // The default is not recorded, so SIGTERM counts as the default.
+    if !cfg.stop_signal.is_empty() && cfg.stop_signal != "SIGTERM" {
+        v["Config"]["StopSignal"] = json!(cfg.stop_signal);
+    }
+    if let Some(t) = cfg.stop_timeout {
+        v["Config"]["StopTimeout"] = json!(t);
+    }
     super::health::add_to_inspect(&mut v, &c);
     Ok(v)
 }

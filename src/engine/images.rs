@@ -381,16 +381,21 @@ pub fn history(store: &Store, arg: &str) -> Result<Vec<HistoryRow>> {
 }
 
 /// `rcon image inspect`: Docker's ImageInspect JSON.
-pub fn inspect(store: &Store, arg: &str) -> Result<Value> {
-    let img = store.resolve(arg)?;
-    let cfg = store.config(&img)?;
-    let mut config = json!({
+/// Docker's container config with nothing set.
+fn empty_config() -> Value {
+    json!({
         "Hostname": "", "Domainname": "", "User": "",
         "AttachStdin": false, "AttachStdout": false, "AttachStderr": false,
         "Tty": false, "OpenStdin": false, "StdinOnce": false,
         "Env": null, "Cmd": null, "Image": "", "Volumes": null, "WorkingDir": "",
         "Entrypoint": null, "OnBuild": null, "Labels": null,
-    });
+    })
+}
+
+pub fn inspect(store: &Store, arg: &str) -> Result<Value> {
+    let img = store.resolve(arg)?;
+    let cfg = store.config(&img)?;
+    let mut config = empty_config();
     if let Some(cc) = &cfg.config {
         if let Value::Object(m) = serde_json::to_value(cc).expect("json") {
             for (k, v) in m {
@@ -415,12 +420,16 @@ pub fn inspect(store: &Store, arg: &str) -> Result<Value> {
         "Parent": img.parent.clone().unwrap_or_default(),
         "Comment": extra_str("comment"),
         "Created": cfg.created.as_deref().and_then(units::parse_rfc3339).map(|(s, n)| units::rfc3339_nano(s, n)).unwrap_or_else(|| "0001-01-01T00:00:00Z".into()),
+        // The build container and its config (empty but present up to API 1.44).
+        "Container": extra_str("container"),
+        "ContainerConfig": empty_config(),
         "DockerVersion": extra_str("docker_version"),
         "Author": cfg.author.clone().unwrap_or_default(),
         "Config": config,
         "Architecture": cfg.architecture,
         "Os": cfg.os,
         "Size": img.size,
+        "VirtualSize": img.size,
         "GraphDriver": {"Data": gd, "Name": "overlay"},
         "RootFS": {"Type": "layers", "Layers": img.layers},
         "Metadata": {"LastTagTime": if img.last_tag_time > 0 { units::rfc3339_nano(img.last_tag_time, 0) } else { "0001-01-01T00:00:00Z".into() }},

@@ -179,8 +179,11 @@ pub fn inspect_settings(engine: &Engine, store: &ContainerStore, c: &Container) 
     // default one ("bridge", slirp4netns) or pasta's.
     let networks = match (&mode, running) {
         (Mode::Slirp, true) | (Mode::Pasta, true) => json!({ c.config.host.network_mode.clone(): {
-            "IPAddress": ip, "Gateway": gateway, "IPPrefixLen": prefix, "MacAddress": "",
-            "NetworkID": c.config.host.network_mode, "Aliases": null,
+            "IPAMConfig": null, "Links": null, "Aliases": null,
+            "NetworkID": c.config.host.network_mode, "EndpointID": "",
+            "Gateway": gateway, "IPAddress": ip, "IPPrefixLen": prefix,
+            "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+            "MacAddress": "", "DriverOpts": null,
         }}),
         (Mode::User, _) => {
             let eps = if running { endpoints_of(engine, c) } else { Vec::new() };
@@ -197,13 +200,18 @@ pub fn inspect_settings(engine: &Engine, store: &ContainerStore, c: &Container) 
                             a.network.clone(),
                             json!({
                                 "IPAMConfig": a.ip.as_ref().map(|ip| json!({ "IPv4Address": ip })),
-                                "Aliases": a.aliases,
+                                "Links": null,
+                                "Aliases": aliases(a, e.is_some(), &c.config.id[..12]),
                                 "NetworkID": f(|e| e.network_id.clone()),
                                 "EndpointID": f(|e| e.host_if.clone()),
                                 "Gateway": f(|e| e.gateway.clone()),
                                 "IPAddress": f(|e| e.ip.clone()),
                                 "IPPrefixLen": e.map(|e| e.prefix).unwrap_or(0),
+                                "IPv6Gateway": "",
+                                "GlobalIPv6Address": "",
+                                "GlobalIPv6PrefixLen": 0,
                                 "MacAddress": f(|e| e.mac.clone()),
+                                "DriverOpts": null,
                                 "DNSNames": e.map(dns_names),
                             }),
                         )
@@ -217,14 +225,36 @@ pub fn inspect_settings(engine: &Engine, store: &ContainerStore, c: &Container) 
         "Bridge": "",
         "SandboxID": "",
         "HairpinMode": false,
+        "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0,
         "Ports": if running { ports::ports_json(&published(store, c), &exposed) } else { json!({}) },
         "SandboxKey": if c.state.pid > 0 { format!("/proc/{}/ns/net", c.state.pid) } else { String::new() },
+        "SecondaryIPAddresses": null,
+        "SecondaryIPv6Addresses": null,
+        "EndpointID": "",
         "Gateway": gateway,
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
         "IPAddress": ip,
         "IPPrefixLen": prefix,
+        "IPv6Gateway": "",
         "MacAddress": "",
         "Networks": networks,
     })
+}
+
+/// Docker's `Aliases` of an endpoint (API < 1.44): those asked for, and on a
+/// connected container also its short id; null when there are none.
+fn aliases(a: &crate::network::Attachment, connected: bool, short_id: &str) -> Value {
+    let mut l = a.aliases.clone();
+    if connected && !l.iter().any(|x| x == short_id) {
+        l.push(short_id.to_string());
+    }
+    if l.is_empty() {
+        Value::Null
+    } else {
+        json!(l)
+    }
 }
 
 /// What `network create` was asked for.
@@ -439,7 +469,7 @@ fn doc(name: &str, id: &str, created: &str, driver: &str, ipam: Value, internal:
         "Scope": "local",
         "Driver": driver,
         "EnableIPv6": false,
-        "IPAM": { "Driver": "default", "Options": {}, "Config": ipam },
+        "IPAM": { "Driver": "default", "Options": null, "Config": ipam },
         "Internal": internal,
         "Attachable": false,
         "Ingress": false,
