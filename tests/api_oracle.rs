@@ -42,6 +42,8 @@ const RCON_INFO_EXTRAS: &[&str] =
 /// and JSON type only (ids and times are normalised inside strings, `Norm`).
 const VARIABLE: &[&str] = &[
     "*.State.Pid",
+    // The list's creation time in seconds: the two creates may straddle a second.
+    "*.*.Created",
     "*.ResolvConfPath",
     "*.HostnamePath",
     "*.HostsPath",

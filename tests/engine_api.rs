@@ -193,6 +193,7 @@ fn drives_the_engine_without_a_cli() {
         let bin = own_binary();
         let mut c = t.program(&bin, ["engine_api::drives_the_engine_without_a_cli", "--exact", "--nocapture"]);
         c.env(AS_USER, &t.dir);
+        c.env("RCON_TEST_BIN", crate::common::rcon_bin());
         let o = c.output().unwrap();
         let _ = std::fs::remove_file(&bin);
         assert!(
