@@ -290,9 +290,23 @@ fn walk(path: &mut Vec<String>, d: &Value, r: &Value, out: &mut Vec<String>) {
                 path.pop();
             }
         }
+        // A list entry's Status carries a duration ("Up 1 second", "Up Less
+        // than a second"): its state part must agree.
+        (Value::String(a), Value::String(b)) if path.last().is_some_and(|k| k == "Status") => {
+            if status_shape(a) != status_shape(b) {
+                out.push(format!("{at}: dockerd {d}, rcon {r}"));
+            }
+        }
         _ if !variable && d != r => out.push(format!("{at}: dockerd {d}, rcon {r}")),
         _ => {}
     }
+}
+
+/// "Up 3 seconds (healthy)" → "Up (healthy)", "Exited (0) 2 seconds ago" →
+/// "Exited (0)": the state words without the duration.
+fn status_shape(s: &str) -> String {
+    let keep = |w: &&str| w.starts_with('(') || matches!(*w, "Up" | "Exited" | "Created" | "Paused" | "Restarting" | "Removal" | "Dead");
+    s.split(' ').filter(keep).collect::<Vec<_>>().join(" ")
 }
 
 /// The differences found in a test, all reported at its end.
