@@ -855,3 +855,18 @@ fn fuse_overlayfs_driver() {
     assert_eq!(t.rcon(["exec", "fz2", "cat", "/etc/hostname"]).ok().trim().len(), 12);
     t.rcon(["rm", "-f", "fz2", "fz"]).ok();
 }
+
+// Everything after the image (or exec's container) belongs to the
+// container, also when it starts with `-` (issue 17, item 1).
+both_modes!(arguments_after_the_image_belong_to_the_container, |t| {
+    t.load_busybox("busybox");
+    assert_eq!(t.rcon(["run", "--rm", "busybox", "echo", "-i", "-x"]).ok(), "-i -x\n");
+    assert_eq!(t.rcon(["run", "--rm", "--entrypoint", "echo", "busybox", "-i", "--help"]).ok(), "-i --help\n");
+    let id = t.rcon(["create", "--name", "dash", "busybox", "-x", "y"]).ok().trim().to_string();
+    assert_eq!(t.rcon(["inspect", "-f", "{{json .Config.Cmd}}", &id]).ok().trim(), r#"["-x","y"]"#);
+    assert_eq!(t.rcon(["inspect", "-f", "{{.Config.OpenStdin}}", "dash"]).ok().trim(), "false", "-x was not taken as a flag");
+    t.rcon(["rm", "dash"]).ok();
+    t.rcon(["run", "-d", "--name", "box", "busybox", "sleep", "300"]).ok();
+    assert_eq!(t.rcon(["exec", "box", "echo", "-t", "-d"]).ok(), "-t -d\n");
+    t.rcon(["rm", "-f", "box"]).ok();
+});

@@ -275,9 +275,10 @@ pub struct ExecArgs {
     /// Give extended privileges to the command
     #[arg(long)]
     privileged: bool,
-    container: String,
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
-    command: Vec<String>,
+    /// The container, then the command: everything after the container
+    /// belongs to the command, also what starts with `-`
+    #[arg(required = true, num_args = 2.., trailing_var_arg = true, allow_hyphen_values = true, value_name = "CONTAINER COMMAND [ARG...]")]
+    container_and_command: Vec<String>,
 }
 
 pub fn exec(engine: &Engine, a: ExecArgs) -> CmdResult {
@@ -289,9 +290,9 @@ pub fn exec(engine: &Engine, a: ExecArgs) -> CmdResult {
         user: a.user,
         workdir: a.workdir,
         privileged: a.privileged,
-        cmd: a.command,
+        cmd: a.container_and_command[1..].to_vec(),
     };
-    exec_in(engine, &a.container, &o)
+    exec_in(engine, &a.container_and_command[0], &o)
 }
 
 /// Run `o` in `container` with our terminal or stdio (`compose exec` too):

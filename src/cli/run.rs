@@ -202,15 +202,18 @@ pub struct CreateArgs {
     /// Expose a port or a range of ports
     #[arg(long)]
     expose: Vec<String>,
-    /// The image to run
-    #[arg(value_name = "IMAGE")]
-    image: String,
-    /// Command and arguments
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
-    command: Vec<String>,
+    /// The image, then the command and its arguments: everything after the
+    /// image belongs to the container, also what starts with `-` (one list,
+    /// so that clap stops reading flags at the image, as Docker does)
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "IMAGE [COMMAND] [ARG...]")]
+    image_and_command: Vec<String>,
 }
 
 impl CreateArgs {
+    fn image(&self) -> &str {
+        &self.image_and_command[0]
+    }
+
     /// The container these flags describe, with everything the engine must
     /// not read itself resolved here: `-e KEY` and env files from our
     /// environment, label files, the seccomp profile's file.
@@ -289,9 +292,9 @@ impl CreateArgs {
             none: self.no_healthcheck,
         };
         Ok(ContainerSpec {
-            image: self.image.clone(),
+            image: self.image().to_string(),
             name: self.name.clone(),
-            cmd: self.command.clone(),
+            cmd: self.image_and_command[1..].to_vec(),
             // --entrypoint is one word; "" clears the image's.
             entrypoint: self.entrypoint.as_ref().map(|e| if e.is_empty() { vec![] } else { vec![e.clone()] }),
             env,
@@ -398,7 +401,7 @@ fn ensure_image(engine: &Engine, a: &CreateArgs) -> crate::Result<()> {
     }
     let policy = crate::engine::registry::PullPolicy::parse(&a.pull)?;
     let progress = super::progress::on_stderr(false);
-    crate::engine::registry::ensure_image(engine, &a.image, policy, a.platform.as_deref(), &progress)
+    crate::engine::registry::ensure_image(engine, a.image(), policy, a.platform.as_deref(), &progress)
 }
 
 pub fn create(engine: &Engine, a: CreateArgs) -> CmdResult {
