@@ -870,3 +870,21 @@ both_modes!(arguments_after_the_image_belong_to_the_container, |t| {
     assert_eq!(t.rcon(["exec", "box", "echo", "-t", "-d"]).ok(), "-t -d\n");
     t.rcon(["rm", "-f", "box"]).ok();
 });
+
+// Negative sizes and CPUs are values with a one-line error, not clap's
+// "unexpected argument" (issue 12 item 6, issue 17 item 11).
+both_modes!(negative_sizes_and_cpus_get_a_value_error, |t| {
+    t.load_busybox("busybox");
+    for (args, needle) in [
+        (&["run", "--rm", "--memory", "-1", "busybox", "true"][..], "invalid --memory \"-1\""),
+        (&["run", "--rm", "--cpus", "-2", "busybox", "true"][..], "invalid --cpus \"-2\""),
+        (&["run", "--rm", "--cpu-shares", "-3", "busybox", "true"][..], "invalid --cpu-shares \"-3\""),
+        (&["update", "--memory", "-5", "x"][..], "invalid --memory \"-5\""),
+        (&["update", "--cpus", "-1", "x"][..], "invalid --cpus \"-1\""),
+    ] {
+        let r = t.rcon(args);
+        r.fails(125, needle);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(t.rcon(["ps", "-aq"]).ok(), "", "nothing created");
+});

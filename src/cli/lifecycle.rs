@@ -18,10 +18,10 @@ pub struct UpdateArgs {
     #[arg(long)]
     restart: Option<String>,
     /// Memory limit (root only, as at create)
-    #[arg(short, long)]
+    #[arg(short, long, allow_hyphen_values = true)]
     memory: Option<String>,
     /// Number of CPUs (root only)
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     cpus: Option<String>,
     /// Tune container pids limit, -1 for unlimited (root only)
     #[arg(long = "pids-limit", allow_hyphen_values = true)]

@@ -140,22 +140,22 @@ pub struct CreateArgs {
     #[arg(long)]
     cidfile: Option<PathBuf>,
     /// Memory limit
-    #[arg(short = 'm', long)]
+    #[arg(short = 'm', long, allow_hyphen_values = true)]
     memory: Option<String>,
     /// Swap limit equal to memory plus swap
-    #[arg(long = "memory-swap")]
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
     memory_swap: Option<String>,
     /// Number of CPUs
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     cpus: Option<String>,
     /// CPU shares (relative weight)
-    #[arg(short = 'c', long = "cpu-shares")]
+    #[arg(short = 'c', long = "cpu-shares", allow_hyphen_values = true)]
     cpu_shares: Option<String>,
     /// CPUs in which to allow execution (0-3, 0,1)
     #[arg(long = "cpuset-cpus")]
     cpuset_cpus: Option<String>,
     /// Tune container pids limit
-    #[arg(long = "pids-limit")]
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
     pids_limit: Option<String>,
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, value_name = "POLICY", default_value = "missing")]
