@@ -331,8 +331,11 @@ both_modes!(docker_compose_1_29_builds_a_service, |t| {
         "version: \"2.4\"\nservices:\n  app:\n    image: composebuilt:1\n    build:\n      context: ./app\n      args:\n        MSG: hello\n      labels:\n        built.by: compose\n",
     )
     .unwrap();
-    std::fs::write(dir.join("app/Dockerfile"), "FROM busybox\nARG MSG\nRUN echo \"$MSG\" > /msg\nCMD [\"cat\", \"/msg\"]\n")
-        .unwrap();
+    std::fs::write(
+        dir.join("app/Dockerfile"),
+        "FROM busybox\nARG MSG\nRUN echo \"$MSG\" > /msg\nCMD [\"cat\", \"/msg\"]\n",
+    )
+    .unwrap();
     t.give(&dir);
     let mut c = s.client("/usr/bin/docker-compose", ["build"]);
     c.current_dir(&dir);

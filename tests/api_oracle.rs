@@ -305,7 +305,9 @@ fn walk(path: &mut Vec<String>, d: &Value, r: &Value, out: &mut Vec<String>) {
 /// "Up 3 seconds (healthy)" → "Up (healthy)", "Exited (0) 2 seconds ago" →
 /// "Exited (0)": the state words without the duration.
 fn status_shape(s: &str) -> String {
-    let keep = |w: &&str| w.starts_with('(') || matches!(*w, "Up" | "Exited" | "Created" | "Paused" | "Restarting" | "Removal" | "Dead");
+    let keep = |w: &&str| {
+        w.starts_with('(') || matches!(*w, "Up" | "Exited" | "Created" | "Paused" | "Restarting" | "Removal" | "Dead")
+    };
     s.split(' ').filter(keep).collect::<Vec<_>>().join(" ")
 }
 

@@ -323,7 +323,14 @@ both_modes!(ctrl_c_stops_an_attached_up, |t| {
 
 both_modes!(docker_compose_name_and_projects_by_label, |t| {
     t.load_busybox("busybox");
-    let dir = project(t, "named", &[("docker-compose.yml", "services:\n  s:\n    image: busybox\n    command: [\"sleep\", \"1000\"]\n    stop_grace_period: 1s\n")]);
+    let dir = project(
+        t,
+        "named",
+        &[(
+            "docker-compose.yml",
+            "services:\n  s:\n    image: busybox\n    command: [\"sleep\", \"1000\"]\n    stop_grace_period: 1s\n",
+        )],
+    );
     let link = t.path("docker-compose");
     std::os::unix::fs::symlink(rcon_bin(), &link).unwrap();
     let mut c = t.program(&link, ["-p", "Other_Name", "up", "-d"]);
@@ -362,7 +369,8 @@ both_modes!(bad_input_leaves_nothing_behind, |t| {
     compose(t, &dir, &["up", "-d", "nosuch"]).fails(1, "no such service: nosuch");
     compose(t, &dir, &["exec", "-T", "a", "true"]).fails(1, "service \"a\" is not running");
 
-    let cycle = "services:\n  a:\n    image: busybox\n    depends_on: [b]\n  b:\n    image: busybox\n    depends_on: [a]\n";
+    let cycle =
+        "services:\n  a:\n    image: busybox\n    depends_on: [b]\n  b:\n    image: busybox\n    depends_on: [a]\n";
     let dir = project(t, "cycle", &[("compose.yaml", cycle)]);
     compose(t, &dir, &["up", "-d"]).fails(1, "dependency cycle");
 

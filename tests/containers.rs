@@ -864,7 +864,11 @@ both_modes!(arguments_after_the_image_belong_to_the_container, |t| {
     assert_eq!(t.rcon(["run", "--rm", "--entrypoint", "echo", "busybox", "-i", "--help"]).ok(), "-i --help\n");
     let id = t.rcon(["create", "--name", "dash", "busybox", "-x", "y"]).ok().trim().to_string();
     assert_eq!(t.rcon(["inspect", "-f", "{{json .Config.Cmd}}", &id]).ok().trim(), r#"["-x","y"]"#);
-    assert_eq!(t.rcon(["inspect", "-f", "{{.Config.OpenStdin}}", "dash"]).ok().trim(), "false", "-x was not taken as a flag");
+    assert_eq!(
+        t.rcon(["inspect", "-f", "{{.Config.OpenStdin}}", "dash"]).ok().trim(),
+        "false",
+        "-x was not taken as a flag"
+    );
     t.rcon(["rm", "dash"]).ok();
     t.rcon(["run", "-d", "--name", "box", "busybox", "sleep", "300"]).ok();
     assert_eq!(t.rcon(["exec", "box", "echo", "-t", "-d"]).ok(), "-t -d\n");

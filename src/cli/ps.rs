@@ -96,13 +96,8 @@ pub(super) fn row(engine: &Engine, c: &crate::container::Container, now: i64, no
         command = command.chars().take(19).collect::<String>() + "…";
     }
     let created = units::parse_rfc3339(&c.config.created).map(|t| t.0).unwrap_or(now);
-    let labels = c
-        .config
-        .labels
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-        .collect::<Vec<_>>()
-        .join(",");
+    let labels =
+        c.config.labels.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(",");
     json!({
         "Command": format!("\"{command}\""),
         "CreatedAt": units::go_time_string(created),

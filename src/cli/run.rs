@@ -205,7 +205,12 @@ pub struct CreateArgs {
     /// The image, then the command and its arguments: everything after the
     /// image belongs to the container, also what starts with `-` (one list,
     /// so that clap stops reading flags at the image, as Docker does)
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "IMAGE [COMMAND] [ARG...]")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "IMAGE [COMMAND] [ARG...]"
+    )]
     image_and_command: Vec<String>,
 }
 

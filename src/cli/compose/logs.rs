@@ -54,13 +54,17 @@ pub fn logs(ctx: &Ctx, g: &Globals, a: LogsArgs) -> CmdResult {
         match s {
             None => Ok(None),
             Some(v) => units::parse_since_until(v, now).map(|t| Some((t, 0))).ok_or_else(|| {
-                anyhow::anyhow!("invalid value for --{what}: {v:?}: use a timestamp (2013-01-02T13:23:37Z) or a duration (42m)")
+                anyhow::anyhow!(
+                    "invalid value for --{what}: {v:?}: use a timestamp (2013-01-02T13:23:37Z) or a duration (42m)"
+                )
             }),
         }
     };
     let tail = match a.tail.as_str() {
         "all" | "-1" => None,
-        t => Some(t.parse::<usize>().map_err(|_| anyhow::anyhow!("invalid value for --tail: {t:?}: use a number or all"))?),
+        t => Some(
+            t.parse::<usize>().map_err(|_| anyhow::anyhow!("invalid value for --tail: {t:?}: use a number or all"))?,
+        ),
     };
     let opts = ReadOptions {
         since: when(&a.since, "since")?,
@@ -92,8 +96,7 @@ pub(super) struct LogView {
 }
 
 /// compose's palette (`formatter.colors`): the service's index picks one.
-const COLORS: [&str; 12] =
-    ["36", "33", "32", "35", "34", "31", "36;1", "33;1", "32;1", "35;1", "34;1", "31;1"];
+const COLORS: [&str; 12] = ["36", "33", "32", "35", "34", "31", "36;1", "33;1", "32;1", "35;1", "34;1", "31;1"];
 
 impl LogView {
     pub fn new(ctx: &Ctx, list: &[Container], color: bool, prefix: bool, timestamps: bool) -> LogView {
@@ -153,11 +156,7 @@ impl LogView {
         let (name, code) = self.name_of(c);
         let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut o = std::io::stdout().lock();
-        let _ = if self.color {
-            writeln!(o, "\x1b[{code}m{name} {text}\x1b[0m")
-        } else {
-            writeln!(o, "{name} {text}")
-        };
+        let _ = if self.color { writeln!(o, "\x1b[{code}m{name} {text}\x1b[0m") } else { writeln!(o, "{name} {text}") };
         let _ = o.flush();
     }
 

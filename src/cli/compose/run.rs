@@ -144,7 +144,12 @@ pub struct RunArgs {
     /// Print help
     #[arg(long, action = clap::ArgAction::Help)]
     help: Option<bool>,
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "SERVICE [COMMAND] [ARGS...]")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "SERVICE [COMMAND] [ARGS...]"
+    )]
     args: Vec<String>,
 }
 

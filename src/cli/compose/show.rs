@@ -74,7 +74,11 @@ pub fn ps(ctx: &Ctx, a: PsArgs) -> CmdResult {
     if !status.is_empty() {
         list.retain(|c| status.iter().any(|s| s == c.state.status.as_str()));
     } else if !a.all {
-        list.retain(|c| c.state.status == Status::Running || c.state.status == Status::Restarting || c.state.status == Status::Paused);
+        list.retain(|c| {
+            c.state.status == Status::Running
+                || c.state.status == Status::Restarting
+                || c.state.status == Status::Paused
+        });
     }
     list.sort_by(|x, y| x.config.name.cmp(&y.config.name));
     if a.services {
@@ -84,7 +88,13 @@ pub fn ps(ctx: &Ctx, a: PsArgs) -> CmdResult {
         return Ok(0);
     }
     if a.quiet {
-        let id = |c: &crate::container::Container| if a.no_trunc { c.config.id.clone() } else { c.config.id[..12].to_string() };
+        let id = |c: &crate::container::Container| {
+            if a.no_trunc {
+                c.config.id.clone()
+            } else {
+                c.config.id[..12].to_string()
+            }
+        };
         out(&list.iter().map(|c| id(c) + "\n").collect::<String>());
         return Ok(0);
     }
@@ -95,7 +105,8 @@ pub fn ps(ctx: &Ctx, a: PsArgs) -> CmdResult {
             out(&rows.iter().map(|r| format!("{r}\n")).collect::<String>());
         }
         f => {
-            let default = "table {{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}";
+            let default =
+                "table {{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}";
             let f = match f {
                 None | Some("table") => "",
                 Some(t) => t,
@@ -198,7 +209,8 @@ pub fn config(ctx: &Ctx, a: ConfigArgs) -> CmdResult {
     } else if a.images {
         lines(crate::compose::config_images(p))
     } else if let Some(h) = &a.hash {
-        let wanted: Vec<&str> = if h == "*" { p.services.keys().map(|s| s.as_str()).collect() } else { h.split(',').collect() };
+        let wanted: Vec<&str> =
+            if h == "*" { p.services.keys().map(|s| s.as_str()).collect() } else { h.split(',').collect() };
         let mut s = String::new();
         for name in wanted {
             let svc = ctx.service(name)?;

@@ -179,7 +179,13 @@ pub fn up(ctx: &Ctx, g: &Globals, a: UpArgs) -> CmdResult {
 /// one of their containers has stopped; Ctrl-C (or SIGTERM) stops the
 /// project gracefully, a second one kills it; with
 /// `--abort-on-container-exit` the first container to stop stops all.
-fn attached(ctx: &Ctx, g: &Globals, a: &UpArgs, started: &[crate::container::Container], since: (i64, u32)) -> CmdResult {
+fn attached(
+    ctx: &Ctx,
+    g: &Globals,
+    a: &UpArgs,
+    started: &[crate::container::Container],
+    since: (i64, u32),
+) -> CmdResult {
     let attach: BTreeSet<String> = if !a.attach.is_empty() {
         a.attach.iter().cloned().collect()
     } else if a.attach_dependencies || a.create.services.is_empty() {
@@ -196,8 +202,10 @@ fn attached(ctx: &Ctx, g: &Globals, a: &UpArgs, started: &[crate::container::Con
         })
         .cloned()
         .collect();
-    let names: Vec<String> =
-        watched.iter().map(|c| c.config.name.strip_prefix(&format!("{}-", ctx.project.name)).unwrap_or(&c.config.name).to_string()).collect();
+    let names: Vec<String> = watched
+        .iter()
+        .map(|c| c.config.name.strip_prefix(&format!("{}-", ctx.project.name)).unwrap_or(&c.config.name).to_string())
+        .collect();
     out(&format!("Attaching to {}\n", names.join(", ")));
     let abort = a.abort_on_container_exit || a.exit_code_from.is_some();
     // Signals are taken on a signalfd, blocked before the log threads
@@ -240,7 +248,9 @@ fn attached(ctx: &Ctx, g: &Globals, a: &UpArgs, started: &[crate::container::Con
                     if finished.contains(&id) {
                         continue;
                     }
-                    if a.exit_code_from.as_deref() == Some(svc.as_str()) || (a.exit_code_from.is_none() && abort && result == 0) {
+                    if a.exit_code_from.as_deref() == Some(svc.as_str())
+                        || (a.exit_code_from.is_none() && abort && result == 0)
+                    {
                         result = code;
                     }
                     if abort && left > 0 && interrupts == 0 {

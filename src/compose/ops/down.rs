@@ -53,7 +53,8 @@ pub fn down(ctx: &Ctx, o: &DownOptions) -> Result<()> {
             failed.get_or_insert(e);
         }
     } else if orphans.iter().any(|c| !super::is_oneoff(c)) {
-        let names: Vec<&str> = orphans.iter().filter(|c| !super::is_oneoff(c)).map(|c| c.config.name.as_str()).collect();
+        let names: Vec<&str> =
+            orphans.iter().filter(|c| !super::is_oneoff(c)).map(|c| c.config.name.as_str()).collect();
         crate::util::warn(&format!(
             "Found orphan containers ([{}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
             names.join(" ")

@@ -123,9 +123,16 @@ fn build_one(ctx: &Ctx, svc: &Service, r: &mut BuildRequest) -> Result<()> {
     }
     for s in &b.ssh {
         let (id, sock) = s.split_once('=').unwrap_or((s.as_str(), ""));
-        let sock = if sock.is_empty() { ctx.project.environment.get("SSH_AUTH_SOCK").cloned().unwrap_or_default() } else { sock.to_string() };
+        let sock = if sock.is_empty() {
+            ctx.project.environment.get("SSH_AUTH_SOCK").cloned().unwrap_or_default()
+        } else {
+            sock.to_string()
+        };
         if sock.is_empty() {
-            return Err(Error::InvalidArgument(format!("{}: {id}: no agent socket and SSH_AUTH_SOCK is not set", path("ssh"))));
+            return Err(Error::InvalidArgument(format!(
+                "{}: {id}: no agent socket and SSH_AUTH_SOCK is not set",
+                path("ssh")
+            )));
         }
         o.ssh.insert(id.to_string(), sock.into());
     }
@@ -161,10 +168,19 @@ pub fn pull(ctx: &Ctx, services: &BTreeSet<String>, ignore_failures: bool, progr
             continue; // compose builds it instead
         }
         ctx.emit("Image", image, "Pulling");
-        match crate::engine::registry::ensure_image(ctx.engine, image, PullPolicy::Always, svc.platform.as_deref(), progress) {
+        match crate::engine::registry::ensure_image(
+            ctx.engine,
+            image,
+            PullPolicy::Always,
+            svc.platform.as_deref(),
+            progress,
+        ) {
             Ok(()) => ctx.emit("Image", image, "Pulled"),
             Err(e) => {
-                (ctx.events)(super::Event { detail: Some(e.to_string()), ..super::Event::new("Image", image, "Error") });
+                (ctx.events)(super::Event {
+                    detail: Some(e.to_string()),
+                    ..super::Event::new("Image", image, "Error")
+                });
                 if !ignore_failures {
                     failed.get_or_insert(e);
                 }
@@ -195,7 +211,10 @@ pub fn push(ctx: &Ctx, services: &BTreeSet<String>, ignore_failures: bool, progr
         match crate::engine::registry::push_cmd(ctx.engine, &req, progress) {
             Ok(_) => ctx.emit("Image", image, "Pushed"),
             Err(e) => {
-                (ctx.events)(super::Event { detail: Some(e.to_string()), ..super::Event::new("Image", image, "Error") });
+                (ctx.events)(super::Event {
+                    detail: Some(e.to_string()),
+                    ..super::Event::new("Image", image, "Error")
+                });
                 if !ignore_failures {
                     failed.get_or_insert(e);
                 }

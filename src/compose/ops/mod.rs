@@ -88,10 +88,7 @@ impl Ctx<'_> {
     }
 
     pub fn service(&self, name: &str) -> Result<&Service> {
-        self.project
-            .services
-            .get(name)
-            .ok_or_else(|| Error::InvalidArgument(format!("no such service: {name}")))
+        self.project.services.get(name).ok_or_else(|| Error::InvalidArgument(format!("no such service: {name}")))
     }
 }
 
@@ -204,7 +201,10 @@ fn parallel<T: Sync>(items: &[T], f: impl Fn(&T) -> Result<()> + Sync) -> Result
     }
     let results: Vec<Result<()>> = std::thread::scope(|s| {
         let handles: Vec<_> = items.iter().map(|i| s.spawn(|| f(i))).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Other("a worker panicked".into())))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(Error::Other("a worker panicked".into()))))
+            .collect()
     });
     results.into_iter().collect()
 }

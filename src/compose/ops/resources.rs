@@ -118,7 +118,9 @@ fn create_network(ctx: &Ctx, key: &str, n: &crate::compose::Network) -> Result<(
     match crate::engine::networks::create_network(ctx.engine, &o) {
         Ok(_) => {}
         // Another `up` of this project made it a moment ago.
-        Err(e) if e.kind() == ErrorKind::Conflict && crate::engine::networks::inspect_network(ctx.engine, &n.name).is_ok() => {}
+        Err(e)
+            if e.kind() == ErrorKind::Conflict
+                && crate::engine::networks::inspect_network(ctx.engine, &n.name).is_ok() => {}
         Err(e) => return Err(e),
     }
     ctx.emit("Network", &n.name, "Created");
@@ -198,7 +200,10 @@ pub fn remove_networks(ctx: &Ctx) -> Result<()> {
         match crate::engine::networks::remove_network(ctx.engine, name, false) {
             Ok(()) => ctx.emit("Network", name, "Removed"),
             Err(e) => {
-                (ctx.events)(super::Event { detail: Some(e.to_string()), ..super::Event::new("Network", name, "Error") });
+                (ctx.events)(super::Event {
+                    detail: Some(e.to_string()),
+                    ..super::Event::new("Network", name, "Error")
+                });
                 failed = Some(e);
             }
         }
@@ -218,7 +223,10 @@ pub fn remove_volumes(ctx: &Ctx) -> Result<()> {
         match crate::engine::volumes::remove(ctx.engine, &v.name, false) {
             Ok(()) => ctx.emit("Volume", &v.name, "Removed"),
             Err(e) => {
-                (ctx.events)(super::Event { detail: Some(e.to_string()), ..super::Event::new("Volume", &v.name, "Error") });
+                (ctx.events)(super::Event {
+                    detail: Some(e.to_string()),
+                    ..super::Event::new("Volume", &v.name, "Error")
+                });
                 failed = Some(e);
             }
         }

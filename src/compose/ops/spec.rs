@@ -35,7 +35,14 @@ pub fn one_off_name(project: &str, service: &str) -> String {
 /// The container `number` of `svc` (named `name`), created from image
 /// `image_id`. `oneoff`: a `compose run` container (no ports unless asked,
 /// labelled so).
-pub fn service_spec(ctx: &Ctx, svc: &Service, number: u32, name: &str, oneoff: bool, image_id: &str) -> Result<Planned> {
+pub fn service_spec(
+    ctx: &Ctx,
+    svc: &Service,
+    number: u32,
+    name: &str,
+    oneoff: bool,
+    image_id: &str,
+) -> Result<Planned> {
     let p = ctx.project;
     let path = |f: &str| format!("services.{}.{f}", svc.name);
     let mut spec = ContainerSpec {
@@ -220,7 +227,12 @@ fn mount(ctx: &Ctx, v: &ServiceVolume, path: &str) -> Result<Mount> {
                 }
             }
         }
-        other => return Err(bad(path.to_string(), format!("volume type {other} is not supported by rcon: use bind, volume or tmpfs"))),
+        other => {
+            return Err(bad(
+                path.to_string(),
+                format!("volume type {other} is not supported by rcon: use bind, volume or tmpfs"),
+            ))
+        }
     }
     Ok(m)
 }
@@ -231,9 +243,9 @@ fn mount(ctx: &Ctx, v: &ServiceVolume, path: &str) -> Result<Mount> {
 fn file_mount(ctx: &Ctx, r: &crate::compose::FileRef, secret: bool, path: &str) -> Result<Mount> {
     let p = ctx.project;
     let (what, all) = if secret { ("secret", &p.secrets) } else { ("config", &p.configs) };
-    let obj = all
-        .get(&r.source)
-        .ok_or_else(|| bad(path.to_string(), format!("{what} {:?} is not declared: add it under top-level {what}s", r.source)))?;
+    let obj = all.get(&r.source).ok_or_else(|| {
+        bad(path.to_string(), format!("{what} {:?} is not declared: add it under top-level {what}s", r.source))
+    })?;
     let source = if let Some(f) = &obj.file {
         if !std::path::Path::new(f).exists() {
             return Err(bad(path.to_string(), format!("{what} {} file {f} does not exist", r.source)));
@@ -254,20 +266,15 @@ fn file_mount(ctx: &Ctx, r: &crate::compose::FileRef, secret: bool, path: &str) 
         };
         let dir = ctx.engine.paths.data.join("compose").join(&p.name).join(format!("{what}s"));
         std::fs::create_dir_all(&dir).ctx(|| format!("create {}", dir.display()))?;
-        let _ = std::fs::set_permissions(dir.parent().unwrap_or(&dir), std::os::unix::fs::PermissionsExt::from_mode(0o700));
+        let _ =
+            std::fs::set_permissions(dir.parent().unwrap_or(&dir), std::os::unix::fs::PermissionsExt::from_mode(0o700));
         let f = dir.join(&r.source);
         crate::state::replace_file(&f, value.as_bytes())?;
         let mode = r.mode.map(|m| m.0).unwrap_or(0o444);
         let _ = std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(mode));
         f.display().to_string()
     };
-    Ok(Mount {
-        kind: "bind".into(),
-        source,
-        target: r.mount_path(secret),
-        readonly: true,
-        options: Vec::new(),
-    })
+    Ok(Mount { kind: "bind".into(), source, target: r.mount_path(secret), readonly: true, options: Vec::new() })
 }
 
 /// `volumes_from: [service, service:ro, container:name]`.

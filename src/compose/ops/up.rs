@@ -182,7 +182,8 @@ fn service(
     start: bool,
 ) -> Result<Vec<Container>> {
     // Scaled down: the highest numbers go first, as compose does.
-    let (keep, extra): (Vec<Container>, Vec<Container>) = have.into_iter().partition(|c| number(c) <= want && number(c) > 0);
+    let (keep, extra): (Vec<Container>, Vec<Container>) =
+        have.into_iter().partition(|c| number(c) <= want && number(c) > 0);
     parallel(&extra, |c| remove_container(ctx, c, o.timeout))?;
     let mut jobs: Vec<(u32, Option<Container>)> = Vec::new();
     for n in 1..=want {
@@ -217,10 +218,13 @@ fn one(
     o: &UpOptions,
     start: bool,
 ) -> Result<Container> {
-    let name = svc.container_name.clone().unwrap_or_else(|| crate::compose::container_name(&ctx.project.name, &svc.name, n));
+    let name =
+        svc.container_name.clone().unwrap_or_else(|| crate::compose::container_name(&ctx.project.name, &svc.name, n));
     // A new container stays held against prune until it is started.
     let (id, _hold) = match current {
-        Some(c) if o.recreate == Recreate::Force || (o.recreate == Recreate::Diverged && diverged(c, svc, image_id)) => {
+        Some(c)
+            if o.recreate == Recreate::Force || (o.recreate == Recreate::Diverged && diverged(c, svc, image_id)) =>
+        {
             ctx.emit("Container", &c.config.name, "Recreate");
             if super::is_running(c) {
                 eng::stop(ctx.engine, &c.config.id, o.timeout)?;
@@ -349,10 +353,7 @@ fn wait_one_healthy(ctx: &Ctx, c: &Container, deadline: Option<Instant>, why: &s
                 return Ok(());
             }
             Some("unhealthy") => {
-                return Err(Error::Other(format!(
-                    "{why}container {name} is unhealthy{}",
-                    last_output(ctx, c)
-                )))
+                return Err(Error::Other(format!("{why}container {name} is unhealthy{}", last_output(ctx, c))))
             }
             _ => {}
         }
@@ -374,10 +375,7 @@ pub fn wait_healthy(ctx: &Ctx, containers: &[Container], timeout: Option<Duratio
         } else {
             let now = eng::get(ctx.engine, &c.config.id)?;
             if now.state.status != Status::Running {
-                return Err(Error::Other(format!(
-                    "container {} exited ({})",
-                    c.config.name, now.state.exit_code
-                )));
+                return Err(Error::Other(format!("container {} exited ({})", c.config.name, now.state.exit_code)));
             }
             (ctx.events)(Event::new("Container", &c.config.name, "Healthy"));
         }
@@ -392,7 +390,13 @@ fn has_healthcheck(c: &Container) -> bool {
 /// Before `compose run SERVICE`: its dependencies up and as their
 /// `depends_on` conditions ask (unless `no_deps`), its networks and
 /// volumes there, its image pulled or built. The image id.
-pub fn prepare_run(ctx: &Ctx, service: &str, no_deps: bool, remove_orphans: bool, imgs: &mut BuildRequest) -> Result<String> {
+pub fn prepare_run(
+    ctx: &Ctx,
+    service: &str,
+    no_deps: bool,
+    remove_orphans: bool,
+    imgs: &mut BuildRequest,
+) -> Result<String> {
     let svc = ctx.service(service)?;
     let deps: Vec<String> = svc.depends_on.keys().filter(|d| ctx.project.services.contains_key(*d)).cloned().collect();
     if !no_deps && !deps.is_empty() {
