@@ -358,12 +358,17 @@ pub struct TopArgs {
 
 pub fn top(engine: &Engine, a: TopArgs) -> CmdResult {
     let (header, rows) = eng::top(engine, &a.container, &a.ps_args)?;
+    out(&top_table(&header, &rows));
+    Ok(0)
+}
+
+/// `top`'s columns, aligned (also `compose top`).
+pub(super) fn top_table(header: &[String], rows: &[Vec<String>]) -> String {
     let mut text = header.join("\t") + "\n";
     for r in rows {
         text += &(r.join("\t") + "\n");
     }
-    out(&table::tabwrite(&text));
-    Ok(0)
+    table::tabwrite(&text)
 }
 
 #[derive(Args)]

@@ -32,7 +32,15 @@ pub struct LogsArgs {
     container: String,
 }
 
-pub fn logs_cmd(engine: &Engine, a: LogsArgs) -> CmdResult {
+/// `--since`, `--until` (timestamps or durations), `--tail N|all`, `-t`
+/// and `-f` as the engine's read options; `rcon logs` and `compose logs`.
+pub(super) fn read_options(
+    since: &Option<String>,
+    until: &Option<String>,
+    tail: &str,
+    timestamps: bool,
+    follow: bool,
+) -> anyhow::Result<logs::ReadOptions> {
     let now = crate::image::store::now_secs();
     let when = |s: &Option<String>, what: &str| -> anyhow::Result<Option<(i64, u32)>> {
         match s {
@@ -44,22 +52,17 @@ pub fn logs_cmd(engine: &Engine, a: LogsArgs) -> CmdResult {
             }),
         }
     };
-    let tail = if a.tail == "all" || a.tail == "-1" {
-        None
-    } else {
-        Some(
-            a.tail
-                .parse::<usize>()
-                .map_err(|_| anyhow::anyhow!("invalid value for --tail: {:?}: use a number or all", a.tail))?,
-        )
+    let tail = match tail {
+        "all" | "-1" => None,
+        t => Some(
+            t.parse::<usize>().map_err(|_| anyhow::anyhow!("invalid value for --tail: {t:?}: use a number or all"))?,
+        ),
     };
-    let opts = logs::ReadOptions {
-        since: when(&a.since, "since")?,
-        until: when(&a.until, "until")?,
-        tail,
-        timestamps: a.timestamps,
-        follow: a.follow,
-    };
+    Ok(logs::ReadOptions { since: when(since, "since")?, until: when(until, "until")?, tail, timestamps, follow })
+}
+
+pub fn logs_cmd(engine: &Engine, a: LogsArgs) -> CmdResult {
+    let opts = read_options(&a.since, &a.until, &a.tail, a.timestamps, a.follow)?;
     let mut emit = |e: &logs::LogEntry| -> std::io::Result<()> {
         use std::io::Write;
         let bytes = logs::render(e, a.timestamps);

@@ -12,7 +12,6 @@ use crate::cli::CmdResult;
 use crate::compose::ops::{self, Ctx};
 use crate::container::{Container, Status};
 use crate::engine::containers as eng;
-use crate::format::units;
 use crate::monitor::logs::{self, LogEntry, ReadOptions, Stream};
 
 #[derive(Args)]
@@ -49,30 +48,7 @@ pub fn logs(ctx: &Ctx, g: &Globals, a: LogsArgs) -> CmdResult {
     if let Some(i) = a.index {
         list.retain(|c| ops::number(c) == i);
     }
-    let now = crate::image::store::now_secs();
-    let when = |s: &Option<String>, what: &str| -> anyhow::Result<Option<(i64, u32)>> {
-        match s {
-            None => Ok(None),
-            Some(v) => units::parse_since_until(v, now).map(|t| Some((t, 0))).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "invalid value for --{what}: {v:?}: use a timestamp (2013-01-02T13:23:37Z) or a duration (42m)"
-                )
-            }),
-        }
-    };
-    let tail = match a.tail.as_str() {
-        "all" | "-1" => None,
-        t => Some(
-            t.parse::<usize>().map_err(|_| anyhow::anyhow!("invalid value for --tail: {t:?}: use a number or all"))?,
-        ),
-    };
-    let opts = ReadOptions {
-        since: when(&a.since, "since")?,
-        until: when(&a.until, "until")?,
-        tail,
-        timestamps: a.timestamps,
-        follow: a.follow,
-    };
+    let opts = crate::cli::logs::read_options(&a.since, &a.until, &a.tail, a.timestamps, a.follow)?;
     let view = LogView::new(ctx, &list, g.color && !a.no_color, !a.no_log_prefix, a.timestamps);
     std::thread::scope(|s| {
         for c in &list {

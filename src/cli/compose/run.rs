@@ -162,13 +162,12 @@ pub fn run(ctx: &Ctx, g: &Globals, a: RunArgs) -> CmdResult {
     let mut err = std::io::stderr();
     let mut req = BuildRequest {
         force_build: a.build,
-        no_build: false,
         pull: a.pull.clone(),
-        no_cache: false,
-        build_args: Default::default(),
-        quiet: g.quiet || a.quiet,
-        out: &mut err,
-        progress: crate::cli::progress::on_stderr(a.quiet_pull || a.quiet || g.quiet),
+        ..BuildRequest::new(
+            &mut err,
+            g.quiet || a.quiet,
+            crate::cli::progress::on_stderr(a.quiet_pull || a.quiet || g.quiet),
+        )
     };
     let image_id = ops::prepare_run(ctx, &service, a.no_deps, a.remove_orphans, &mut req)?;
     let name = a.name.clone().unwrap_or_else(|| ops::one_off_name(&ctx.project.name, &service));

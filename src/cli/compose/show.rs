@@ -298,11 +298,7 @@ pub fn top(ctx: &Ctx, a: super::up::ServicesArgs) -> CmdResult {
     let mut text = String::new();
     for c in &list {
         let (header, rows) = crate::engine::containers::top(ctx.engine, &c.config.id, &[])?;
-        let mut t = header.join("\t") + "\n";
-        for r in rows {
-            t += &(r.join("\t") + "\n");
-        }
-        text += &format!("{}\n{}\n", c.config.name, table::tabwrite(&t));
+        text += &format!("{}\n{}\n", c.config.name, crate::cli::containers::top_table(&header, &rows));
     }
     out(&text);
     Ok(0)

@@ -137,11 +137,7 @@ fn build_request<'a>(g: &Globals, a: &CreateArgs, out: &'a mut dyn std::io::Writ
         force_build: a.build,
         no_build: a.no_build,
         pull: a.pull.clone(),
-        no_cache: false,
-        build_args: BTreeMap::new(),
-        quiet: g.quiet,
-        out,
-        progress: crate::cli::progress::on_stderr(a.quiet_pull || g.quiet),
+        ..BuildRequest::new(out, g.quiet, crate::cli::progress::on_stderr(a.quiet_pull || g.quiet))
     }
 }
 
@@ -440,16 +436,7 @@ pub fn scale(ctx: &Ctx, g: &Globals, a: ScaleArgs) -> CmdResult {
         ..Default::default()
     };
     let mut err = std::io::stderr();
-    let mut req = BuildRequest {
-        force_build: false,
-        no_build: false,
-        pull: None,
-        no_cache: false,
-        build_args: BTreeMap::new(),
-        quiet: g.quiet,
-        out: &mut err,
-        progress: crate::cli::progress::on_stderr(g.quiet),
-    };
+    let mut req = BuildRequest::new(&mut err, g.quiet, crate::cli::progress::on_stderr(g.quiet));
     ops::up(ctx, &o, &mut req)?;
     Ok(0)
 }
@@ -526,15 +513,13 @@ pub fn build(ctx: &Ctx, g: &Globals, a: BuildArgs) -> CmdResult {
     let mut err = std::io::stderr();
     let mut sink = std::io::sink();
     let out: &mut dyn std::io::Write = if a.quiet { &mut sink } else { &mut err };
+    let quiet = a.quiet || g.quiet;
     let mut req = BuildRequest {
         force_build: true,
-        no_build: false,
         pull: a.pull.then(|| "always".to_string()),
         no_cache: a.no_cache,
         build_args,
-        quiet: a.quiet || g.quiet,
-        out,
-        progress: crate::cli::progress::on_stderr(a.quiet || g.quiet),
+        ..BuildRequest::new(out, quiet, crate::cli::progress::on_stderr(quiet))
     };
     ops::build(ctx, &sel, &mut req)?;
     Ok(0)

@@ -29,6 +29,23 @@ pub struct BuildRequest<'a> {
     pub progress: Arc<Progress>,
 }
 
+impl<'a> BuildRequest<'a> {
+    /// Compose's defaults: build what is missing, pull as each service's
+    /// `pull_policy` says, the cache on, no extra build args.
+    pub fn new(out: &'a mut dyn Write, quiet: bool, progress: Arc<Progress>) -> BuildRequest<'a> {
+        BuildRequest {
+            force_build: false,
+            no_build: false,
+            pull: None,
+            no_cache: false,
+            build_args: BTreeMap::new(),
+            quiet,
+            out,
+            progress,
+        }
+    }
+}
+
 /// Each selected service's image id, pulled or built as needed, in
 /// `order`.
 pub fn ensure(ctx: &Ctx, order: &[String], r: &mut BuildRequest) -> Result<BTreeMap<String, String>> {
