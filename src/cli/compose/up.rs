@@ -241,12 +241,13 @@ fn attached(
             match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok((id, svc, code)) => {
                     left -= 1;
-                    if finished.contains(&id) {
+                    let target = a.exit_code_from.as_deref() == Some(svc.as_str());
+                    // A one-shot dependency that finished before attaching
+                    // does not abort (the --exit-code-from service does).
+                    if finished.contains(&id) && !target {
                         continue;
                     }
-                    if a.exit_code_from.as_deref() == Some(svc.as_str())
-                        || (a.exit_code_from.is_none() && abort && result == 0)
-                    {
+                    if target || (a.exit_code_from.is_none() && abort && result == 0) {
                         result = code;
                     }
                     if abort && left > 0 && interrupts == 0 {
