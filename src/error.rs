@@ -140,16 +140,23 @@ pub enum Error {
     BuildRun { msg: String, code: i32 },
     #[error("no such volume: {0}")]
     NoSuchVolume(String),
+    #[error("no such pod: {0}: list pods with rcon pod ls, or create it with rcon pod create")]
+    NoSuchPod(String),
+    #[error("the pod name \"{name}\" is already in use by pod {id}: remove that pod, or choose another name")]
+    PodNameInUse { name: String, id: String },
 }
 
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         use ErrorKind as K;
         match self {
-            Error::NoSuchImage(_) | Error::NoSuchContainer(_) | Error::NoSuchObject(_) | Error::NoSuchVolume(_) => {
-                K::NotFound
-            }
+            Error::NoSuchImage(_)
+            | Error::NoSuchContainer(_)
+            | Error::NoSuchObject(_)
+            | Error::NoSuchVolume(_)
+            | Error::NoSuchPod(_) => K::NotFound,
             Error::NameInUse { .. }
+            | Error::PodNameInUse { .. }
             | Error::NotRunning(_)
             | Error::ContainerRunning(_)
             | Error::ImageMultipleTags { .. }

@@ -44,7 +44,7 @@ pub fn plan(
     let h = &cfg.host;
     let (caps, seccomp, rlimits) = runtime::security(paths, h, h.privileged)?;
     let argv: Vec<String> = cfg.entrypoint.iter().chain(cfg.cmd.iter()).cloned().collect();
-    if argv.is_empty() {
+    if argv.is_empty() && !cfg.infra {
         return Err(Error::InvalidArgument(format!(
             "no command specified for container {}: the image has no CMD or ENTRYPOINT, give one after the image name",
             &cfg.id[..12]
@@ -52,7 +52,14 @@ pub fn plan(
     }
     let empty = paths.data.join("empty");
     let _ = std::fs::create_dir_all(&empty);
-    let (join, user_nets, shared_dir) = network_namespaces(paths, store, cfg, idmap.as_ref())?;
+    let (mut join, user_nets, shared_dir) = network_namespaces(paths, store, cfg, idmap.as_ref())?;
+    let joins_ipc = join_namespace(store, &h.ipc_mode, "ipc", rootless, &mut join)?;
+    let joins_uts = join_namespace(store, &h.uts_mode, "uts", rootless, &mut join)?;
+    let pause = cfg.infra.then(|| {
+        let program = std::ffi::CString::new(crate::util::helper_binary().as_os_str().as_encoded_bytes())
+            .unwrap_or_else(|_| c"/proc/self/exe".to_owned());
+        (program, cfg.cmd.first().cloned().unwrap_or_else(|| "rcon-pause".into()))
+    });
     let etc_dir = shared_dir.as_ref().map(|(d, _)| d.clone()).unwrap_or_else(|| dir.clone());
     let hostname = shared_dir.map(|(_, h)| h).unwrap_or_else(|| cfg.hostname.clone());
     Ok(runtime::spawn::Launch {
@@ -98,9 +105,9 @@ pub fn plan(
         idmap,
         new_net: h.network_mode != "host",
         new_pid: h.pid_mode != "host",
-        new_ipc: h.ipc_mode != "host",
-        new_uts: h.uts_mode != "host",
-        fuse_options: (cfg.driver == "fuse-overlayfs").then(|| {
+        new_ipc: h.ipc_mode != "host" && !joins_ipc,
+        new_uts: h.uts_mode != "host" && !joins_uts,
+        fuse_options: (cfg.driver == "fuse-overlayfs" && !cfg.infra).then(|| {
             let lowers: Vec<String> = cfg
                 .layers
                 .iter()
@@ -114,7 +121,56 @@ pub fn plan(
         network: crate::network::start::plan(store, cfg, user_nets.as_ref().map(|u| u.requests.as_slice()))?,
         join,
         user_nets,
+        pause,
     })
+}
+
+/// The pid of the container `target` whose namespaces another joins; it
+/// must be running.
+fn running_pid(store: &ContainerStore, target: &str, what: &str) -> Result<u32> {
+    let t = store.load(&store.resolve(target)?)?;
+    if t.state.status != crate::container::Status::Running || t.state.pid == 0 {
+        return Err(Error::InvalidArgument(format!(
+            "cannot join the {what} of container {target}: it is not running: start it first"
+        )));
+    }
+    Ok(t.state.pid)
+}
+
+fn open_ns(pid: u32, ns: &str) -> Result<std::os::fd::OwnedFd> {
+    let p = format!("/proc/{pid}/ns/{ns}");
+    Ok(std::fs::File::open(&p).map_err(|e| Error::io(format!("open {p}"), e))?.into())
+}
+
+/// `--ipc`/`--uts container:NAME` (how a pod's containers share the
+/// infra's): enter that container's namespace and, rootless, the user
+/// namespace that owns it (setns needs privilege there). Whether it joins.
+fn join_namespace(
+    store: &ContainerStore,
+    mode: &str,
+    ns: &str,
+    rootless: bool,
+    join: &mut Option<runtime::spawn::Join>,
+) -> Result<bool> {
+    let Some(target) = mode.strip_prefix("container:") else { return Ok(false) };
+    let pid = running_pid(store, target, if ns == "ipc" { "IPC namespace" } else { "UTS namespace" })?;
+    let j = join.get_or_insert_with(|| runtime::spawn::Join {
+        userns: None,
+        netns: None,
+        ipcns: None,
+        utsns: None,
+        map: None,
+    });
+    if rootless && j.userns.is_none() {
+        j.userns = Some(open_ns(pid, "user")?);
+    }
+    let fd = Some(open_ns(pid, ns)?);
+    if ns == "ipc" {
+        j.ipcns = fd;
+    } else {
+        j.utsns = fd;
+    }
+    Ok(true)
 }
 
 type NetNamespaces =
@@ -141,6 +197,8 @@ fn network_namespaces(
                 Some(map) => Some(runtime::spawn::Join {
                     userns: Some(open(client.userns().display().to_string())?),
                     netns: None,
+                    ipcns: None,
+                    utsns: None,
                     map: Some(map.relative_to(&IdMap::for_current_user()).ok_or_else(|| {
                         Error::Other("the container's id mapping does not fit in the user networks' namespace".into())
                     })?),
@@ -156,16 +214,13 @@ fn network_namespaces(
             Ok((join, Some(user_nets), None))
         }
         crate::network::Mode::Container(target) => {
+            let pid = running_pid(store, &target, "network")?;
             let t = store.load(&store.resolve(&target)?)?;
-            if t.state.status != crate::container::Status::Running || t.state.pid == 0 {
-                return Err(Error::InvalidArgument(format!(
-                    "cannot join the network of container {target}: it is not running: start it first"
-                )));
-            }
-            let pid = t.state.pid;
             let join = runtime::spawn::Join {
-                userns: if idmap.is_some() { Some(open(format!("/proc/{pid}/ns/user"))?) } else { None },
-                netns: Some(open(format!("/proc/{pid}/ns/net"))?),
+                userns: if idmap.is_some() { Some(open_ns(pid, "user")?) } else { None },
+                netns: Some(open_ns(pid, "net")?),
+                ipcns: None,
+                utsns: None,
                 map: None,
             };
             Ok((Some(join), None, Some((store.dir(&t.config.id), t.config.hostname.clone()))))

@@ -20,6 +20,7 @@ pub mod launch;
 pub mod monitor;
 pub mod network;
 pub mod paths;
+pub mod pod;
 pub mod registry;
 pub mod runtime;
 pub mod state;

@@ -6,6 +6,7 @@ fn main() {
     let mut args = std::env::args_os();
     args.next();
     match args.next().as_ref().and_then(|a| a.to_str()) {
+        Some("__pause") => std::process::exit(rcon::runtime::pause::main()),
         Some("__storage-helper") => std::process::exit(rcon::storage::userns::helper_main()),
         Some("__portfwd") => {
             let rest: Vec<String> = args.filter_map(|a| a.into_string().ok()).collect();

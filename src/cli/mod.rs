@@ -17,6 +17,7 @@ mod images;
 mod lifecycle;
 mod logs;
 mod networks;
+mod pods;
 mod progress;
 mod prune;
 mod ps;
@@ -158,6 +159,9 @@ enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(networks::NetworkCommand),
+    /// Manage pods: containers that share network, IPC and UTS namespaces
+    #[command(subcommand)]
+    Pod(pods::PodCommand),
     /// Write man pages for every command into a directory
     #[command(hide = true, name = "__man")]
     Man(docs::ManArgs),
@@ -260,6 +264,7 @@ pub fn run() -> i32 {
         Command::Compose(a) => compose::compose(&engine, a),
         Command::Volume(c) => volumes::dispatch(&engine, c),
         Command::Network(c) => networks::dispatch(&engine, c),
+        Command::Pod(c) => pods::dispatch(&engine, c),
     };
     match result {
         Ok(code) => code,

@@ -91,6 +91,9 @@ pub struct CreateArgs {
     /// Connect a container to a network: bridge (slirp4netns, the default), pasta, none, host, container:NAME or a user-defined network
     #[arg(long = "network", alias = "net")]
     network: Option<String>,
+    /// Run the container in a pod (NAME or ID), or in a new pod with new:NAME (it takes the container's network settings)
+    #[arg(long)]
+    pod: Option<String>,
     /// Add a network-scoped alias for the container (user-defined networks)
     #[arg(long = "network-alias", alias = "net-alias")]
     network_alias: Vec<String>,
@@ -351,6 +354,8 @@ impl CreateArgs {
             detach_keys: self.detach_keys.clone(),
             sig_proxy,
             cidfile: self.cidfile.as_ref().map(|p| p.display().to_string()),
+            pod: self.pod.clone(),
+            infra: false,
         })
     }
 

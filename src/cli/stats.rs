@@ -67,6 +67,11 @@ fn row(c: &crate::container::Container, given: &str, cpu: Option<f64>, s: &Sampl
     })
 }
 
+/// `stats` of these containers (`pod stats`).
+pub(super) fn of_containers(engine: &Engine, ids: Vec<String>, no_stream: bool, format: Option<String>) -> CmdResult {
+    stats(engine, StatsArgs { all: false, no_stream, no_trunc: false, format, containers: ids })
+}
+
 pub fn stats(engine: &Engine, a: StatsArgs) -> CmdResult {
     let format = a.format.clone().unwrap_or_default();
     let mut prev: Vec<Sample> = Vec::new();

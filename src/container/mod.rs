@@ -79,6 +79,11 @@ pub struct ContainerConfig {
     /// --health-on-failure: "", none, kill, restart or stop.
     #[serde(default)]
     pub health_on_failure: String,
+    /// The infra container of a pod: no image, no root file system; its
+    /// process is rcon's own pause program (`runtime::pause`), which only
+    /// holds the namespaces the pod's containers join.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub infra: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -119,6 +124,9 @@ pub struct HostConfig {
     /// Published ports and other network settings beyond the mode.
     #[serde(default)]
     pub net: crate::network::NetConfig,
+    /// The id of the pod the container belongs to ("" for none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub pod: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -120,4 +120,9 @@ pub struct ContainerSpec {
     /// Recorded in the container (inspect's HostConfig.ContainerIDFile);
     /// the front end writes the file.
     pub cidfile: Option<String>,
+    /// `--pod NAME|ID`: join that pod's shared namespaces (the pod must
+    /// exist: front ends create `new:NAME` pods first).
+    pub pod: Option<String>,
+    /// The pod's infra container (set by `engine::pods` only): no image.
+    pub infra: bool,
 }

@@ -176,11 +176,41 @@ pub type Hold = crate::state::Lock;
 /// caller drops the [`Hold`]: `run` and `compose up` keep it through the
 /// start, so a prune between create and start cannot take the container.
 pub fn create_held(engine: &Engine, o: &ContainerSpec) -> Result<(String, Hold)> {
+    // `--pod new:NAME`: the pod first (it takes the network settings), and
+    // nothing of it left if the container cannot be created.
+    if let Some(name) = o.pod.as_deref().and_then(|p| p.strip_prefix("new:")) {
+        let (pod, rest) = super::pods::new_for(engine, name, o)?;
+        return create_held(engine, &rest).inspect_err(|_| {
+            let _ = super::pods::remove(engine, &pod, true);
+        });
+    }
+    // A pod's member: its shared namespaces are the infra container's,
+    // and the pod cannot be removed while the member is being created.
+    let (member, _pod_lock) = match &o.pod {
+        Some(p) if !o.infra => {
+            let (m, lock) = super::pods::membership(engine, p, o)?;
+            (Some(m), Some(lock))
+        }
+        _ => (None, None),
+    };
+    let adjusted;
+    let o = match &member {
+        Some(m) => {
+            adjusted = m.apply(o);
+            &adjusted
+        }
+        None => o,
+    };
     check_resources(engine, &o.resources)?;
     let images = engine.store()?;
-    let img = images.resolve(&o.image)?;
-    let icfg = images.config(&img)?;
-    let ic = icfg.config.clone().unwrap_or_default();
+    // The infra container has no image: an empty record and configuration.
+    let (img, ic) = if o.infra {
+        (crate::image::store::ImageRecord::default(), crate::image::config::ContainerConfig::default())
+    } else {
+        let img = images.resolve(&o.image)?;
+        let ic = images.config(&img)?.config.unwrap_or_default();
+        (img, ic)
+    };
     let store = ContainerStore::open(&engine.paths)?;
 
     let id = names::new_id();
@@ -265,8 +295,12 @@ pub fn create_held(engine: &Engine, o: &ContainerSpec) -> Result<(String, Hold)>
             ulimits: o.ulimits.clone(),
             userns,
             pid_mode: o.pid.clone().unwrap_or_default(),
-            ipc_mode: o.ipc.clone().unwrap_or_else(|| "private".into()),
-            uts_mode: o.uts.clone().unwrap_or_default(),
+            ipc_mode: member
+                .as_ref()
+                .and_then(|m| m.joined("ipc"))
+                .or(o.ipc.clone())
+                .unwrap_or_else(|| "private".into()),
+            uts_mode: member.as_ref().and_then(|m| m.joined("uts")).or(o.uts.clone()).unwrap_or_default(),
             group_add: o.group_add.clone(),
             extra_hosts,
             dns: o.dns.clone(),
@@ -278,9 +312,11 @@ pub fn create_held(engine: &Engine, o: &ContainerSpec) -> Result<(String, Hold)>
             resources: o.resources.clone(),
             restart_policy,
             net,
+            pod: member.as_ref().map(|m| m.pod_id.clone()).or(o.pod.clone().filter(|_| o.infra)).unwrap_or_default(),
         },
         healthcheck,
         health_on_failure,
+        infra: o.infra,
     };
     let hold = match store.create(&mut cfg, o.name.is_none()) {
         Ok(h) => h,
@@ -289,7 +325,7 @@ pub fn create_held(engine: &Engine, o: &ContainerSpec) -> Result<(String, Hold)>
             return Err(e);
         }
     };
-    if cfg.driver == "vfs" {
+    if cfg.driver == "vfs" && !cfg.infra {
         // No overlay at all: the container gets its own flattened copy.
         let layers = img.layers.iter().map(|l| images.layer_dir(l).join("diff")).collect();
         let res = crate::storage::userns::run(crate::storage::userns::Request::Flatten {
@@ -362,6 +398,12 @@ pub fn start(engine: &Engine, id: &str, o: StartOptions) -> Result<MonitorHandle
             Error::NoSuchContainer(id.to_string())
         }
     };
+    // A pod's member joins the infra's namespaces: the infra runs first.
+    if let Ok(c) = store.load(id) {
+        if !c.config.host.pod.is_empty() && !c.config.infra {
+            super::pods::ensure_infra(engine, &c.config.host.pod)?;
+        }
+    }
     let _hold = store.hold(id).map_err(gone)?;
     let _lock = store.lock_one(id).map_err(gone)?;
     let c = store.load(id)?;
@@ -452,6 +494,22 @@ pub fn kill(engine: &Engine, arg: &str, signal: &str) -> Result<()> {
 
 pub fn remove(engine: &Engine, arg: &str, force: bool) -> Result<String> {
     let store = ContainerStore::open(&engine.paths)?;
+    let c = store.load(&store.resolve(arg)?)?;
+    if c.config.infra {
+        let pod = crate::pod::PodStore::open(&engine.paths)?.load(&c.config.host.pod).map(|p| p.name);
+        if let Ok(pod) = pod {
+            return Err(Error::Conflict(format!(
+                "container {} is the infra container of pod {pod}: remove the pod with rcon pod rm {pod}",
+                c.config.name
+            )));
+        }
+    }
+    remove_in_pod(engine, arg, force)
+}
+
+/// `remove`, also of a pod's infra container (for `pod rm`).
+pub fn remove_in_pod(engine: &Engine, arg: &str, force: bool) -> Result<String> {
+    let store = ContainerStore::open(&engine.paths)?;
     let id = store.resolve(arg)?;
     let c = store.load(&id)?;
     if c.state.status == Status::Restarting {
@@ -522,7 +580,8 @@ pub fn prune(engine: &Engine) -> Result<Vec<String>> {
     let live = |s: &Status| matches!(s, Status::Running | Status::Paused | Status::Restarting);
     for c in store.all() {
         let id = &c.config.id;
-        if live(&c.state.status) {
+        // An infra container goes with its pod (`pod rm`, `pod prune`).
+        if live(&c.state.status) || c.config.infra {
             continue;
         }
         let Ok(Some(_claim)) = store.try_claim(id) else { continue };

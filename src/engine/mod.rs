@@ -15,6 +15,7 @@ pub mod images;
 pub mod lifecycle;
 pub mod migrate;
 pub mod networks;
+pub mod pods;
 pub mod ps;
 pub mod registry;
 pub mod reset;

@@ -41,10 +41,12 @@ pub enum Filter {
     /// A published or exposed port key ("80", "80/tcp").
     Publish(String),
     Expose(String),
+    /// A pod's name or id (prefix): its containers, the infra's too.
+    Pod(String),
 }
 
 const KEYS: &str =
-    "id, name, label, status, exited, ancestor, health, network, volume, before, since, publish and expose";
+    "id, name, label, status, exited, ancestor, health, network, volume, before, since, publish, expose and pod";
 
 impl Filter {
     /// `KEY=VALUE` as Docker's filters name them.
@@ -86,6 +88,7 @@ impl Filter {
             "since" => Filter::Since(v.into()),
             "publish" => Filter::Publish(v.into()),
             "expose" => Filter::Expose(v.into()),
+            "pod" => Filter::Pod(v.into()),
             _ => return Err(bad(format!("invalid filter \"{key}\": ps accepts {KEYS}"))),
         })
     }
@@ -133,10 +136,16 @@ impl Filter {
             Filter::Since(_) => "since",
             Filter::Publish(_) => "publish",
             Filter::Expose(_) => "expose",
+            Filter::Pod(_) => "pod",
         }
     }
 
-    fn matches(&self, c: &Container, created_of: &dyn Fn(&str) -> Option<String>) -> bool {
+    fn matches(
+        &self,
+        c: &Container,
+        created_of: &dyn Fn(&str) -> Option<String>,
+        pods: &BTreeMap<String, String>,
+    ) -> bool {
         let cfg = &c.config;
         let port_is = |key: &str, p: &str| key == p || (!p.contains('/') && key == format!("{p}/tcp"));
         match self {
@@ -162,6 +171,10 @@ impl Filter {
                 cfg.host.net.ports.iter().any(|s| port_is(&s.key(), p) || port_is(&s.host_port.to_string(), p))
             }
             Filter::Expose(p) => cfg.exposed_ports.keys().any(|k| port_is(k, p)),
+            Filter::Pod(p) => {
+                !cfg.host.pod.is_empty()
+                    && (cfg.host.pod.starts_with(p.as_str()) || pods.get(&cfg.host.pod).is_some_and(|n| n == p))
+            }
         }
     }
 }
@@ -192,16 +205,25 @@ pub fn list(engine: &Engine, o: &ListOptions) -> Result<Vec<Container>> {
     }
     // A status filter looks at every state (Docker's daemon sets All).
     let every_state = o.all || o.last.is_some() || o.latest || by_key.contains_key("status");
+    // Pods' infra containers are the pods' business (`pod ps`): listed
+    // only when a pod filter asks for a pod's containers.
+    let with_infra = by_key.contains_key("pod");
+    let pods: BTreeMap<String, String> = if with_infra {
+        crate::pod::PodStore::open(&engine.paths)?.all().into_iter().map(|p| (p.id, p.name)).collect()
+    } else {
+        BTreeMap::new()
+    };
     let mut out: Vec<Container> = all
         .into_iter()
+        .filter(|c| with_infra || !c.config.infra)
         .filter(|c| every_state || matches!(c.state.status, Status::Running | Status::Paused | Status::Restarting))
         .filter(|c| {
             by_key.iter().all(|(k, fs)| {
                 // Labels must all hold (moby's MatchKVList); other keys are alternatives.
                 if *k == "label" {
-                    fs.iter().all(|f| f.matches(c, &created_of))
+                    fs.iter().all(|f| f.matches(c, &created_of, &pods))
                 } else {
-                    fs.iter().any(|f| f.matches(c, &created_of))
+                    fs.iter().any(|f| f.matches(c, &created_of, &pods))
                 }
             })
         })

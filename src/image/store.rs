@@ -31,7 +31,7 @@ use crate::paths::Paths;
 use crate::state::{self, Lock, TempDir};
 use crate::storage::userns;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ImageRecord {
     /// `sha256:<hex>` of the config blob.
     pub id: String,

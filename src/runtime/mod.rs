@@ -5,6 +5,7 @@ pub mod caps;
 pub mod cgroups;
 pub mod exec;
 pub mod init;
+pub mod pause;
 pub mod rootfs;
 pub mod seccomp;
 pub mod spawn;

@@ -39,6 +39,9 @@ pub struct Launch {
     pub join: Option<Join>,
     /// User networks to plug the container into before it runs.
     pub user_nets: Option<UserNets>,
+    /// A pod's infra container: no root file system; exec this program
+    /// (rcon itself, `runtime::pause`) with this argv[0] instead.
+    pub pause: Option<(CString, String)>,
 }
 
 /// "Stage 1": a short-lived fork of the monitor enters these namespaces and
@@ -50,6 +53,9 @@ pub struct Launch {
 pub struct Join {
     pub userns: Option<OwnedFd>,
     pub netns: Option<OwnedFd>,
+    /// A pod's (or `--ipc container:NAME`'s) IPC and UTS namespaces.
+    pub ipcns: Option<OwnedFd>,
+    pub utsns: Option<OwnedFd>,
     /// The new user namespace's maps in the joined namespace's ids, written
     /// by stage 1 (root there; newuidmap works only from the host's).
     pub map: Option<IdMap>,
@@ -271,9 +277,15 @@ fn clone_container(flags: i32, join: Option<&Join>) -> Result<u32, StartError> {
                     report(format!("Eenter the user namespace: {}", std::io::Error::last_os_error()));
                 }
             }
-            if let Some(n) = &j.netns {
-                if libc::setns(n.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
-                    report(format!("Eenter the network namespace: {}", std::io::Error::last_os_error()));
+            for (ns, flag, what) in [
+                (&j.netns, libc::CLONE_NEWNET, "network"),
+                (&j.ipcns, libc::CLONE_NEWIPC, "IPC"),
+                (&j.utsns, libc::CLONE_NEWUTS, "UTS"),
+            ] {
+                if let Some(n) = ns {
+                    if libc::setns(n.as_raw_fd(), flag) != 0 {
+                        report(format!("Eenter the {what} namespace: {}", std::io::Error::last_os_error()));
+                    }
                 }
             }
         }
@@ -433,6 +445,12 @@ fn child(l: &Launch, parent: u32, go: OwnedFd, ready: OwnedFd) -> ChildResult {
     // reads our /proc entries to mount fuse-overlayfs, and no other process
     // exists in the container yet.)
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0) };
+    if let Some((program, argv0)) = &l.pause {
+        if l.new_net {
+            loopback_up().map_err(fail(125))?;
+        }
+        return super::pause::exec(program, argv0, l.process.stdio);
+    }
     rootfs::setup(&l.rootfs).map_err(fail(125))?;
     if l.new_net {
         loopback_up().map_err(fail(125))?;
