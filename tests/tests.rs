@@ -23,6 +23,7 @@ mod images;
 mod layers;
 mod life;
 mod network;
+mod pods;
 mod registry;
 mod user_networks;
 mod volumes;
