@@ -158,6 +158,7 @@ pub fn create(engine: &Engine, a: CreateArgs) -> CmdResult {
         no_infra: !a.infra,
         infra_command: a.infra_command.map(|c| vec![c]),
         infra_name: a.infra_name,
+        network_aliases: Vec::new(),
     };
     if let Some(n) = &spec.network {
         crate::engine::networks::mode(engine, n)?;

@@ -42,6 +42,9 @@ pub struct PodSpec {
     /// What the infra's process is called (`--infra-command`).
     pub infra_command: Option<Vec<String>>,
     pub infra_name: Option<String>,
+    /// More DNS names of the pod on its user network (`kube play`: the
+    /// Services that select it); the pod's own name always is one.
+    pub network_aliases: Vec<String>,
 }
 
 fn bad(m: String) -> Error {
@@ -107,7 +110,17 @@ pub fn create(engine: &Engine, s: &PodSpec) -> Result<String> {
     pods.create(&cfg)?;
     let _one = pods.lock_one(&id)?;
     if !s.no_infra {
+        // On a user network the pod answers to its name (podman's DNS).
+        let mut aliases = s.network_aliases.clone();
+        let user_net = match &s.network {
+            Some(n) => super::networks::mode(engine, n)? == crate::network::Mode::User,
+            None => false,
+        };
+        if user_net && !aliases.contains(&name) {
+            aliases.insert(0, name.clone());
+        }
         let spec = ContainerSpec {
+            network_aliases: aliases,
             image: String::new(),
             name: Some(s.infra_name.clone().unwrap_or_else(|| format!("{}-infra", &id[..12]))),
             cmd: s.infra_command.clone().unwrap_or_else(|| vec!["rcon-pause".into()]),
