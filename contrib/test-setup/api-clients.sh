@@ -28,7 +28,7 @@ TEST_USER=${RCON_TEST_USER:-rcontest}
 VENV=${RCON_TEST_VENV:-/opt/rcon-test-venv}
 export DEBIAN_FRONTEND=noninteractive
 
-APT_PKGS=(docker.io containerd runc tini docker-compose podman slirp4netns
+APT_PKGS=(docker.io containerd runc tini docker-compose podman catatonit slirp4netns
           fuse-overlayfs uidmap busybox-static socat curl python3-venv python3-pip)
 # Import names that prove the PyPI packages are in the venv, in the same order.
 PIP_PKGS=(docker testcontainers podman-compose kubernetes-validate requests)
