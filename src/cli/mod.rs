@@ -14,6 +14,7 @@ mod events;
 pub mod flags;
 mod health;
 mod images;
+mod kube;
 mod lifecycle;
 mod logs;
 mod networks;
@@ -173,6 +174,9 @@ enum Command {
     Cp(cp::CpArgs),
     /// Define and run multi-container applications (Compose v2)
     Compose(compose::ComposeArgs),
+    /// Generate Kubernetes YAML from containers
+    #[command(subcommand)]
+    Kube(kube::KubeCommand),
 }
 
 /// Parse argv, run the command, return the process exit status.
@@ -258,6 +262,7 @@ pub fn run() -> i32 {
         Command::Export(a) => commit::export(&engine, a),
         Command::Cp(a) => cp::cp(&engine, a),
         Command::Compose(a) => compose::compose(&engine, a),
+        Command::Kube(c) => kube::dispatch(&engine, c),
         Command::Volume(c) => volumes::dispatch(&engine, c),
         Command::Network(c) => networks::dispatch(&engine, c),
     };
