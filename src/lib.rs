@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod format;
 pub mod image;
+pub mod kube;
 pub mod launch;
 pub mod monitor;
 pub mod network;

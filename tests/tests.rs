@@ -20,6 +20,7 @@ mod docs;
 mod engine_api;
 mod hostile;
 mod images;
+mod kube;
 mod layers;
 mod life;
 mod network;

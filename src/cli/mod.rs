@@ -14,6 +14,7 @@ mod events;
 pub mod flags;
 mod health;
 mod images;
+mod kube;
 mod lifecycle;
 mod logs;
 mod networks;
@@ -177,6 +178,9 @@ enum Command {
     Cp(cp::CpArgs),
     /// Define and run multi-container applications (Compose v2)
     Compose(compose::ComposeArgs),
+    /// Generate Kubernetes YAML from containers
+    #[command(subcommand)]
+    Kube(kube::KubeCommand),
 }
 
 /// Parse argv, run the command, return the process exit status.
@@ -262,6 +266,7 @@ pub fn run() -> i32 {
         Command::Export(a) => commit::export(&engine, a),
         Command::Cp(a) => cp::cp(&engine, a),
         Command::Compose(a) => compose::compose(&engine, a),
+        Command::Kube(c) => kube::dispatch(&engine, c),
         Command::Volume(c) => volumes::dispatch(&engine, c),
         Command::Network(c) => networks::dispatch(&engine, c),
         Command::Pod(c) => pods::dispatch(&engine, c),

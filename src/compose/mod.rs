@@ -38,6 +38,23 @@ pub use model::*;
 pub use render::{config_hash, config_images, config_profiles, config_services, config_volumes, render_config};
 pub use syntax::{format_duration, parse_duration, parse_size, shell_split};
 
+/// Every document of a YAML stream as JSON values, plain scalars resolved
+/// by the core schema (numbers, booleans, null): for readers of other YAML
+/// than compose files (Kubernetes objects). Anchors and merge keys work.
+pub fn yaml_documents(src: &str, file: &str) -> Result<Vec<serde_json::Value>, ComposeError> {
+    Ok(yaml::parse(src, file)?.iter().map(convert::any).collect())
+}
+
+/// An env file's variables as compose reads them, `${VAR}` resolved
+/// through `environment` (the project's interpolation variables).
+pub fn env_file_values(
+    content: &str,
+    file: &std::path::Path,
+    environment: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<(String, String)>, ComposeError> {
+    dotenv::parse(content, file, &|k| environment.get(k).cloned())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
     /// A YAML syntax error.

@@ -1,10 +1,11 @@
 //! Output formatting, the way Docker's CLI does it: Go templates for
 //! `--format` (`template`), list tables and single-object formats (`table`),
-//! and human-readable sizes and times (`units`).
+//! human-readable sizes and times (`units`), and block YAML (`yaml`).
 
 pub mod table;
 pub mod template;
 pub mod units;
+pub mod yaml;
 
 /// JSON encoded the way Docker's Go code writes it.
 pub mod json {

@@ -149,8 +149,14 @@ fn ps_row(engine: &Engine, c: &crate::container::Container, now: i64, no_trunc: 
 
 #[derive(Args)]
 pub struct ConfigArgs {
-    /// Format the output. Values: [yaml | json]
-    #[arg(long, default_value = "yaml", value_parser = ["yaml", "json"])]
+    /// Format the output. Values: [yaml | json | kube]. kube: the project as
+    /// Kubernetes objects (a Deployment per service, replicas from
+    /// deploy.replicas/scale; a Service per service with ports or dependents;
+    /// PersistentVolumeClaims for named volumes; ConfigMaps for configs and
+    /// env_file contents; Secrets for secrets; healthchecks as liveness and
+    /// readiness probes; depends_on service_healthy as an init container
+    /// waiting for the dependency's Service); see the README's mapping table
+    #[arg(long, default_value = "yaml", value_parser = ["yaml", "json", "kube"])]
     format: String,
     /// Only validate the configuration, don't print anything
     #[arg(short, long)]
@@ -221,6 +227,12 @@ pub fn config(ctx: &Ctx, a: ConfigArgs) -> CmdResult {
         p.environment.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
     } else if a.format == "json" {
         serde_json::to_string_pretty(p)? + "\n"
+    } else if a.format == "kube" {
+        let converted = crate::kube::compose::convert(p, &DiskFiles)?;
+        if !converted.dropped.is_empty() {
+            super::warn(&format!("no Kubernetes equivalent, left out: {}", converted.dropped.join("; ")));
+        }
+        crate::kube::to_yaml(&converted.objects)
     } else {
         crate::compose::render_config(p)
     };
@@ -232,6 +244,15 @@ pub fn config(ctx: &Ctx, a: ConfigArgs) -> CmdResult {
         None => out(&text),
     }
     Ok(0)
+}
+
+/// Env files, configs and secrets read for `--format kube`.
+struct DiskFiles;
+
+impl crate::kube::compose::Files for DiskFiles {
+    fn read(&self, path: &str) -> Result<Vec<u8>, crate::kube::KubeError> {
+        std::fs::read(path).map_err(|e| crate::kube::KubeError::Invalid(format!("cannot read {path}: {e}")))
+    }
 }
 
 #[derive(Args)]
