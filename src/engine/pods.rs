@@ -298,10 +298,9 @@ impl PodView {
     }
 }
 
-fn view(store: &ContainerStore, config: PodConfig, all: &[Container]) -> PodView {
+fn view(config: PodConfig, all: &[Container]) -> PodView {
     let mut containers: Vec<Container> = all.iter().filter(|c| c.config.host.pod == config.id).cloned().collect();
     containers.sort_by(|a, b| (!a.config.infra, &a.config.created).cmp(&(!b.config.infra, &b.config.created)));
-    let _ = store;
     PodView { config, containers }
 }
 
@@ -309,7 +308,7 @@ pub fn list(engine: &Engine) -> Result<Vec<PodView>> {
     let pods = PodStore::open(&engine.paths)?;
     let store = ContainerStore::open(&engine.paths)?;
     let all = store.all();
-    let mut v: Vec<PodView> = pods.all().into_iter().map(|p| view(&store, p, &all)).collect();
+    let mut v: Vec<PodView> = pods.all().into_iter().map(|p| view(p, &all)).collect();
     v.sort_by(|a, b| b.config.created.cmp(&a.config.created));
     Ok(v)
 }
@@ -318,7 +317,7 @@ pub fn get(engine: &Engine, arg: &str) -> Result<PodView> {
     let pods = PodStore::open(&engine.paths)?;
     let store = ContainerStore::open(&engine.paths)?;
     let p = pods.load(&pods.resolve(arg)?)?;
-    Ok(view(&store, p, &store.all()))
+    Ok(view(p, &store.all()))
 }
 
 /// Start the pod's infra container if it is not running (before any
@@ -422,6 +421,20 @@ pub fn remove(engine: &Engine, arg: &str, force: bool) -> Result<String> {
                 v.config.name, c.config.name
             )));
         }
+    }
+    // Kill every running container at once and wait for them together:
+    // one by one, each removal would wait for its own container's exit.
+    let live: Vec<&Container> =
+        v.containers.iter().filter(|c| matches!(c.state.status, Status::Running | Status::Restarting)).collect();
+    for c in &live {
+        let _ = containers::kill(engine, &c.config.id, "KILL");
+    }
+    let store = ContainerStore::open(&engine.paths)?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline
+        && live.iter().any(|c| store.load(&c.config.id).is_ok_and(|n| n.state.status == Status::Running))
+    {
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
     for c in v.members().chain(v.infra()) {
         match containers::remove_in_pod(engine, &c.config.id, true) {
