@@ -2,6 +2,7 @@
 //! `--format` (`template`), list tables and single-object formats (`table`),
 //! and human-readable sizes and times (`units`).
 
+pub mod quote;
 pub mod table;
 pub mod template;
 pub mod units;
