@@ -140,6 +140,11 @@ pub enum Error {
     BuildRun { msg: String, code: i32 },
     #[error("no such volume: {0}")]
     NoSuchVolume(String),
+
+    /// An object's record does not parse (truncated, overwritten). The
+    /// object stays listed and its name reserved; it can only be removed.
+    #[error("{object} {name} has a damaged record {} ({reason}): remove it with `{fix}`", path.display())]
+    Damaged { object: &'static str, name: String, path: PathBuf, reason: String, fix: String },
 }
 
 impl Error {
@@ -169,7 +174,11 @@ impl Error {
             Error::Extract(e) => e.kind(),
             Error::UserNs(e) => e.kind(),
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => K::Unavailable,
-            Error::Io { .. } | Error::State { .. } | Error::Other(_) | Error::BuildRun { .. } => K::Internal,
+            Error::Io { .. }
+            | Error::State { .. }
+            | Error::Damaged { .. }
+            | Error::Other(_)
+            | Error::BuildRun { .. } => K::Internal,
         }
     }
 

@@ -16,6 +16,7 @@ mod compose;
 mod concurrency;
 mod containers;
 mod cp;
+mod damaged;
 mod docs;
 mod engine_api;
 mod hostile;
