@@ -25,5 +25,6 @@ mod layers;
 mod life;
 mod network;
 mod registry;
+mod reliability;
 mod user_networks;
 mod volumes;
