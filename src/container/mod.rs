@@ -396,10 +396,7 @@ impl ContainerStore {
     pub fn create(&self, cfg: &mut ContainerConfig, name_generated: bool) -> Result<Lock> {
         let lock = self.lock()?;
         let claimed = self.claim_leftovers();
-        let hold = self.create_locked(cfg, name_generated);
-        drop(lock);
-        crate::storage::userns::remove_claimed(claimed);
-        hold
+        crate::storage::userns::sweeping(lock, claimed, || self.create_locked(cfg, name_generated))
     }
 
     fn create_locked(&self, cfg: &mut ContainerConfig, name_generated: bool) -> Result<Lock> {
@@ -464,9 +461,7 @@ impl ContainerStore {
     pub fn sweep(&self) -> Result<()> {
         let lock = self.lock()?;
         let claimed = self.claim_leftovers();
-        drop(lock);
-        crate::storage::userns::remove_claimed(claimed);
-        Ok(())
+        crate::storage::userns::sweeping(lock, claimed, || Ok(()))
     }
 
     /// With the containers lock held: rename every leftover of a dead

@@ -308,10 +308,7 @@ impl Store {
         // claimed under the lock, deleted after it.
         let stale = state::stale_temp_entries(&self.root.join("tmp"));
         let claimed = if stale.is_empty() { None } else { self.move_to_trash(&stale).ok() };
-        let out = self.commit_locked(&mut st);
-        drop(lock);
-        userns::remove_claimed(claimed.into_iter().collect());
-        out
+        userns::sweeping(lock, claimed.into_iter().collect(), || self.commit_locked(&mut st))
     }
 
     fn commit_locked(&self, st: &mut Staging) -> Result<Vec<Committed>> {

@@ -485,6 +485,16 @@ pub fn remove_trash(p: &Path) -> crate::Result<()> {
     Ok(())
 }
 
+/// `f` under a store's `lock`, then, with the lock released (deleting takes
+/// long; other commands need the lock), the trees the caller claimed under
+/// it (`state::claim`) deleted.
+pub fn sweeping<T>(lock: crate::state::Lock, claimed: Vec<PathBuf>, f: impl FnOnce() -> T) -> T {
+    let out = f();
+    drop(lock);
+    remove_claimed(claimed);
+    out
+}
+
 /// Delete trees a sweep claimed (`state::claim`); what fails stays, for
 /// `system df` to report.
 pub fn remove_claimed(claimed: Vec<PathBuf>) {

@@ -191,10 +191,7 @@ impl VolumeStore {
         check_options(&v.name, &v.options)?;
         let lock = self.lock()?;
         let claimed = self.claim_leftovers();
-        let made = self.create_locked(v);
-        drop(lock);
-        crate::storage::userns::remove_claimed(claimed);
-        made
+        crate::storage::userns::sweeping(lock, claimed, || self.create_locked(v))
     }
 
     fn create_locked(&self, v: Volume) -> Result<(Volume, bool)> {
@@ -238,9 +235,7 @@ impl VolumeStore {
     pub fn sweep(&self) -> Result<()> {
         let lock = self.lock()?;
         let claimed = self.claim_leftovers();
-        drop(lock);
-        crate::storage::userns::remove_claimed(claimed);
-        Ok(())
+        crate::storage::userns::sweeping(lock, claimed, || Ok(()))
     }
 
     fn claim_leftovers(&self) -> Vec<PathBuf> {
