@@ -70,34 +70,34 @@ both_modes!(truncated_state_json_is_listed_reserved_and_removable, |t| {
     damaged_container(t, "state.json");
 });
 
-both_modes!(damaged_volume_is_listed_reserved_and_removable, |t| {
-    t.rcon(["volume", "create", "data"]).ok();
-    let file = t.data.join("rcon/volumes/data/volume.json");
-    truncate_half(&file);
-    let r = t.rcon(["volume", "ls", "--format", "{{.Name}}"]);
-    assert_eq!(r.ok(), "data\n");
-    warned_once(&r, &file);
+/// A volume's or network's record (`noun`), damaged: listed with one
+/// warning, the name not taken again, inspect says so, prune leaves it, rm
+/// removes it and the name is free again.
+fn damaged_record(t: &TestEnv, noun: &str, name: &str, file: &std::path::Path, listed: &str) {
+    t.rcon([noun, "create", name]).ok();
+    truncate_half(file);
+    let r = t.rcon([noun, "ls", "--format", "{{.Name}}"]);
+    assert_eq!(r.ok(), listed);
+    warned_once(&r, file);
     // not silently re-created over the damaged record
-    t.rcon(["volume", "create", "data"]).fails(125, "rcon volume rm data");
-    t.rcon(["volume", "inspect", "data"]).fails(125, "damaged record");
-    t.rcon(["volume", "rm", "data"]).ok();
-    assert_eq!(t.rcon(["volume", "ls", "-q"]).ok(), "");
-    assert!(!t.data.join("rcon/volumes/data").exists());
-    t.rcon(["volume", "create", "data"]).ok();
+    t.rcon([noun, "create", name]).fails(125, &format!("rcon {noun} rm {name}"));
+    t.rcon([noun, "inspect", name]).fails(125, "damaged record");
+    // prune (even of every unused one) leaves it: it goes only when named
+    let all: &[&str] = if noun == "volume" { &["-a", "-f"] } else { &["-f"] };
+    t.rcon([&[noun, "prune"], all].concat()).ok();
+    assert!(file.exists());
+    t.rcon([noun, "rm", name]).ok();
+    assert!(!file.exists());
+    t.rcon([noun, "create", name]).ok();
+}
+
+both_modes!(damaged_volume_is_listed_reserved_and_removable, |t| {
+    let file = t.data.join("rcon/volumes/data/volume.json");
+    damaged_record(t, "volume", "data", &file, "data\n");
+    assert!(t.data.join("rcon/volumes/data/_data").is_dir());
 });
 
 both_modes!(damaged_network_is_listed_reserved_and_removable, |t| {
-    t.rcon(["network", "create", "backend"]).ok();
     let file = t.data.join("rcon/networks/backend.json");
-    truncate_half(&file);
-    let r = t.rcon(["network", "ls", "--format", "{{.Name}}"]);
-    assert_eq!(r.ok(), "backend\nbridge\nhost\nnone\n");
-    warned_once(&r, &file);
-    t.rcon(["network", "create", "backend"]).fails(125, "rcon network rm backend");
-    // prune leaves it (it is removed only when named)
-    t.rcon(["network", "prune", "-f"]).ok();
-    assert!(file.exists());
-    t.rcon(["network", "rm", "backend"]).ok();
-    assert!(!file.exists());
-    t.rcon(["network", "create", "backend"]).ok();
+    damaged_record(t, "network", "backend", &file, "backend\nbridge\nhost\nnone\n");
 });

@@ -214,8 +214,12 @@ impl NetworkStore {
     }
 
     /// A network by name, full id or unique id prefix (as Docker resolves them).
+    /// A damaged one is an error that says how to remove it.
     pub fn find(&self, key: &str) -> Result<Network> {
-        let all = self.all();
+        let (all, damaged): (Vec<Network>, Vec<Network>) = self.listed().into_iter().partition(|n| n.damaged.is_none());
+        if let Some(e) = damaged.iter().find(|n| n.name == key || n.id == key).and_then(Network::damaged_error) {
+            return Err(e);
+        }
         if let Some(n) = all.iter().find(|n| n.name == key || n.id == key) {
             return Ok(n.clone());
         }
