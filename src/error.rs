@@ -144,6 +144,11 @@ pub enum Error {
     NoSuchPod(String),
     #[error("the pod name \"{name}\" is already in use by pod {id}: remove that pod, or choose another name")]
     PodNameInUse { name: String, id: String },
+
+    /// An object's record does not parse (truncated, overwritten). The
+    /// object stays listed and its name reserved; it can only be removed.
+    #[error("{object} {name} has a damaged record {} ({reason}): remove it with `{fix}`", path.display())]
+    Damaged { object: &'static str, name: String, path: PathBuf, reason: String, fix: String },
 }
 
 impl Error {
@@ -176,7 +181,11 @@ impl Error {
             Error::Extract(e) => e.kind(),
             Error::UserNs(e) => e.kind(),
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => K::Unavailable,
-            Error::Io { .. } | Error::State { .. } | Error::Other(_) | Error::BuildRun { .. } => K::Internal,
+            Error::Io { .. }
+            | Error::State { .. }
+            | Error::Damaged { .. }
+            | Error::Other(_)
+            | Error::BuildRun { .. } => K::Internal,
         }
     }
 

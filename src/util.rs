@@ -12,7 +12,7 @@ static WARN: OnceLock<fn(&str)> = OnceLock::new();
 pub fn warn(msg: &str) {
     match WARN.get() {
         Some(f) => f(msg),
-        None => eprintln!("warning: {msg}"),
+        None => eprintln!("warning: {}", crate::format::quote::escape_lines(msg)),
     }
 }
 

@@ -131,3 +131,81 @@ both_modes!(whiteouts_become_overlay_whiteouts, |t| {
         panic!("getfattr missing: apt-get install attr (make test-setup does it)");
     }
 });
+
+/// A tar of `(name, data)` regular files, names as raw bytes (the tar
+/// crate refuses to write the hostile ones).
+fn raw_tar(files: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, data) in files {
+        let mut h = tar::Header::new_old();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name);
+        h.set_mode(0o644);
+        h.set_size(data.len() as u64);
+        h.set_mtime(fixtures::MTIME);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_cksum();
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    finish(out)
+}
+
+/// No byte of stderr that a terminal would act on: C0 controls but the
+/// line feed, DEL, C1 controls, and nothing that is not UTF-8.
+#[track_caller]
+fn terminal_safe(r: &Run, raw: &[u8]) {
+    let text = std::str::from_utf8(raw).unwrap_or_else(|e| panic!("stderr is not UTF-8 ({e}): {:?}", r.stderr));
+    for c in text.chars() {
+        let bad = (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c);
+        assert!(!bad, "raw {c:?} on stderr: {text:?}");
+    }
+}
+
+// Names from archives reach error messages Go-quoted, as Docker prints
+// them: no raw ESC/BEL/DEL or invalid UTF-8 reaches the terminal (issue 12,
+// item 5).
+both_modes!(archive_names_in_errors_are_escaped, |t| {
+    let pwn: &[u8] = b"\x1b]0;PWN\x07\x1b[31mX";
+    let run = |args: &[&str], input: &[u8]| {
+        let mut c = t.cmd(args);
+        c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        use std::io::Write;
+        let _ = child.stdin.take().unwrap().write_all(input);
+        let out = child.wait_with_output().unwrap();
+        (Run::from(out.clone()), out.stderr)
+    };
+    // load: a manifest naming a config the archive lacks, one that is not JSON
+    for (config, present) in [(pwn, false), (pwn, true), (b"a\xff\x7fb".as_slice(), false)] {
+        let manifest = serde_json::to_vec(&json!([{
+            "Config": String::from_utf8_lossy(config), "RepoTags": ["x:1"], "Layers": []
+        }]))
+        .unwrap();
+        let mut files: Vec<(&[u8], &[u8])> = vec![(b"manifest.json", &manifest)];
+        if present {
+            files.push((config, b"not json"));
+        }
+        let (r, raw) = run(&["load"], &raw_tar(&files));
+        assert_eq!(r.code, 125, "{}", r.stderr);
+        terminal_safe(&r, &raw);
+        if config == pwn {
+            assert!(r.stderr.contains(r#""\x1b]0;PWN\a\x1b[31mX""#), "Go-quoted: {}", r.stderr);
+        }
+    }
+    // a tag in the manifest that is no reference
+    let manifest =
+        serde_json::to_vec(&json!([{"Config": "c.json", "RepoTags": ["\u{1b}[2Jx"], "Layers": []}])).unwrap();
+    let (r, raw) = run(&["load"], &raw_tar(&[(b"manifest.json", &manifest), (b"c.json", b"{}")]));
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    terminal_safe(&r, &raw);
+    // import: a root file system whose entry climbs out, named hostilely
+    for name in [b"../\x1b]0;PWN\x07".as_slice(), b"../\xff\x7f\x9b"] {
+        let (r, raw) = run(&["import", "-", "evil:1"], &raw_tar(&[(name, b"x")]));
+        assert_eq!(r.code, 125, "{}", r.stderr);
+        terminal_safe(&r, &raw);
+        assert!(r.stderr.contains(r"\x"), "escaped: {}", r.stderr);
+    }
+    // and the store took nothing
+    assert_eq!(t.rcon(["images", "-q"]).ok(), "");
+});

@@ -55,6 +55,10 @@ const SUMMARY_HEADERS: &[(&str, &str)] = &[
 
 pub fn df(engine: &Engine, a: DfArgs) -> CmdResult {
     let d = disk_usage(engine)?;
+    // Not a row of Docker's table (scripts parse it): one warning each.
+    for (l, bytes) in &d.leftovers {
+        crate::util::warn(&format!("{} ({}) is left over: {}", l.path.display(), size(*bytes), l.why));
+    }
     if !a.verbose {
         out(&table::render_list(a.format.as_deref().unwrap_or(""), SUMMARY, SUMMARY_HEADERS, &summary(&d))?);
         return Ok(0);

@@ -276,7 +276,10 @@ pub fn run() -> i32 {
         Err(e) => {
             let code = e.downcast_ref::<crate::Error>().map(|e| e.exit_code()).unwrap_or(125);
             let _ = std::io::stdout().flush();
-            eprintln!("Error: {}", error_chain(&e));
+            // The last guard: the names in messages are quoted where they
+            // enter (format::quote); whatever else came from outside (an
+            // io error naming a file of an archive) loses its control bytes here.
+            eprintln!("Error: {}", crate::format::quote::escape_lines(&error_chain(&e)));
             code
         }
     }

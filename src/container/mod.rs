@@ -8,6 +8,8 @@
 //! DATA/containers/ID/merged           mount point (mounted only inside the container's mount ns)
 //! DATA/containers/ID/userdata/        hosts, hostname, resolv.conf bind-mounted into the container
 //! DATA/containers/ID/ctr.log          the log file
+//! DATA/containers/ID/name             the name again, so that it stays reserved when container.json is damaged
+//! DATA/containers/.rm-ID-PID-START-N  a container being removed by process PID (swept when PID is dead)
 //! DATA/containers.lock                held while names are checked, set or freed
 //! RUN/containers/ID/                  runtime files (attach socket)
 //! ```
@@ -17,13 +19,13 @@
 //! (and its container, which dies with it through PDEATHSIG, shown exited).
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, IoContext, Result};
 use crate::paths::Paths;
-use crate::state::{self, Lock};
+use crate::state::{self, Damage, Lock, Record};
 
 pub mod attach;
 pub mod health;
@@ -209,7 +211,21 @@ pub struct Container {
     pub state: ContainerState,
     /// `.State.Health`: only for containers with a healthcheck that have run.
     pub health: Option<health::Health>,
+    /// A record of the container does not parse: which and why. Such a
+    /// container is listed as Dead, keeps its name, and can only be removed.
+    pub damaged: Option<Damage>,
 }
+
+impl Container {
+    /// The error for any verb but listing and removal of a damaged container.
+    pub fn damaged_error(&self) -> Option<Error> {
+        let name = if self.config.name.is_empty() { &self.config.id } else { &self.config.name };
+        Some(self.damaged.as_ref()?.error("container", name, format!("rcon rm -f {name}")))
+    }
+}
+
+/// Why a container directory without its record stays (see `state::Leftover`).
+pub const RECORD_GONE: &str = "its record is gone while its monitor runs: kill the monitor, then remove it by hand";
 
 pub struct ContainerStore {
     root: PathBuf,
@@ -267,17 +283,76 @@ impl ContainerStore {
         v
     }
 
+    /// A container whose records are whole; a damaged one is an error
+    /// that says how to remove it.
     pub fn load(&self, id: &str) -> Result<Container> {
-        let dir = self.dir(id);
-        let config: ContainerConfig =
-            state::read_json(&dir.join("container.json"))?.ok_or_else(|| Error::NoSuchContainer(id.to_string()))?;
-        let state: ContainerState = state::read_json(&dir.join("state.json"))?.unwrap_or_default();
-        let health = config.healthcheck.as_ref().filter(|h| h.argv().is_some()).and_then(|_| health::read(&dir));
-        Ok(Container { config, state: state.reconciled(), health })
+        let c = self.load_any(id)?;
+        match c.damaged_error() {
+            Some(e) => Err(e),
+            None => Ok(c),
+        }
     }
 
+    /// `load`, but a damaged container comes back as a Dead placeholder
+    /// (its name from the `name` file, its pids from the state if that
+    /// still reads) with `damaged` set: for listing and removal.
+    pub fn load_any(&self, id: &str) -> Result<Container> {
+        let dir = self.dir(id);
+        let mut damaged = None;
+        let config_path = dir.join("container.json");
+        let config = match state::read_record::<ContainerConfig>(&config_path) {
+            Record::Missing => return Err(Error::NoSuchContainer(id.to_string())),
+            Record::Read(c) => c,
+            Record::Damaged(reason) => {
+                damaged = Some(Damage { path: config_path, reason });
+                ContainerConfig {
+                    id: id.to_string(),
+                    name: self.saved_name(id).unwrap_or_default(),
+                    ..Default::default()
+                }
+            }
+        };
+        let state_path = dir.join("state.json");
+        let mut state = match state::read_record::<ContainerState>(&state_path) {
+            Record::Missing => ContainerState::default(),
+            Record::Read(s) => s.reconciled(),
+            Record::Damaged(reason) => {
+                damaged.get_or_insert(Damage { path: state_path, reason });
+                ContainerState::default()
+            }
+        };
+        if damaged.is_some() {
+            state.status = Status::Dead;
+            return Ok(Container { config, state, health: None, damaged });
+        }
+        let health = config.healthcheck.as_ref().filter(|h| h.argv().is_some()).and_then(|_| health::read(&dir));
+        Ok(Container { config, state, health, damaged })
+    }
+
+    /// Every container whose records are whole.
     pub fn all(&self) -> Vec<Container> {
         self.ids().iter().filter_map(|id| self.load(id).ok()).collect()
+    }
+
+    /// Every container, the damaged ones too (`ps -a`).
+    pub fn listed(&self) -> Vec<Container> {
+        self.ids().iter().filter_map(|id| self.load_any(id).ok()).collect()
+    }
+
+    /// The name kept beside the record (see `create`).
+    fn saved_name(&self, id: &str) -> Option<String> {
+        let n = fs::read_to_string(self.dir(id).join("name")).ok()?;
+        names::valid_name(n.trim()).then(|| n.trim().to_string())
+    }
+
+    /// A container's name: from its record, or, when that is damaged,
+    /// from the copy beside it, so that the name stays taken.
+    pub fn name_of(&self, id: &str) -> Option<String> {
+        match state::read_record::<ContainerConfig>(&self.dir(id).join("container.json")) {
+            Record::Read(c) => Some(c.name),
+            Record::Missing => None,
+            Record::Damaged(_) => self.saved_name(id),
+        }
     }
 
     pub fn write_state(&self, id: &str, st: &ContainerState) -> Result<()> {
@@ -296,10 +371,8 @@ impl ContainerStore {
             return Ok(arg.to_string());
         }
         for id in &ids {
-            if let Ok(Some(c)) = state::read_json::<ContainerConfig>(&self.dir(id).join("container.json")) {
-                if c.name == arg {
-                    return Ok(id.clone());
-                }
+            if self.name_of(id).as_deref() == Some(arg) {
+                return Ok(id.clone());
             }
         }
         if crate::image::reference::is_hex(arg) {
@@ -329,11 +402,16 @@ impl ContainerStore {
     /// Write a new container's record; it comes back held (see [`hold`]),
     /// taken before the record exists so that no prune can see it unheld.
     pub fn create(&self, cfg: &mut ContainerConfig, name_generated: bool) -> Result<Lock> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
+        let claimed = self.claim_leftovers();
+        crate::storage::userns::sweeping(lock, claimed, || self.create_locked(cfg, name_generated))
+    }
+
+    fn create_locked(&self, cfg: &mut ContainerConfig, name_generated: bool) -> Result<Lock> {
         let mut taken = std::collections::HashMap::new();
         for id in self.ids() {
-            if let Ok(Some(c)) = state::read_json::<ContainerConfig>(&self.dir(&id).join("container.json")) {
-                taken.insert(c.name, id);
+            if let Some(name) = self.name_of(&id) {
+                taken.insert(name, id);
             }
         }
         let mut attempt = 0u32;
@@ -349,6 +427,7 @@ impl ContainerStore {
             fs::create_dir_all(dir.join(sub)).ctx(|| format!("create {}", dir.display()))?;
         }
         let hold = self.hold(&cfg.id)?;
+        fs::write(dir.join("name"), &cfg.name).ctx(|| format!("write {}", dir.join("name").display()))?;
         self.write_state(&cfg.id, &ContainerState::default())?;
         // container.json last: until it exists the directory is not a container.
         self.write_config(cfg)?;
@@ -358,36 +437,88 @@ impl ContainerStore {
     pub fn rename(&self, id: &str, new: &str) -> Result<()> {
         let _lock = self.lock()?;
         for other in self.ids() {
-            if let Ok(Some(c)) = state::read_json::<ContainerConfig>(&self.dir(&other).join("container.json")) {
-                if c.name == new {
-                    return Err(Error::NameInUse { name: new.to_string(), id: other });
-                }
+            if self.name_of(&other).as_deref() == Some(new) {
+                return Err(Error::NameInUse { name: new.to_string(), id: other });
             }
         }
         let mut c = self.load(id)?.config;
         c.name = new.to_string();
+        state::replace_file(&self.dir(id).join("name"), new.as_bytes())?;
         self.write_config(&c)
     }
 
     /// Remove a container's files. The writable layer belongs to mapped ids:
     /// removed through the userns helper.
+    /// The directory goes in one rename (the container vanishes whole, and
+    /// a remover killed after it leaves a trash name with its pid, which
+    /// the next sweep takes), then the trash is deleted.
     pub fn remove(&self, id: &str) -> Result<()> {
-        let dir = self.dir(id);
-        let _ = fs::remove_file(dir.join("container.json"));
-        let trash = self.root.join(format!(".rm-{id}"));
-        if fs::rename(&dir, &trash).is_ok() {
-            // Files the container's root made belong to us; only those of
-            // other container users need the mapping. Try the cheap way first
-            // (it saves `run --rm` a helper process and two newuidmap calls).
-            if crate::storage::userns::remove_tree(&trash).is_err() || trash.exists() {
-                crate::storage::userns::run(crate::storage::userns::Request::Remove(vec![trash]))?;
-            }
+        let trash = state::trash_path(&self.root, id);
+        match fs::rename(self.dir(id), &trash) {
+            Ok(()) => crate::storage::userns::remove_trash(&trash)?,
+            // Removed meanwhile (a prune, the monitor of a --rm container).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(format!("remove container {id}"), e)),
         }
         let _ = fs::remove_dir_all(self.run_dir(id));
         Ok(())
     }
 
+    /// Sweep what killed commands left (state::leftovers): claimed under
+    /// the containers lock, deleted after it.
+    pub fn sweep(&self) -> Result<()> {
+        let lock = self.lock()?;
+        let claimed = self.claim_leftovers();
+        crate::storage::userns::sweeping(lock, claimed, || Ok(()))
+    }
+
+    /// With the containers lock held: rename every leftover of a dead
+    /// process into our own trash name (so that no other sweep deletes it
+    /// at the same time) and drop runtime directories of containers that
+    /// are gone. Returns the trees to delete once the lock is released.
+    fn claim_leftovers(&self) -> Vec<PathBuf> {
+        let found = state::leftovers(&self.root, "container.json");
+        let mut claimed = Vec::new();
+        for p in found.dead {
+            if record_gone_while_running(&p) {
+                continue; // a record deleted by hand: reported by df, not ours to delete
+            }
+            claimed.extend(state::claim(&self.root, &p));
+        }
+        if let Ok(rd) = fs::read_dir(&self.run) {
+            for e in rd.flatten() {
+                if !self.root.join(e.file_name()).exists() {
+                    let _ = fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        claimed
+    }
+
+    /// What is left of killed commands now, and why (for `system df`).
+    pub fn leftovers(&self) -> Vec<state::Leftover> {
+        let mut v = state::leftovers(&self.root, "container.json").report();
+        for l in &mut v {
+            if record_gone_while_running(&l.path) {
+                l.why = RECORD_GONE;
+            }
+        }
+        v
+    }
+
     pub fn log_path(&self, id: &str) -> PathBuf {
         self.dir(id).join("ctr.log")
+    }
+}
+
+/// A container directory (not a trash) without its record whose state
+/// names a live monitor: somebody deleted `container.json` by hand.
+fn record_gone_while_running(dir: &Path) -> bool {
+    if dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".rm-")) {
+        return false;
+    }
+    match state::read_record::<ContainerState>(&dir.join("state.json")) {
+        Record::Read(s) => s.monitor_pid != 0 && state::process_start_time(s.monitor_pid) == Some(s.monitor_start),
+        _ => false,
     }
 }

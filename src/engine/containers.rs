@@ -511,7 +511,10 @@ pub fn remove(engine: &Engine, arg: &str, force: bool) -> Result<String> {
 pub fn remove_in_pod(engine: &Engine, arg: &str, force: bool) -> Result<String> {
     let store = ContainerStore::open(&engine.paths)?;
     let id = store.resolve(arg)?;
-    let c = store.load(&id)?;
+    let c = store.load_any(&id)?;
+    if c.damaged.is_some() {
+        return remove_damaged(engine, &store, &c, arg, force);
+    }
     if c.state.status == Status::Restarting {
         if !force {
             return Err(Error::ContainerRunning(arg.to_string()));
@@ -537,10 +540,54 @@ pub fn remove_in_pod(engine: &Engine, arg: &str, force: bool) -> Result<String> 
             wait_until(Instant::now() + Duration::from_secs(5), || !store.dir(&id).join("container.json").exists());
         }
     }
-    let _lock = store.lock()?;
+    let lock = store.lock()?;
     store.remove(&id)?;
+    drop(lock);
     crate::events::container(&engine.paths, &c.config, "destroy", &[]);
+    // What killed commands left goes with the next change (issue 12).
+    let _ = store.sweep();
     Ok(id)
+}
+
+/// `rm` of a container whose record is damaged: its monitor is found from
+/// what the state still says or, when that is damaged too, from /proc (its
+/// command line names the container); SIGKILL to the monitor takes the
+/// container along (PDEATHSIG), then the directory goes.
+fn remove_damaged(engine: &Engine, store: &ContainerStore, c: &Container, arg: &str, force: bool) -> Result<String> {
+    let id = &c.config.id;
+    let st = &c.state;
+    let mut monitors = crate::monitor::client::find_monitors(id);
+    if st.monitor_pid != 0 && crate::state::process_start_time(st.monitor_pid) == Some(st.monitor_start) {
+        monitors.push(st.monitor_pid);
+    }
+    monitors.sort_unstable();
+    monitors.dedup();
+    if !monitors.is_empty() {
+        if !force {
+            return Err(Error::Conflict(format!(
+                "cannot remove container {arg}: its record is damaged and its monitor (pid {}) still runs: use rm -f",
+                monitors[0]
+            )));
+        }
+        for pid in &monitors {
+            unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+        }
+        if st.pid != 0 && crate::state::process_start_time(st.pid) == Some(st.pid_start) {
+            unsafe { libc::kill(st.pid as i32, libc::SIGKILL) };
+        }
+        let gone = wait_until(Instant::now() + Duration::from_secs(10), || {
+            monitors.iter().all(|p| crate::monitor::client::find_monitors(id).iter().all(|m| m != p))
+        });
+        if !gone {
+            return Err(Error::Other(format!("container {arg}: its monitor did not exit after SIGKILL")));
+        }
+    }
+    let lock = store.lock()?;
+    store.remove(id)?;
+    drop(lock);
+    crate::events::container(&engine.paths, &c.config, "destroy", &[]);
+    let _ = store.sweep();
+    Ok(id.clone())
 }
 
 /// `rcon wait`: block until the container stops; its exit code.
@@ -548,8 +595,9 @@ pub fn wait(engine: &Engine, arg: &str) -> Result<i32> {
     Ok(super::lifecycle::wait(engine, arg, "not-running", &super::Cancel::never())?.unwrap_or(-1))
 }
 
+/// Every container, the damaged ones as Dead placeholders.
 pub fn list(engine: &Engine) -> Result<Vec<Container>> {
-    Ok(ContainerStore::open(&engine.paths)?.all())
+    Ok(ContainerStore::open(&engine.paths)?.listed())
 }
 
 pub fn get(engine: &Engine, arg: &str) -> Result<Container> {
@@ -594,6 +642,7 @@ pub fn prune(engine: &Engine) -> Result<Vec<String>> {
         crate::events::container(&engine.paths, &c.config, "destroy", &[]);
         gone.push(id.clone());
     }
+    store.sweep()?;
     Ok(gone)
 }
 
@@ -664,6 +713,7 @@ pub fn status_text(c: &Container) -> String {
         Status::Restarting => {
             format!("Restarting ({}) {}", c.state.exit_code, units::since(t(&c.state.finished_at), now))
         }
+        Status::Dead => "Dead".into(),
         s => s.as_str().to_string(),
     }
 }

@@ -30,12 +30,25 @@ pub struct DiskUsage {
     /// Layers no image with containers uses.
     pub images_reclaimable: u64,
     pub containers: Vec<ContainerUsage>,
+    /// What killed commands left and the sweeps have not taken (yet, or
+    /// cannot: see each one's `why`), with its size.
+    pub leftovers: Vec<(crate::state::Leftover, u64)>,
 }
 
 pub fn disk_usage(engine: &Engine) -> Result<DiskUsage> {
     let store = engine.store()?;
     let images = store.images()?;
-    let containers = ContainerStore::open(&engine.paths)?.all();
+    let cstore = ContainerStore::open(&engine.paths)?;
+    let containers = cstore.listed();
+    let mut leftovers = cstore.leftovers();
+    leftovers.extend(crate::volume::VolumeStore::open(&engine.paths)?.leftovers());
+    let leftovers = leftovers
+        .into_iter()
+        .map(|l| {
+            let size = crate::util::tree_size(&l.path);
+            (l, size)
+        })
+        .collect();
     let layer_size = |d: &str| -> u64 {
         crate::state::read_json::<LayerRecord>(&store.layer_dir(d).join("layer.json"))
             .ok()
@@ -78,7 +91,7 @@ pub fn disk_usage(engine: &Engine) -> Result<DiskUsage> {
             ContainerUsage { container: c, size }
         })
         .collect();
-    Ok(DiskUsage { images: out, images_size, images_reclaimable: images_size - active, containers })
+    Ok(DiskUsage { images: out, images_size, images_reclaimable: images_size - active, containers, leftovers })
 }
 
 impl DiskUsage {

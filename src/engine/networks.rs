@@ -284,6 +284,10 @@ pub fn create_network(engine: &Engine, o: &CreateNetwork) -> Result<String> {
     let labels = super::volumes::kv_map(&o.labels, "label")?;
     let store = NetworkStore::open(&engine.paths)?;
     let _lock = store.lock()?;
+    // A damaged record keeps its name: its error says how to remove it.
+    if let Some(e) = store.find_any(&o.name).ok().filter(|n| n.name == o.name).and_then(|n| n.damaged_error()) {
+        return Err(e);
+    }
     if store.find(&o.name).is_ok_and(|n| n.name == o.name) {
         return Err(Error::Conflict(format!(
             "network with name {} already exists: remove it or choose another name",
@@ -332,6 +336,7 @@ pub fn create_network(engine: &Engine, o: &CreateNetwork) -> Result<String> {
         gateway: gateway.to_string(),
         internal: o.internal,
         labels,
+        damaged: None,
     };
     store.insert(&n)?;
     crate::events::emit(&engine.paths, "network", "create", &n.id, &[("name", &n.name), ("type", &n.driver)]);
@@ -346,6 +351,8 @@ pub struct NetworkRow {
     pub created: String,
     pub internal: bool,
     pub labels: std::collections::BTreeMap<String, String>,
+    /// Its record does not parse (listed so, removable by name or id).
+    pub damaged: bool,
 }
 
 /// A stable id for a built-in network, so `ls` and `inspect` agree across calls.
@@ -364,10 +371,15 @@ fn rows(engine: &Engine) -> Result<Vec<NetworkRow>> {
             created: String::new(),
             internal: false,
             labels: Default::default(),
+            damaged: false,
         })
         .collect();
-    for n in NetworkStore::open(&engine.paths)?.all() {
+    for n in NetworkStore::open(&engine.paths)?.listed() {
+        if let Some(e) = n.damaged_error() {
+            crate::util::warn(&e.to_string());
+        }
         v.push(NetworkRow {
+            damaged: n.damaged.is_some(),
             id: n.id,
             name: n.name,
             driver: n.driver,
@@ -489,7 +501,7 @@ pub fn remove_network(engine: &Engine, key: &str, force: bool) -> Result<()> {
     }
     let store = NetworkStore::open(&engine.paths)?;
     let _lock = store.lock()?;
-    let n = match store.find(key) {
+    let n = match store.find_any(key) {
         Ok(n) => n,
         Err(_) if force => return Ok(()),
         Err(e) => return Err(e),
@@ -523,7 +535,8 @@ pub fn prune_networks(engine: &Engine, filters: &[String]) -> Result<Vec<String>
         .flat_map(|c| c.config.host.net.networks.into_iter().map(|a| a.network))
         .collect();
     for r in list_networks(engine, &f)? {
-        if used.contains(&r.name) {
+        // A damaged network goes only when asked by name.
+        if used.contains(&r.name) || r.damaged {
             continue;
         }
         remove_network(engine, &r.id, true)?;

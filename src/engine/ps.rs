@@ -192,7 +192,12 @@ pub struct ListOptions {
 
 /// The containers `o` selects, newest first.
 pub fn list(engine: &Engine, o: &ListOptions) -> Result<Vec<Container>> {
-    let mut all = ContainerStore::open(&engine.paths)?.all();
+    let mut all = ContainerStore::open(&engine.paths)?.listed();
+    // A damaged container is listed (Dead) and named on stderr, not hidden
+    // (issue 12: hidden, it still ran and its name could be taken again).
+    for e in all.iter().filter_map(Container::damaged_error) {
+        crate::util::warn(&e.to_string());
+    }
     all.sort_by(|x, y| y.config.created.cmp(&x.config.created));
     let created: BTreeMap<String, (String, String)> =
         all.iter().map(|c| (c.config.id.clone(), (c.config.name.clone(), c.config.created.clone()))).collect();

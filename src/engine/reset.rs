@@ -25,6 +25,9 @@ pub fn prune(engine: &Engine, all: bool) -> Result<Pruned> {
     let containers = super::containers::prune(engine)?;
     let (images, bytes) = super::images::prune(engine.store()?, all, &[])?;
     reclaimed += bytes;
+    // Volumes are not pruned here (Docker: only with --volumes), but what
+    // killed volume commands left is swept (issue 12).
+    crate::volume::VolumeStore::open(&engine.paths)?.sweep()?;
     Ok(Pruned { containers, images, reclaimed })
 }
 
@@ -33,7 +36,7 @@ pub fn prune(engine: &Engine, all: bool) -> Result<Pruned> {
 /// runtime directories go.
 pub fn reset(engine: &Engine) -> Result<()> {
     if let Ok(store) = ContainerStore::open(&engine.paths) {
-        for c in store.all() {
+        for c in store.listed() {
             let st = &c.state;
             if matches!(st.status, Status::Running | Status::Paused | Status::Restarting)
                 && crate::state::process_start_time(st.monitor_pid) == Some(st.monitor_start)
@@ -57,9 +60,7 @@ pub fn reset(engine: &Engine) -> Result<()> {
             continue;
         }
         // Files of mapped ids (layers, writable layers) need the user namespace.
-        if crate::storage::userns::remove_tree(dir).is_err() || dir.exists() {
-            crate::storage::userns::run(crate::storage::userns::Request::Remove(vec![dir.clone()]))?;
-        }
+        crate::storage::userns::remove_trash(dir)?;
         if dir.exists() {
             return Err(Error::Other(format!("could not remove {}: remove it by hand", dir.display())));
         }

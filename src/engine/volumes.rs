@@ -45,6 +45,7 @@ pub fn create(engine: &Engine, name: Option<&str>, labels: &[String], opts: &[St
         created: now_created(),
         labels: kv_map(labels, "label")?,
         options: kv_map(opts, "driver option (-o)")?,
+        damaged: None,
     };
     let (v, made) = store.create(v)?;
     if made {
@@ -75,7 +76,10 @@ pub fn list(engine: &Engine, filters: &[String]) -> Result<Vec<VolumeRow>> {
     let store = VolumeStore::open(&engine.paths)?;
     let used = mounts::users(&engine.paths)?;
     let mut rows = Vec::new();
-    'vols: for v in store.all() {
+    'vols: for v in store.listed() {
+        if let Some(e) = v.damaged_error() {
+            crate::util::warn(&e.to_string());
+        }
         let links = used.get(&v.name).map_or(0, Vec::len);
         for f in filters {
             let (k, val) = f.split_once('=').ok_or_else(|| bad(format!("invalid filter {f:?}: use KEY=VALUE")))?;
@@ -134,7 +138,8 @@ pub fn prune(engine: &Engine, all: bool, filters: &[String]) -> Result<(Vec<Stri
     let mut f = filters.to_vec();
     f.push("dangling=true".into());
     for row in list(engine, &f)? {
-        if all || row.volume.anonymous() {
+        // A damaged volume is removed only when asked by name.
+        if (all || row.volume.anonymous()) && row.volume.damaged.is_none() {
             // A container may have claimed it since we listed: rm re-checks.
             let size = crate::util::tree_size(&store.mountpoint(&row.volume.name));
             match remove(engine, &row.volume.name, false) {
@@ -209,7 +214,13 @@ pub fn container_mounts(
                         m.source = crate::container::names::new_id();
                         labels.insert(ANONYMOUS_LABEL.to_string(), String::new());
                     }
-                    let v = Volume { name: m.source.clone(), created: now_created(), labels, options: BTreeMap::new() };
+                    let v = Volume {
+                        name: m.source.clone(),
+                        created: now_created(),
+                        labels,
+                        options: BTreeMap::new(),
+                        damaged: None,
+                    };
                     if store.create(v)?.1 {
                         volume_event(engine, &m.source, "create");
                         created.push(m.source.clone());

@@ -2,6 +2,7 @@
 //! `--format` (`template`), list tables and single-object formats (`table`),
 //! human-readable sizes and times (`units`), and block YAML (`yaml`).
 
+pub mod quote;
 pub mod table;
 pub mod template;
 pub mod units;

@@ -18,6 +18,7 @@ use super::config::*;
 use super::reference::Reference;
 use super::store::{hex_of, Committed, ImageRecord, LayerRecord, NewImage, Staging, Store};
 use crate::error::{Error, IoContext, Result};
+use crate::format::quote::quote;
 use crate::storage::compress::{self, Compression, HashingReader};
 use crate::storage::userns::{self, ExtractJob};
 
@@ -54,16 +55,20 @@ impl Contents {
                 None => break,
             }
         }
-        Err(Error::InvalidArchive(format!("{name} is listed but not in the archive")))
+        Err(Error::InvalidArchive(format!("{} is listed but not in the archive", quote(&name))))
     }
 
     fn json<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<(T, &StagedFile)> {
         let f = self.get(name)?;
         if f.size > MAX_JSON {
-            return Err(Error::InvalidArchive(format!("{name} is too large ({} bytes) for a JSON document", f.size)));
+            return Err(Error::InvalidArchive(format!(
+                "{} is too large ({} bytes) for a JSON document",
+                quote(name),
+                f.size
+            )));
         }
-        let bytes = fs::read(&f.path).ctx(|| format!("read {name}"))?;
-        let v = serde_json::from_slice(&bytes).map_err(|e| Error::InvalidArchive(format!("{name}: {e}")))?;
+        let bytes = fs::read(&f.path).ctx(|| format!("read {}", quote(name)))?;
+        let v = serde_json::from_slice(&bytes).map_err(|e| Error::InvalidArchive(format!("{}: {e}", quote(name))))?;
         Ok((v, f))
     }
 }
@@ -100,7 +105,7 @@ fn unpack_archive(input: impl Read, dir: &Path) -> Result<Contents> {
                 let mut out = File::create(&path).ctx(|| format!("write {}", path.display()))?;
                 let mut h = HashingReader::new(&mut entry);
                 io::copy(&mut h, &mut out)
-                    .map_err(|e| Error::InvalidArchive(format!("{name}: truncated or unreadable: {e}")))?;
+                    .map_err(|e| Error::InvalidArchive(format!("{}: truncated or unreadable: {e}", quote(&name))))?;
                 let (digest, size) = h.finish().map_err(bad)?;
                 contents.files.insert(name, StagedFile { path, digest, size });
             }
@@ -153,11 +158,11 @@ pub fn load(store: &Store, input: impl Read) -> Result<Vec<Committed>> {
 }
 
 fn check_config(bytes_file: &StagedFile, name: &str) -> Result<ImageConfig> {
-    let bytes = fs::read(&bytes_file.path).ctx(|| format!("read {name}"))?;
+    let bytes = fs::read(&bytes_file.path).ctx(|| format!("read {}", quote(name)))?;
     if bytes.len() as u64 > MAX_JSON {
-        return Err(Error::InvalidArchive(format!("{name} is too large for an image config")));
+        return Err(Error::InvalidArchive(format!("{} is too large for an image config", quote(name))));
     }
-    serde_json::from_slice(&bytes).map_err(|e| Error::InvalidArchive(format!("image config {name}: {e}")))
+    serde_json::from_slice(&bytes).map_err(|e| Error::InvalidArchive(format!("image config {}: {e}", quote(name))))
 }
 
 fn plan_docker(c: &Contents) -> Result<Vec<PlannedImage>> {
@@ -169,7 +174,7 @@ fn plan_docker(c: &Contents) -> Result<Vec<PlannedImage>> {
         if config.rootfs.diff_ids.len() != e.layers.len() {
             return Err(Error::InvalidArchive(format!(
                 "image config {} lists {} layers but manifest.json {}",
-                e.config,
+                quote(&e.config),
                 config.rootfs.diff_ids.len(),
                 e.layers.len()
             )));
@@ -197,7 +202,7 @@ fn plan_docker(c: &Contents) -> Result<Vec<PlannedImage>> {
 
 fn blob_name(digest: &str) -> Result<String> {
     if !super::reference::is_digest(digest) {
-        return Err(Error::InvalidArchive(format!("unsupported digest {digest:?}")));
+        return Err(Error::InvalidArchive(format!("unsupported digest {}", quote(digest))));
     }
     Ok(format!("blobs/sha256/{}", hex_of(digest)))
 }
@@ -321,8 +326,9 @@ fn stage_images(store: &Store, st: &mut Staging, plans: Vec<PlannedImage>) -> Re
         for (diff, path, digest) in &p.layers {
             if !super::reference::is_digest(diff) {
                 return Err(Error::InvalidArchive(format!(
-                    "image {} has an invalid DiffID {diff:?}",
-                    super::store::short_id(&p.id)
+                    "image {} has an invalid DiffID {}",
+                    super::store::short_id(&p.id),
+                    quote(diff)
                 )));
             }
             if stored.contains(diff) || !seen.insert(diff.clone()) {

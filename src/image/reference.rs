@@ -24,9 +24,12 @@ pub struct Reference {
 impl Reference {
     /// Parse a reference; a missing tag stays missing (see `with_default_tag`).
     pub fn parse(s: &str) -> Result<Reference> {
+        // References come from archives, Dockerfiles and registries too.
+        let q = || crate::format::quote::quote(s);
         let bad = || {
             Error::InvalidReference(format!(
-                "\"{s}\": repository names must be lowercase, like registry:5000/name:tag or name@sha256:<digest>"
+                "{}: repository names must be lowercase, like registry:5000/name:tag or name@sha256:<digest>",
+                q()
             ))
         };
         if s.is_empty() || s.len() > 4096 {
@@ -36,7 +39,8 @@ impl Reference {
             Some((r, d)) => {
                 if !is_digest(d) {
                     return Err(Error::InvalidReference(format!(
-                        "\"{s}\": digest must be sha256: followed by 64 hex characters"
+                        "{}: digest must be sha256: followed by 64 hex characters",
+                        q()
                     )));
                 }
                 (r, Some(d.to_string()))
@@ -74,7 +78,8 @@ impl Reference {
         };
         if registry.len() + 1 + repository.len() > 255 {
             return Err(Error::InvalidReference(format!(
-                "\"{s}\": repository name must not be longer than 255 characters"
+                "{}: repository name must not be longer than 255 characters",
+                q()
             )));
         }
         Ok(Reference { registry, repository, tag, digest })

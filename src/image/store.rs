@@ -302,7 +302,16 @@ impl Store {
     /// Publish a staging area: move blobs and layers into place and add the
     /// images, all under the store lock.
     pub fn commit(&self, mut st: Staging) -> Result<Vec<Committed>> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
+        // Scratch of killed processes (a killed build, load or pull) goes
+        // with the next change (issue 12), not only with the next gc:
+        // claimed under the lock, deleted after it.
+        let stale = state::stale_temp_entries(&self.root.join("tmp"));
+        let claimed = if stale.is_empty() { None } else { self.move_to_trash(&stale).ok() };
+        userns::sweeping(lock, claimed.into_iter().collect(), || self.commit_locked(&mut st))
+    }
+
+    fn commit_locked(&self, st: &mut Staging) -> Result<Vec<Committed>> {
         for (path, digest) in &st.blobs {
             let dest = self.blob_path(digest);
             if !dest.exists() {

@@ -68,6 +68,25 @@ pub struct StartOptions {
     pub detach_keys: Option<String>,
 }
 
+/// Live monitors of container `id` owned by us, found by their command line
+/// (`rcon __monitor ID …`, as `spawn` and a restart write it): for removing
+/// a container whose state file no longer says which process it is.
+pub fn find_monitors(id: &str) -> Vec<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let me = unsafe { libc::geteuid() };
+    let Ok(rd) = std::fs::read_dir("/proc") else { return Vec::new() };
+    rd.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok().map(|pid| (pid, e.path())))
+        .filter(|(_, p)| p.metadata().is_ok_and(|m| m.uid() == me))
+        .filter(|(_, p)| {
+            let cmd = std::fs::read(p.join("cmdline")).unwrap_or_default();
+            let mut args = cmd.split(|b| *b == 0).skip(1);
+            args.next() == Some(b"__monitor".as_slice()) && args.next() == Some(id.as_bytes())
+        })
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
 /// Spawn the monitor of container `c` (the caller holds its lock and has
 /// checked that it is not running) and wait for it to report that the
 /// container runs.

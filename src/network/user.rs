@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, IoContext, Result};
 use crate::paths::Paths;
-use crate::state::{self, Lock};
+use crate::state::{self, Damage, Lock, Record};
 
 /// Docker's predefined networks, listed by `network ls` and never removable.
 pub const BUILTIN: &[(&str, &str)] = &[("bridge", "bridge"), ("host", "host"), ("none", "null")];
@@ -39,9 +39,34 @@ pub struct Network {
     pub internal: bool,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// The record does not parse: listed, named on stderr, removable only.
+    #[serde(skip)]
+    pub damaged: Option<Damage>,
 }
 
 impl Network {
+    /// A damaged record as a placeholder: its name from the file name, an
+    /// id made from it (stable, so `ls` and `rm ID` agree).
+    fn damaged(name: &str, damage: Damage) -> Network {
+        let id = crate::storage::compress::sha256_digest(format!("rcon-damaged-network-{name}").as_bytes());
+        Network {
+            name: name.to_string(),
+            id: id.trim_start_matches("sha256:").to_string(),
+            created: String::new(),
+            driver: "bridge".into(),
+            subnet: String::new(),
+            gateway: String::new(),
+            internal: false,
+            labels: BTreeMap::new(),
+            damaged: Some(damage),
+        }
+    }
+
+    /// The error for any use but listing and removal of a damaged network.
+    pub fn damaged_error(&self) -> Option<Error> {
+        Some(self.damaged.as_ref()?.error("network", &self.name, format!("rcon network rm {}", self.name)))
+    }
+
     /// Whether a container may have `ip` here: inside the subnet, and
     /// neither its network nor its broadcast address nor the gateway.
     pub fn usable(&self, ip: Ipv4Addr) -> bool {
@@ -153,13 +178,26 @@ impl NetworkStore {
         Lock::exclusive(&self.root.with_extension("lock"))
     }
 
-    /// Every user network, by name.
+    /// Every user network whose record is whole, by name.
     pub fn all(&self) -> Vec<Network> {
+        self.listed().into_iter().filter(|n| n.damaged.is_none()).collect()
+    }
+
+    /// Every user network, the damaged ones as placeholders (`network ls`).
+    pub fn listed(&self) -> Vec<Network> {
         let mut v: Vec<Network> = fs::read_dir(&self.root)
             .map(|rd| {
                 rd.flatten()
-                    .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
-                    .filter_map(|e| state::read_json::<Network>(&e.path()).ok().flatten())
+                    .filter_map(|e| {
+                        let file = e.file_name().to_string_lossy().into_owned();
+                        // Temp files of writes (`.NAME.json.tmp-PID`) start with a dot.
+                        let name = file.strip_suffix(".json").filter(|n| !n.starts_with('.'))?.to_string();
+                        match state::read_record::<Network>(&e.path()) {
+                            Record::Read(n) => Some(n),
+                            Record::Missing => None,
+                            Record::Damaged(reason) => Some(Network::damaged(&name, Damage { path: e.path(), reason })),
+                        }
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -167,9 +205,21 @@ impl NetworkStore {
         v
     }
 
+    /// A network by name or id, a damaged one too (for `network rm`).
+    pub fn find_any(&self, key: &str) -> Result<Network> {
+        match self.listed().into_iter().find(|n| n.damaged.is_some() && (n.name == key || n.id == key)) {
+            Some(n) => Ok(n),
+            None => self.find(key),
+        }
+    }
+
     /// A network by name, full id or unique id prefix (as Docker resolves them).
+    /// A damaged one is an error that says how to remove it.
     pub fn find(&self, key: &str) -> Result<Network> {
-        let all = self.all();
+        let (all, damaged): (Vec<Network>, Vec<Network>) = self.listed().into_iter().partition(|n| n.damaged.is_none());
+        if let Some(e) = damaged.iter().find(|n| n.name == key || n.id == key).and_then(Network::damaged_error) {
+            return Err(e);
+        }
         if let Some(n) = all.iter().find(|n| n.name == key || n.id == key) {
             return Ok(n.clone());
         }
@@ -228,6 +278,7 @@ mod tests {
             gateway: "10.90.0.3".into(),
             internal: false,
             labels: BTreeMap::new(),
+            damaged: None,
         };
         let hosts: Vec<String> = n.hosts().map(|a| a.to_string()).collect();
         assert_eq!(hosts, ["10.90.0.1", "10.90.0.2", "10.90.0.4", "10.90.0.5", "10.90.0.6"]);

@@ -369,7 +369,8 @@ fn status_error(code: u16, r: ureq::Response) -> E {
                     if m.is_empty() {
                         c.to_ascii_lowercase().replace('_', " ")
                     } else {
-                        m.to_string()
+                        // The registry's words, not ours: no control bytes through.
+                        crate::format::quote::escape(m)
                     }
                 })
                 .collect();

@@ -138,6 +138,43 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     }
 }
 
+/// Which record of an object does not parse, and why.
+#[derive(Clone, Debug)]
+pub struct Damage {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl Damage {
+    /// The error for a verb on a damaged object: one line naming the file
+    /// and the command that removes the object.
+    pub fn error(&self, object: &'static str, name: &str, fix: String) -> Error {
+        Error::Damaged { object, name: name.to_string(), path: self.path.clone(), reason: self.reason.clone(), fix }
+    }
+}
+
+/// A record file as found: missing, read, or damaged (why it does not parse).
+pub enum Record<T> {
+    Missing,
+    Read(T),
+    Damaged(String),
+}
+
+/// Read a record without giving up on a damaged one: the stores list
+/// damaged objects (issue 12: a truncated record must not make its object
+/// vanish while its processes run and its name is free for the taking).
+pub fn read_record<T: DeserializeOwned>(path: &Path) -> Record<T> {
+    match fs::read(path) {
+        Ok(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(v) => Record::Read(v),
+            Err(e) if bytes.is_empty() => Record::Damaged(format!("empty file ({e})")),
+            Err(e) => Record::Damaged(e.to_string()),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Record::Missing,
+        Err(e) => Record::Damaged(e.to_string()),
+    }
+}
+
 pub fn ensure_dir(path: &Path) -> Result<()> {
     fs::create_dir_all(path).ctx(|| format!("create directory {}", path.display()))
 }
@@ -206,6 +243,99 @@ pub fn stale_temp_entries(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// Where a remover moves a tree it is about to delete: `.rm-NAME-PID-START-0`
+/// in the same directory (rename(2) makes the object vanish at once). The
+/// remover's pid and start time in the name tell a sweep later whether the
+/// remover still lives, as [`TempDir`] names do.
+pub fn trash_path(root: &Path, name: &str) -> PathBuf {
+    let pid = std::process::id();
+    let start = process_start_time(pid).unwrap_or(0);
+    (0u32..)
+        .map(|n| root.join(format!(".rm-{name}-{pid}-{start}-{n}")))
+        .find(|p| fs::symlink_metadata(p).is_err())
+        .expect("a free trash name")
+}
+
+/// The object name in a [`trash_path`] (or an older `.rm-NAME`).
+pub fn trash_object(file_name: &str) -> &str {
+    let rest = file_name.strip_prefix(".rm-").unwrap_or(file_name);
+    if owned_trash(file_name) {
+        let mut it = rest.rsplitn(4, '-');
+        it.nth(3).unwrap_or(rest)
+    } else {
+        rest
+    }
+}
+
+/// What a killed command left in a store directory (`containers/`,
+/// `volumes/`), found under the store's lock: trees of removers that died
+/// ([`trash_path`] names whose process is gone), and object directories
+/// without their record file (`record`: `container.json`, `volume.json`).
+/// The latter are only ever filled under the same lock (create writes the
+/// record last before releasing it), so holding the lock proves the filler
+/// is gone. Trees named `.rm-…` without an owner (older versions) are
+/// `unowned`: nothing proves their remover dead, so they are reported, not
+/// swept.
+pub struct Leftovers {
+    pub dead: Vec<PathBuf>,
+    pub unowned: Vec<PathBuf>,
+}
+
+pub fn leftovers(root: &Path, record: &str) -> Leftovers {
+    let mut out = Leftovers { dead: Vec::new(), unowned: Vec::new() };
+    let Ok(rd) = fs::read_dir(root) else { return out };
+    let stale = stale_temp_entries(root);
+    for ent in rd.flatten() {
+        let path = ent.path();
+        if !ent.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let name = ent.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".rm-") {
+            if stale.contains(&path) {
+                out.dead.push(path);
+            } else if !owned_trash(&name) {
+                out.unowned.push(path);
+            }
+        } else if !name.starts_with('.') && !path.join(record).exists() {
+            out.dead.push(path);
+        }
+    }
+    out
+}
+
+impl Leftovers {
+    /// Each leftover with why it is still there, for `system df`.
+    pub fn report(self) -> Vec<Leftover> {
+        let dead = self.dead.into_iter().map(|path| Leftover { path, why: SWEPT_NEXT });
+        dead.chain(self.unowned.into_iter().map(|path| Leftover { path, why: UNOWNED })).collect()
+    }
+}
+
+/// What `system df` reports as left by killed commands.
+pub struct Leftover {
+    pub path: PathBuf,
+    pub why: &'static str,
+}
+
+pub const SWEPT_NEXT: &str = "left by a killed command; the next rm, run, create or prune sweeps it";
+pub const UNOWNED: &str = "no pid in its name (left by an older rcon); remove it by hand";
+
+/// Take a dead process's leftover for deletion: rename it to our own trash
+/// name, so that two sweeps never delete one tree at once. None when it
+/// went meanwhile.
+pub fn claim(root: &Path, leftover: &Path) -> Option<PathBuf> {
+    let name = leftover.file_name()?.to_string_lossy().into_owned();
+    let to = trash_path(root, trash_object(&name));
+    fs::rename(leftover, &to).ok().map(|()| to)
+}
+
+/// Whether a `.rm-` name carries a live or dead owner (`-PID-START-N`).
+fn owned_trash(name: &str) -> bool {
+    let parts: Vec<&str> = name.rsplitn(4, '-').collect();
+    parts.len() == 4 && parts[..3].iter().all(|p| p.parse::<u64>().is_ok())
 }
 
 /// Start time of a process in clock ticks since boot (field 22 of

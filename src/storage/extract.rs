@@ -56,6 +56,7 @@ use std::path::{Path, PathBuf};
 use tar::EntryType;
 
 use super::fsat::{cstring, cvt, errno, fstat, lstat_at, open_at, open_dir_at};
+use crate::format::quote::quote as q;
 
 /// How ownership from the tar headers is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +117,8 @@ pub struct ExtractStats {
 }
 
 /// Why a layer could not be extracted.  Messages are lower-case, name the
-/// offending tar entry (quoted and escaped) and have no trailing period.
+/// offending tar entry (quoted and escaped as Go's %q, `format::quote`:
+/// entry names are the archive author's) and have no trailing period.
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
     #[error("cannot open the layer destination {path:?}: {error}")]
@@ -127,33 +129,33 @@ pub enum ExtractError {
     Tar { error: io::Error },
     /// A header field or PAX record of this entry could not be parsed, or
     /// its data could not be read from the stream.
-    #[error("reading layer entry {name:?}: {error}")]
+    #[error("reading layer entry {n}: {error}", n = q(.name))]
     ReadEntry { name: String, error: io::Error },
-    #[error("layer entry {name:?} escapes the layer root")]
+    #[error("layer entry {n} escapes the layer root", n = q(.name))]
     Escapes { name: String },
-    #[error("layer entry {name:?} goes through a symlink ({component:?})")]
+    #[error("layer entry {n} goes through a symlink ({c})", n = q(.name), c = q(.component))]
     ThroughSymlink { name: String, component: String },
-    #[error("layer entry {name:?} goes through {component:?}, which is not a directory")]
+    #[error("layer entry {n} goes through {c}, which is not a directory", n = q(.name), c = q(.component))]
     NotADirectory { name: String, component: String },
-    #[error("layer entry {name:?} has a name longer than {max} bytes")]
+    #[error("layer entry {n} has a name longer than {max} bytes", n = q(.name))]
     NameTooLong { name: String, max: usize },
-    #[error("layer hardlink {name:?} points outside the layer: {target:?}")]
+    #[error("layer hardlink {n} points outside the layer: {t}", n = q(.name), t = q(.target))]
     HardlinkOutside { name: String, target: String },
-    #[error("layer hardlink {name:?} points to {target:?}, which is not in the layer")]
+    #[error("layer hardlink {n} points to {t}, which is not in the layer", n = q(.name), t = q(.target))]
     HardlinkMissing { name: String, target: String },
-    #[error("layer hardlink {name:?} points to {target:?} through a symlink ({component:?})")]
+    #[error("layer hardlink {n} points to {t} through a symlink ({c})", n = q(.name), t = q(.target), c = q(.component))]
     HardlinkThroughSymlink { name: String, target: String, component: String },
-    #[error("layer hardlink {name:?} has an invalid target {target:?}: {reason}")]
+    #[error("layer hardlink {n} has an invalid target {t}: {reason}", n = q(.name), t = q(.target))]
     HardlinkInvalid { name: String, target: String, reason: &'static str },
-    #[error("layer entry {name:?} is truncated: expected {expected} bytes, got {got}")]
+    #[error("layer entry {n} is truncated: expected {expected} bytes, got {got}", n = q(.name))]
     Truncated { name: String, expected: u64, got: u64 },
-    #[error("layer entry {name:?} has an unsupported type: {kind}")]
+    #[error("layer entry {n} has an unsupported type: {kind}", n = q(.name))]
     UnsupportedType { name: String, kind: String },
-    #[error("layer entry {name:?} is invalid: {reason}")]
+    #[error("layer entry {n} is invalid: {reason}", n = q(.name))]
     Invalid { name: String, reason: String },
-    #[error("layer entry {name:?}: cannot create the whiteout device {target:?}: {error}")]
+    #[error("layer entry {n}: cannot create the whiteout device {t}: {error}", n = q(.name), t = q(.target))]
     Whiteout { name: String, target: String, error: io::Error },
-    #[error("layer entry {name:?}: {op}: {error}")]
+    #[error("layer entry {n}: {op}: {error}", n = q(.name))]
     Io { name: String, op: String, error: io::Error },
 }
 

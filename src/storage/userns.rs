@@ -474,6 +474,37 @@ fn short_name(p: &Path) -> String {
     p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
+/// Delete a tree that may hold files of mapped ids (a container's writable
+/// layer, a volume's content): the cheap way first, which is enough for
+/// what the container's root made (ours) and saves `run --rm` a helper
+/// process and two newuidmap calls; the userns helper for the rest.
+pub fn remove_trash(p: &Path) -> crate::Result<()> {
+    if remove_tree(p).is_err() || p.exists() {
+        run(Request::Remove(vec![p.to_path_buf()]))?;
+    }
+    Ok(())
+}
+
+/// `f` under a store's `lock`, then, with the lock released (deleting takes
+/// long; other commands need the lock), the trees the caller claimed under
+/// it (`state::claim`) deleted.
+pub fn sweeping<T>(lock: crate::state::Lock, claimed: Vec<PathBuf>, f: impl FnOnce() -> T) -> T {
+    let out = f();
+    drop(lock);
+    remove_claimed(claimed);
+    out
+}
+
+/// Delete trees a sweep claimed (`state::claim`); what fails stays, for
+/// `system df` to report.
+pub fn remove_claimed(claimed: Vec<PathBuf>) {
+    for p in claimed {
+        if let Err(e) = remove_trash(&p) {
+            crate::util::warn(&format!("could not remove the leftover {}: {e}", p.display()));
+        }
+    }
+}
+
 /// remove_dir_all, but first make directories writable: image layers contain
 /// read-only directories (mode 0555) that would otherwise stop the removal.
 pub fn remove_tree(p: &Path) -> std::io::Result<()> {

@@ -4,6 +4,7 @@
 //! DATA/volumes/NAME/volume.json   the record (labels, driver options, created, anonymous)
 //! DATA/volumes/NAME/_data/        the content, bind-mounted into containers (Docker's Mountpoint)
 //! DATA/volumes.lock               held while volumes are created or removed
+//! DATA/volumes/.rm-NAME-PID-START-N  a volume being removed by PID (swept when PID is dead)
 //! ```
 //!
 //! Rootless, `_data` belongs to the user, who is root in the containers; what
@@ -20,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, IoContext, Result};
 use crate::paths::Paths;
-use crate::state::{self, Lock};
+use crate::state::{self, Damage, Lock, Record};
 
 /// Docker marks anonymous volumes with this label (moby ≥ 23), and
 /// `volume prune` without `-a` removes only those.
@@ -34,9 +35,17 @@ pub struct Volume {
     pub labels: BTreeMap<String, String>,
     /// The local driver's `-o` options: type, device, o.
     pub options: BTreeMap<String, String>,
+    /// The record does not parse: listed, named on stderr, removable only.
+    #[serde(skip)]
+    pub damaged: Option<Damage>,
 }
 
 impl Volume {
+    /// The error for any use but listing and removal of a damaged volume.
+    pub fn damaged_error(&self) -> Option<Error> {
+        Some(self.damaged.as_ref()?.error("volume", &self.name, format!("rcon volume rm {}", self.name)))
+    }
+
     pub fn anonymous(&self) -> bool {
         self.labels.contains_key(ANONYMOUS_LABEL)
     }
@@ -139,16 +148,39 @@ impl VolumeStore {
         v
     }
 
+    /// A volume whose record is whole; a damaged one is an error that says
+    /// how to remove it.
     pub fn get(&self, name: &str) -> Result<Volume> {
+        let v = self.get_any(name)?;
+        match v.damaged_error() {
+            Some(e) => Err(e),
+            None => Ok(v),
+        }
+    }
+
+    /// `get`, a damaged volume as a placeholder with `damaged` set.
+    pub fn get_any(&self, name: &str) -> Result<Volume> {
         if !valid_name(name) {
             return Err(Error::NoSuchVolume(name.to_string()));
         }
-        state::read_json(&self.root.join(name).join("volume.json"))?
-            .ok_or_else(|| Error::NoSuchVolume(name.to_string()))
+        let path = self.root.join(name).join("volume.json");
+        match state::read_record::<Volume>(&path) {
+            Record::Read(v) => Ok(v),
+            Record::Missing => Err(Error::NoSuchVolume(name.to_string())),
+            Record::Damaged(reason) => {
+                Ok(Volume { name: name.to_string(), damaged: Some(Damage { path, reason }), ..Default::default() })
+            }
+        }
     }
 
+    /// Every volume whose record is whole.
     pub fn all(&self) -> Vec<Volume> {
         self.names().iter().filter_map(|n| self.get(n).ok()).collect()
+    }
+
+    /// Every volume, the damaged ones too (`volume ls`).
+    pub fn listed(&self) -> Vec<Volume> {
+        self.names().iter().filter_map(|n| self.get_any(n).ok()).collect()
     }
 
     /// Create a volume; an existing one of that name is returned as is
@@ -157,15 +189,25 @@ impl VolumeStore {
     pub fn create(&self, v: Volume) -> Result<(Volume, bool)> {
         check_name(&v.name)?;
         check_options(&v.name, &v.options)?;
-        let _lock = self.lock()?;
-        if let Ok(old) = self.get(&v.name) {
-            if !v.options.is_empty() && old.options != v.options {
-                return Err(Error::Conflict(format!(
-                    "volume {} already exists with other driver options: remove it first or choose another name",
-                    v.name
-                )));
+        let lock = self.lock()?;
+        let claimed = self.claim_leftovers();
+        crate::storage::userns::sweeping(lock, claimed, || self.create_locked(v))
+    }
+
+    fn create_locked(&self, v: Volume) -> Result<(Volume, bool)> {
+        // A damaged volume keeps its name: the error says how to remove it.
+        match self.get(&v.name) {
+            Ok(old) => {
+                if !v.options.is_empty() && old.options != v.options {
+                    return Err(Error::Conflict(format!(
+                        "volume {} already exists with other driver options: remove it first or choose another name",
+                        v.name
+                    )));
+                }
+                return Ok((old, false));
             }
-            return Ok((old, false));
+            Err(Error::NoSuchVolume(_)) => {}
+            Err(e) => return Err(e),
         }
         let dir = self.root.join(&v.name);
         let data = dir.join("_data");
@@ -178,16 +220,32 @@ impl VolumeStore {
         Ok((v, true))
     }
 
-    /// Remove the record and the content (whose files may belong to mapped ids).
+    /// Remove the record and the content (whose files may belong to mapped
+    /// ids): one rename makes the volume vanish whole (a remover killed
+    /// after it leaves a trash name with its pid for the next sweep), then
+    /// the trash is deleted. The caller holds the lock.
     pub fn remove(&self, name: &str) -> Result<()> {
-        let dir = self.root.join(name);
-        fs::remove_file(dir.join("volume.json")).ctx(|| format!("remove volume {name}"))?;
-        let trash = self.root.join(format!(".rm-{name}"));
-        if fs::rename(&dir, &trash).is_ok() && (crate::storage::userns::remove_tree(&trash).is_err() || trash.exists())
-        {
-            crate::storage::userns::run(crate::storage::userns::Request::Remove(vec![trash]))?;
-        }
-        Ok(())
+        let trash = state::trash_path(&self.root, name);
+        fs::rename(self.root.join(name), &trash).ctx(|| format!("remove volume {name}"))?;
+        crate::storage::userns::remove_trash(&trash)
+    }
+
+    /// Sweep what killed commands left (see `state::leftovers`): claimed
+    /// under the volumes lock, deleted after it.
+    pub fn sweep(&self) -> Result<()> {
+        let lock = self.lock()?;
+        let claimed = self.claim_leftovers();
+        crate::storage::userns::sweeping(lock, claimed, || Ok(()))
+    }
+
+    fn claim_leftovers(&self) -> Vec<PathBuf> {
+        let found = state::leftovers(&self.root, "volume.json");
+        found.dead.iter().filter_map(|p| state::claim(&self.root, p)).collect()
+    }
+
+    /// What is left of killed commands now, and why (for `system df`).
+    pub fn leftovers(&self) -> Vec<state::Leftover> {
+        state::leftovers(&self.root, "volume.json").report()
     }
 
     /// Where and how a volume is mounted into a container.

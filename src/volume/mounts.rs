@@ -51,8 +51,9 @@ pub fn users(paths: &Paths) -> Result<HashMap<String, Vec<String>>> {
 /// it, as Docker does; `force` only forgives a missing volume.
 pub fn remove(paths: &Paths, name: &str, force: bool) -> Result<()> {
     let store = VolumeStore::open(paths)?;
-    let _lock = store.lock()?;
-    if let Err(e) = store.get(name) {
+    let lock = store.lock()?;
+    // A damaged record is removable: that is the way out the error names.
+    if let Err(e) = store.get_any(name) {
         return if force { Ok(()) } else { Err(e) };
     }
     if let Some(ids) = users(paths)?.get(name) {
@@ -62,8 +63,10 @@ pub fn remove(paths: &Paths, name: &str, force: bool) -> Result<()> {
         )));
     }
     store.remove(name)?;
+    drop(lock);
     volume_event(paths, name, "destroy");
-    Ok(())
+    // What killed commands left goes with the next change (issue 12).
+    store.sweep()
 }
 
 /// `rm -v` and `run --rm`: the container's anonymous volumes that no other

@@ -57,7 +57,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 pub use json::{to_go_compact, to_go_pretty};
-pub(crate) use strconv::format_float;
+pub(crate) use strconv::{format_float, quote_char};
 use tree::Node;
 
 // ---------------------------------------------------------------------------

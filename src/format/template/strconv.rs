@@ -35,7 +35,7 @@ pub(super) fn go_quote_rune(c: char) -> String {
     out
 }
 
-fn quote_char(out: &mut String, c: char, quote: char) {
+pub(crate) fn quote_char(out: &mut String, c: char, quote: char) {
     match c {
         c if c == quote => {
             out.push('\\');
