@@ -22,6 +22,7 @@ mod engine_api;
 mod hostile;
 mod images;
 mod kube;
+mod kube_play;
 mod layers;
 mod life;
 mod network;

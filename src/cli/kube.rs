@@ -15,6 +15,8 @@ pub enum KubeCommand {
     /// Generate Kubernetes YAML from containers
     #[command(long_about = GENERATE_ABOUT)]
     Generate(GenerateArgs),
+    /// Run Kubernetes YAML (Pods, Deployments, DaemonSets, Jobs, Services, claims, ConfigMaps, Secrets) as pods
+    Play(super::kube_play::PlayArgs),
 }
 
 const GENERATE_ABOUT: &str = "Generate Kubernetes YAML from containers
@@ -57,6 +59,7 @@ pub struct GenerateArgs {
 pub fn dispatch(engine: &Engine, c: KubeCommand) -> CmdResult {
     match c {
         KubeCommand::Generate(a) => generate(engine, a),
+        KubeCommand::Play(a) => super::kube_play::play(engine, a),
     }
 }
 

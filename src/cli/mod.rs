@@ -15,6 +15,7 @@ pub mod flags;
 mod health;
 mod images;
 mod kube;
+mod kube_play;
 mod lifecycle;
 mod logs;
 mod networks;
@@ -178,7 +179,7 @@ enum Command {
     Cp(cp::CpArgs),
     /// Define and run multi-container applications (Compose v2)
     Compose(compose::ComposeArgs),
-    /// Generate Kubernetes YAML from containers
+    /// Kubernetes: generate YAML from containers and pods, play YAML as pods
     #[command(subcommand)]
     Kube(kube::KubeCommand),
 }

@@ -85,7 +85,9 @@ pub fn create(engine: &Engine, s: &PodSpec) -> Result<String> {
     }
     let id = names::new_id();
     let name = match &s.name {
-        Some(n) if !names::valid_name(n) => {
+        // One character is a name too (Kubernetes allows it; Docker's
+        // container grammar wants two).
+        Some(n) if !names::valid_name(n) && !(n.len() == 1 && n.chars().all(|c| c.is_ascii_alphanumeric())) => {
             return Err(bad(format!("Invalid pod name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")))
         }
         Some(n) => n.clone(),

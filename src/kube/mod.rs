@@ -13,6 +13,7 @@ pub mod generate;
 pub mod model;
 pub mod names;
 pub mod parse;
+pub mod play;
 pub mod source;
 
 pub use generate::{generate, GenerateOptions, Generated, Member, PodSettings, PodSource, WorkloadKind};
