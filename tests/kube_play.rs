@@ -1,0 +1,222 @@
+//! `kube play` as a user runs it: a multi-document file with a ConfigMap,
+//! a Secret, a claim, an init container, probes and a NodePort Service
+//! runs as a pod that behaves as the YAML says; `--down` removes exactly
+//! what the play made; `kube generate` of a running pod plays back the
+//! same; a compose project converted to Kubernetes plays with its web
+//! reaching its database by Service name; bad input creates nothing.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::common::registry::free_port;
+use crate::common::*;
+
+fn http_get(port: u16, path: &str) -> String {
+    wait_for("the published port to answer", Duration::from_secs(30), || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes()).ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        out.contains("200 OK").then(|| out.rsplit("\r\n\r\n").next().unwrap_or_default().to_string())
+    })
+}
+
+fn write(t: &TestEnv, name: &str, text: &str) -> String {
+    let p = t.path(name);
+    std::fs::write(&p, text).unwrap();
+    t.give(&p);
+    p.display().to_string()
+}
+
+fn names(t: &TestEnv, args: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = t.rcon(args).ok().lines().map(String::from).filter(|l| !l.is_empty()).collect();
+    v.sort();
+    v
+}
+
+/// Pods, containers (infra ones too) and volumes.
+fn inventory(t: &TestEnv) -> (Vec<String>, Vec<String>, Vec<String>) {
+    (
+        names(t, &["pod", "ps", "--format", "{{.Name}}"]),
+        names(t, &["ps", "-a", "--format", "{{.Names}}"]),
+        names(t, &["volume", "ls", "-q"]),
+    )
+}
+
+fn app_yaml(port: u16) -> String {
+    format!(
+        r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app-config
+data:
+  GREETING: hello-from-configmap
+  index.html: served-from-configmap
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: app-secret
+type: Opaque
+data:
+  password: czNjcjN0
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: app-data
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Gi
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: app
+spec:
+  type: NodePort
+  selector:
+    app: web
+  ports:
+  - port: 8080
+    targetPort: 8080
+    nodePort: {port}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      hostAliases:
+      - ip: 10.1.2.3
+        hostnames: [legacy.local]
+      initContainers:
+      - name: init
+        image: busybox
+        command: ["sh", "-c", "echo prepared-by-init > /data/init.txt"]
+        volumeMounts:
+        - name: data
+          mountPath: /data
+      containers:
+      - name: server
+        image: busybox
+        command: ["sh", "-c"]
+        args: ["mkdir -p /www && cp /config/index.html /www/ && exec httpd -f -p 8080 -h /www"]
+        env:
+        - name: GREETING
+          valueFrom:
+            configMapKeyRef: {{name: app-config, key: GREETING}}
+        - name: PASSWORD
+          valueFrom:
+            secretKeyRef: {{name: app-secret, key: password}}
+        - name: MESSAGE
+          value: "$(GREETING) world"
+        ports:
+        - containerPort: 8080
+        livenessProbe:
+          httpGet: {{path: /index.html, port: 8080}}
+          periodSeconds: 1
+        volumeMounts:
+        - name: config
+          mountPath: /config
+        - name: data
+          mountPath: /data
+      - name: sidecar
+        image: busybox
+        command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+        volumeMounts:
+        - name: secret
+          mountPath: /run/secret
+      volumes:
+      - name: config
+        configMap: {{name: app-config}}
+      - name: secret
+        secret: {{secretName: app-secret}}
+      - name: data
+        persistentVolumeClaim: {{claimName: app-data}}
+"#
+    )
+}
+
+both_modes!(kube_play_runs_what_the_yaml_says_and_down_removes_it, |t| {
+    t.load_busybox("busybox");
+    t.rcon(["volume", "create", "mine"]).ok();
+    let before = inventory(t);
+    let port = free_port();
+    let file = write(t, "app.yaml", &app_yaml(port));
+    let out = t.rcon(["kube", "play", &file]).ok().to_string();
+    assert!(out.starts_with("Pod:\n"), "{out}");
+    let (pods, ctrs, vols) = inventory(t);
+    assert_eq!(pods, vec!["web-pod"]);
+    assert_eq!(ctrs, vec!["web-pod-server", "web-pod-sidecar"], "the init container is gone once it has run");
+    assert!(vols.contains(&"app-data".to_string()), "the claim is a volume: {vols:?}");
+
+    // The NodePort reaches the server; the ConfigMap's file is its page.
+    assert_eq!(http_get(port, "/").trim(), "served-from-configmap");
+    let env = t.rcon(["exec", "web-pod-server", "env"]).ok().to_string();
+    assert!(env.contains("GREETING=hello-from-configmap"), "{env}");
+    assert!(env.contains("PASSWORD=s3cr3t"), "{env}");
+    assert!(env.contains("MESSAGE=hello-from-configmap world"), "$(VAR) expanded: {env}");
+    assert_eq!(t.rcon(["exec", "web-pod-server", "cat", "/data/init.txt"]).ok().trim(), "prepared-by-init");
+    assert_eq!(t.rcon(["exec", "web-pod-sidecar", "cat", "/run/secret/password"]).ok(), "s3cr3t");
+    assert!(t.rcon(["exec", "web-pod-sidecar", "cat", "/etc/hosts"]).ok().contains("10.1.2.3\tlegacy.local"));
+    // Containers of the pod share localhost.
+    assert!(t.rcon(["exec", "web-pod-sidecar", "wget", "-qO-", "http://127.0.0.1:8080/"]).ok().contains("served-from-configmap"));
+    // The liveness probe is the server's healthcheck.
+    wait_for("the probe to report healthy", Duration::from_secs(30), || {
+        (t.rcon(["inspect", "-f", "{{.State.Health.Status}}", "web-pod-server"]).ok().trim() == "healthy").then_some(())
+    });
+    assert_eq!(t.rcon(["inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", "web-pod-server"]).ok().trim(), "always");
+
+    // A second play of the same pods is refused; --replace replaces them.
+    t.rcon(["kube", "play", &file]).fails(125, "web-pod");
+    t.rcon(["kube", "play", "--replace", &file]).ok();
+    assert_eq!(http_get(port, "/").trim(), "served-from-configmap");
+
+    // --down: exactly what the play made is gone; the user's volume stays.
+    let down = t.rcon(["kube", "play", "--down", &file]).ok().to_string();
+    assert!(down.contains("Pods removed:"), "{down}");
+    assert_eq!(inventory(t), before);
+    t.rcon(["kube", "play", "--down", &file]).fails(125, "nothing of this file");
+});
+
+both_modes!(kube_play_refuses_bad_input_and_creates_nothing, |t| {
+    t.load_busybox("busybox");
+    let before = inventory(t);
+    let cases: &[(&str, &str)] = &[
+        ("- just\n- a list\n", "document 1"),
+        ("apiVersion: v1\nkind: ReplicationController\nmetadata: {name: x}\n", "ReplicationController"),
+        ("apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name}\nspec:\n  containers: [{name: a, image: busybox}]\n", "Bad_Name"),
+        ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: nosuchimage:1}]\n", "nosuchimage"),
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: busybox\n    env:\n    - name: X\n      valueFrom: {configMapKeyRef: {name: absent, key: k}}\n",
+            "ConfigMap absent",
+        ),
+    ];
+    for (i, (yaml, needle)) in cases.iter().enumerate() {
+        let f = write(t, &format!("bad{i}.yaml"), yaml);
+        let r = t.rcon(["kube", "play", &f]);
+        r.fails(125, needle);
+        assert_eq!(r.stderr.lines().filter(|l| l.starts_with("Error")).count(), 1, "one error line: {}", r.stderr);
+        assert_eq!(inventory(t), before, "case {i} left something");
+    }
+    // A pod name in use: refused before anything is created.
+    t.rcon(["pod", "create", "--name", "taken"]).ok();
+    let f = write(t, "taken.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: taken}\nspec:\n  containers: [{name: a, image: busybox}]\n");
+    t.rcon(["kube", "play", &f]).fails(125, "taken");
+    assert_eq!(names(t, &["pod", "ps", "--format", "{{.Name}}"]), vec!["taken"]);
+    let _ = Path::new(&f);
+});
