@@ -387,17 +387,11 @@ fn service_objects(
         capabilities: g::capabilities(&svc.cap_add, &svc.cap_drop),
         ..Default::default()
     };
+    let mut user_drops = Vec::new();
     if let Some(u) = &svc.user {
-        let (uid, gid) = u.split_once(':').map(|(a, b)| (a, Some(b))).unwrap_or((u, None));
-        match (uid.parse::<i64>(), gid.map(str::parse::<i64>)) {
-            (Ok(uid), None) => s.run_as_user = Some(uid),
-            (Ok(uid), Some(Ok(gid))) => {
-                s.run_as_user = Some(uid);
-                s.run_as_group = Some(gid);
-            }
-            _ => drop(format!("user {u} (Kubernetes needs numeric ids)")),
-        }
+        g::run_as(u, &mut s, &mut user_drops, "user");
     }
+    user_drops.into_iter().for_each(&mut drop);
     for o in &svc.security_opt {
         match o.as_str() {
             "no-new-privileges" | "no-new-privileges:true" | "no-new-privileges=true" => {
@@ -459,18 +453,7 @@ fn service_objects(
         if v.volume.as_ref().is_some_and(|o| o.subpath.is_some() || o.nocopy) {
             drop(format!("volumes ({}: nocopy and subpath)", v.target));
         }
-        let existing = spec.volumes.iter().find(|x| {
-            x.host_path.is_some() && x.host_path == vol.host_path
-                || x.persistent_volume_claim.is_some() && x.persistent_volume_claim == vol.persistent_volume_claim
-        });
-        let vname = match existing {
-            Some(x) => x.name.clone(),
-            None => {
-                vol.name = scope.unique(&base);
-                spec.volumes.push(vol.clone());
-                vol.name
-            }
-        };
+        let vname = g::add_volume(&mut spec.volumes, &mut scope, vol, &base);
         c.volume_mounts.push(VolumeMount {
             name: vname,
             mount_path: v.target.clone(),

@@ -134,7 +134,10 @@ pub fn generate(src: &PodSource, o: &GenerateOptions) -> Result<Generated, KubeE
     }
     let mut out = Generated::default();
     let pod_name = names::sanitize(&src.name, "pod");
-    let settings = src.pod.clone().unwrap_or_else(|| PodSettings::of_container(&src.containers[0].container.config));
+    let settings = match &src.pod {
+        Some(p) => p.clone(),
+        None => lone_containers(&src.containers),
+    };
     let mut spec = PodSpec::default();
     let mut containers = Scope::default();
     let mut volumes = Scope::default();
@@ -261,6 +264,29 @@ pub fn generate(src: &PodSource, o: &GenerateOptions) -> Result<Generated, KubeE
     Ok(out)
 }
 
+/// The pod settings of containers without a pod: the first one's, with
+/// the others' hosts, DNS settings and published ports added.
+fn lone_containers(members: &[Member]) -> PodSettings {
+    let mut s = PodSettings::of_container(&members[0].container.config);
+    for m in &members[1..] {
+        let o = PodSettings::of_container(&m.container.config);
+        for (mine, theirs) in [
+            (&mut s.add_hosts, o.add_hosts),
+            (&mut s.dns, o.dns),
+            (&mut s.dns_search, o.dns_search),
+            (&mut s.dns_options, o.dns_options),
+        ] {
+            for v in theirs {
+                if !mine.contains(&v) {
+                    mine.push(v);
+                }
+            }
+        }
+        s.ports.extend(o.ports);
+    }
+    s
+}
+
 /// command/args, env and workingDir: what differs from the image.
 fn process(cfg: &ContainerConfig, img: &ImageDefaults, c: &mut Container) {
     if cfg.entrypoint != img.entrypoint {
@@ -291,15 +317,7 @@ fn security(cfg: &ContainerConfig, img: &ImageDefaults, dropped: &mut Vec<String
     let h = &cfg.host;
     let mut s = SecurityContext::default();
     if cfg.user != img.user && !cfg.user.is_empty() {
-        let (u, g) = cfg.user.split_once(':').map(|(u, g)| (u, Some(g))).unwrap_or((&cfg.user, None));
-        match (u.parse::<i64>(), g.map(str::parse::<i64>)) {
-            (Ok(u), None) => s.run_as_user = Some(u),
-            (Ok(u), Some(Ok(g))) => {
-                s.run_as_user = Some(u);
-                s.run_as_group = Some(g);
-            }
-            _ => dropped.push(format!("--user {} (Kubernetes needs numeric ids)", cfg.user)),
-        }
+        run_as(&cfg.user, &mut s, dropped, "--user");
     }
     s = SecurityContext {
         privileged: h.privileged.then_some(true),
@@ -312,6 +330,35 @@ fn security(cfg: &ContainerConfig, img: &ImageDefaults, dropped: &mut Vec<String
     let caps = capabilities(&h.cap_add, &h.cap_drop);
     s.capabilities = caps;
     (s != SecurityContext::default()).then_some(s)
+}
+
+/// `UID[:GID]` as runAsUser/runAsGroup; a user name has no equivalent.
+pub(super) fn run_as(user: &str, s: &mut SecurityContext, dropped: &mut Vec<String>, what: &str) {
+    let (u, g) = user.split_once(':').map(|(u, g)| (u, Some(g))).unwrap_or((user, None));
+    match (u.parse::<i64>(), g.map(str::parse::<i64>)) {
+        (Ok(u), None) => s.run_as_user = Some(u),
+        (Ok(u), Some(Ok(g))) => {
+            s.run_as_user = Some(u);
+            s.run_as_group = Some(g);
+        }
+        _ => dropped.push(format!("{what} {user} (Kubernetes needs numeric ids)")),
+    }
+}
+
+/// Add `vol` to the pod's volumes under a unique name from `base`, unless
+/// the same host path or claim is there already; the name to mount.
+pub(super) fn add_volume(volumes: &mut Vec<Volume>, scope: &mut Scope, mut vol: Volume, base: &str) -> String {
+    let same = |v: &Volume| {
+        v.host_path.is_some() && v.host_path == vol.host_path
+            || v.persistent_volume_claim.is_some() && v.persistent_volume_claim == vol.persistent_volume_claim
+    };
+    if let Some(v) = volumes.iter().find(|v| same(v)) {
+        return v.name.clone();
+    }
+    vol.name = scope.unique(base);
+    let name = vol.name.clone();
+    volumes.push(vol);
+    name
 }
 
 /// Kubernetes' capability names have no `CAP_` prefix.
@@ -471,18 +518,7 @@ fn mount_volume(
         dropped.push(format!("mount options {} on {}", list.join(","), mount.target));
     }
     // the same source mounted twice is one volume
-    let existing = volumes.iter().find(|v| {
-        v.host_path == vol.host_path && vol.host_path.is_some()
-            || v.persistent_volume_claim == vol.persistent_volume_claim && vol.persistent_volume_claim.is_some()
-    });
-    let name = match existing {
-        Some(v) => v.name.clone(),
-        None => {
-            vol.name = scope.unique(&base);
-            volumes.push(vol.clone());
-            vol.name
-        }
-    };
+    let name = add_volume(volumes, scope, vol, &base);
     mounts.push(VolumeMount { name, mount_path: mount.target.clone(), read_only: mount.readonly, sub_path: None });
 }
 
@@ -666,5 +702,79 @@ pub(super) fn workload(
             Object::DaemonSet(DaemonSet { metadata: meta, spec: DaemonSetSpec { selector, template } })
         }
         WorkloadKind::Job => Object::Job(Job { metadata: meta, spec: JobSpec { template, ..Default::default() } }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::{ContainerState, Mount};
+
+    fn member(name: &str, f: impl FnOnce(&mut ContainerConfig)) -> Member {
+        let mut config = ContainerConfig {
+            id: format!("{name}0123456789abcdef"),
+            name: name.into(),
+            image_name: "busybox".into(),
+            cmd: vec!["sh".into()],
+            env: vec!["PATH=/bin".into(), format!("HOSTNAME={name}0123456")],
+            hostname: format!("{name}0123456"),
+            stop_signal: "SIGTERM".into(),
+            ..Default::default()
+        };
+        config.host.log_driver = "json-file".into();
+        f(&mut config);
+        let image = ImageDefaults { cmd: vec!["sh".into()], env: vec!["PATH=/bin".into()], ..Default::default() };
+        Member {
+            container: Record { config, state: ContainerState::default(), health: None },
+            image,
+            anonymous_volumes: vec![],
+        }
+    }
+
+    #[test]
+    fn two_lone_containers_make_one_pod() {
+        let a = member("App", |c| {
+            c.host.extra_hosts = vec!["db:10.0.0.2".into()];
+            c.host.net.ports =
+                vec![PortSpec { host_ip: String::new(), host_port: 8080, container_port: 80, proto: "tcp".into() }];
+            c.host.mounts = vec![Mount {
+                kind: "volume".into(),
+                source: "Data".into(),
+                target: "/data".into(),
+                ..Default::default()
+            }];
+        });
+        let b = member("app", |c| {
+            c.host.extra_hosts = vec!["cache:10.0.0.2".into(), "gw:host-gateway".into()];
+            c.exposed_ports.insert("53/udp".into(), serde_json::json!({}));
+            c.host.mounts = vec![Mount {
+                kind: "volume".into(),
+                source: "Data".into(),
+                target: "/d2".into(),
+                ..Default::default()
+            }];
+        });
+        let src = PodSource { name: "App-pod".into(), containers: vec![a, b], pod: None };
+        let g = generate(&src, &GenerateOptions::default()).unwrap();
+        assert_eq!(g.dropped, ["App: --add-host gw:host-gateway"]);
+        let kinds: Vec<(&str, &str)> = g.objects.iter().map(|o| (o.kind(), o.name())).collect();
+        assert_eq!(kinds, [("PersistentVolumeClaim", "data"), ("Pod", "app-pod")]);
+        let Object::Pod(p) = &g.objects[1] else { panic!() };
+        let names: Vec<&str> = p.spec.containers.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["app", "app-2"]);
+        assert_eq!(
+            p.spec.host_aliases,
+            [HostAlias { ip: "10.0.0.2".into(), hostnames: vec!["db".into(), "cache".into()] }]
+        );
+        assert!(p.spec.containers.iter().all(|c| c.env.is_empty() && c.args.is_empty() && c.command.is_empty()));
+        assert_eq!(p.spec.containers[0].ports[0].host_port, Some(8080));
+        assert_eq!(p.spec.containers[1].ports[0].protocol.as_deref(), Some("UDP"));
+        // one volume for the claim both mount
+        assert_eq!(p.spec.volumes.len(), 1);
+        assert_eq!(p.spec.containers[1].volume_mounts[0].name, "data-pvc");
+        // and it reads back as it was written
+        let back = crate::kube::parse(&crate::kube::to_yaml(&g.objects), "g").unwrap();
+        assert_eq!(back.objects, g.objects);
+        assert!(back.warnings.is_empty());
     }
 }
