@@ -274,6 +274,8 @@ impl ContainerStore {
         let mut v: Vec<String> = fs::read_dir(&self.root)
             .map(|rd| {
                 rd.flatten()
+                    // `.rm-…`: being removed (its record went along with the rename)
+                    .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
                     .filter(|e| e.path().join("container.json").exists())
                     .map(|e| e.file_name().to_string_lossy().into_owned())
                     .collect()

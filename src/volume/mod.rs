@@ -139,6 +139,8 @@ impl VolumeStore {
         let mut v: Vec<String> = fs::read_dir(&self.root)
             .map(|rd| {
                 rd.flatten()
+                    // `.rm-…`: being removed (its record went along with the rename)
+                    .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
                     .filter(|e| e.path().join("volume.json").exists())
                     .map(|e| e.file_name().to_string_lossy().into_owned())
                     .collect()
