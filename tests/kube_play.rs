@@ -174,7 +174,10 @@ both_modes!(kube_play_runs_what_the_yaml_says_and_down_removes_it, |t| {
     assert_eq!(t.rcon(["exec", "web-pod-sidecar", "cat", "/run/secret/password"]).ok(), "s3cr3t");
     assert!(t.rcon(["exec", "web-pod-sidecar", "cat", "/etc/hosts"]).ok().contains("10.1.2.3\tlegacy.local"));
     // Containers of the pod share localhost.
-    assert!(t.rcon(["exec", "web-pod-sidecar", "wget", "-qO-", "http://127.0.0.1:8080/"]).ok().contains("served-from-configmap"));
+    assert!(t
+        .rcon(["exec", "web-pod-sidecar", "wget", "-qO-", "http://127.0.0.1:8080/"])
+        .ok()
+        .contains("served-from-configmap"));
     // The liveness probe is the server's healthcheck.
     wait_for("the probe to report healthy", Duration::from_secs(30), || {
         (t.rcon(["inspect", "-f", "{{.State.Health.Status}}", "web-pod-server"]).ok().trim() == "healthy").then_some(())
@@ -215,7 +218,11 @@ both_modes!(kube_play_refuses_bad_input_and_creates_nothing, |t| {
     }
     // A pod name in use: refused before anything is created.
     t.rcon(["pod", "create", "--name", "taken"]).ok();
-    let f = write(t, "taken.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: taken}\nspec:\n  containers: [{name: a, image: busybox}]\n");
+    let f = write(
+        t,
+        "taken.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: taken}\nspec:\n  containers: [{name: a, image: busybox}]\n",
+    );
     t.rcon(["kube", "play", &f]).fails(125, "taken");
     assert_eq!(names(t, &["pod", "ps", "--format", "{{.Name}}"]), vec!["taken"]);
     let _ = Path::new(&f);

@@ -42,7 +42,8 @@ fn read(p: &std::path::Path) -> anyhow::Result<(String, kube::Parsed)> {
         .map_err(|e| crate::Error::InvalidArgument(format!("kube play: cannot open {}: {e}", p.display())))?;
     let text = std::fs::read_to_string(&abs)
         .map_err(|e| crate::Error::InvalidArgument(format!("kube play: cannot read {}: {e}", p.display())))?;
-    let parsed = kube::parse(&text, &p.display().to_string()).map_err(|e| crate::Error::InvalidArgument(e.to_string()))?;
+    let parsed =
+        kube::parse(&text, &p.display().to_string()).map_err(|e| crate::Error::InvalidArgument(e.to_string()))?;
     Ok((abs.display().to_string(), parsed))
 }
 

@@ -99,15 +99,21 @@ fn instances(objects: &[Object]) -> Result<Vec<Instance<'_>>> {
     let mut out = Vec::new();
     for o in objects {
         match o {
-            Object::Pod(p) => {
-                out.push(Instance { name: p.metadata.name.clone(), labels: p.metadata.labels.clone(), spec: &p.spec, job: false })
-            }
+            Object::Pod(p) => out.push(Instance {
+                name: p.metadata.name.clone(),
+                labels: p.metadata.labels.clone(),
+                spec: &p.spec,
+                job: false,
+            }),
             Object::Deployment(d) => {
                 let n = d.spec.replicas.unwrap_or(1);
                 let labels = d.spec.template.metadata.labels.clone();
                 for i in 0..n {
-                    let name =
-                        if n == 1 { format!("{}-pod", d.metadata.name) } else { format!("{}-pod-{i}", d.metadata.name) };
+                    let name = if n == 1 {
+                        format!("{}-pod", d.metadata.name)
+                    } else {
+                        format!("{}-pod-{i}", d.metadata.name)
+                    };
                     out.push(Instance { name, labels: labels.clone(), spec: &d.spec.template.spec, job: false });
                 }
             }
@@ -154,14 +160,23 @@ impl Data {
                     let mut m: BTreeMap<String, Vec<u8>> =
                         c.data.iter().map(|(k, v)| (k.clone(), v.clone().into_bytes())).collect();
                     for (k, v) in &c.binary_data {
-                        m.insert(k.clone(), base64_decode(v).ok_or_else(|| bad(format!("ConfigMap {}: binaryData.{k} is not base64", c.metadata.name)))?);
+                        m.insert(
+                            k.clone(),
+                            base64_decode(v).ok_or_else(|| {
+                                bad(format!("ConfigMap {}: binaryData.{k} is not base64", c.metadata.name))
+                            })?,
+                        );
                     }
                     d.configmaps.insert(c.metadata.name.clone(), m);
                 }
                 Object::Secret(s) => {
                     let mut m = BTreeMap::new();
                     for (k, v) in &s.data {
-                        m.insert(k.clone(), base64_decode(v).ok_or_else(|| bad(format!("Secret {}: data.{k} is not base64", s.metadata.name)))?);
+                        m.insert(
+                            k.clone(),
+                            base64_decode(v)
+                                .ok_or_else(|| bad(format!("Secret {}: data.{k} is not base64", s.metadata.name)))?,
+                        );
                     }
                     for (k, v) in &s.string_data {
                         m.insert(k.clone(), v.clone().into_bytes());
@@ -326,7 +341,16 @@ impl Ctx<'_> {
     }
 
     /// Files of a ConfigMap or Secret volume, written once per pod volume.
-    fn files(&mut self, pod: &str, vol: &str, secret: bool, name: &str, items: &[model::KeyToPath], mode: Option<u32>, optional: bool) -> Result<PathBuf> {
+    fn files(
+        &mut self,
+        pod: &str,
+        vol: &str,
+        secret: bool,
+        name: &str,
+        items: &[model::KeyToPath],
+        mode: Option<u32>,
+        optional: bool,
+    ) -> Result<PathBuf> {
         let dir = self.engine.paths.data.join("kube").join("files").join(pod).join(vol);
         let what = if secret { "Secret" } else { "ConfigMap" };
         let empty = BTreeMap::new();
@@ -371,13 +395,19 @@ impl Ctx<'_> {
             let v = spec.volumes.iter().find(|v| v.name == vm.name).ok_or_else(|| {
                 bad(format!("container {}: volumeMount {} names no volume of the pod", c.name, vm.name))
             })?;
-            let mut m = Mount { kind: "bind".into(), source: String::new(), target: vm.mount_path.clone(), readonly: vm.read_only, options: Vec::new() };
+            let mut m = Mount {
+                kind: "bind".into(),
+                source: String::new(),
+                target: vm.mount_path.clone(),
+                readonly: vm.read_only,
+                options: Vec::new(),
+            };
             if let Some(h) = &v.host_path {
-                let p = if Path::new(&h.path).is_absolute() { PathBuf::from(&h.path) } else { self.o.dir.join(&h.path) };
+                let p =
+                    if Path::new(&h.path).is_absolute() { PathBuf::from(&h.path) } else { self.o.dir.join(&h.path) };
                 match h.kind.as_deref().unwrap_or("") {
-                    "DirectoryOrCreate" => {
-                        std::fs::create_dir_all(&p).map_err(|e| Error::io(format!("create hostPath {}", p.display()), e))?
-                    }
+                    "DirectoryOrCreate" => std::fs::create_dir_all(&p)
+                        .map_err(|e| Error::io(format!("create hostPath {}", p.display()), e))?,
                     "FileOrCreate" if !p.exists() => {
                         std::fs::write(&p, b"").map_err(|e| Error::io(format!("create hostPath {}", p.display()), e))?
                     }
@@ -397,7 +427,10 @@ impl Ctx<'_> {
                     m.kind = "tmpfs".into();
                     m.source = "tmpfs".into();
                     if spec.containers.len() + spec.init_containers.len() > 1 {
-                        self.warn(format!("pod {pod}: emptyDir {} with medium Memory is a tmpfs of each container, not shared", v.name));
+                        self.warn(format!(
+                            "pod {pod}: emptyDir {} with medium Memory is a tmpfs of each container, not shared",
+                            v.name
+                        ));
                     }
                 } else {
                     m.kind = "volume".into();
@@ -405,19 +438,39 @@ impl Ctx<'_> {
                     self.volume(&m.source.clone())?;
                 }
             } else if let Some(cm) = &v.config_map {
-                m.source = self.files(pod, &v.name, false, &cm.name, &cm.items, cm.default_mode, cm.optional.unwrap_or(false))?.display().to_string();
+                m.source = self
+                    .files(pod, &v.name, false, &cm.name, &cm.items, cm.default_mode, cm.optional.unwrap_or(false))?
+                    .display()
+                    .to_string();
                 m.readonly = true;
             } else if let Some(s) = &v.secret {
-                m.source = self.files(pod, &v.name, true, &s.secret_name, &s.items, s.default_mode.or(Some(0o644)), s.optional.unwrap_or(false))?.display().to_string();
+                m.source = self
+                    .files(
+                        pod,
+                        &v.name,
+                        true,
+                        &s.secret_name,
+                        &s.items,
+                        s.default_mode.or(Some(0o644)),
+                        s.optional.unwrap_or(false),
+                    )?
+                    .display()
+                    .to_string();
                 m.readonly = true;
             } else {
-                return Err(bad(format!("volume {}: rcon plays hostPath, persistentVolumeClaim, emptyDir, configMap and secret volumes", v.name)));
+                return Err(bad(format!(
+                    "volume {}: rcon plays hostPath, persistentVolumeClaim, emptyDir, configMap and secret volumes",
+                    v.name
+                )));
             }
             if let Some(sub) = &vm.sub_path {
                 if m.kind == "bind" {
                     m.source = Path::new(&m.source).join(sub).display().to_string();
                 } else {
-                    self.warn(format!("container {}: subPath {sub} of volume {} is not supported: the whole volume is mounted", c.name, v.name));
+                    self.warn(format!(
+                        "container {}: subPath {sub} of volume {} is not supported: the whole volume is mounted",
+                        c.name, v.name
+                    ));
                 }
             }
             out.push(m);
@@ -446,7 +499,9 @@ impl Ctx<'_> {
                 _ => continue,
             };
             match self.data.get(secret, &r.name) {
-                Some(m) => env.extend(m.iter().map(|(k, v)| (format!("{prefix}{k}"), String::from_utf8_lossy(v).into_owned()))),
+                Some(m) => {
+                    env.extend(m.iter().map(|(k, v)| (format!("{prefix}{k}"), String::from_utf8_lossy(v).into_owned())))
+                }
                 None if r.optional.unwrap_or(false) => {}
                 None => {
                     return Err(bad(format!(
@@ -463,7 +518,12 @@ impl Ctx<'_> {
                 (None, Some(src)) => match (&src.config_map_key_ref, &src.secret_key_ref) {
                     (Some(k), _) => self.data.key(false, &k.name, &k.key, k.optional.unwrap_or(false))?,
                     (None, Some(k)) => self.data.key(true, &k.name, &k.key, k.optional.unwrap_or(false))?,
-                    _ => return Err(bad(format!("container {}: env {}: valueFrom supports configMapKeyRef and secretKeyRef", c.name, e.name))),
+                    _ => {
+                        return Err(bad(format!(
+                            "container {}: env {}: valueFrom supports configMapKeyRef and secretKeyRef",
+                            c.name, e.name
+                        )))
+                    }
                 },
                 (None, None) => Some(String::new()),
             };
@@ -476,7 +536,14 @@ impl Ctx<'_> {
     }
 
     /// The engine's spec of one Kubernetes container of pod `pod`.
-    fn container(&mut self, pod: &str, pod_id: &str, inst: &Instance, c: &Container, init: bool) -> Result<ContainerSpec> {
+    fn container(
+        &mut self,
+        pod: &str,
+        pod_id: &str,
+        inst: &Instance,
+        c: &Container,
+        init: bool,
+    ) -> Result<ContainerSpec> {
         let env = self.env(c)?;
         let vars: Vec<(String, String)> =
             env.iter().filter_map(|e| e.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -490,7 +557,12 @@ impl Ctx<'_> {
             tty: c.tty,
             open_stdin: c.stdin,
             pod: Some(pod_id.to_string()),
-            labels: inst.labels.iter().map(|(k, v)| (k.clone(), v.clone())).chain([(LABEL.to_string(), self.rec.file.clone())]).collect(),
+            labels: inst
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .chain([(LABEL.to_string(), self.rec.file.clone())])
+                .collect(),
             mounts: self.mounts(pod, inst.spec, c)?,
             ..Default::default()
         };
@@ -505,7 +577,13 @@ impl Ctx<'_> {
             s.read_only = sc.read_only_root_filesystem.unwrap_or(false);
             s.no_new_privileges = sc.allow_privilege_escalation == Some(false);
             if let Some(caps) = &sc.capabilities {
-                let norm = |c: &String| if c.eq_ignore_ascii_case("all") { "ALL".to_string() } else { c.trim_start_matches("CAP_").to_string() };
+                let norm = |c: &String| {
+                    if c.eq_ignore_ascii_case("all") {
+                        "ALL".to_string()
+                    } else {
+                        c.trim_start_matches("CAP_").to_string()
+                    }
+                };
                 s.cap_add = caps.add.iter().map(norm).collect();
                 s.cap_drop = caps.drop.iter().map(norm).collect();
             }
@@ -513,13 +591,26 @@ impl Ctx<'_> {
         if let Some(r) = &c.resources {
             let mut given = Vec::new();
             if let Some(m) = r.limits.get("memory") {
-                given.push(("memory", bytes_of(&m.0).ok_or_else(|| bad(format!("container {}: invalid memory limit {:?}", c.name, m.0)))?.to_string()));
+                given.push((
+                    "memory",
+                    bytes_of(&m.0)
+                        .ok_or_else(|| bad(format!("container {}: invalid memory limit {:?}", c.name, m.0)))?
+                        .to_string(),
+                ));
             }
             if let Some(cpu) = r.limits.get("cpu") {
-                given.push(("cpu", cpus_of(&cpu.0).ok_or_else(|| bad(format!("container {}: invalid cpu limit {:?}", c.name, cpu.0)))?.to_string()));
+                given.push((
+                    "cpu",
+                    cpus_of(&cpu.0)
+                        .ok_or_else(|| bad(format!("container {}: invalid cpu limit {:?}", c.name, cpu.0)))?
+                        .to_string(),
+                ));
             }
             if !given.is_empty() && self.engine.paths.rootless {
-                self.warn(format!("container {}: resources.limits are not enforced rootless on this host (no delegated cgroup)", c.name));
+                self.warn(format!(
+                    "container {}: resources.limits are not enforced rootless on this host (no delegated cgroup)",
+                    c.name
+                ));
             } else {
                 for (k, v) in given {
                     match k {
@@ -536,7 +627,9 @@ impl Ctx<'_> {
                     "Always" => "always",
                     "OnFailure" => "on-failure",
                     "Never" => "no",
-                    other => return Err(bad(format!("pod {pod}: restartPolicy {other:?}: use Always, OnFailure or Never"))),
+                    other => {
+                        return Err(bad(format!("pod {pod}: restartPolicy {other:?}: use Always, OnFailure or Never")))
+                    }
                 }
                 .into(),
                 maximum_retry_count: 0,
@@ -551,7 +644,11 @@ impl Ctx<'_> {
             }
             let others = [c.liveness_probe.is_some(), c.readiness_probe.is_some(), c.startup_probe.is_some()];
             if others.iter().filter(|p| **p).count() > 1 {
-                self.warn(format!("container {}: one healthcheck per container: the {} probe is used", c.name, if c.liveness_probe.is_some() { "liveness" } else { "readiness" }));
+                self.warn(format!(
+                    "container {}: one healthcheck per container: the {} probe is used",
+                    c.name,
+                    if c.liveness_probe.is_some() { "liveness" } else { "readiness" }
+                ));
             }
         }
         Ok(s)
@@ -581,7 +678,12 @@ impl Ctx<'_> {
             Some("Always") => PullPolicy::Always,
             Some("Never") => PullPolicy::Never,
             Some("IfNotPresent") | None => PullPolicy::Missing,
-            Some(p) => return Err(bad(format!("container {}: imagePullPolicy {p:?}: use Always, IfNotPresent or Never", c.name))),
+            Some(p) => {
+                return Err(bad(format!(
+                    "container {}: imagePullPolicy {p:?}: use Always, IfNotPresent or Never",
+                    c.name
+                )))
+            }
         };
         crate::engine::registry::ensure_image(self.engine, &c.image, policy, None, self.progress)
     }
@@ -595,7 +697,13 @@ impl Ctx<'_> {
 
 /// The Service ports of a NodePort Service published on the host, and the
 /// aliases (Service names) of the pods a Service selects.
-fn services(objects: &[Object], labels: &BTreeMap<String, String>, first: bool, ports_of: &[model::ContainerPort], warnings: &mut Vec<String>) -> Result<(Vec<PortSpec>, Vec<String>)> {
+fn services(
+    objects: &[Object],
+    labels: &BTreeMap<String, String>,
+    first: bool,
+    ports_of: &[model::ContainerPort],
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<PortSpec>, Vec<String>)> {
     let mut ports = Vec::new();
     let mut aliases = Vec::new();
     for o in objects {
@@ -609,24 +717,35 @@ fn services(objects: &[Object], labels: &BTreeMap<String, String>, first: bool, 
             let target = match &p.target_port {
                 None => p.port,
                 Some(IntOrString::Int(n)) => *n as u16,
-                Some(IntOrString::String(name)) => ports_of
-                    .iter()
-                    .find(|c| c.name.as_deref() == Some(name))
-                    .map(|c| c.container_port)
-                    .ok_or_else(|| bad(format!("Service {}: targetPort {name:?} names no container port", s.metadata.name)))?,
+                Some(IntOrString::String(name)) => {
+                    ports_of.iter().find(|c| c.name.as_deref() == Some(name)).map(|c| c.container_port).ok_or_else(
+                        || bad(format!("Service {}: targetPort {name:?} names no container port", s.metadata.name)),
+                    )?
+                }
             };
             if target != p.port {
                 warnings.push(format!("Service {}: port {} is reached at the pod's port {target} (rcon resolves the Service's name to its pod, without port translation)", s.metadata.name, p.port));
             }
             if s.spec.kind.as_deref() == Some("NodePort") || s.spec.kind.as_deref() == Some("LoadBalancer") {
                 let Some(node) = p.node_port else {
-                    warnings.push(format!("Service {}: port {} has no nodePort: give one to publish it on the host", s.metadata.name, p.port));
+                    warnings.push(format!(
+                        "Service {}: port {} has no nodePort: give one to publish it on the host",
+                        s.metadata.name, p.port
+                    ));
                     continue;
                 };
                 if first {
-                    ports.push(PortSpec { host_ip: String::new(), host_port: node, container_port: target, proto: p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase() });
+                    ports.push(PortSpec {
+                        host_ip: String::new(),
+                        host_port: node,
+                        container_port: target,
+                        proto: p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase(),
+                    });
                 } else {
-                    warnings.push(format!("Service {}: nodePort {node} is published for the first pod it selects only", s.metadata.name));
+                    warnings.push(format!(
+                        "Service {}: nodePort {node} is published for the first pod it selects only",
+                        s.metadata.name
+                    ));
                 }
             }
         }
@@ -635,7 +754,13 @@ fn services(objects: &[Object], labels: &BTreeMap<String, String>, first: bool, 
 }
 
 /// `kube play`: run the objects of `file` (already parsed).
-pub fn play(engine: &Engine, file: &str, objects: &[Object], o: &PlayOptions, progress: &Arc<Progress>) -> Result<Record> {
+pub fn play(
+    engine: &Engine,
+    file: &str,
+    objects: &[Object],
+    o: &PlayOptions,
+    progress: &Arc<Progress>,
+) -> Result<Record> {
     let insts = instances(objects)?;
     if insts.is_empty() {
         return Err(bad(format!("{file}: no Pod, Deployment, DaemonSet or Job to play")));
@@ -649,7 +774,13 @@ pub fn play(engine: &Engine, file: &str, objects: &[Object], o: &PlayOptions, pr
                 .map_err(|e| bad(format!("{e} (use --replace, or kube play --down first)")));
         }
     }
-    let mut ctx = Ctx { engine, o, data: Data::of(objects, &o.configmaps)?, progress, rec: Record { file: file.to_string(), ..Default::default() } };
+    let mut ctx = Ctx {
+        engine,
+        o,
+        data: Data::of(objects, &o.configmaps)?,
+        progress,
+        rec: Record { file: file.to_string(), ..Default::default() },
+    };
     match run(&mut ctx, objects, &insts) {
         Ok(()) => {
             save(engine, &ctx.rec)?;
@@ -676,7 +807,14 @@ fn run(ctx: &mut Ctx, objects: &[Object], insts: &[Instance]) -> Result<()> {
             if crate::network::user::NetworkStore::open(&engine.paths)?.find(DEFAULT_NETWORK).is_err() {
                 crate::engine::networks::create_network(
                     engine,
-                    &crate::engine::networks::CreateNetwork { name: DEFAULT_NETWORK.into(), driver: "bridge".into(), subnet: None, gateway: None, internal: false, labels: vec![] },
+                    &crate::engine::networks::CreateNetwork {
+                        name: DEFAULT_NETWORK.into(),
+                        driver: "bridge".into(),
+                        subnet: None,
+                        gateway: None,
+                        internal: false,
+                        labels: vec![],
+                    },
                 )?;
                 ctx.rec.network = Some(DEFAULT_NETWORK.into());
             }
@@ -690,13 +828,24 @@ fn run(ctx: &mut Ctx, objects: &[Object], insts: &[Instance]) -> Result<()> {
         }
         let all_ports: Vec<model::ContainerPort> = spec.containers.iter().flat_map(|c| c.ports.clone()).collect();
         let mut warnings = Vec::new();
-        let (mut ports, aliases) = services(objects, &inst.labels, n == 0 || !insts[..n].iter().any(|p| p.labels == inst.labels), &all_ports, &mut warnings)?;
+        let (mut ports, aliases) = services(
+            objects,
+            &inst.labels,
+            n == 0 || !insts[..n].iter().any(|p| p.labels == inst.labels),
+            &all_ports,
+            &mut warnings,
+        )?;
         for w in warnings {
             ctx.warn(w);
         }
         for p in &all_ports {
             if let Some(h) = p.host_port {
-                ports.push(PortSpec { host_ip: p.host_ip.clone().unwrap_or_default(), host_port: h, container_port: p.container_port, proto: p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase() });
+                ports.push(PortSpec {
+                    host_ip: p.host_ip.clone().unwrap_or_default(),
+                    host_port: h,
+                    container_port: p.container_port,
+                    proto: p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase(),
+                });
             }
         }
         if n == 0 {
@@ -705,15 +854,36 @@ fn run(ctx: &mut Ctx, objects: &[Object], insts: &[Instance]) -> Result<()> {
         let host = spec.host_network;
         let pspec = pods::PodSpec {
             name: Some(inst.name.clone()),
-            labels: inst.labels.iter().map(|(k, v)| (k.clone(), v.clone())).chain([(LABEL.to_string(), ctx.rec.file.clone())]).collect(),
+            labels: inst
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .chain([(LABEL.to_string(), ctx.rec.file.clone())])
+                .collect(),
             hostname: spec.hostname.clone(),
             network: Some(if host { "host".into() } else { network.clone() }),
             ports_given: ports.iter().map(pods::port_text).collect(),
             ports: if host { Vec::new() } else { ports },
-            extra_hosts: spec.host_aliases.iter().flat_map(|a| a.hostnames.iter().map(move |h| (h.clone(), a.ip.clone()))).collect(),
+            extra_hosts: spec
+                .host_aliases
+                .iter()
+                .flat_map(|a| a.hostnames.iter().map(move |h| (h.clone(), a.ip.clone())))
+                .collect(),
             dns: spec.dns_config.as_ref().map(|d| d.nameservers.clone()).unwrap_or_default(),
             dns_search: spec.dns_config.as_ref().map(|d| d.searches.clone()).unwrap_or_default(),
-            dns_options: spec.dns_config.as_ref().map(|d| d.options.iter().map(|o| match &o.value { Some(v) => format!("{}:{v}", o.name), None => o.name.clone() }).collect()).unwrap_or_default(),
+            dns_options: spec
+                .dns_config
+                .as_ref()
+                .map(|d| {
+                    d.options
+                        .iter()
+                        .map(|o| match &o.value {
+                            Some(v) => format!("{}:{v}", o.name),
+                            None => o.name.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
             network_aliases: if host { Vec::new() } else { aliases },
             ..Default::default()
         };
@@ -728,9 +898,13 @@ fn run(ctx: &mut Ctx, objects: &[Object], insts: &[Instance]) -> Result<()> {
                 ctx.rec.pods[slot].2.push(id.clone());
                 pods::ensure_infra(engine, &pod_id)?;
                 containers::start(engine, &id, Default::default())?;
-                let code = crate::engine::lifecycle::wait(engine, &id, "not-running", &crate::engine::Cancel::never())?.unwrap_or(-1);
+                let code = crate::engine::lifecycle::wait(engine, &id, "not-running", &crate::engine::Cancel::never())?
+                    .unwrap_or(-1);
                 if code != 0 {
-                    return Err(Error::Other(format!("pod {}: init container {} exited with code {code}", inst.name, c.name)));
+                    return Err(Error::Other(format!(
+                        "pod {}: init container {} exited with code {code}",
+                        inst.name, c.name
+                    )));
                 }
                 containers::remove_in_pod(engine, &id, true)?;
                 ctx.rec.pods[slot].2.retain(|x| *x != id);
@@ -798,7 +972,9 @@ pub fn down(engine: &Engine, file: &str, objects: &[Object]) -> Result<Vec<Strin
         }
     }
     if gone.is_empty() {
-        return Err(Error::NoSuchPod(format!("{file}: nothing of this file is running (no pod it names was made by kube play of it)")));
+        return Err(Error::NoSuchPod(format!(
+            "{file}: nothing of this file is running (no pod it names was made by kube play of it)"
+        )));
     }
     Ok(gone)
 }
