@@ -725,7 +725,7 @@ mod tests {
         f(&mut config);
         let image = ImageDefaults { cmd: vec!["sh".into()], env: vec!["PATH=/bin".into()], ..Default::default() };
         Member {
-            container: Record { config, state: ContainerState::default(), health: None },
+            container: Record { config, state: ContainerState::default(), health: None, damaged: Default::default() },
             image,
             anonymous_volumes: vec![],
         }
