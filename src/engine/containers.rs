@@ -494,8 +494,9 @@ pub fn kill(engine: &Engine, arg: &str, signal: &str) -> Result<()> {
 
 pub fn remove(engine: &Engine, arg: &str, force: bool) -> Result<String> {
     let store = ContainerStore::open(&engine.paths)?;
-    let c = store.load(&store.resolve(arg)?)?;
-    if c.config.infra {
+    // A damaged record is not an infra container we could know of: go on.
+    let infra = store.resolve(arg).and_then(|id| store.load(&id)).ok().filter(|c| c.config.infra);
+    if let Some(c) = infra {
         let pod = crate::pod::PodStore::open(&engine.paths)?.load(&c.config.host.pod).map(|p| p.name);
         if let Ok(pod) = pod {
             return Err(Error::Conflict(format!(
