@@ -22,6 +22,7 @@ const LAYERS: &[(&str, usize)] = &[
     ("image", 3),
     ("network", 3),
     ("volume", 3),
+    ("pod", 3),
     ("events", 3),
     ("state", 4),
     ("storage", 4),
