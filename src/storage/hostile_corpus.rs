@@ -822,7 +822,7 @@ fn c22_root_entry_cannot_be_replaced() {
 fn c23_nul_bytes_and_overlong_names_are_rejected() {
     let sb = Sandbox::new();
     let r = sb.apply_entries(&[file("x", "").pax("path", b"a\0/../../../escape")]);
-    assert_eq!(err_string(r), "layer entry \"a\\0/../../../escape\" is invalid: the name contains a NUL byte");
+    assert_eq!(err_string(r), "layer entry \"a\\x00/../../../escape\" is invalid: the name contains a NUL byte");
     let r = sb.apply_entries(&[symlink("s", "x").pax("linkpath", b"/etc\0passwd")]);
     assert!(matches!(r, Err(ExtractError::Invalid { .. })));
     let long = "a/".repeat(3000) + "f";
@@ -832,7 +832,7 @@ fn c23_nul_bytes_and_overlong_names_are_rejected() {
     assert!(matches!(r, Err(ExtractError::Io { .. })), "a 300-byte component: ENAMETOOLONG");
     // Terminal escapes in names are quoted, not emitted raw.
     let r = sb.apply_entries(&[file("../\x1b[2Jclear", "")]);
-    assert_eq!(err_string(r), "layer entry \"../\\u{1b}[2Jclear\" escapes the layer root");
+    assert_eq!(err_string(r), "layer entry \"../\\x1b[2Jclear\" escapes the layer root");
     assert!(sb.listing().is_empty());
 }
 
