@@ -125,16 +125,16 @@ pub fn plan(
     })
 }
 
-/// The pid of the container `target` whose namespaces another joins; it
-/// must be running.
-fn running_pid(store: &ContainerStore, target: &str, what: &str) -> Result<u32> {
+/// The container `target` whose namespaces another joins; it must be
+/// running (its pid is then known).
+fn running(store: &ContainerStore, target: &str, what: &str) -> Result<crate::container::Container> {
     let t = store.load(&store.resolve(target)?)?;
     if t.state.status != crate::container::Status::Running || t.state.pid == 0 {
         return Err(Error::InvalidArgument(format!(
             "cannot join the {what} of container {target}: it is not running: start it first"
         )));
     }
-    Ok(t.state.pid)
+    Ok(t)
 }
 
 fn open_ns(pid: u32, ns: &str) -> Result<std::os::fd::OwnedFd> {
@@ -153,7 +153,7 @@ fn join_namespace(
     join: &mut Option<runtime::spawn::Join>,
 ) -> Result<bool> {
     let Some(target) = mode.strip_prefix("container:") else { return Ok(false) };
-    let pid = running_pid(store, target, if ns == "ipc" { "IPC namespace" } else { "UTS namespace" })?;
+    let pid = running(store, target, if ns == "ipc" { "IPC namespace" } else { "UTS namespace" })?.state.pid;
     let j = join.get_or_insert_with(|| runtime::spawn::Join {
         userns: None,
         netns: None,
@@ -214,8 +214,8 @@ fn network_namespaces(
             Ok((join, Some(user_nets), None))
         }
         crate::network::Mode::Container(target) => {
-            let pid = running_pid(store, &target, "network")?;
-            let t = store.load(&store.resolve(&target)?)?;
+            let t = running(store, &target, "network")?;
+            let pid = t.state.pid;
             let join = runtime::spawn::Join {
                 userns: if idmap.is_some() { Some(open_ns(pid, "user")?) } else { None },
                 netns: Some(open_ns(pid, "net")?),

@@ -87,11 +87,12 @@ pub fn create(engine: &Engine, s: &PodSpec) -> Result<String> {
     let name = match &s.name {
         // One character is a name too (Kubernetes allows it; Docker's
         // container grammar wants two).
-        Some(n) if !names::valid_name(n) && !(n.len() == 1 && n.chars().all(|c| c.is_ascii_alphanumeric())) => {
+        Some(n) if !(names::valid_name(n) || n.len() == 1 && n.chars().all(|c| c.is_ascii_alphanumeric())) => {
             return Err(bad(format!("Invalid pod name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")))
         }
         Some(n) => n.clone(),
-        None => crate::pod::random_name(&id),
+        // Docker-style random names, as for containers.
+        None => names::random_name(&id),
     };
     let hostname = s.hostname.clone().unwrap_or_else(|| name.clone());
     let mut cfg = PodConfig {
@@ -158,7 +159,6 @@ pub fn create(engine: &Engine, s: &PodSpec) -> Result<String> {
 /// against what the container asked for.
 pub struct Member {
     pub pod_id: String,
-    pub pod_name: String,
     infra_id: String,
     share: Vec<String>,
     hostname: String,
@@ -196,7 +196,6 @@ pub fn membership(engine: &Engine, arg: &str, o: &ContainerSpec) -> Result<(Memb
     let p = pods.load(&id)?; // removed while we waited: no such pod
     let m = Member {
         pod_id: p.id.clone(),
-        pod_name: p.name.clone(),
         infra_id: p.infra_id.clone(),
         share: p.share.clone(),
         hostname: p.hostname.clone(),

@@ -45,8 +45,40 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// Standard (or URL-safe) base64, padding optional: Secret and
+/// ConfigMap `binaryData` values; None for anything else.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = 0u32;
+    let mut bits = 0;
+    for c in s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        } as u32;
+        buf = (buf << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn base64_decodes_what_it_encodes() {
+        assert_eq!(super::base64_decode("czNjcjN0Cg==").unwrap(), b"s3cr3t\n");
+        assert_eq!(super::base64_decode(&super::base64(b"\x00\xffab")).unwrap(), b"\x00\xffab");
+        assert!(super::base64_decode("not base64!").is_none());
+    }
+
     #[test]
     fn base64() {
         for (i, o) in [

@@ -162,7 +162,7 @@ impl Data {
                     for (k, v) in &c.binary_data {
                         m.insert(
                             k.clone(),
-                            base64_decode(v).ok_or_else(|| {
+                            super::base64_decode(v).ok_or_else(|| {
                                 bad(format!("ConfigMap {}: binaryData.{k} is not base64", c.metadata.name))
                             })?,
                         );
@@ -174,7 +174,7 @@ impl Data {
                     for (k, v) in &s.data {
                         m.insert(
                             k.clone(),
-                            base64_decode(v)
+                            super::base64_decode(v)
                                 .ok_or_else(|| bad(format!("Secret {}: data.{k} is not base64", s.metadata.name)))?,
                         );
                     }
@@ -206,29 +206,6 @@ impl Data {
             Some(None) => Err(bad(format!("{what} {name} has no key {key}"))),
         }
     }
-}
-
-pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut buf = 0u32;
-    let mut bits = 0;
-    for c in s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        } as u32;
-        buf = (buf << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buf >> bits) as u8);
-        }
-    }
-    Some(out)
 }
 
 /// A Kubernetes quantity in bytes ("128Mi", "1G", "512k", "1e6").
@@ -327,6 +304,37 @@ fn expand(s: &str, env: &[(String, String)]) -> String {
     out
 }
 
+/// A configMap or secret volume: which object's keys become files.
+#[derive(Clone, Copy)]
+struct FileSource<'a> {
+    secret: bool,
+    name: &'a str,
+    items: &'a [model::KeyToPath],
+    mode: Option<u32>,
+    optional: bool,
+}
+
+impl<'a> FileSource<'a> {
+    fn of(v: &'a model::Volume) -> Option<FileSource<'a>> {
+        if let Some(cm) = &v.config_map {
+            return Some(FileSource {
+                secret: false,
+                name: &cm.name,
+                items: &cm.items,
+                mode: cm.default_mode,
+                optional: cm.optional.unwrap_or(false),
+            });
+        }
+        v.secret.as_ref().map(|s| FileSource {
+            secret: true,
+            name: &s.secret_name,
+            items: &s.items,
+            mode: s.default_mode,
+            optional: s.optional.unwrap_or(false),
+        })
+    }
+}
+
 struct Ctx<'a> {
     engine: &'a Engine,
     o: &'a PlayOptions,
@@ -341,16 +349,8 @@ impl Ctx<'_> {
     }
 
     /// Files of a ConfigMap or Secret volume, written once per pod volume.
-    fn files(
-        &mut self,
-        pod: &str,
-        vol: &str,
-        secret: bool,
-        name: &str,
-        items: &[model::KeyToPath],
-        mode: Option<u32>,
-        optional: bool,
-    ) -> Result<PathBuf> {
+    fn files(&mut self, pod: &str, vol: &str, src: &FileSource) -> Result<PathBuf> {
+        let FileSource { secret, name, items, mode, optional } = *src;
         let dir = self.engine.paths.data.join("kube").join("files").join(pod).join(vol);
         let what = if secret { "Secret" } else { "ConfigMap" };
         let empty = BTreeMap::new();
@@ -437,25 +437,8 @@ impl Ctx<'_> {
                     m.source = format!("{pod}-{}", v.name);
                     self.volume(&m.source.clone())?;
                 }
-            } else if let Some(cm) = &v.config_map {
-                m.source = self
-                    .files(pod, &v.name, false, &cm.name, &cm.items, cm.default_mode, cm.optional.unwrap_or(false))?
-                    .display()
-                    .to_string();
-                m.readonly = true;
-            } else if let Some(s) = &v.secret {
-                m.source = self
-                    .files(
-                        pod,
-                        &v.name,
-                        true,
-                        &s.secret_name,
-                        &s.items,
-                        s.default_mode.or(Some(0o644)),
-                        s.optional.unwrap_or(false),
-                    )?
-                    .display()
-                    .to_string();
+            } else if let Some(src) = FileSource::of(v) {
+                m.source = self.files(pod, &v.name, &src)?.display().to_string();
                 m.readonly = true;
             } else {
                 return Err(bad(format!(
@@ -589,35 +572,25 @@ impl Ctx<'_> {
             }
         }
         if let Some(r) = &c.resources {
-            let mut given = Vec::new();
+            let mut limits = crate::container::resources::Limits::default();
             if let Some(m) = r.limits.get("memory") {
-                given.push((
-                    "memory",
+                limits.memory = Some(
                     bytes_of(&m.0)
-                        .ok_or_else(|| bad(format!("container {}: invalid memory limit {:?}", c.name, m.0)))?
-                        .to_string(),
-                ));
+                        .ok_or_else(|| bad(format!("container {}: invalid memory limit {:?}", c.name, m.0)))?,
+                );
             }
             if let Some(cpu) = r.limits.get("cpu") {
-                given.push((
-                    "cpu",
-                    cpus_of(&cpu.0)
-                        .ok_or_else(|| bad(format!("container {}: invalid cpu limit {:?}", c.name, cpu.0)))?
-                        .to_string(),
-                ));
+                let cpus = cpus_of(&cpu.0)
+                    .ok_or_else(|| bad(format!("container {}: invalid cpu limit {:?}", c.name, cpu.0)))?;
+                limits.cpu_quota = Some(((cpus * crate::container::resources::CPU_PERIOD as f64) as u64).max(1));
             }
-            if !given.is_empty() && self.engine.paths.rootless {
+            if !limits.is_empty() && self.engine.paths.rootless {
                 self.warn(format!(
                     "container {}: resources.limits are not enforced rootless on this host (no delegated cgroup)",
                     c.name
                 ));
             } else {
-                for (k, v) in given {
-                    match k {
-                        "memory" => s.resources.memory = v.parse().ok(),
-                        _ => s.resources.cpu_quota = v.parse::<f64>().ok().map(|c| ((c * 100_000.0) as u64).max(1)),
-                    }
-                }
+                s.resources = limits;
             }
         }
         let restart = inst.spec.restart_policy.as_deref().unwrap_or(if inst.job { "Never" } else { "Always" });
@@ -768,10 +741,11 @@ pub fn play(
     if o.replace {
         let _ = down(engine, file, objects);
     }
+    let existing = crate::pod::PodStore::open(&engine.paths)?;
     for i in &insts {
-        if crate::pod::PodStore::open(&engine.paths)?.resolve(&i.name).is_ok() {
-            return Err(Error::PodNameInUse { name: i.name.clone(), id: "of an earlier play".into() })
-                .map_err(|e| bad(format!("{e} (use --replace, or kube play --down first)")));
+        if let Ok(id) = existing.resolve(&i.name) {
+            let taken = Error::PodNameInUse { name: i.name.clone(), id };
+            return Err(bad(format!("{taken} (use --replace, or kube play --down first)")));
         }
     }
     let mut ctx = Ctx {
@@ -998,11 +972,5 @@ mod tests {
     fn references_expand_as_kubernetes_does() {
         let env = vec![("A".to_string(), "x".to_string())];
         assert_eq!(expand("$(A)-$(B)-$$(A)-$", &env), "x-$(B)-$(A)-$");
-    }
-
-    #[test]
-    fn base64_round_trip() {
-        assert_eq!(base64_decode("czNjcjN0Cg==").unwrap(), b"s3cr3t\n");
-        assert!(base64_decode("not base64!").is_none());
     }
 }

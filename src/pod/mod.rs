@@ -10,7 +10,6 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::container::names;
 use crate::error::{Error, IoContext, Result};
 use crate::paths::Paths;
 use crate::state::{self, Lock};
@@ -139,10 +138,4 @@ impl PodStore {
         let _ = fs::remove_file(dir.join("pod.json"));
         fs::remove_dir_all(&dir).ctx(|| format!("remove {}", dir.display()))
     }
-}
-
-/// A new pod's name when none is given: Docker-style random names, as for
-/// containers.
-pub fn random_name(id: &str) -> String {
-    names::random_name(id)
 }
