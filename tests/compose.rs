@@ -7,7 +7,7 @@
 //! `docker-compose` name and projects found by label; bad input that
 //! leaves nothing behind.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -47,18 +47,6 @@ fn ps(t: &TestEnv, dir: &Path) -> Vec<Value> {
 
 fn id_of(t: &TestEnv, name: &str) -> String {
     t.rcon(["inspect", "-f", "{{.Id}}", name]).ok().trim().to_string()
-}
-
-/// An HTTP GET of `/` on 127.0.0.1:port: the body, once it answers.
-fn http_get(port: u16) -> String {
-    wait_for("the published port to answer", Duration::from_secs(20), || {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        out.contains("200 OK").then(|| out.rsplit("\r\n\r\n").next().unwrap_or_default().to_string())
-    })
 }
 
 const WEB_DB_WORKER: &str = r#"
@@ -112,7 +100,7 @@ both_modes!(web_db_worker_up_reup_down, |t| {
     // The published port, found as a user would, answers from the host.
     let port = compose(t, &dir, &["port", "web", "8080"]).ok().trim().to_string();
     let port: u16 = port.rsplit(':').next().unwrap().parse().unwrap();
-    assert_eq!(http_get(port).trim(), "hello-from-web");
+    assert_eq!(http_get(port, "/", Duration::from_secs(20)).trim(), "hello-from-web");
 
     // The service name resolves to all three replicas; web reaches db by name.
     let ns = compose(t, &dir, &["exec", "-T", "web", "nslookup", "worker"]);

@@ -5,23 +5,11 @@
 //! same; a compose project converted to Kubernetes plays with its web
 //! reaching its database by Service name; bad input creates nothing.
 
-use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
 use crate::common::registry::free_port;
 use crate::common::*;
-
-fn http_get(port: u16, path: &str) -> String {
-    wait_for("the published port to answer", Duration::from_secs(30), || {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes()).ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        out.contains("200 OK").then(|| out.rsplit("\r\n\r\n").next().unwrap_or_default().to_string())
-    })
-}
 
 fn write(t: &TestEnv, name: &str, text: &str) -> String {
     let p = t.path(name);
@@ -165,7 +153,7 @@ both_modes!(kube_play_runs_what_the_yaml_says_and_down_removes_it, |t| {
     assert!(vols.contains(&"app-data".to_string()), "the claim is a volume: {vols:?}");
 
     // The NodePort reaches the server; the ConfigMap's file is its page.
-    assert_eq!(http_get(port, "/").trim(), "served-from-configmap");
+    assert_eq!(http_get(port, "/", Duration::from_secs(30)).trim(), "served-from-configmap");
     let env = t.rcon(["exec", "web-pod-server", "env"]).ok().to_string();
     assert!(env.contains("GREETING=hello-from-configmap"), "{env}");
     assert!(env.contains("PASSWORD=s3cr3t"), "{env}");
@@ -187,7 +175,7 @@ both_modes!(kube_play_runs_what_the_yaml_says_and_down_removes_it, |t| {
     // A second play of the same pods is refused; --replace replaces them.
     t.rcon(["kube", "play", &file]).fails(125, "web-pod");
     t.rcon(["kube", "play", "--replace", &file]).ok();
-    assert_eq!(http_get(port, "/").trim(), "served-from-configmap");
+    assert_eq!(http_get(port, "/", Duration::from_secs(30)).trim(), "served-from-configmap");
 
     // --down: exactly what the play made is gone; the user's volume stays.
     let down = t.rcon(["kube", "play", "--down", &file]).ok().to_string();

@@ -43,18 +43,6 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// GET / from the host, retried until the server in the container answers.
-fn http_get(port: u16) -> String {
-    wait_for(&format!("an HTTP answer on port {port}"), Duration::from_secs(20), || {
-        let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        s.write_all(b"GET /index.html HTTP/1.0\r\n\r\n").ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        out.contains("200 OK").then(|| out.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
-    })
-}
-
 /// An HTTP GET from inside a container, printing the body's last line.
 /// (Not busybox wget: the static Debian build crashes on glibc's NSS in
 /// an image without libnss.)
@@ -188,7 +176,7 @@ both_modes!(published_ports_reach_httpd, |t| {
         .trim()
         .to_string();
     assert_eq!(id.len(), 64);
-    assert_eq!(http_get(hp), "hello\n");
+    assert_eq!(http_get(hp, "/index.html", Duration::from_secs(20)), "hello\n");
     assert_eq!(t.rcon(["port", "web"]).ok(), format!("80/tcp -> 0.0.0.0:{hp}\n"));
     assert_eq!(t.rcon(["port", "web", "80"]).ok(), format!("0.0.0.0:{hp}\n"));
     t.rcon(["port", "web", "81/tcp"]).fails(125, "no public port '81/tcp' published for web");
@@ -221,7 +209,7 @@ both_modes!(published_ports_reach_httpd, |t| {
     t.rcon(["run", "-d", "--name", "webp", "-P", "--expose", "80", "busybox", "sh", "-c", HTTPD]).ok();
     let mapping = t.rcon(["port", "webp", "80/tcp"]).ok().trim().to_string();
     let port: u16 = mapping.strip_prefix("0.0.0.0:").unwrap().parse().unwrap();
-    assert_eq!(http_get(port), "hello\n");
+    assert_eq!(http_get(port, "/index.html", Duration::from_secs(20)), "hello\n");
     assert_eq!(t.rcon(["ps", "-f", "name=webp", "--format", "{{.Ports}}"]).ok(), format!("{mapping}->80/tcp\n"));
     t.rcon(["rm", "-f", "web", "webp"]).ok();
 });
@@ -333,7 +321,7 @@ both_modes!(published_udp_ranges_and_pasta, |t| {
         HTTPD,
     ])
     .ok();
-    assert_eq!(http_get(hp), "hello\n");
+    assert_eq!(http_get(hp, "/index.html", Duration::from_secs(20)), "hello\n");
     assert_eq!(t.rcon(["ps", "-f", "name=pweb", "--format", "{{.Ports}}"]).ok(), format!("0.0.0.0:{hp}->80/tcp\n"));
     t.rcon(["rm", "-f", "udp", "rng", "pweb"]).ok();
 });

@@ -4,24 +4,12 @@
 //! `--pod new:NAME`; `pod rm -f` leaving nothing behind; bad input that
 //! creates nothing.
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::common::registry::free_port;
 use crate::common::*;
-
-fn http_get(port: u16, path: &str) -> String {
-    wait_for("the pod's published port to answer", Duration::from_secs(20), || {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes()).ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        out.contains("200 OK").then(|| out.rsplit("\r\n\r\n").next().unwrap_or_default().to_string())
-    })
-}
 
 fn inspect(t: &TestEnv, pod: &str) -> Value {
     let v: Value = serde_json::from_str(t.rcon(["pod", "inspect", pod]).ok()).expect("pod inspect JSON");
@@ -73,7 +61,7 @@ both_modes!(containers_of_a_pod_share_localhost_ipc_uts_and_ports, |t| {
     ])
     .ok();
     // The pod's port reaches the container listening on it.
-    assert_eq!(http_get(port, "/").trim(), "served-by-web");
+    assert_eq!(http_get(port, "/", Duration::from_secs(20)).trim(), "served-by-web");
     // A second container reaches the first on localhost, has the pod's
     // hostname and host entries, and the same IPC and network namespaces.
     let out = t
@@ -114,7 +102,7 @@ both_modes!(containers_of_a_pod_share_localhost_ipc_uts_and_ports, |t| {
     assert_eq!(inspect(t, "shop")["State"], "Exited");
     t.rcon(["pod", "start", "shop"]).ok();
     assert_eq!(inspect(t, "shop")["State"], "Running");
-    assert_eq!(http_get(port, "/").trim(), "served-by-web");
+    assert_eq!(http_get(port, "/", Duration::from_secs(20)).trim(), "served-by-web");
 
     // Without -f a running pod stays; the infra container is not removable alone.
     t.rcon(["pod", "rm", "shop"]).fails(125, "running containers");
@@ -143,7 +131,7 @@ both_modes!(new_pods_logs_kill_and_bad_input, |t| {
         "echo api-started; mkdir -p /w && echo api > /w/index.html && exec httpd -f -p 9000 -h /w",
     ])
     .ok();
-    assert_eq!(http_get(port, "/").trim(), "api");
+    assert_eq!(http_get(port, "/", Duration::from_secs(20)).trim(), "api");
     assert_eq!(inspect(t, "svc")["InfraConfig"]["PortBindings"]["9000/tcp"][0]["HostPort"], port.to_string());
     t.rcon(["run", "-d", "--name", "side", "--pod", "svc", "busybox", "sh", "-c", "echo side-started; exec sleep 60"])
         .ok();

@@ -371,6 +371,20 @@ pub fn udp_echo(port: u16) -> String {
     )
 }
 
+/// An HTTP/1.0 GET of `path` on 127.0.0.1:`port`, retried until a server
+/// (published from a container) answers 200 within `limit`: the body.
+pub fn http_get(port: u16, path: &str, limit: Duration) -> String {
+    use std::io::{Read, Write};
+    wait_for(&format!("an HTTP answer on port {port}"), limit, || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes()).ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        out.contains("200 OK").then(|| out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+    })
+}
+
 /// Poll `f` until it returns Some or the deadline passes.
 pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let end = Instant::now() + timeout;
