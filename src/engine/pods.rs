@@ -109,8 +109,10 @@ pub fn create(engine: &Engine, s: &PodSpec) -> Result<String> {
         dns: s.dns.clone(),
     };
     let pods = PodStore::open(&engine.paths)?;
-    let _lock = pods.lock()?;
-    pods.create(&cfg)?;
+    // The pods lock only while the name is claimed: `pod rm` takes a pod's
+    // own lock before the pods lock, so holding both here in the other
+    // order could deadlock with a remover of the new pod.
+    pods.create_locked(&cfg)?;
     let _one = pods.lock_one(&id)?;
     if !s.no_infra {
         // On a user network the pod answers to its name (podman's DNS).

@@ -118,8 +118,9 @@ impl PodStore {
         Err(Error::NoSuchPod(arg.to_string()))
     }
 
-    /// Claim the pod's name and write its record (the caller holds `lock`).
-    pub fn create(&self, cfg: &PodConfig) -> Result<()> {
+    /// Claim the pod's name and write its record, under the pods lock.
+    pub fn create_locked(&self, cfg: &PodConfig) -> Result<()> {
+        let _lock = self.lock()?;
         if let Some(other) = self.all().into_iter().find(|p| p.name == cfg.name) {
             return Err(Error::PodNameInUse { name: cfg.name.clone(), id: other.id });
         }
