@@ -28,7 +28,7 @@ root=$work/rootfs; mkdir -p "$root/bin" "$root/etc" "$root/tmp"
 cp "$(command -v busybox)" "$root/bin/busybox"
 for a in sh true sleep echo cat; do ln -s busybox "$root/bin/$a"; done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
-tar -C "$root" -c . | "$RCON" import -c 'CMD ["sh"]' - localhost/busybox:latest >/dev/null
+tar -C "$root" -c . | "$RCON" import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' - localhost/busybox:latest >/dev/null
 "$RCON" save -o "$work/busybox.tar" localhost/busybox:latest
 if command -v podman >/dev/null 2>&1 && podman load -i "$work/busybox.tar" >/dev/null 2>&1; then
     have_podman=true
@@ -37,7 +37,8 @@ if command -v podman >/dev/null 2>&1 && podman load -i "$work/busybox.tar" >/dev
 fi
 
 # Two containers that stop on SIGTERM at once, so that removal measures
-# the engine, not a stop timeout.
+# the engine, not a stop timeout. IfNotPresent: podman pulls :latest
+# images on every play otherwise (rcon's default is already "missing").
 cat > "$work/pod.yaml" <<'YAML'
 apiVersion: v1
 kind: Pod
@@ -47,9 +48,11 @@ spec:
   containers:
   - name: a
     image: localhost/busybox:latest
+    imagePullPolicy: IfNotPresent
     command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
   - name: b
     image: localhost/busybox:latest
+    imagePullPolicy: IfNotPresent
     command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
 YAML
 
