@@ -16,7 +16,7 @@ use crate::common::*;
 const KUBE_VERSION: &str = "1.33.0";
 
 /// `kubernetes-validate --strict` of `yaml` (the test venv of `make test-setup`).
-fn validate(t: &TestEnv, yaml: &str) {
+pub(crate) fn validate(t: &TestEnv, yaml: &str) {
     let bin = Path::new(crate::common::api::VENV).join("bin/kubernetes-validate");
     assert!(bin.exists(), "{} is missing: run `make test-setup` (contrib/test-setup/api-clients.sh)", bin.display());
     let file = t.path("validate.yaml");
@@ -344,7 +344,7 @@ fn compose_project(mode: Mode) {
     assert!(!env.data.contains_key("LOG_LEVEL"), "environment: overrides the env file");
     let init = &ws.init_containers[0];
     assert_eq!(init.name, "wait-for-db");
-    assert!(init.command.join(" ").contains("nc -z -w 2 db 5432"), "{:?}", init.command);
+    assert!(init.command.join(" ").contains("nc -w 2 db 5432 </dev/null"), "{:?}", init.command);
     assert_eq!(ws.host_aliases, [HostAlias { ip: "10.0.0.7".into(), hostnames: vec!["legacy.local".into()] }]);
     let Object::Service(webs) = find(&objs, "Service", "web") else { unreachable!() };
     assert_eq!(webs.spec.kind.as_deref(), Some("NodePort"));

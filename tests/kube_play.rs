@@ -215,3 +215,160 @@ both_modes!(kube_play_refuses_bad_input_and_creates_nothing, |t| {
     assert_eq!(names(t, &["pod", "ps", "--format", "{{.Name}}"]), vec!["taken"]);
     let _ = Path::new(&f);
 });
+
+// The round trip of issue 16: `kube generate` of a running pod, then
+// `kube play` of that file once the pod is gone, gives containers that
+// behave the same: env, the published port answering, the bind mount
+// and the named volume mounted, the healthcheck reported.
+both_modes!(kube_generate_of_a_pod_plays_back_the_same, |t| {
+    t.load_busybox("busybox");
+    let www = t.path("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("index.html"), "page-from-the-host\n").unwrap();
+    t.give(&www);
+    let www = www.display().to_string();
+    let port = free_port();
+    t.rcon(["volume", "create", "rtdata"]).ok();
+    t.rcon(["run", "--rm", "-v", "rtdata:/data", "busybox", "sh", "-c", "echo kept-in-volume > /data/v.txt"]).ok();
+    t.rcon([
+        "pod",
+        "create",
+        "--name",
+        "rt",
+        "-p",
+        &format!("{port}:8080"),
+        "--add-host",
+        "legacy.local:10.1.2.3",
+        "--label",
+        "tier=web",
+    ])
+    .ok();
+    let health = "wget -qO- http://127.0.0.1:8080/ >/dev/null || exit 1";
+    t.rcon([
+        "run",
+        "-d",
+        "--pod",
+        "rt",
+        "--name",
+        "rt-web",
+        "-e",
+        "GREETING=hi there",
+        "-v",
+        &format!("{www}:/www:ro"),
+        "-v",
+        "rtdata:/data",
+        "--health-cmd",
+        health,
+        "--health-interval",
+        "1s",
+        "busybox",
+        "httpd",
+        "-f",
+        "-p",
+        "8080",
+        "-h",
+        "/www",
+    ])
+    .ok();
+    t.rcon([
+        "run",
+        "-d",
+        "--pod",
+        "rt",
+        "--name",
+        "rt-side",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 0' TERM; sleep 1000 & wait",
+    ])
+    .ok();
+
+    /// What the test compares before and after: the page on the published
+    /// port, the env, the volume's file, /etc/hosts, localhost between
+    /// the two containers, and the health status.
+    fn behaviour(t: &TestEnv, port: u16, web: &str, side: &str) {
+        assert_eq!(http_get(port, "/", Duration::from_secs(30)).trim(), "page-from-the-host");
+        let env = t.rcon(["exec", web, "env"]).ok().to_string();
+        assert!(env.lines().any(|l| l == "GREETING=hi there"), "{env}");
+        assert_eq!(t.rcon(["exec", web, "cat", "/data/v.txt"]).ok().trim(), "kept-in-volume");
+        assert!(t.rcon(["exec", side, "cat", "/etc/hosts"]).ok().contains("10.1.2.3\tlegacy.local"));
+        assert!(t.rcon(["exec", side, "wget", "-qO-", "http://127.0.0.1:8080/"]).ok().contains("page-from-the-host"));
+        wait_for("the web container to report healthy", Duration::from_secs(30), || {
+            (t.rcon(["inspect", "-f", "{{.State.Health.Status}}", web]).ok().trim() == "healthy").then_some(())
+        });
+    }
+    behaviour(t, port, "rt-web", "rt-side");
+
+    let file = t.path("rt.yaml").display().to_string();
+    let r = t.rcon(["kube", "generate", "rt", "-f", &file]);
+    r.ok();
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    crate::kube::validate(t, &yaml);
+    assert!(yaml.contains("kind: Pod") && yaml.contains("name: rt\n"), "{yaml}");
+    assert!(!yaml.contains("infra"), "the infra container is not a container of the pod:\n{yaml}");
+    assert!(yaml.contains("tier: web") && yaml.contains("legacy.local"), "pod labels and hosts:\n{yaml}");
+    // A pod and a container together are refused.
+    t.rcon(["kube", "generate", "rt", "rt-web"]).fails(125, "not both");
+
+    t.rcon(["pod", "rm", "-f", "rt"]).ok();
+    assert!(names(t, &["ps", "-a", "--format", "{{.Names}}"]).is_empty());
+    let out = t.rcon(["kube", "play", &file]).ok().to_string();
+    assert!(out.starts_with("Pod:\n"), "{out}");
+    assert_eq!(names(t, &["pod", "ps", "--format", "{{.Name}}"]), vec!["rt"]);
+    behaviour(t, port, "rt-rt-web", "rt-rt-side");
+    t.rcon(["kube", "play", "--down", &file]).ok();
+    assert!(names(t, &["ps", "-a", "--format", "{{.Names}}"]).is_empty());
+    assert_eq!(names(t, &["volume", "ls", "-q"]), vec!["rtdata"], "the user's volume stays");
+});
+
+/// A free port in Kubernetes' NodePort range (30000-32767): a compose
+/// port outside it converts to a NodePort without `nodePort`.
+fn free_node_port() -> u16 {
+    let start = 30000 + (std::process::id() % 2768) as u16;
+    (0..2768u16)
+        .map(|i| 30000 + (start - 30000 + i) % 2768)
+        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .expect("a free port in 30000-32767")
+}
+
+const SHOP: &str = r#"
+services:
+  db:
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /srv && echo answer-from-db > /srv/index.html && exec httpd -f -p 5432 -h /srv"]
+    expose: ["5432"]
+    healthcheck:
+      test: ["CMD-SHELL", "wget -qO- http://127.0.0.1:5432/ >/dev/null"]
+      interval: 1s
+      retries: 30
+  web:
+    image: busybox
+    depends_on:
+      db: {condition: service_healthy}
+    command: ["sh", "-c", "mkdir -p /w && wget -qO /w/index.html http://db:5432/ && exec httpd -f -p 8080 -h /w"]
+    ports: ["PORT:8080"]
+"#;
+
+// A compose project with a database healthcheck converts to YAML that
+// validates, and `kube play` of it starts a web that reaches its
+// database by Service name (after the init container waited for it).
+both_modes!(compose_converted_to_kube_plays_with_web_reaching_db, |t| {
+    t.load_busybox("busybox");
+    t.rcon(["tag", "busybox", "busybox:1.36"]).ok(); // the wait image of the init containers
+    let port = free_node_port();
+    let dir = t.path("shop");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("compose.yaml"), SHOP.replace("PORT", &port.to_string())).unwrap();
+    t.give(&dir);
+    let mut c = t.cmd(["compose", "convert", "--format", "kube"]);
+    c.current_dir(&dir).stdin(std::process::Stdio::null());
+    let yaml = Run::from(c.output().unwrap()).ok().to_string();
+    crate::kube::validate(t, &yaml);
+    let file = write(t, "shop.yaml", &yaml);
+    t.rcon(["kube", "play", &file]).ok();
+    assert_eq!(names(t, &["pod", "ps", "--format", "{{.Name}}"]), vec!["db-pod", "web-pod"]);
+    assert_eq!(http_get(port, "/", Duration::from_secs(60)).trim(), "answer-from-db");
+    t.rcon(["kube", "play", "--down", &file]).ok();
+    assert!(names(t, &["ps", "-a", "--format", "{{.Names}}"]).is_empty());
+});

@@ -12,16 +12,17 @@ use crate::kube::{self, GenerateOptions, WorkloadKind};
 
 #[derive(Subcommand)]
 pub enum KubeCommand {
-    /// Generate Kubernetes YAML from containers
+    /// Generate Kubernetes YAML from pods or containers
     #[command(long_about = GENERATE_ABOUT)]
     Generate(GenerateArgs),
     /// Run Kubernetes YAML (Pods, Deployments, DaemonSets, Jobs, Services, claims, ConfigMaps, Secrets) as pods
     Play(super::kube_play::PlayArgs),
 }
 
-const GENERATE_ABOUT: &str = "Generate Kubernetes YAML from containers
+const GENERATE_ABOUT: &str = "Generate Kubernetes YAML from pods or containers
 
-The containers become one pod (named after the only container, or the first one with \"-pod\"), written as a \
+Each pod named becomes one pod with its containers (not its infra container); the pod's hostname, labels, \
+published ports, --add-host, --dns and network are the pod's. Containers named (no pods among them) become one pod (named after the only container, or the first one with \"-pod\"), written as a \
 Pod, Deployment, DaemonSet or Job, with a PersistentVolumeClaim for each named volume and, with --service, a \
 Service. What differs from the image is written: image, command (ENTRYPOINT) and args (CMD), env, workingDir; \
 ports (containerPort for exposed and published ports, hostPort/hostIP for published ones unless --service), \
@@ -39,8 +40,8 @@ is in 30000-32767), else ClusterIP; the pod then has no hostPort (podman's rule)
 
 #[derive(Args)]
 pub struct GenerateArgs {
-    /// Containers (names or ids) to put in one pod
-    #[arg(required = true, value_name = "CONTAINER")]
+    /// Pods (each generated as one), or containers (names or ids) to put in one pod
+    #[arg(required = true, value_name = "CONTAINER|POD")]
     containers: Vec<String>,
     /// Kind of workload: pod, deployment, daemonset or job
     #[arg(short = 't', long = "type", default_value = "pod", value_parser = ["pod", "deployment", "daemonset", "job"])]
@@ -64,15 +65,20 @@ pub fn dispatch(engine: &Engine, c: KubeCommand) -> CmdResult {
 }
 
 fn generate(engine: &Engine, a: GenerateArgs) -> CmdResult {
-    let source = kube::source::pod_of_containers(engine, &a.containers)?;
+    let sources = kube::source::sources(engine, &a.containers)?;
     let opts = GenerateOptions {
         kind: WorkloadKind::parse(&a.kind).unwrap_or_default(),
         replicas: a.replicas,
         service: a.service,
     };
-    let generated = kube::generate(&source, &opts)?;
-    dropped_warning(&generated.dropped);
-    write(&kube::to_yaml(&generated.objects), a.file.as_deref())?;
+    let (mut objects, mut dropped) = (Vec::new(), Vec::new());
+    for source in &sources {
+        let g = kube::generate(source, &opts)?;
+        objects.extend(g.objects);
+        dropped.extend(g.dropped);
+    }
+    dropped_warning(&dropped);
+    write(&kube::to_yaml(&objects), a.file.as_deref())?;
     Ok(0)
 }
 

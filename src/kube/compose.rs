@@ -543,9 +543,13 @@ fn service_objects(
                     .or_else(|| dsvc.expose.first().and_then(|e| e.split('/').next()).and_then(|n| n.parse().ok()));
                 let script = match port {
                     Some(port) => {
-                        format!("until nc -z -w 2 {dname} {port}; do echo waiting for {dname}; sleep 2; done")
+                        // Not `nc -z`: busybox builds without NC_110_COMPAT (Debian's) lack it;
+                        // a connect with nothing to send exits 0 with either nc.
+                        format!(
+                            "until nc -w 2 {dname} {port} </dev/null >/dev/null 2>&1; do echo waiting for {dname}; sleep 1; done"
+                        )
                     }
-                    None => format!("until nslookup {dname}; do echo waiting for {dname}; sleep 2; done"),
+                    None => format!("until nslookup {dname}; do echo waiting for {dname}; sleep 1; done"),
                 };
                 spec.init_containers.push(Container {
                     name: trunc(&format!("wait-for-{}", names::sanitize(dep, "dep")), 63),

@@ -120,9 +120,10 @@ pub struct Generated {
     pub dropped: Vec<String>,
 }
 
-/// Docker's default network modes: nothing to say about them.
+/// Docker's default network modes, and the network `kube play` puts
+/// pods on: nothing to say about them.
 fn default_network(mode: &str) -> bool {
-    matches!(mode, "" | "bridge" | "default" | "slirp4netns" | "pasta")
+    matches!(mode, "" | "bridge" | "default" | "slirp4netns" | "pasta" | super::play::DEFAULT_NETWORK)
 }
 
 pub fn generate(src: &PodSource, o: &GenerateOptions) -> Result<Generated, KubeError> {

@@ -262,7 +262,7 @@ fn healthcheck(p: &Probe, ports: &[model::ContainerPort]) -> Result<HealthConfig
         vec!["CMD-SHELL".into(), format!("wget -q -O /dev/null '{url}' || curl -fsS -o /dev/null '{url}'")]
     } else if let Some(t) = &p.tcp_socket {
         let host = t.host.clone().unwrap_or_else(|| "127.0.0.1".into());
-        vec!["CMD-SHELL".into(), format!("nc -z {host} {}", port(&t.port)?)]
+        vec!["CMD-SHELL".into(), format!("nc -w 2 {host} {} </dev/null >/dev/null 2>&1", port(&t.port)?)]
     } else {
         return Err(bad("a probe needs exec, httpGet or tcpSocket".into()));
     };
@@ -615,8 +615,10 @@ impl Ctx<'_> {
                     s.health_on_failure = Some(OnFailure::Restart);
                 }
             }
-            let others = [c.liveness_probe.is_some(), c.readiness_probe.is_some(), c.startup_probe.is_some()];
-            if others.iter().filter(|p| **p).count() > 1 {
+            // Probes equal to the one used (compose convert writes the
+            // healthcheck as both liveness and readiness) lose nothing.
+            let others = [&c.liveness_probe, &c.readiness_probe, &c.startup_probe];
+            if others.iter().filter(|p| p.is_some() && p.as_ref() != probe).count() > 0 {
                 self.warn(format!(
                     "container {}: one healthcheck per container: the {} probe is used",
                     c.name,
