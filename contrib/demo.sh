@@ -14,6 +14,8 @@ cleanup() {
     [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null || true
     [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null || true
     "$RCON" rm -f demo-box demo-web demo-db >/dev/null 2>&1 || true
+    "$RCON" pod rm -f demo-pod >/dev/null 2>&1 || true
+    [ -f "$work/shop.yaml" ] && "$RCON" kube play --down "$work/shop.yaml" >/dev/null 2>&1 || true
     "$RCON" network rm demo-net >/dev/null 2>&1 || true
     "$RCON" volume rm demo-data >/dev/null 2>&1 || true
     "$RCON" image prune -a -f >/dev/null 2>&1 || true
@@ -137,6 +139,28 @@ cstep port web 8080
 cstep exec -T worker wget -q -O- http://web:8080/
 cstep down
 
+# Pods: containers that share localhost, with the ports published on the pod.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18081)
+step pod create --name demo-pod -p "$port:80"
+step run -d --pod demo-pod --name demo-pod-web busybox:demo httpd -f -p 80 -h /www
+step run --rm --pod demo-pod busybox:demo sh -c 'for i in $(seq 50); do wget -qO- http://127.0.0.1:80/ && break; sleep 0.1; done'
+step pod ps
+# ... and the way to Kubernetes: a pod as YAML, the compose project as YAML, played back.
+step kube generate demo-pod --service
+step pod rm -f demo-pod
+step tag busybox:demo busybox:1.36
+printf '\n\033[1m$ rcon compose convert --format kube > shop.yaml\033[0m\n'
+(cd "$work/shop" && "$RCON" compose convert --format kube) > "$work/shop.yaml"
+grep -E '^kind:|^  name:' "$work/shop.yaml" | paste - - | sed 's/  */ /g'
+step kube play "$work/shop.yaml"
+step pod ps
+port=$("$RCON" pod inspect web-pod --format '{{range $p, $b := .InfraConfig.PortBindings}}{{range $b}}{{.HostPort}}{{end}}{{end}}')
+printf '\n\033[1m$ curl http://127.0.0.1:%s/   (the web Service'"'"'s nodePort)\033[0m\n' "$port"
+i=0; until out=$(printf 'GET / HTTP/1.0\r\n\r\n' | busybox nc 127.0.0.1 "$port" 2>/dev/null) && [ -n "$out" ]; do
+    i=$((i + 1)); [ $i -lt 200 ] || { echo "no answer on port $port"; exit 1; }; sleep 0.05; done
+printf '%s\n' "$out" | tail -n 1
+step kube play --down "$work/shop.yaml"
+
 # The Docker Engine API: the tools that speak it drive the same containers.
 printf '\n\033[1m$ rcon system service unix://%s/api.sock &\033[0m\n' "$work"
 "$RCON" system service --time 0 "unix://$work/api.sock" &
@@ -165,4 +189,4 @@ if [ -n "$real_docker" ]; then
     fi
 fi
 kill "$service_pid"; wait "$service_pid" 2>/dev/null || true; service_pid=""
-printf '\ndemo finished: image imported, tagged, saved, loaded back, run as containers, served on a published port with data in a volume, reached by name on a user network, pushed to a registry and pulled back, a compose project brought up and down, run as `docker`, and driven through the Docker Engine API\n'
+printf '\ndemo finished: image imported, tagged, saved, loaded back, run as containers, served on a published port with data in a volume, reached by name on a user network, pushed to a registry and pulled back, a compose project brought up and down, a pod generated as Kubernetes YAML, the compose project converted to Kubernetes YAML and played, run as `docker`, and driven through the Docker Engine API\n'

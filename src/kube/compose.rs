@@ -290,7 +290,8 @@ fn service_objects(
         more.push(Object::ConfigMap(env_map));
     }
 
-    // ports: container ports for `ports` and `expose`; published ones make the Service a NodePort
+    // ports: container ports for `ports` and `expose`; `ports` are published (without a
+    // host port on a port of the host's choosing), so they make the Service a NodePort
     let mut svc_ports = Vec::new();
     let mut node = false;
     for port in &svc.ports {
@@ -299,7 +300,7 @@ fn service_objects(
             c.ports.push(ContainerPort { container_port: port.target, protocol: proto.clone(), ..Default::default() });
         }
         let published = port.published.as_deref().and_then(|p| p.parse::<u16>().ok());
-        node |= port.published.is_some();
+        node = true;
         if !svc_ports.iter().any(|sp: &ServicePort| sp.port == port.target && sp.protocol == proto) {
             svc_ports.push(ServicePort {
                 name: Some(g::port_name(port.target, proto.as_deref())),

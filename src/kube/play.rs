@@ -702,9 +702,10 @@ fn services(
                 warnings.push(format!("Service {}: port {} is reached at the pod's port {target} (rcon resolves the Service's name to its pod, without port translation)", s.metadata.name, p.port));
             }
             if s.spec.kind.as_deref() == Some("NodePort") || s.spec.kind.as_deref() == Some("LoadBalancer") {
-                let Some(node) = p.node_port else {
+                // Kubernetes allocates a nodePort the Service did not give.
+                let Some(node) = p.node_port.or_else(|| free_node_port(&ports)) else {
                     warnings.push(format!(
-                        "Service {}: port {} has no nodePort: give one to publish it on the host",
+                        "Service {}: port {} has no nodePort and 30000-32767 has no free port: give one",
                         s.metadata.name, p.port
                     ));
                     continue;
@@ -726,6 +727,18 @@ fn services(
         }
     }
     Ok((ports, aliases))
+}
+
+/// A port of Kubernetes' NodePort range (30000-32767) free on the host,
+/// and not among `taken`, tried from a point that differs per process
+/// (Kubernetes picks at random).
+fn free_node_port(taken: &[PortSpec]) -> Option<u16> {
+    const FIRST: u16 = 30000;
+    const COUNT: u16 = 2768;
+    let start = (std::process::id() % u32::from(COUNT)) as u16;
+    (0..COUNT)
+        .map(|i| FIRST + (start + i) % COUNT)
+        .find(|p| !taken.iter().any(|t| t.host_port == *p) && std::net::TcpListener::bind(("0.0.0.0", *p)).is_ok())
 }
 
 /// `kube play`: run the objects of `file` (already parsed).
