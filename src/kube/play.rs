@@ -618,7 +618,7 @@ impl Ctx<'_> {
             // Probes equal to the one used (compose convert writes the
             // healthcheck as both liveness and readiness) lose nothing.
             let others = [&c.liveness_probe, &c.readiness_probe, &c.startup_probe];
-            if others.iter().filter(|p| p.is_some() && p.as_ref() != probe).count() > 0 {
+            if others.iter().any(|p| p.is_some() && p.as_ref() != probe) {
                 self.warn(format!(
                     "container {}: one healthcheck per container: the {} probe is used",
                     c.name,

@@ -5,6 +5,7 @@ use super::generate::{ImageDefaults, Member, PodSettings, PodSource};
 use crate::container::Container;
 use crate::engine::{self, Engine};
 use crate::error::{Error, Result};
+use crate::volume::VolumeStore;
 
 /// What `kube generate ARG…` is about: each pod named is one pod; the
 /// containers named (none of them a pod) together make one pod. Pods and
@@ -47,18 +48,19 @@ fn pod_source(engine: &Engine, p: engine::pods::PodView) -> Result<PodSource> {
         .filter(|(k, _)| !k.starts_with("io.rcon."))
         .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
         .collect();
-    let containers = members.into_iter().map(|c| member(engine, c)).collect::<Result<_>>()?;
+    let volumes = VolumeStore::open(&engine.paths)?;
+    let containers = members.into_iter().map(|c| member(engine, &volumes, c)).collect::<Result<_>>()?;
     Ok(PodSource { name: p.config.name, containers, pod: Some(settings) })
 }
 
 /// The containers named (each by name, id or id prefix), as one pod's
 /// members; a lone container's pod settings are its own.
 fn containers(engine: &Engine, args: &[String]) -> Result<Vec<Member>> {
-    args.iter().map(|a| member(engine, engine::containers::get(engine, a)?)).collect()
+    let volumes = VolumeStore::open(&engine.paths)?;
+    args.iter().map(|a| member(engine, &volumes, engine::containers::get(engine, a)?)).collect()
 }
 
-fn member(engine: &Engine, c: Container) -> Result<Member> {
-    let volumes = crate::volume::VolumeStore::open(&engine.paths)?;
+fn member(engine: &Engine, volumes: &VolumeStore, c: Container) -> Result<Member> {
     let image = image_defaults(engine, &c.config.image);
     let anonymous_volumes = c
         .config
