@@ -329,7 +329,7 @@ mod tests {
         std::os::unix::fs::symlink("a", d.join("src/ln")).unwrap();
         let mut p = Plan::default();
         p.parent("app".into(), None);
-        p.add(&d.join("src"), "app", "src", &DockerIgnore::parse("src/skip\n"), meta()).unwrap();
+        p.add(&d.join("src"), "app", "src", &DockerIgnore::parse("src/skip\n").unwrap(), meta()).unwrap();
         p.inline("app/inline".into(), b"hi\n".to_vec(), Meta { uid: 5, gid: 6, chmod: Some(0o600) });
         p.write_tar(&d.join("out.tar")).unwrap();
         let mut ar = tar::Archive::new(fs::File::open(d.join("out.tar")).unwrap());

@@ -8,4 +8,5 @@ pub mod dockerignore;
 pub mod executor;
 pub mod layer;
 pub mod parser;
+pub mod pattern;
 pub mod shell;

@@ -196,7 +196,8 @@ fn ignore_for(root: &Path, dockerfile: Option<&Path>) -> Result<DockerIgnore> {
     candidates.push(root.join(".dockerignore"));
     for c in candidates {
         if let Ok(text) = fs::read_to_string(&c) {
-            return Ok(DockerIgnore::parse(&text));
+            return DockerIgnore::parse(&text)
+                .map_err(|e| bad(format!("{}: {e}: fix or escape that line", c.display())));
         }
     }
     Ok(DockerIgnore::default())

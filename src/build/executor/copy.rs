@@ -54,6 +54,7 @@ impl Executor<'_> {
         let mut content = Plan::default();
         let mut count = 0usize;
         let mut kinds = Vec::new();
+        let mut unmatched: Option<String> = None;
         // Docker: a destination ending in `/` (or `.`) or naming an existing
         // directory is a directory.
         let to_dir =
@@ -90,9 +91,13 @@ impl Executor<'_> {
                 }
             };
             let found = root.resolve(&pattern).map_err(|e| match e {
-                SourceError::NotFound(_) | SourceError::Outside(_) => at(inst, e),
                 SourceError::Io(m) => Error::Other(m),
+                e => at(inst, e),
             })?;
+            if found.is_empty() {
+                unmatched.get_or_insert(pattern);
+                continue;
+            }
             for s in found {
                 count += 1;
                 let md = fs::metadata(&s.path)
@@ -112,6 +117,11 @@ impl Executor<'_> {
                         .ctx(|| format!("read {}", s.rel))?;
                 }
             }
+        }
+        // BuildKit: a wildcard that matches nothing is fine while another
+        // source of the instruction matched (`COPY go.mod go.su[m] ./`).
+        if let Some(p) = unmatched.filter(|_| count == 0) {
+            return Err(at(inst, SourceError::NotFound(p)));
         }
         if count > 1 && !to_dir {
             return Err(at(inst, format_args!("when using {name} with more than one source file, the destination must be a directory and end with a /")));
