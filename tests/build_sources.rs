@@ -3,7 +3,10 @@
 //! nothing), the same matcher in `.dockerignore`, and ADD's archives told
 //! by content (`FROM scratch` + `ADD rootfs.tar.xz /`).
 
+use std::process::Command;
+
 use crate::build::{build, context};
+use crate::common::*;
 
 both_modes!(copy_sources_are_go_patterns, |t| {
     t.load_busybox("busybox");
@@ -60,4 +63,74 @@ both_modes!(unmatched_and_bad_patterns, |t| {
     std::fs::write(dir.join(".dockerignore"), "*.log\n[]\n").unwrap();
     t.give(&dir);
     build(t, &[], &dir).fails(1, ".dockerignore: \"[]\": syntax error in pattern");
+});
+
+/// A root file system of the static busybox: /bin/busybox and /bin/sh.
+fn rootfs_tar() -> Vec<u8> {
+    let busybox = std::fs::read(fixtures::busybox_path()).unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Directory);
+    h.set_mode(0o755);
+    h.set_size(0);
+    b.append_data(&mut h, "bin/", &[][..]).unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_mode(0o755);
+    h.set_size(busybox.len() as u64);
+    b.append_data(&mut h, "bin/busybox", &busybox[..]).unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_mode(0o777);
+    h.set_size(0);
+    b.append_link(&mut h, "bin/sh", "busybox").unwrap();
+    b.into_inner().unwrap()
+}
+
+/// `program -c` of `data`, as the real tool writes it.
+fn compressed(program: &str, data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut c = Command::new(program)
+        .arg("-c")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program}: {e} (make test-setup installs it)"));
+    let mut stdin = c.stdin.take().unwrap();
+    let data = data.to_vec();
+    let w = std::thread::spawn(move || stdin.write_all(&data).unwrap());
+    let out = c.wait_with_output().unwrap();
+    w.join().unwrap();
+    assert!(out.status.success(), "{program} failed");
+    out.stdout
+}
+
+both_modes!(add_unpacks_archives_by_content, |t| {
+    let dir = context(t, "ctx", &[("Dockerfile", "")]);
+    let tar = rootfs_tar();
+    std::fs::write(dir.join("rootfs.tar.xz"), compressed("xz", &tar)).unwrap();
+    // Names that say nothing or lie: only the content counts.
+    std::fs::write(dir.join("rootfs.bin"), compressed("bzip2", &tar)).unwrap();
+    std::fs::write(dir.join("rootfs-zst"), compressed("zstd", &tar)).unwrap();
+    std::fs::write(dir.join("rootfs.data"), compressed("gzip", &tar)).unwrap();
+    std::fs::write(dir.join("plain"), &tar).unwrap();
+    std::fs::write(dir.join("notes.tar.gz"), "not an archive\n").unwrap();
+    let zip = t.path("ctx/z.zip");
+    let made = Command::new("zip").arg("-q").arg(&zip).arg("notes.tar.gz").current_dir(&dir).status().unwrap();
+    assert!(made.success());
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "FROM scratch\nADD rootfs.tar.xz /\nRUN echo built by sh > /built\n\
+         ADD rootfs.bin /b/\nADD rootfs-zst /z/\nADD rootfs.data /g/\nADD plain /p/\n\
+         ADD notes.tar.gz z.zip /files/\n\
+         CMD [\"/bin/sh\", \"-c\", \"cat /built; for d in /b/bin /z/bin /g/bin /p/bin /files; do echo $d: $(ls $d); done; cat /files/notes.tar.gz\"]\n",
+    )
+    .unwrap();
+    t.give(&dir);
+    build(t, &["-t", "fromtar"], &dir).ok();
+    let out = t.rcon(["run", "--rm", "fromtar"]).ok().to_string();
+    assert_eq!(
+        out,
+        "built by sh\n/b/bin: busybox sh\n/z/bin: busybox sh\n/g/bin: busybox sh\n/p/bin: busybox sh\n\
+         /files: notes.tar.gz z.zip\nnot an archive\n"
+    );
 });

@@ -1,6 +1,7 @@
 //! `rcon build`: the Dockerfile parser, word processing (quotes and
 //! variable substitution), and (elsewhere in this module) the build itself.
 
+pub mod archive;
 pub mod cache;
 pub mod commit;
 pub mod context;

@@ -106,7 +106,7 @@ impl Executor<'_> {
                 if md.is_dir() {
                     kinds.push("dir");
                     content.add(&s.path, &dest_rel, &s.rel, &root.ignore, meta).ctx(|| format!("read {}", s.rel))?;
-                } else if is_add && from_root.is_none() && layer::is_archive(&s.path) {
+                } else if is_add && from_root.is_none() && crate::build::archive::is_archive(&s.path) {
                     kinds.push("file");
                     content.archive(dest_rel.clone(), s.path.clone());
                 } else {
