@@ -32,7 +32,7 @@ pub(crate) fn inspect(t: &TestEnv, image: &str) -> Value {
     serde_json::from_str::<Value>(&out).unwrap()[0].clone()
 }
 
-fn cache_hits(out: &str) -> Vec<usize> {
+pub(crate) fn cache_hits(out: &str) -> Vec<usize> {
     // Step numbers whose next line is "Using cache".
     let lines: Vec<&str> = out.lines().collect();
     let mut hits = Vec::new();

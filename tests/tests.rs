@@ -12,6 +12,7 @@ mod api_robust;
 mod api_service;
 mod archives;
 mod build;
+mod build_args;
 mod build_sources;
 mod compose;
 mod concurrency;
