@@ -14,6 +14,7 @@ mod archives;
 mod build;
 mod build_args;
 mod build_sources;
+mod buildx;
 mod compose;
 mod concurrency;
 mod containers;
