@@ -31,9 +31,7 @@ pub enum SourceError {
     NotFound(String),
     #[error("forbidden path outside the build context: {0}")]
     Outside(String),
-    #[error(
-        "source {0:?}: syntax error in pattern: see the wildcards of Go's filepath.Match (escape a literal [ as \\[)"
-    )]
+    #[error("no source files were specified: {0:?} is no valid pattern (syntax error in pattern: escape a literal [ as \\[)")]
     BadPattern(String),
     #[error("{0}")]
     Io(String),

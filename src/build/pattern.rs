@@ -7,7 +7,8 @@
 //! class of characters and `lo-hi` ranges, `[^…]` its complement, `\c` the
 //! character c (also inside a class). A malformed pattern (an unclosed or
 //! empty class, a bad range, a trailing `\`) is an error, whatever name it
-//! meets, as in Go since 1.16. `[!…]` is *not* a complement in Go (nor in
+//! meets, as in Go since 1.16; what it means is the caller's (Docker fails
+//! a `.dockerignore` over it, while COPY drops Go's error: no match). `[!…]` is *not* a complement in Go (nor in
 //! BuildKit): `!` is then a member of the class, as here.
 
 /// Go's `filepath.ErrBadPattern`.

@@ -54,7 +54,7 @@ impl Executor<'_> {
         let mut content = Plan::default();
         let mut count = 0usize;
         let mut kinds = Vec::new();
-        let mut unmatched: Option<String> = None;
+        let mut unmatched: Option<SourceError> = None;
         // Docker: a destination ending in `/` (or `.`) or naming an existing
         // directory is a directory.
         let to_dir =
@@ -90,12 +90,19 @@ impl Executor<'_> {
                     return Err(at(inst, format_args!("{name} {pattern}: there is no build context (the Dockerfile came from stdin): build with a context directory")))
                 }
             };
-            let found = root.resolve(&pattern).map_err(|e| match e {
-                SourceError::Io(m) => Error::Other(m),
-                e => at(inst, e),
-            })?;
+            let found = match root.resolve(&pattern) {
+                Ok(f) => f,
+                // Docker: a malformed pattern matches nothing (filepath.Match's
+                // error is dropped); it is named if nothing else matched.
+                Err(e @ SourceError::BadPattern(_)) => {
+                    unmatched.get_or_insert(e);
+                    continue;
+                }
+                Err(SourceError::Io(m)) => return Err(Error::Other(m)),
+                Err(e) => return Err(at(inst, e)),
+            };
             if found.is_empty() {
-                unmatched.get_or_insert(pattern);
+                unmatched.get_or_insert(SourceError::NotFound(pattern));
                 continue;
             }
             for s in found {
@@ -120,8 +127,8 @@ impl Executor<'_> {
         }
         // BuildKit: a wildcard that matches nothing is fine while another
         // source of the instruction matched (`COPY go.mod go.su[m] ./`).
-        if let Some(p) = unmatched.filter(|_| count == 0) {
-            return Err(at(inst, SourceError::NotFound(p)));
+        if let Some(e) = unmatched.filter(|_| count == 0) {
+            return Err(at(inst, e));
         }
         if count > 1 && !to_dir {
             return Err(at(inst, format_args!("when using {name} with more than one source file, the destination must be a directory and end with a /")));
