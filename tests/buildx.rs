@@ -17,35 +17,44 @@ both_modes!(buildx_build_loads_into_the_store, |t| {
     )]);
     let d = dir.to_str().unwrap();
     let p = platform();
-    let cache = t.path("cache");
-    let (from, to) = (format!("type=local,src={}", cache.display()), format!("type=local,dest={}", cache.display()));
-    let r = t.rcon([
-        "buildx",
-        "build",
-        "--load",
-        "--platform",
-        &p,
-        "--progress",
-        "plain",
-        "--cache-from",
-        &from,
-        "--cache-to",
-        &to,
-        "-t",
-        "bx:1",
-        d,
-    ]);
+    let r = t.rcon(["buildx", "build", "--load", "--platform", &p, "--progress", "plain", "-t", "bx:1", d]);
     r.ok();
     // Progress goes to stderr, as buildx writes it; stdout stays empty.
     assert_eq!(r.stdout, "", "{}", r.stderr);
     assert!(r.stderr.contains("Successfully tagged bx:1"), "{}", r.stderr);
-    assert!(r.stderr.contains("note: rcon keeps the build cache in its image store"), "{}", r.stderr);
     assert_eq!(t.rcon(["run", "--rm", "bx:1"]).ok(), format!("on {p}\n"));
     // -q: only the image id, on stdout.
     let r = t.rcon(["buildx", "build", "-q", d]);
     let id = r.ok().trim().to_string();
     assert!(id.starts_with("sha256:") && id.len() == 71, "{id:?}");
     assert_eq!(t.rcon(["image", "inspect", "--format", "{{.Id}}", "bx:1"]).ok().trim(), id);
+});
+
+both_modes!(buildx_local_cache_moves_to_another_store, |t| {
+    t.load_busybox("busybox");
+    let dir = context(t, "ctx", &[("Dockerfile", "FROM busybox\nRUN echo $RANDOM > /made\nENV X=1\nCMD cat /made\n")]);
+    let d = dir.to_str().unwrap();
+    let cache = t.path("cache");
+    let to = format!("type=local,dest={}", cache.display());
+    let from = format!("type=local,src={}", cache.display());
+    // A cache directory that is not there yet: a note, and the build goes on.
+    let r = t.rcon(["buildx", "build", "--cache-from", &from, "--cache-to", &to, "-t", "c:1", d]);
+    r.ok();
+    assert!(r.stderr.contains("no rcon build cache there"), "{}", r.stderr);
+    let made = t.rcon(["run", "--rm", "c:1"]).ok().to_string();
+    // Another store (a fresh user environment) builds from that cache: every
+    // step is a hit, RUN's output is the exported one.
+    let other = TestEnv::new(t.mode);
+    other.load_busybox("busybox");
+    let r = other.rcon(["buildx", "build", "--cache-from", &from, "-t", "c:2", d]);
+    r.ok();
+    assert_eq!(crate::build::cache_hits(&r.stderr), [2, 3, 4], "{}", r.stderr);
+    assert_eq!(other.rcon(["run", "--rm", "c:2"]).ok(), made);
+    // Without the cache that store would have run the step again.
+    let third = TestEnv::new(t.mode);
+    third.load_busybox("busybox");
+    let r = third.rcon(["buildx", "build", "-t", "c:3", d]);
+    assert_eq!(crate::build::cache_hits(&r.stderr), Vec::<usize>::new(), "{}", r.stderr);
 });
 
 both_modes!(buildx_refuses_what_it_cannot_do, |t| {
@@ -61,6 +70,7 @@ both_modes!(buildx_refuses_what_it_cannot_do, |t| {
         .fails(125, "--push is not supported: build with -t NAME, then rcon push NAME");
     t.rcon(["buildx", "build", "--cache-to", "type=registry,ref=r/c", d])
         .fails(125, "cache type registry is not supported");
+    t.rcon(["buildx", "build", "--cache-from", "user/app:cache", d]).fails(125, "cache type registry is not supported");
     t.rcon(["buildx", "build", "--cache-to", "type=local", d]).fails(125, "type=local needs dest=DIR");
     t.rcon(["buildx", "build", "--output", "type=tar,dest=x.tar", d]).fails(125, "only type=docker");
     t.rcon(["buildx", "build", "--builder", "other", d])

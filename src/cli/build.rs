@@ -69,13 +69,20 @@ pub struct BuildArgs {
 }
 
 pub fn build(engine: &Engine, a: BuildArgs) -> CmdResult {
-    build_to(engine, a, &mut std::io::stdout())
+    build_with(engine, a, Extra::default(), &mut std::io::stdout())
+}
+
+/// What `buildx build` adds to the build's options.
+#[derive(Default)]
+pub struct Extra {
+    pub cache_from: Vec<PathBuf>,
+    pub cache_to: Vec<PathBuf>,
 }
 
 /// The build, its progress written to `progress` (stdout for `build`,
 /// stderr for `buildx build`, as BuildKit's client writes it); the image id
 /// of `-q` always goes to stdout.
-pub fn build_to(engine: &Engine, a: BuildArgs, progress: &mut dyn std::io::Write) -> CmdResult {
+pub fn build_with(engine: &Engine, a: BuildArgs, extra: Extra, progress: &mut dyn std::io::Write) -> CmdResult {
     let quiet = a.quiet || a.progress.as_deref() == Some("quiet");
     // Docker's CLI reads what is "-" from its stdin, the build args and
     // secrets given by name from its environment, and checks the agents.
@@ -118,6 +125,8 @@ pub fn build_to(engine: &Engine, a: BuildArgs, progress: &mut dyn std::io::Write
         secrets: secrets(&a.secret)?,
         ssh: ssh_agents(&a.ssh)?,
         pull_progress: Some(super::progress::on_stderr(false)),
+        cache_from: extra.cache_from,
+        cache_to: extra.cache_to,
         ..Default::default()
     };
     let built = eng::build(engine, &o, progress)?;

@@ -1,9 +1,12 @@
 //! `rcon buildx`: the commands scripts written for `docker buildx` use.
 //! There is one builder, `default`, rcon's own (Docker's `docker` driver
 //! in buildx terms: results land in the local image store, for the host's
-//! platform only). `buildx build` takes `build`'s flags plus buildx's,
-//! writes its progress to stderr as buildx does, and refuses what it
-//! cannot do with the way to do it instead.
+//! platform only). `buildx build` takes `build`'s flags plus buildx's
+//! (`--cache-to/--cache-from type=local`: `engine/build_cache.rs`), writes
+//! its progress to stderr as buildx does, and refuses what it cannot do
+//! with the way to do it instead.
+
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
@@ -42,10 +45,10 @@ pub struct BuildxBuildArgs {
     /// Output destination (type=docker or type=image without push)
     #[arg(short = 'o', long = "output", value_name = "PATH|type=TYPE[,KEY=VALUE]")]
     output: Vec<String>,
-    /// External cache sources (type=local,src=DIR is accepted: rcon's cache is its image store)
+    /// External cache sources (type=local,src=DIR: a cache written by --cache-to)
     #[arg(long = "cache-from", value_name = "type=local,src=DIR")]
     cache_from: Vec<String>,
-    /// Cache export destinations (type=local,dest=DIR is accepted: rcon's cache is its image store)
+    /// Cache export destinations (type=local,dest=DIR: the target's steps, rcon's own format)
     #[arg(long = "cache-to", value_name = "type=local,dest=DIR")]
     cache_to: Vec<String>,
     /// Override the configured builder instance (only "default")
@@ -139,28 +142,27 @@ fn inspect_text() -> String {
     )
 }
 
-/// `--cache-from`/`--cache-to` entry: `type=local,src|dest=DIR` (or a bare
-/// DIR for --cache-from, as buildx reads it).
-fn check_cache(flag: &str, spec: &str, dir_key: &str) -> Result<(), anyhow::Error> {
+/// A `--cache-from`/`--cache-to` entry: `type=local,src|dest=DIR`, its
+/// directory. A bare value is a registry reference to buildx: refused.
+fn cache_dir(flag: &str, spec: &str, dir_key: &str) -> Result<PathBuf, anyhow::Error> {
     let mut kind = None;
     let mut dir = None;
     for field in spec.split(',') {
         match field.split_once('=') {
             Some(("type", v)) => kind = Some(v.to_string()),
             Some((k, v)) if k == dir_key => dir = Some(v.to_string()),
-            Some((_, _)) => {}
-            None if flag == "--cache-from" && !spec.contains('=') => {
-                kind = Some("local".into());
-                dir = Some(field.to_string());
-            }
+            Some(_) => {}
+            None if !spec.contains('=') => kind = Some("registry".into()),
             None => return Err(bad(format!("{flag} {spec}: use type=local,{dir_key}=DIR"))),
         }
     }
     match kind.as_deref() {
-        Some("local") if dir.as_deref().is_some_and(|d| !d.is_empty()) => Ok(()),
-        Some("local") => Err(bad(format!("{flag} {spec}: type=local needs {dir_key}=DIR"))),
+        Some("local") => match dir.filter(|d| !d.is_empty()) {
+            Some(d) => Ok(PathBuf::from(d)),
+            None => Err(bad(format!("{flag} {spec}: type=local needs {dir_key}=DIR"))),
+        },
         Some(t) => Err(bad(format!(
-            "{flag} {spec}: cache type {t} is not supported: rcon keeps its build cache in the image store (use type=local or drop the flag)"
+            "{flag} {spec}: cache type {t} is not supported: use type=local,{dir_key}=DIR (the local image store is always a cache too)"
         ))),
         None => Err(bad(format!("{flag} {spec}: type= is missing: use type=local,{dir_key}=DIR"))),
     }
@@ -190,17 +192,10 @@ fn build(engine: &Engine, a: BuildxBuildArgs) -> CmdResult {
             })?;
         }
     }
-    for c in &a.cache_from {
-        check_cache("--cache-from", c, "src")?;
-    }
-    for c in &a.cache_to {
-        check_cache("--cache-to", c, "dest")?;
-    }
-    if !a.cache_from.is_empty() || !a.cache_to.is_empty() {
-        eprintln!(
-            "note: rcon keeps the build cache in its image store and always uses it: --cache-from/--cache-to type=local import and export nothing"
-        );
-    }
+    let extra = super::build::Extra {
+        cache_from: a.cache_from.iter().map(|c| cache_dir("--cache-from", c, "src")).collect::<Result<_, _>>()?,
+        cache_to: a.cache_to.iter().map(|c| cache_dir("--cache-to", c, "dest")).collect::<Result<_, _>>()?,
+    };
     let _ = a.load;
-    super::build::build_to(engine, a.build, &mut std::io::stderr())
+    super::build::build_with(engine, a.build, extra, &mut std::io::stderr())
 }
