@@ -109,9 +109,17 @@ fn compressed(program: &str, data: &[u8]) -> Vec<u8> {
 }
 
 both_modes!(add_unpacks_archives_by_content, |t| {
+    use std::io::Write;
     let dir = context(t, "ctx", &[("Dockerfile", "")]);
     let tar = rootfs_tar();
-    std::fs::write(dir.join("rootfs.tar.xz"), compressed("xz", &tar)).unwrap();
+    let xz = compressed("xz", &tar);
+    std::fs::write(dir.join("rootfs.tar.xz"), &xz).unwrap();
+    // The same archive from a URL is downloaded as a file, as Docker does.
+    let body = xz.clone();
+    let srv = crate::common::registry::HttpServer::start(move |_, s| {
+        let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+        let _ = s.write_all(&body);
+    });
     // Names that say nothing or lie: only the content counts.
     std::fs::write(dir.join("rootfs.bin"), compressed("bzip2", &tar)).unwrap();
     std::fs::write(dir.join("rootfs-zst"), compressed("zstd", &tar)).unwrap();
@@ -123,10 +131,13 @@ both_modes!(add_unpacks_archives_by_content, |t| {
     assert!(made.success());
     std::fs::write(
         dir.join("Dockerfile"),
-        "FROM scratch\nADD rootfs.tar.xz /\nRUN echo built by sh > /built\n\
+        format!(
+            "FROM scratch\nADD rootfs.tar.xz /\nRUN echo built by sh > /built\n\
          ADD rootfs.bin /b/\nADD rootfs-zst /z/\nADD rootfs.data /g/\nADD plain /p/\n\
-         ADD notes.tar.gz z.zip /files/\n\
-         CMD [\"/bin/sh\", \"-c\", \"cat /built; for d in /b/bin /z/bin /g/bin /p/bin /files; do echo $d: $(ls $d); done; cat /files/notes.tar.gz\"]\n",
+         ADD notes.tar.gz z.zip /files/\nADD http://{host}/rootfs.tar.xz /url/\n\
+         CMD [\"/bin/sh\", \"-c\", \"cat /built; for d in /b/bin /z/bin /g/bin /p/bin /files /url; do echo $d: $(ls $d); done; cat /files/notes.tar.gz\"]\n",
+            host = srv.host()
+        ),
     )
     .unwrap();
     t.give(&dir);
@@ -135,6 +146,6 @@ both_modes!(add_unpacks_archives_by_content, |t| {
     assert_eq!(
         out,
         "built by sh\n/b/bin: busybox sh\n/z/bin: busybox sh\n/g/bin: busybox sh\n/p/bin: busybox sh\n\
-         /files: notes.tar.gz z.zip\nnot an archive\n"
+         /files: notes.tar.gz z.zip\n/url: rootfs.tar.xz\nnot an archive\n"
     );
 });
