@@ -9,7 +9,7 @@ RELEASE   := target/release/rcon
 TEST_USER ?= rcontest
 
 # Debian packages rcon and its tests use on the host.
-HOST_PKGS := uidmap busybox-static git skopeo attr slirp4netns passt fuse-overlayfs \
+HOST_PKGS := uidmap busybox-static git skopeo attr slirp4netns passt fuse-overlayfs xz-utils bzip2 zstd zip \
              docker-registry apache2-utils openssl libseccomp-dev pkg-config make gcc \
              python3 openssh-client curl
 

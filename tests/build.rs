@@ -8,7 +8,7 @@ use crate::common::*;
 use serde_json::Value;
 
 /// A context directory with files (path, content); returns its path.
-fn context(t: &TestEnv, name: &str, files: &[(&str, &str)]) -> PathBuf {
+pub(crate) fn context(t: &TestEnv, name: &str, files: &[(&str, &str)]) -> PathBuf {
     let dir = t.path(name);
     for (p, content) in files {
         let f = dir.join(p);
@@ -20,19 +20,19 @@ fn context(t: &TestEnv, name: &str, files: &[(&str, &str)]) -> PathBuf {
     dir
 }
 
-fn build(t: &TestEnv, args: &[&str], dir: &Path) -> Run {
+pub(crate) fn build(t: &TestEnv, args: &[&str], dir: &Path) -> Run {
     let mut v: Vec<String> = vec!["build".into()];
     v.extend(args.iter().map(|s| s.to_string()));
     v.push(dir.display().to_string());
     t.rcon(v)
 }
 
-fn inspect(t: &TestEnv, image: &str) -> Value {
+pub(crate) fn inspect(t: &TestEnv, image: &str) -> Value {
     let out = t.rcon(["image", "inspect", image]).ok().to_string();
     serde_json::from_str::<Value>(&out).unwrap()[0].clone()
 }
 
-fn cache_hits(out: &str) -> Vec<usize> {
+pub(crate) fn cache_hits(out: &str) -> Vec<usize> {
     // Step numbers whose next line is "Using cache".
     let lines: Vec<&str> = out.lines().collect();
     let mut hits = Vec::new();

@@ -1,14 +1,15 @@
 //! The build context: a directory (given, or a tar from stdin unpacked into
 //! scratch space), or none (`rcon build - < Dockerfile`); and how COPY/ADD
 //! source arguments resolve in it: cleaned relative to the root (`../x`
-//! cannot climb out), wildcards per path element, `.dockerignore` applied,
-//! symlinks followed only while they stay inside the root.
+//! cannot climb out), wildcards per path element (Go's `filepath.Match`,
+//! [`super::pattern`]), `.dockerignore` applied, symlinks followed only
+//! while they stay inside the root.
 
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
 use super::dockerignore::DockerIgnore;
-use crate::util::glob;
+use super::pattern::{has_wildcards, Glob};
 
 /// One matched source: its path on the host and relative to the root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,12 +31,10 @@ pub enum SourceError {
     NotFound(String),
     #[error("forbidden path outside the build context: {0}")]
     Outside(String),
+    #[error("no source files were specified: {0:?} is no valid pattern (syntax error in pattern: escape a literal [ as \\[)")]
+    BadPattern(String),
     #[error("{0}")]
     Io(String),
-}
-
-fn has_glob(s: &str) -> bool {
-    s.contains(['*', '?', '['])
 }
 
 /// Lexically clean `p` into path elements under the root.
@@ -54,21 +53,30 @@ pub fn clean(p: &str) -> Vec<String> {
 }
 
 impl SourceRoot {
-    /// Resolve one COPY/ADD source argument to the entries it names.
+    /// Resolve one COPY/ADD source argument to the entries it names. A
+    /// wildcard source may match nothing (an empty list: the caller decides,
+    /// as BuildKit does, by what the instruction's other sources matched); a
+    /// literal one must exist.
     pub fn resolve(&self, arg: &str) -> Result<Vec<Source>, SourceError> {
         let parts = clean(arg);
+        let wild = has_wildcards(arg);
+        let globs: Vec<Option<Glob>> = parts
+            .iter()
+            .map(|p| if wild && has_wildcards(p) { Glob::new(p).map(Some) } else { Ok(None) })
+            .collect::<Result<_, _>>()
+            .map_err(|_| SourceError::BadPattern(arg.to_string()))?;
         let mut found = vec![(self.root.clone(), String::new())];
-        for part in &parts {
+        for (part, glob) in parts.iter().zip(&globs) {
             let mut next = Vec::new();
             for (dir, rel) in &found {
                 let join = |name: &str| if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
-                if has_glob(part) {
+                if let Some(glob) = glob {
                     let Ok(rd) = fs::read_dir(dir) else { continue };
                     let mut names: Vec<String> =
                         rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
                     names.sort();
                     for n in names {
-                        if glob(part, &n) {
+                        if glob.matches(&n) {
                             next.push((dir.join(&n), join(&n)));
                         }
                     }
@@ -89,7 +97,7 @@ impl SourceRoot {
             let real = self.inside(&path, arg)?;
             out.push(Source { path: real, rel });
         }
-        if out.is_empty() {
+        if out.is_empty() && !wild {
             return Err(SourceError::NotFound(arg.to_string()));
         }
         Ok(out)
@@ -123,7 +131,7 @@ mod tests {
         fs::write(d.join("outside"), "x").unwrap();
         std::os::unix::fs::symlink("../outside", root.join("escape")).unwrap();
         std::os::unix::fs::symlink("a.txt", root.join("alias")).unwrap();
-        let sr = SourceRoot { root: root.clone(), ignore: DockerIgnore::parse("c.md\n.env\n") };
+        let sr = SourceRoot { root: root.clone(), ignore: DockerIgnore::parse("c.md\n.env\n").unwrap() };
         let rels = |a: &str| sr.resolve(a).unwrap().into_iter().map(|s| s.rel).collect::<Vec<_>>();
         assert_eq!(rels("*.txt"), ["a.txt", "b.txt"]);
         assert_eq!(rels("?.txt"), ["a.txt", "b.txt"]);
@@ -134,7 +142,12 @@ mod tests {
         assert_eq!(rels("."), [""]);
         assert_eq!(sr.resolve("alias").unwrap()[0].path, fs::canonicalize(root.join("a.txt")).unwrap());
         assert!(matches!(sr.resolve("c.md"), Err(SourceError::NotFound(_))));
-        assert!(matches!(sr.resolve("*.md"), Err(SourceError::NotFound(_))));
+        assert_eq!(rels("*.md"), Vec::<String>::new());
+        // Go has no [!…] complement: `!` is one more member of the class.
+        assert_eq!(rels("[!b].txt"), ["b.txt"]);
+        assert_eq!(rels("[^b].txt"), ["a.txt"]);
+        assert_eq!(rels("?.t[w-y]t"), ["a.txt", "b.txt"]);
+        assert!(matches!(sr.resolve("[b-.txt"), Err(SourceError::BadPattern(_))));
         assert!(matches!(sr.resolve("nope"), Err(SourceError::NotFound(_))));
         assert!(matches!(sr.resolve("escape"), Err(SourceError::Outside(_))));
     }

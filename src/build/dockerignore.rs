@@ -2,9 +2,10 @@
 //! line, `#` comments, paths cleaned and relative to the context root, `*`
 //! `?` `[…]` within a path element, `**` across any number of elements, `!`
 //! for exceptions, the last matching line wins, and a pattern that matches a
-//! directory excludes everything below it.
+//! directory excludes everything below it. Elements match as Go's
+//! `filepath.Match` (the builder's one matcher, [`super::pattern`]).
 
-use crate::util::glob;
+use super::pattern::{BadPattern, PathPattern};
 
 #[derive(Debug, Clone, Default)]
 pub struct DockerIgnore {
@@ -14,11 +15,19 @@ pub struct DockerIgnore {
 #[derive(Debug, Clone)]
 struct Pattern {
     exception: bool,
-    parts: Vec<String>,
+    pattern: PathPattern,
+}
+
+/// A `.dockerignore` line that is no valid pattern.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{line:?}: {err}")]
+pub struct BadLine {
+    pub line: String,
+    pub err: BadPattern,
 }
 
 impl DockerIgnore {
-    pub fn parse(text: &str) -> DockerIgnore {
+    pub fn parse(text: &str) -> Result<DockerIgnore, BadLine> {
         let mut patterns = Vec::new();
         for line in text.lines() {
             let line = line.trim();
@@ -33,9 +42,10 @@ impl DockerIgnore {
             if parts.is_empty() {
                 continue;
             }
-            patterns.push(Pattern { exception, parts });
+            let pattern = PathPattern::new(&parts).map_err(|err| BadLine { line: line.to_string(), err })?;
+            patterns.push(Pattern { exception, pattern });
         }
-        DockerIgnore { patterns }
+        Ok(DockerIgnore { patterns })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -54,7 +64,7 @@ impl DockerIgnore {
         let mut excluded = false;
         for p in &self.patterns {
             // The pattern matches the path or one of its parent directories.
-            let hit = (1..=parts.len()).any(|n| matches(&p.parts, &parts[..n]));
+            let hit = (1..=parts.len()).any(|n| p.pattern.matches(&parts[..n]));
             if hit {
                 excluded = !p.exception;
             }
@@ -78,14 +88,6 @@ fn clean(p: &str) -> Vec<String> {
     out
 }
 
-fn matches(pat: &[String], path: &[&str]) -> bool {
-    match pat.first() {
-        None => path.is_empty(),
-        Some(p) if p == "**" => (0..=path.len()).any(|i| matches(&pat[1..], &path[i..])),
-        Some(p) => !path.is_empty() && glob(p, path[0]) && matches(&pat[1..], &path[1..]),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,7 +95,8 @@ mod tests {
     #[test]
     fn docker_rules() {
         let d =
-            DockerIgnore::parse("# comment\n*/temp*\n*/*/temp*\ntemp?\n**/*.log\n!keep.log\n/secret/\nnode_modules\n");
+            DockerIgnore::parse("# comment\n*/temp*\n*/*/temp*\ntemp?\n**/*.log\n!keep.log\n/secret/\nnode_modules\n")
+                .unwrap();
         assert!(d.excluded("a/temporary.txt"));
         assert!(d.excluded("a/b/temp"));
         assert!(!d.excluded("temporary"));
@@ -109,18 +112,33 @@ mod tests {
 
     #[test]
     fn last_match_wins_and_exceptions() {
-        let d = DockerIgnore::parse("*.md\n!README*.md\nREADME-secret.md\n");
+        let d = DockerIgnore::parse("*.md\n!README*.md\nREADME-secret.md\n").unwrap();
         assert!(d.excluded("CHANGES.md"));
         assert!(!d.excluded("README.md"));
         assert!(d.excluded("README-secret.md"));
         assert!(d.has_exceptions());
-        let d = DockerIgnore::parse("**\n!src\n");
+        let d = DockerIgnore::parse("**\n!src\n").unwrap();
         assert!(d.excluded("Dockerfile"));
         assert!(!d.excluded("src"));
         assert!(!d.excluded("src/a.c"));
-        let d = DockerIgnore::parse("./a/../b\n");
+        let d = DockerIgnore::parse("./a/../b\n").unwrap();
         assert!(d.excluded("b"));
         assert!(!d.excluded("a"));
-        assert!(DockerIgnore::parse("\n# x\n").is_empty());
+        assert!(DockerIgnore::parse("\n# x\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn go_match_syntax() {
+        let d = DockerIgnore::parse("hom?.txt\n[a-c]*.log\nx[^0-9]\nlit\\*\n").unwrap();
+        assert!(d.excluded("home.txt"));
+        assert!(!d.excluded("hom.txt"));
+        assert!(d.excluded("b.log"));
+        assert!(!d.excluded("d.log"));
+        assert!(d.excluded("xa"));
+        assert!(!d.excluded("x1"));
+        assert!(d.excluded("lit*"));
+        assert!(!d.excluded("lit1"));
+        let e = DockerIgnore::parse("ok\n  [z-\n").unwrap_err();
+        assert_eq!(e.to_string(), "\"[z-\": syntax error in pattern");
     }
 }

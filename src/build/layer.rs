@@ -197,11 +197,6 @@ impl Plan {
     }
 }
 
-/// Is `p` a tar archive (plain, gzip or zstd) that ADD unpacks?
-pub fn is_archive(p: &Path) -> bool {
-    fs::File::open(p).is_ok_and(is_tar)
-}
-
 /// Does the stream hold a tar archive (plain, gzip or zstd)?
 pub fn is_tar(r: impl Read) -> bool {
     let Ok((_, mut r)) = crate::storage::compress::decompress(r) else { return false };
@@ -212,7 +207,7 @@ pub fn is_tar(r: impl Read) -> bool {
 /// Re-emit an archive's entries below `dest`. Names are cleaned here; the
 /// layer is then applied by the hostile-input-safe extractor like any other.
 fn unpack_into<W: Write>(b: &mut tar::Builder<W>, src: &Path, dest: &str) -> io::Result<()> {
-    let (_, r) = crate::storage::compress::decompress(fs::File::open(src)?)?;
+    let r = super::archive::open(src)?;
     let mut ar = tar::Archive::new(r);
     let under = |p: &Path| {
         let rel = super::context::clean(&p.to_string_lossy()).join("/");
@@ -329,7 +324,7 @@ mod tests {
         std::os::unix::fs::symlink("a", d.join("src/ln")).unwrap();
         let mut p = Plan::default();
         p.parent("app".into(), None);
-        p.add(&d.join("src"), "app", "src", &DockerIgnore::parse("src/skip\n"), meta()).unwrap();
+        p.add(&d.join("src"), "app", "src", &DockerIgnore::parse("src/skip\n").unwrap(), meta()).unwrap();
         p.inline("app/inline".into(), b"hi\n".to_vec(), Meta { uid: 5, gid: 6, chmod: Some(0o600) });
         p.write_tar(&d.join("out.tar")).unwrap();
         let mut ar = tar::Archive::new(fs::File::open(d.join("out.tar")).unwrap());
@@ -356,8 +351,8 @@ mod tests {
         b.append_data(&mut h, "dir/f", &b"hi"[..]).unwrap();
         fs::write(d.join("a.tar"), b.into_inner().unwrap()).unwrap();
         fs::write(d.join("plain"), "not a tar").unwrap();
-        assert!(is_archive(&d.join("a.tar")));
-        assert!(!is_archive(&d.join("plain")));
+        assert!(crate::build::archive::is_archive(&d.join("a.tar")));
+        assert!(!crate::build::archive::is_archive(&d.join("plain")));
         let mut p = Plan::default();
         p.archive("opt".into(), d.join("a.tar"));
         p.write_tar(&d.join("out.tar")).unwrap();

@@ -1,6 +1,7 @@
 //! `rcon build`: the Dockerfile parser, word processing (quotes and
 //! variable substitution), and (elsewhere in this module) the build itself.
 
+pub mod archive;
 pub mod cache;
 pub mod commit;
 pub mod context;
@@ -8,4 +9,5 @@ pub mod dockerignore;
 pub mod executor;
 pub mod layer;
 pub mod parser;
+pub mod pattern;
 pub mod shell;

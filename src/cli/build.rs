@@ -1,5 +1,6 @@
 //! `rcon build` (and `image build`, `buildx build`-style flags where Docker's
-//! classic builder has them): parsing and printing only.
+//! classic builder has them; `buildx build` itself is `buildx.rs`, over
+//! these flags): parsing and printing only.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,7 +45,7 @@ pub struct BuildArgs {
     progress: Option<String>,
     /// Set platform (only the host's platform can be built)
     #[arg(long, value_name = "PLATFORM")]
-    platform: Option<String>,
+    pub(super) platform: Option<String>,
     /// Manifest format the image is pushed in by default (docker, oci)
     #[arg(long, value_name = "FORMAT")]
     format: Option<String>,
@@ -68,6 +69,20 @@ pub struct BuildArgs {
 }
 
 pub fn build(engine: &Engine, a: BuildArgs) -> CmdResult {
+    build_with(engine, a, Extra::default(), &mut std::io::stdout())
+}
+
+/// What `buildx build` adds to the build's options.
+#[derive(Default)]
+pub struct Extra {
+    pub cache_from: Vec<PathBuf>,
+    pub cache_to: Vec<PathBuf>,
+}
+
+/// The build, its progress written to `progress` (stdout for `build`,
+/// stderr for `buildx build`, as BuildKit's client writes it); the image id
+/// of `-q` always goes to stdout.
+pub fn build_with(engine: &Engine, a: BuildArgs, extra: Extra, progress: &mut dyn std::io::Write) -> CmdResult {
     let quiet = a.quiet || a.progress.as_deref() == Some("quiet");
     // Docker's CLI reads what is "-" from its stdin, the build args and
     // secrets given by name from its environment, and checks the agents.
@@ -110,9 +125,11 @@ pub fn build(engine: &Engine, a: BuildArgs) -> CmdResult {
         secrets: secrets(&a.secret)?,
         ssh: ssh_agents(&a.ssh)?,
         pull_progress: Some(super::progress::on_stderr(false)),
+        cache_from: extra.cache_from,
+        cache_to: extra.cache_to,
         ..Default::default()
     };
-    let built = eng::build(engine, &o, &mut std::io::stdout())?;
+    let built = eng::build(engine, &o, progress)?;
     if let Some(f) = &a.iidfile {
         std::fs::write(f, &built.id).map_err(|e| anyhow::anyhow!("write {}: {e}", f.display()))?;
     }

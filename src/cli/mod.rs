@@ -3,6 +3,7 @@
 //! work is in `crate::engine`.
 
 mod build;
+mod buildx;
 mod commit;
 mod compose;
 mod containers;
@@ -169,6 +170,9 @@ enum Command {
     Man(docs::ManArgs),
     /// Build an image from a Dockerfile
     Build(build::BuildArgs),
+    /// Docker Buildx's commands: build, version, ls, inspect (one builder, rcon's)
+    #[command(subcommand)]
+    Buildx(buildx::BuildxCommand),
     /// Create a new image from a container's changes
     Commit(commit::CommitArgs),
     /// Inspect changes to files or directories on a container's filesystem
@@ -262,6 +266,7 @@ pub fn run() -> i32 {
         Command::Unpause(a) => lifecycle::unpause(&engine, a),
         Command::Update(a) => lifecycle::update(&engine, a),
         Command::Build(a) => build::build(&engine, a),
+        Command::Buildx(c) => buildx::dispatch(&engine, c),
         Command::Commit(a) => commit::commit(&engine, a),
         Command::Diff(a) => commit::diff(&engine, a),
         Command::Export(a) => commit::export(&engine, a),

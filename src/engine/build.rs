@@ -50,6 +50,11 @@ pub struct BuildOptions {
     pub pull_progress: Option<std::sync::Arc<crate::registry::progress::Progress>>,
     /// Credentials for those pulls, before the saved ones (the API's `X-Registry-Config`).
     pub registry_auth: crate::registry::auth::Supplied,
+    /// `--cache-from type=local,src=DIR`: caches exported by `cache_to`,
+    /// loaded before the build (see `build_cache.rs`).
+    pub cache_from: Vec<PathBuf>,
+    /// `--cache-to type=local,dest=DIR`: the target's step images, written there after the build.
+    pub cache_to: Vec<PathBuf>,
     /// Told the image id once the build worked, before `Successfully built`
     /// (the API sends Docker's `{"aux":{"ID":…}}` message there).
     pub on_built: Option<OnBuilt>,
@@ -154,8 +159,16 @@ pub fn build(engine: &Engine, o: &BuildOptions, out: &mut dyn Write) -> Result<B
     };
     let mut sink = std::io::sink();
     let out: &mut dyn Write = if o.quiet { &mut sink } else { out };
+    for dir in &o.cache_from {
+        if let Some(note) = super::build_cache::import(store, dir)? {
+            let _ = writeln!(out, "note: {note}");
+        }
+    }
     let host = BuildHost { engine, auth: &o.registry_auth };
     let id = Executor::new(&host, &df, prepared.context, &opts, out)?.run()?;
+    for dir in &o.cache_to {
+        super::build_cache::export(store, &id, dir)?;
+    }
     if let Some(f) = &o.format {
         store.update(|images| {
             if let Some(r) = images.iter_mut().find(|r| r.id == id) {
@@ -196,7 +209,8 @@ fn ignore_for(root: &Path, dockerfile: Option<&Path>) -> Result<DockerIgnore> {
     candidates.push(root.join(".dockerignore"));
     for c in candidates {
         if let Ok(text) = fs::read_to_string(&c) {
-            return Ok(DockerIgnore::parse(&text));
+            return DockerIgnore::parse(&text)
+                .map_err(|e| bad(format!("{}: {e}: fix or escape that line", c.display())));
         }
     }
     Ok(DockerIgnore::default())

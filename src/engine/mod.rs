@@ -3,6 +3,7 @@
 
 pub mod attach;
 pub mod build;
+pub mod build_cache;
 pub mod commit;
 pub mod containers;
 pub mod cp;

@@ -54,6 +54,7 @@ impl Executor<'_> {
         let mut content = Plan::default();
         let mut count = 0usize;
         let mut kinds = Vec::new();
+        let mut unmatched: Option<SourceError> = None;
         // Docker: a destination ending in `/` (or `.`) or naming an existing
         // directory is a directory.
         let to_dir =
@@ -89,10 +90,21 @@ impl Executor<'_> {
                     return Err(at(inst, format_args!("{name} {pattern}: there is no build context (the Dockerfile came from stdin): build with a context directory")))
                 }
             };
-            let found = root.resolve(&pattern).map_err(|e| match e {
-                SourceError::NotFound(_) | SourceError::Outside(_) => at(inst, e),
-                SourceError::Io(m) => Error::Other(m),
-            })?;
+            let found = match root.resolve(&pattern) {
+                Ok(f) => f,
+                // Docker: a malformed pattern matches nothing (filepath.Match's
+                // error is dropped); it is named if nothing else matched.
+                Err(e @ SourceError::BadPattern(_)) => {
+                    unmatched.get_or_insert(e);
+                    continue;
+                }
+                Err(SourceError::Io(m)) => return Err(Error::Other(m)),
+                Err(e) => return Err(at(inst, e)),
+            };
+            if found.is_empty() {
+                unmatched.get_or_insert(SourceError::NotFound(pattern));
+                continue;
+            }
             for s in found {
                 count += 1;
                 let md = fs::metadata(&s.path)
@@ -101,7 +113,7 @@ impl Executor<'_> {
                 if md.is_dir() {
                     kinds.push("dir");
                     content.add(&s.path, &dest_rel, &s.rel, &root.ignore, meta).ctx(|| format!("read {}", s.rel))?;
-                } else if is_add && from_root.is_none() && layer::is_archive(&s.path) {
+                } else if is_add && from_root.is_none() && crate::build::archive::is_archive(&s.path) {
                     kinds.push("file");
                     content.archive(dest_rel.clone(), s.path.clone());
                 } else {
@@ -112,6 +124,11 @@ impl Executor<'_> {
                         .ctx(|| format!("read {}", s.rel))?;
                 }
             }
+        }
+        // BuildKit: a wildcard that matches nothing is fine while another
+        // source of the instruction matched (`COPY go.mod go.su[m] ./`).
+        if let Some(e) = unmatched.filter(|_| count == 0) {
+            return Err(at(inst, e));
         }
         if count > 1 && !to_dir {
             return Err(at(inst, format_args!("when using {name} with more than one source file, the destination must be a directory and end with a /")));

@@ -107,6 +107,17 @@ impl State {
         self.config.config.as_ref().map(|c| c.working_dir.clone()).filter(|w| !w.is_empty()).unwrap_or("/".into())
     }
 
+    /// Docker's predefined proxy args given with --build-arg and not
+    /// declared in this stage: RUN sees them, but they stay out of its cache
+    /// key and history (moby's "transparent" built-in args).
+    fn proxy_env(&self, build_args: &BTreeMap<String, String>) -> Vec<String> {
+        PREDEFINED_ARGS
+            .iter()
+            .filter(|k| !self.args.iter().any(|(n, _)| n == *k))
+            .filter_map(|k| build_args.get(*k).map(|v| format!("{k}={v}")))
+            .collect()
+    }
+
     /// Declared ARGs with values, sorted: what RUN sees and its cache key holds.
     fn arg_env(&self) -> Vec<String> {
         let mut m = BTreeMap::new();
@@ -205,12 +216,18 @@ impl<'a> Executor<'a> {
 
     /// Build; the image id of the target stage.
     pub fn run(mut self) -> Result<String> {
-        // BuildKit's automatic platform ARGs (host platform only).
-        let platform = format!("linux/{}", host_arch());
+        // BuildKit's automatic platform ARGs, in the global scope (FROM) at
+        // once and in a stage after `ARG NAME`; both platforms are the host's.
+        let variant = host_variant();
+        let platform = match variant {
+            "" => format!("linux/{}", host_arch()),
+            v => format!("linux/{}/{v}", host_arch()),
+        };
         for p in ["BUILD", "TARGET"] {
             self.meta_env.insert(format!("{p}PLATFORM"), platform.clone());
             self.meta_env.insert(format!("{p}OS"), "linux".into());
             self.meta_env.insert(format!("{p}ARCH"), host_arch().into());
+            self.meta_env.insert(format!("{p}VARIANT"), variant.into());
         }
         for inst in &self.df.meta_args {
             if let Cmd::Arg(list) = &inst.cmd {
@@ -651,6 +668,15 @@ fn scratch() -> State {
         size: 0,
         args: Vec::new(),
         cmd_set: false,
+    }
+}
+
+/// The variant part of the host's platform, as containerd normalises it
+/// (arm64's v8 is dropped, 32-bit arm is v7 here).
+fn host_variant() -> &'static str {
+    match host_arch() {
+        "arm" => "v7",
+        _ => "",
     }
 }
 

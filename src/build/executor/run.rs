@@ -47,6 +47,7 @@ impl Executor<'_> {
             return Err(at(inst, "empty command"));
         }
         let args = st.arg_env();
+        let proxies = st.proxy_env(&self.opts.build_args);
         let created_by = if args.is_empty() {
             argv.join(" ")
         } else {
@@ -84,6 +85,7 @@ impl Executor<'_> {
                 entrypoint: Some(Vec::new()),
                 env: args
                     .iter()
+                    .chain(&proxies)
                     .filter(|a| !env.iter().any(|e| e.split('=').next() == a.split('=').next()))
                     .cloned()
                     .collect(),
