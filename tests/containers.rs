@@ -872,7 +872,15 @@ both_modes!(arguments_after_the_image_belong_to_the_container, |t| {
     t.rcon(["rm", "dash"]).ok();
     t.rcon(["run", "-d", "--name", "box", "busybox", "sleep", "300"]).ok();
     assert_eq!(t.rcon(["exec", "box", "echo", "-t", "-d"]).ok(), "-t -d\n");
+    // A lone `-x` after the container is the command, not exec's flag.
+    t.rcon(["exec", "box", "-x"]).fails(127, "exec: \"-x\": executable file not found");
     t.rcon(["rm", "-f", "box"]).ok();
+    assert_eq!(t.rcon(["container", "run", "--rm", "busybox", "echo", "-d", "--rm"]).ok(), "-d --rm\n");
+    // The image after a boolean flag is the image (`--sig-proxy` takes a
+    // value only after '=', as Docker's), and `--` ends the flags.
+    assert_eq!(t.rcon(["run", "--sig-proxy", "--rm", "busybox", "echo", "ok"]).ok(), "ok\n");
+    assert_eq!(t.rcon(["run", "--rm", "-e", "A=1", "--", "busybox", "sh", "-c", "echo $A"]).ok(), "1\n");
+    assert_eq!(t.rcon(["ps", "-aq"]).ok(), "", "--rm removed them all");
 });
 
 // Negative sizes and CPUs are values with a one-line error, not clap's

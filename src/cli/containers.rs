@@ -326,7 +326,7 @@ pub struct AttachArgs {
     #[arg(long = "no-stdin")]
     no_stdin: bool,
     /// Proxy all received signals to the process
-    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     sig_proxy: bool,
     container: String,
 }
@@ -390,4 +390,24 @@ pub fn port(engine: &Engine, a: PortArgs) -> CmdResult {
         .collect();
     out(&s);
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{cli_command, parse_for_test as parse, Command};
+
+    #[test]
+    fn arguments_after_the_container_are_the_exec_command() {
+        let exec = |args: &[&str]| match parse(args) {
+            Command::Exec(a) => a,
+            _ => panic!("not exec"),
+        };
+        let a = exec(&["exec", "-e", "A=1", "box", "-x"]);
+        assert_eq!(a.container_and_command, ["box", "-x"]);
+        assert!(!a.interactive && !a.tty);
+        let a = exec(&["exec", "-it", "box", "sh", "-i", "-t"]);
+        assert!(a.interactive && a.tty);
+        assert_eq!(a.container_and_command, ["box", "sh", "-i", "-t"]);
+        assert!(cli_command().try_get_matches_from(["rcon", "exec", "box"]).is_err(), "a command is required");
+    }
 }

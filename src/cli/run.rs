@@ -398,7 +398,7 @@ pub struct RunArgs {
     #[arg(short, long)]
     detach: bool,
     /// Proxy received signals to the process
-    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     sig_proxy: bool,
     #[command(flatten)]
     create: CreateArgs,
@@ -568,4 +568,57 @@ fn start_all(engine: &Engine) -> CmdResult {
         }
     }
     Ok(if failed { 125 } else { 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{cli_command, parse_for_test as parse, Command};
+
+    fn run(args: &[&str]) -> super::RunArgs {
+        match parse(args) {
+            Command::Run(a) => a,
+            Command::Container(super::super::containers::ContainerCommand::Run(a)) => a,
+            _ => panic!("not run: {args:?}"),
+        }
+    }
+
+    // Issue 17 item 1: the first positional ends rcon's flags, as pflag's
+    // SetInterspersed(false) does for docker run/create/exec.
+    #[test]
+    fn arguments_after_the_image_are_the_command() {
+        let a = run(&["run", "--rm", "-e", "A=1", "--name", "n", "busybox", "-i", "--help", "-e", "B"]);
+        assert!(a.create.rm && !a.create.interactive && !a.detach);
+        assert_eq!((a.create.env.as_slice(), a.create.name.as_deref()), (&["A=1".to_string()][..], Some("n")));
+        assert_eq!(a.create.image_and_command, ["busybox", "-i", "--help", "-e", "B"]);
+        let a = run(&["container", "run", "-it", "busybox", "-d"]);
+        assert!(a.create.tty && a.create.interactive && !a.detach);
+        assert_eq!(a.create.image_and_command, ["busybox", "-d"]);
+        // `--` before the image ends the flags; after it, it is the
+        // command's (docker passes it on, and the runtime looks for "--").
+        assert_eq!(
+            run(&["run", "--rm", "--", "busybox", "echo", "-n"]).create.image_and_command,
+            ["busybox", "echo", "-n"]
+        );
+        assert_eq!(run(&["run", "busybox", "--", "echo"]).create.image_and_command, ["busybox", "--", "echo"]);
+        // A flag's value may start with '-'; the image after it is still the image.
+        let a = run(&["run", "--entrypoint", "echo", "-m", "-1", "busybox", "-x"]);
+        assert_eq!(
+            (a.create.memory.as_deref(), a.create.image_and_command.as_slice()),
+            (Some("-1"), &["busybox".to_string(), "-x".into()][..])
+        );
+        match parse(&["create", "--name", "c", "busybox", "-x", "y"]) {
+            Command::Create(a) => {
+                assert_eq!(a.image_and_command, ["busybox", "-x", "y"]);
+                assert_eq!(a.name.as_deref(), Some("c"));
+            }
+            _ => panic!("not create"),
+        }
+        assert!(cli_command().try_get_matches_from(["rcon", "run", "--rm"]).is_err(), "the image is required");
+        // Docker's boolean flags take a value only after '=': the image
+        // after one is the image.
+        let a = run(&["run", "--sig-proxy", "busybox", "true"]);
+        assert!(a.sig_proxy);
+        assert_eq!(a.create.image_and_command, ["busybox", "true"]);
+        assert!(!run(&["run", "--sig-proxy=false", "busybox"]).sig_proxy);
+    }
 }

@@ -36,7 +36,7 @@ pub struct ExecArgs {
     #[arg(short = 'T', long = "no-TTY")]
     no_tty: bool,
     /// Keep STDIN open even if not attached
-    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     interactive: bool,
     /// Index of the container if service has multiple replicas
     #[arg(long, default_value_t = 1)]
@@ -103,7 +103,7 @@ pub struct RunArgs {
     #[arg(short = 'T', long = "no-TTY")]
     no_tty: bool,
     /// Keep STDIN open even if not attached
-    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     interactive: bool,
     /// Don't start linked services
     #[arg(long)]
@@ -267,4 +267,41 @@ pub fn cp(ctx: &Ctx, a: CpArgs) -> CmdResult {
     };
     let (src, dest) = (end(&a.src)?, end(&a.dest)?);
     crate::cli::cp::copy(ctx.engine, &src, &dest, a.archive, a.follow_link)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    #[derive(Parser)]
+    #[allow(clippy::large_enum_variant)]
+    enum Verb {
+        #[command(disable_help_flag = true)]
+        Run(super::RunArgs),
+        #[command(disable_help_flag = true)]
+        Exec(super::ExecArgs),
+    }
+
+    fn parse(args: &[&str]) -> Verb {
+        Verb::try_parse_from(std::iter::once("compose").chain(args.iter().copied())).unwrap()
+    }
+
+    // Issue 17 item 1: the service ends compose's flags; the rest is the command.
+    #[test]
+    fn arguments_after_the_service_are_the_command() {
+        let Verb::Run(a) = parse(&["run", "--rm", "-e", "A=1", "web", "-x", "--rm", "-d"]) else { panic!() };
+        assert!(a.rm && !a.detach);
+        assert_eq!(a.env, ["A=1"]);
+        assert_eq!(
+            super::service_and_command(&a.args),
+            ("web".to_string(), vec!["-x".into(), "--rm".into(), "-d".into()])
+        );
+        let Verb::Run(a) = parse(&["run", "-i", "web", "sh"]) else { panic!() };
+        assert!(a.interactive);
+        assert_eq!(a.args, ["web", "sh"]);
+        let Verb::Run(a) = parse(&["run", "--interactive=false", "-T", "web"]) else { panic!() };
+        assert!(!a.interactive && a.no_tty);
+        let Verb::Exec(a) = parse(&["exec", "-i", "web", "ls", "-l"]) else { panic!() };
+        assert_eq!(a.args, ["web", "ls", "-l"]);
+    }
 }
