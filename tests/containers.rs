@@ -354,15 +354,17 @@ fn with_pty(t: &TestEnv, args: &[&str], input: &[u8]) -> Run {
         .chain(args.iter().map(|a| format!("'{a}'")))
         .collect::<Vec<_>>()
         .join(" ");
-    let mut c = t.cmd(["--version"]);
-    let prog = c.get_program().to_owned();
-    let _ = prog;
-    // Same environment and user as t.cmd, but through `script`.
-    let mut cmd = t.cmd::<[&str; 0], &str>([]);
+    pty_shell(t, &line, input)
+}
+
+/// Run the shell command `line` on a new pseudo-terminal (util-linux
+/// `script`, as t.cmd would run rcon: same user and environment), feeding
+/// `input`; killed, and the test failed, if it has not ended within a minute.
+fn pty_shell(t: &TestEnv, line: &str, input: &[u8]) -> Run {
     let envs: Vec<(std::ffi::OsString, std::ffi::OsString)> =
-        cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))).collect();
-    c = std::process::Command::new("script");
-    c.args(["-qefc", &line, "/dev/null"]);
+        t.cmd::<[&str; 0], &str>([]).get_envs().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))).collect();
+    let mut c = std::process::Command::new("script");
+    c.args(["-qefc", line, "/dev/null"]);
     c.env_clear().envs(envs).current_dir(&t.dir);
     if let (Mode::Rootless, Some(u)) = (t.mode, test_user()) {
         let (uid, gid) = (u.uid, u.gid);
@@ -376,7 +378,6 @@ fn with_pty(t: &TestEnv, args: &[&str], input: &[u8]) -> Run {
             });
         }
     }
-    let _ = &mut cmd;
     c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     let mut child = c.spawn().unwrap();
     {
@@ -384,7 +385,29 @@ fn with_pty(t: &TestEnv, args: &[&str], input: &[u8]) -> Run {
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(input).unwrap();
     }
-    Run::from(child.wait_with_output().unwrap())
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let read = |r: &mut dyn std::io::Read| {
+        let mut v = Vec::new();
+        let _ = r.read_to_end(&mut v);
+        v
+    };
+    let readers = std::thread::scope(|s| {
+        let o = s.spawn(|| read(&mut out));
+        let e = s.spawn(|| read(&mut err));
+        let end = std::time::Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st;
+            }
+            if std::time::Instant::now() > end {
+                let _ = child.kill();
+                panic!("{line}: still running after a minute");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        (status, o.join().unwrap(), e.join().unwrap())
+    });
+    Run::from(std::process::Output { status: readers.0, stdout: readers.1, stderr: readers.2 })
 }
 
 both_modes!(tty_allocation, |t| {
@@ -410,6 +433,43 @@ both_modes!(tty_allocation, |t| {
     let r = with_pty(t, &["exec", "-t", "tt", "tty"], b"");
     assert!(r.stdout.contains("/dev/pts/"), "{}", r.stdout);
     t.rcon(["rm", "-f", "tt"]).ok();
+});
+
+// `timeout` without --foreground puts rcon in a background process group
+// of the terminal: a tcsetattr there stopped it forever with SIGTTOU (the
+// container created, then left behind). -t alone does not touch the
+// terminal (Docker's rule) and works; -i -t is refused before anything
+// exists; in the foreground both work (issue 17 item 10).
+both_modes!(terminal_sessions_in_a_background_process_group, |t| {
+    img(t);
+    t.rcon(["run", "-d", "--name", "bg", "busybox", "sleep", "1000"]).ok();
+    let rcon = rcon_bin().display().to_string();
+    let background = |args: &str| {
+        let r = pty_shell(t, &format!("timeout -k 5 30 {rcon} {args}; echo rc=$?"), b"");
+        format!("{}{}", r.stdout, r.stderr).replace('\r', "")
+    };
+    let out = background("run --rm -t busybox sh -c 'echo on-$(tty)'");
+    assert!(out.contains("on-/dev/pts/0\nrc=0"), "run -t in the background: {out}");
+    let out = background("exec -t bg sh -c 'echo on-$(tty)'");
+    assert!(out.contains("on-/dev/pts/") && out.contains("rc=0"), "exec -t in the background: {out}");
+    for args in ["run --rm -it busybox echo no", "run -it --name left busybox echo no", "exec -it bg echo no"] {
+        let out = background(args);
+        assert!(
+            out.contains("Error: cannot attach stdin of a -t session: rcon runs in a background process group")
+                && out.trim_end().ends_with("rc=125")
+                && !out.contains("no\n"),
+            "{args}: {out}"
+        );
+        assert_eq!(out.lines().filter(|l| l.starts_with("Error")).count(), 1, "one line: {out}");
+    }
+    assert_eq!(t.rcon(["ps", "-a", "--format", "{{.Names}}"]).ok(), "bg\n", "nothing created or left behind");
+    // In the foreground (timeout --foreground) -i -t works as before.
+    let r =
+        pty_shell(t, &format!("timeout --foreground -k 5 30 {rcon} run --rm -it busybox sh -c 'echo fg-$(tty)'"), b"");
+    assert!(r.stdout.contains("fg-/dev/pts/0"), "{}{}", r.stdout, r.stderr);
+    let r = pty_shell(t, &format!("timeout --foreground -k 5 30 {rcon} exec -it bg sh -c 'echo fg-$(tty)'"), b"");
+    assert!(r.stdout.contains("fg-/dev/pts/"), "{}{}", r.stdout, r.stderr);
+    t.rcon(["rm", "-f", "bg"]).ok();
 });
 
 both_modes!(attach_to_running_container, |t| {

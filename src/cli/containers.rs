@@ -299,6 +299,10 @@ pub fn exec(engine: &Engine, a: ExecArgs) -> CmdResult {
 /// the command's exit code.
 pub(super) fn exec_in(engine: &Engine, container: &str, o: &crate::engine::exec::ExecOptions) -> CmdResult {
     use crate::engine::exec::ExecStdio;
+    if o.tty && o.interactive && !o.detach {
+        // Before the process exists (the terminal goes raw and is read).
+        terminal::check_foreground()?;
+    }
     let stdio = if o.detach {
         ExecStdio::Null
     } else if o.tty {
@@ -334,16 +338,16 @@ pub struct AttachArgs {
 pub fn attach(engine: &Engine, a: AttachArgs) -> CmdResult {
     let at = crate::engine::attach::connect(engine, &a.container)?;
     let c = at.container;
-    let raw = if c.config.tty { Some(terminal::RawTerminal::enter()) } else { None };
+    let stdin = !a.no_stdin && c.config.open_stdin;
+    if c.config.tty && stdin {
+        terminal::check_foreground()?;
+    }
+    let raw = (c.config.tty && stdin).then(terminal::RawTerminal::enter);
     let keys = a.detach_keys.clone().unwrap_or_else(|| c.config.host.detach_keys.clone());
     let id = c.config.id.clone();
-    let code = terminal::attach_loop(
-        at.stream,
-        !a.no_stdin && c.config.open_stdin,
-        &keys,
-        a.sig_proxy.then_some(c.state.pid),
-        || eng::get(engine, &id).map(|c| c.state.exit_code).unwrap_or(0),
-    );
+    let code = terminal::attach_loop(at.stream, stdin, &keys, a.sig_proxy.then_some(c.state.pid), || {
+        eng::get(engine, &id).map(|c| c.state.exit_code).unwrap_or(0)
+    });
     drop(raw);
     Ok(code)
 }

@@ -421,6 +421,11 @@ pub fn create(engine: &Engine, a: CreateArgs) -> CmdResult {
 }
 
 pub fn run(engine: &Engine, a: RunArgs) -> CmdResult {
+    let raw = !a.detach && a.create.tty && a.create.interactive;
+    if raw {
+        // Before anything exists: a refusal leaves nothing behind.
+        terminal::check_foreground()?;
+    }
     let (id, _hold) = a.create.create(engine, a.sig_proxy)?;
     if a.detach {
         match eng::start(engine, &id, eng::StartOptions::default()) {
@@ -436,22 +441,24 @@ pub fn run(engine: &Engine, a: RunArgs) -> CmdResult {
             }
         }
     } else {
-        attached(engine, &id, a.create.tty, a.sig_proxy, a.create.rm, None)
+        attached(engine, &id, raw, a.sig_proxy, a.create.rm, None)
     }
 }
 
 /// Run with our terminal attached until the container exits or we detach.
+/// `raw`: a -t container with our stdin attached; the terminal goes into
+/// raw mode (Docker's rule: with -t alone it stays as it is).
 pub(super) fn attached(
     engine: &Engine,
     id: &str,
-    tty: bool,
+    raw: bool,
     sig_proxy: bool,
     rm: bool,
     detach_keys: Option<&str>,
 ) -> CmdResult {
     // Blocked before the container starts: a ^C meanwhile is proxied too.
     let sfd = terminal::proxy_signals(true);
-    let raw = tty.then(terminal::RawTerminal::enter);
+    let raw = raw.then(terminal::RawTerminal::enter);
     let opts =
         eng::StartOptions { attach: Some(terminal::own_stdio(true)?), detach_keys: detach_keys.map(String::from) };
     let handle = eng::start(engine, id, opts);
@@ -532,14 +539,11 @@ pub fn start(engine: &Engine, a: StartArgs) -> CmdResult {
             }
         };
         if a.attach || a.interactive {
-            return attached(
-                engine,
-                &c.config.id,
-                c.config.tty,
-                true,
-                c.config.host.auto_remove,
-                a.detach_keys.as_deref(),
-            );
+            let raw = c.config.tty && a.interactive && c.config.open_stdin;
+            if raw {
+                terminal::check_foreground()?;
+            }
+            return attached(engine, &c.config.id, raw, true, c.config.host.auto_remove, a.detach_keys.as_deref());
         }
         if c.state.status == Status::Running {
             out(&format!("{name}\n"));

@@ -157,6 +157,10 @@ pub struct RunArgs {
 /// then a one-off container of it, attached (its exit code is ours) or
 /// detached (its name printed).
 pub fn run(ctx: &Ctx, g: &Globals, a: RunArgs) -> CmdResult {
+    if !a.no_tty && !a.detach && a.interactive && std::io::stdin().is_terminal() {
+        // Before the dependencies start: a refusal leaves nothing behind.
+        crate::cli::terminal::check_foreground()?;
+    }
     let (service, cmd) = service_and_command(&a.args);
     let svc = ctx.service(&service)?;
     let mut err = std::io::stderr();
@@ -229,7 +233,7 @@ pub fn run(ctx: &Ctx, g: &Globals, a: RunArgs) -> CmdResult {
         crate::cli::out(&format!("{name}\n"));
         return Ok(0);
     }
-    crate::cli::run::attached(ctx.engine, &id, tty, true, a.rm, None)
+    crate::cli::run::attached(ctx.engine, &id, tty && a.interactive, true, a.rm, None)
 }
 
 #[derive(Args)]
