@@ -281,12 +281,22 @@ pub struct ExecArgs {
     container_and_command: Vec<String>,
 }
 
+/// `-e` flags of exec (compose exec too), the unset `-e KEY` dropped.
+pub(super) fn flags_env(given: &[String]) -> crate::Result<Vec<String>> {
+    let lookup = |k: &str| std::env::var(k).ok();
+    let mut env = Vec::new();
+    for e in given {
+        env.extend(flags::env_flag(e, &lookup)?);
+    }
+    Ok(env)
+}
+
 pub fn exec(engine: &Engine, a: ExecArgs) -> CmdResult {
     let o = crate::engine::exec::ExecOptions {
         interactive: a.interactive,
         tty: a.tty,
         detach: a.detach,
-        env: a.env.iter().filter_map(|e| flags::env(e, &|k| std::env::var(k).ok())).collect(),
+        env: flags_env(&a.env)?,
         user: a.user,
         workdir: a.workdir,
         privileged: a.privileged,

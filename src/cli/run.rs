@@ -235,10 +235,7 @@ impl CreateArgs {
             env.extend(flags::file_lines(&read("env file", f)?).iter().filter_map(|e| flags::env(e, &lookup)));
         }
         for e in &self.env {
-            if e.is_empty() || e.starts_with('=') {
-                anyhow::bail!("invalid argument {e:?} for \"-e, --env\" flag: invalid environment variable: {e}");
-            }
-            env.extend(flags::env(e, &lookup));
+            env.extend(flags::env_flag(e, &lookup)?);
         }
         let mut labels = Vec::new();
         for f in &self.label_file {
@@ -342,7 +339,7 @@ impl CreateArgs {
             publish_all: self.publish_all,
             expose,
             extra_hosts: self.add_host.iter().map(|h| flags::add_host(h)).collect::<crate::Result<Vec<_>>>()?,
-            dns: self.dns.clone(),
+            dns: self.dns.iter().map(|d| flags::dns(d)).collect::<crate::Result<Vec<_>>>()?,
             dns_search: self.dns_search.clone(),
             dns_options: self.dns_option.clone(),
             log_driver: self.log_driver.clone(),

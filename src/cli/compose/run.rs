@@ -61,7 +61,7 @@ pub fn exec(ctx: &Ctx, a: ExecArgs) -> CmdResult {
         interactive: a.interactive && !a.detach,
         tty: !a.no_tty && !a.detach && std::io::stdin().is_terminal(),
         detach: a.detach,
-        env: a.env.iter().filter_map(|e| flags::env(e, &|k| std::env::var(k).ok())).collect(),
+        env: crate::cli::containers::flags_env(&a.env)?,
         user: a.user,
         workdir: a.workdir,
         privileged: a.privileged,
@@ -191,7 +191,9 @@ pub fn run(ctx: &Ctx, g: &Globals, a: RunArgs) -> CmdResult {
         let text = std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("open env file {}: {e}", f.display()))?;
         spec.env.extend(flags::file_lines(&text).iter().filter_map(|e| flags::env(e, &lookup)));
     }
-    spec.env.extend(a.env.iter().filter_map(|e| flags::env(e, &lookup)));
+    for e in &a.env {
+        spec.env.extend(flags::env_flag(e, &lookup)?);
+    }
     for l in &a.labels {
         let (k, v) = l.split_once('=').unwrap_or((l, ""));
         spec.labels.retain(|(key, _)| key != k);
