@@ -266,6 +266,9 @@ volumes:
     // run: everything after the service is the command, dashes included.
     let r = compose(t, &dir, &["run", "--rm", "--no-deps", "app", "sh", "-c", "echo $0 $1", "-x", "-y"]);
     assert_eq!(r.ok(), "-x -y\n");
+    // `-i` is a boolean (a value only after '='): the service after it is the service.
+    let r = compose(t, &dir, &["run", "-i", "--rm", "--no-deps", "app", "echo", "-i"]);
+    assert_eq!(r.ok(), "-i\n");
     let r = compose(t, &dir, &["run", "--rm", "--no-deps", "app", "sh", "-c", "exit 4"]);
     assert_eq!(r.code, 4);
     assert!(!t.rcon(["ps", "-a", "--format", "{{.Names}}"]).ok().contains("-run-"), "run --rm left a container");

@@ -59,7 +59,7 @@ pub struct BuildArgs {
     #[arg(long)]
     pull: bool,
     /// Remove intermediate containers after a successful build (always true)
-    #[arg(long, hide = true, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, hide = true, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     rm: bool,
     /// Always remove intermediate containers (always true)
     #[arg(long, hide = true)]

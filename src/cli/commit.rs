@@ -18,7 +18,7 @@ pub struct CommitArgs {
     #[arg(short, long)]
     message: Option<String>,
     /// Pause container during commit (accepted; the container is not paused)
-    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pause: bool,
     container: String,
     /// REPOSITORY[:TAG]

@@ -281,12 +281,22 @@ pub struct ExecArgs {
     container_and_command: Vec<String>,
 }
 
+/// `-e` flags of exec (compose exec too), the unset `-e KEY` dropped.
+pub(super) fn flags_env(given: &[String]) -> crate::Result<Vec<String>> {
+    let lookup = |k: &str| std::env::var(k).ok();
+    let mut env = Vec::new();
+    for e in given {
+        env.extend(flags::env_flag(e, &lookup)?);
+    }
+    Ok(env)
+}
+
 pub fn exec(engine: &Engine, a: ExecArgs) -> CmdResult {
     let o = crate::engine::exec::ExecOptions {
         interactive: a.interactive,
         tty: a.tty,
         detach: a.detach,
-        env: a.env.iter().filter_map(|e| flags::env(e, &|k| std::env::var(k).ok())).collect(),
+        env: flags_env(&a.env)?,
         user: a.user,
         workdir: a.workdir,
         privileged: a.privileged,
@@ -299,6 +309,10 @@ pub fn exec(engine: &Engine, a: ExecArgs) -> CmdResult {
 /// the command's exit code.
 pub(super) fn exec_in(engine: &Engine, container: &str, o: &crate::engine::exec::ExecOptions) -> CmdResult {
     use crate::engine::exec::ExecStdio;
+    if o.tty && o.interactive && !o.detach {
+        // Before the process exists (the terminal goes raw and is read).
+        terminal::check_foreground()?;
+    }
     let stdio = if o.detach {
         ExecStdio::Null
     } else if o.tty {
@@ -326,7 +340,7 @@ pub struct AttachArgs {
     #[arg(long = "no-stdin")]
     no_stdin: bool,
     /// Proxy all received signals to the process
-    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     sig_proxy: bool,
     container: String,
 }
@@ -334,16 +348,16 @@ pub struct AttachArgs {
 pub fn attach(engine: &Engine, a: AttachArgs) -> CmdResult {
     let at = crate::engine::attach::connect(engine, &a.container)?;
     let c = at.container;
-    let raw = if c.config.tty { Some(terminal::RawTerminal::enter()) } else { None };
+    let stdin = !a.no_stdin && c.config.open_stdin;
+    if c.config.tty && stdin {
+        terminal::check_foreground()?;
+    }
+    let raw = (c.config.tty && stdin).then(terminal::RawTerminal::enter);
     let keys = a.detach_keys.clone().unwrap_or_else(|| c.config.host.detach_keys.clone());
     let id = c.config.id.clone();
-    let code = terminal::attach_loop(
-        at.stream,
-        !a.no_stdin && c.config.open_stdin,
-        &keys,
-        a.sig_proxy.then_some(c.state.pid),
-        || eng::get(engine, &id).map(|c| c.state.exit_code).unwrap_or(0),
-    );
+    let code = terminal::attach_loop(at.stream, stdin, &keys, a.sig_proxy.then_some(c.state.pid), || {
+        eng::get(engine, &id).map(|c| c.state.exit_code).unwrap_or(0)
+    });
     drop(raw);
     Ok(code)
 }
@@ -390,4 +404,24 @@ pub fn port(engine: &Engine, a: PortArgs) -> CmdResult {
         .collect();
     out(&s);
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{cli_command, parse_for_test as parse, Command};
+
+    #[test]
+    fn arguments_after_the_container_are_the_exec_command() {
+        let exec = |args: &[&str]| match parse(args) {
+            Command::Exec(a) => a,
+            _ => panic!("not exec"),
+        };
+        let a = exec(&["exec", "-e", "A=1", "box", "-x"]);
+        assert_eq!(a.container_and_command, ["box", "-x"]);
+        assert!(!a.interactive && !a.tty);
+        let a = exec(&["exec", "-it", "box", "sh", "-i", "-t"]);
+        assert!(a.interactive && a.tty);
+        assert_eq!(a.container_and_command, ["box", "sh", "-i", "-t"]);
+        assert!(cli_command().try_get_matches_from(["rcon", "exec", "box"]).is_err(), "a command is required");
+    }
 }

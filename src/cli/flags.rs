@@ -21,6 +21,13 @@ fn bad(msg: String) -> Error {
     Error::InvalidArgument(msg)
 }
 
+/// The docker CLI's (pflag's) refusal of a flag's value, one line:
+/// `invalid argument "-1" for "-m, --memory" flag: invalid size: '-1'`.
+/// `flag` as Docker's usage names it ("-m, --memory", "--dns").
+pub fn invalid(flag: &str, value: &str, why: impl std::fmt::Display) -> Error {
+    bad(format!("invalid argument \"{value}\" for \"{flag}\" flag: {why}"))
+}
+
 // ---- ports ---------------------------------------------------------------
 
 fn port_range(spec: &str, s: &str) -> Result<(u16, u16)> {
@@ -122,6 +129,15 @@ fn check_target(spec: &str, dst: &str) -> Result<()> {
 /// `-v`: `/host:/ctr[:opts]` (bind), `name:/ctr[:opts]` (named volume),
 /// `/ctr` (anonymous volume). Also the API's `HostConfig.Binds`.
 pub fn volume(v: &str) -> Result<Mount> {
+    // compose-go's ParseVolume, which the docker CLI uses for -v: an empty
+    // spec or an empty part (`:/x`, `/h::ro`, `/x:`) is refused, not read
+    // as an anonymous volume or a default mode.
+    if v.is_empty() {
+        return Err(bad("invalid empty volume spec".into()));
+    }
+    if v.len() > 2 && v.split(':').any(str::is_empty) {
+        return Err(bad(format!("invalid spec: {v}: empty section between colons")));
+    }
     let parts: Vec<&str> = v.split(':').collect();
     let (src, dst, opts) = match parts.as_slice() {
         [d] => ("", *d, ""),
@@ -203,6 +219,9 @@ pub fn mount(s: &str) -> Result<Mount> {
     match m.kind.as_str() {
         "bind" => {
             only(&["bind-propagation"])?;
+            if m.source.is_empty() {
+                return Err(bad("invalid mount config for type \"bind\": field Source must not be empty".into()));
+            }
             if !m.source.starts_with('/') {
                 return Err(bad(format!(
                     "invalid mount config for type \"bind\": source must be an absolute path: {s:?}"
@@ -270,32 +289,47 @@ pub fn bytes(s: &str) -> Option<u64> {
     (n >= 0.0).then_some((n * mult as f64) as u64)
 }
 
-/// The limit flags as given: (`--memory`, "64m"), … Their ranges are the
-/// engine's to check (`Limits::check`).
+/// Docker's name of a limit flag in its messages ("-m, --memory").
+fn limit_flag(flag: &str) -> &str {
+    match flag {
+        "--memory" => "-m, --memory",
+        "--cpu-shares" => "-c, --cpu-shares",
+        f => f,
+    }
+}
+
+/// The limit flags as given: (`--memory`, "64m"), … Values are checked
+/// here with the docker CLI's messages (`invalid size: '-1'`); their ranges
+/// are the engine's to check (`Limits::check`, the daemon's messages).
 pub fn limits(given: &[(&str, &str)]) -> Result<Limits> {
     let mut l = Limits::default();
     for &(flag, v) in given {
+        let size = || bytes(v).ok_or_else(|| invalid(limit_flag(flag), v, format!("invalid size: '{v}'")));
         match flag {
-            "--memory" => {
-                l.memory =
-                    Some(bytes(v).ok_or_else(|| bad(format!("invalid --memory {v:?}: use a size like 64m or 1g")))?)
-            }
-            "--memory-swap" => {
-                l.memory_swap = Some(if v == "-1" {
-                    -1
-                } else {
-                    bytes(v).ok_or_else(|| bad(format!("invalid --memory-swap {v:?}")))? as i64
-                });
-            }
+            "--memory" => l.memory = Some(size()?),
+            // -1: unlimited swap, as Docker's MemSwapBytes.
+            "--memory-swap" => l.memory_swap = Some(if v == "-1" { -1 } else { size()? as i64 }),
             "--cpus" => {
-                let c: f64 = v.parse().map_err(|_| bad(format!("invalid --cpus {v:?}: use a number like 1.5")))?;
-                if c <= 0.0 {
-                    return Err(bad(format!("invalid --cpus {v:?}: use a positive number like 1.5")));
+                let c: f64 = v
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|c: &f64| c.is_finite())
+                    .ok_or_else(|| invalid(flag, v, format!("failed to parse {v} as a rational number")))?;
+                // 0 is no limit (Docker's NanoCPUs); a negative count is
+                // out of range: a zero quota, which Limits::check refuses
+                // with the daemon's "range of CPUs" message.
+                if c != 0.0 {
+                    l.cpu_quota = Some(if c < 0.0 { 0 } else { ((c * CPU_PERIOD as f64) as u64).max(1) });
                 }
-                l.cpu_quota = Some(((c * CPU_PERIOD as f64) as u64).max(1));
             }
             "--cpu-shares" => {
-                l.cpu_shares = Some(v.parse().map_err(|_| bad(format!("invalid --cpu-shares {v:?}: use a number")))?)
+                let n: i64 = v.parse().map_err(|_| invalid(limit_flag(flag), v, "use a number"))?;
+                if n < 0 {
+                    // What runc answers the daemon (docker: "shares: invalid argument").
+                    return Err(invalid(limit_flag(flag), v, "shares: invalid argument"));
+                }
+                l.cpu_shares = Some(n as u64);
             }
             "--cpuset-cpus" => {
                 if !v.chars().all(|c| c.is_ascii_digit() || c == ',' || c == '-') || v.is_empty() {
@@ -303,9 +337,7 @@ pub fn limits(given: &[(&str, &str)]) -> Result<Limits> {
                 }
                 l.cpuset_cpus = Some(v.to_string());
             }
-            "--pids-limit" => {
-                l.pids_limit = Some(v.parse().map_err(|_| bad(format!("invalid --pids-limit {v:?}: use a number")))?)
-            }
+            "--pids-limit" => l.pids_limit = Some(v.parse().map_err(|_| invalid(flag, v, "use a number"))?),
             other => return Err(bad(format!("unknown resource flag {other}"))),
         }
     }
@@ -463,6 +495,60 @@ pub fn add_host(s: &str) -> Result<(String, String)> {
     Ok((name.to_string(), ip.to_string()))
 }
 
+/// `--dns ADDRESS`: an IP address (the docker CLI's ValidateIPAddress),
+/// normalized.
+pub fn dns(v: &str) -> Result<String> {
+    v.trim()
+        .parse::<IpAddr>()
+        .map(|ip| ip.to_string())
+        .map_err(|_| invalid("--dns", v, format!("IP address is not correctly formatted: {v}")))
+}
+
+/// One `--device HOST[:CONTAINER][:PERMISSIONS]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub host: String,
+    pub container: String,
+    /// Some of r, w, m (default rwm).
+    pub permissions: String,
+}
+
+fn device_mode(m: &str) -> bool {
+    !m.is_empty()
+        && m.chars().all(|c| "rwm".contains(c))
+        && m.chars().collect::<std::collections::BTreeSet<_>>().len() == m.len()
+}
+
+/// `--device`, with the docker CLI's checks and messages (validateLinuxPath,
+/// then parseLinuxDevice): `HOST`, `HOST:CONTAINER`, `HOST:MODE`,
+/// `HOST:CONTAINER:MODE`. Whether HOST is a device the user may open is
+/// the engine's to check.
+pub fn device(s: &str) -> Result<Device> {
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() > 3 || parts[0].is_empty() {
+        return Err(bad(format!("bad format for path: {s}")));
+    }
+    let (container, permissions) = match parts.as_slice() {
+        [h] => (*h, "rwm"),
+        [h, m] if device_mode(m) => (*h, *m),
+        [_, c] => (*c, "rwm"),
+        [_, c, m] if device_mode(m) => (*c, *m),
+        [_, _, m] => return Err(bad(format!("bad mode specified: {m}"))),
+        _ => unreachable!("one to three parts"),
+    };
+    if !container.starts_with('/') {
+        return Err(bad(format!("{container} is not an absolute path")));
+    }
+    let clean = |p: &str| {
+        let v: Vec<&str> = p.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+        format!("/{}", v.join("/"))
+    };
+    if container.split('/').any(|c| c == "..") {
+        return Err(bad(format!("bad format for path: {s}")));
+    }
+    Ok(Device { host: parts[0].to_string(), container: clean(container), permissions: permissions.to_string() })
+}
+
 /// `--log-opt KEY=VALUE`.
 pub fn log_opt(s: &str) -> Result<(String, String)> {
     match s.split_once('=') {
@@ -481,6 +567,15 @@ pub fn env(e: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<String> {
     } else {
         lookup(e).map(|v| format!("{e}={v}"))
     }
+}
+
+/// `-e` as a flag: `env`, after the docker CLI's ValidateEnv (a variable
+/// needs a name: `-e =x` and `-e ''` are refused).
+pub fn env_flag(e: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>> {
+    if e.split('=').next().unwrap_or("").is_empty() {
+        return Err(invalid("-e, --env", e, format!("invalid environment variable: {e}")));
+    }
+    Ok(env(e, lookup))
 }
 
 /// The lines of an env file or label file that mean something: blank lines
@@ -601,12 +696,77 @@ mod tests {
         assert_eq!(bytes("-1"), None);
         let l = limits(&[("--memory", "64m"), ("--cpus", "0.5"), ("--pids-limit", "10")]).unwrap();
         assert_eq!((l.memory, l.cpu_quota, l.pids_limit), (Some(64 << 20), Some(50_000), Some(10)));
-        assert!(limits(&[("--memory", "lots")]).is_err());
-        assert!(limits(&[("--cpus", "-1")]).is_err());
+        // The docker CLI's messages, one line (issue 12 item 6, issue 17 item 11).
+        let msg = |given: &[(&str, &str)]| limits(given).unwrap_err().to_string();
+        assert_eq!(msg(&[("--memory", "-1")]), r#"invalid argument "-1" for "-m, --memory" flag: invalid size: '-1'"#);
+        assert_eq!(
+            msg(&[("--memory", "lots")]),
+            r#"invalid argument "lots" for "-m, --memory" flag: invalid size: 'lots'"#
+        );
+        assert_eq!(
+            msg(&[("--memory-swap", "-2")]),
+            r#"invalid argument "-2" for "--memory-swap" flag: invalid size: '-2'"#
+        );
+        assert_eq!(limits(&[("--memory-swap", "-1")]).unwrap().memory_swap, Some(-1));
+        assert_eq!(
+            msg(&[("--cpus", "x")]),
+            r#"invalid argument "x" for "--cpus" flag: failed to parse x as a rational number"#
+        );
+        assert!(msg(&[("--cpu-shares", "-3")]).starts_with(r#"invalid argument "-3" for "-c, --cpu-shares" flag"#));
+        // A negative CPU count is out of the daemon's range; 0 is no limit.
+        assert!(limits(&[("--cpus", "-1")]).unwrap().check().unwrap_err().starts_with("range of CPUs is from 0.01 to"));
+        assert_eq!(limits(&[("--cpus", "0")]).unwrap().cpu_quota, None);
+        assert_eq!(limits(&[("--pids-limit", "-1")]).unwrap().pids_limit, Some(-1));
         // Ranges are the engine's: Limits::check.
         assert!(limits(&[("--memory", "1m")]).unwrap().check().unwrap_err().contains("6MB"));
         assert!(limits(&[("--cpus", "1000")]).unwrap().check().unwrap_err().contains("range of CPUs"));
         assert!(limits(&[("--memory-swap", "1g")]).unwrap().check().is_err());
+    }
+
+    #[test]
+    fn docker_refusals_of_flag_values() {
+        let e = |r: Result<Device>| r.unwrap_err().to_string();
+        assert_eq!(dns(" 1.1.1.1 ").unwrap(), "1.1.1.1");
+        assert_eq!(dns("2001:db8::1").unwrap(), "2001:db8::1");
+        for v in ["x", "1.2.3", "[::1]", ""] {
+            assert_eq!(
+                dns(v).unwrap_err().to_string(),
+                format!("invalid argument \"{v}\" for \"--dns\" flag: IP address is not correctly formatted: {v}")
+            );
+        }
+        let lookup = |_: &str| None;
+        for v in ["=", "", "=x"] {
+            assert_eq!(
+                env_flag(v, &lookup).unwrap_err().to_string(),
+                format!("invalid argument \"{v}\" for \"-e, --env\" flag: invalid environment variable: {v}")
+            );
+        }
+        assert_eq!(env_flag("A=", &lookup).unwrap().as_deref(), Some("A="));
+        assert_eq!(env_flag("UNSET", &lookup).unwrap(), None);
+        assert_eq!(volume("").unwrap_err().to_string(), "invalid empty volume spec");
+        for v in [":/x", "/h::ro", "/x:", "v::/x"] {
+            assert_eq!(volume(v).unwrap_err().to_string(), format!("invalid spec: {v}: empty section between colons"));
+        }
+        assert_eq!(
+            mount("type=bind,target=/x").unwrap_err().to_string(),
+            r#"invalid mount config for type "bind": field Source must not be empty"#
+        );
+        assert!(mount("type=bind,source=,target=/x").unwrap_err().to_string().contains("must not be empty"));
+        let d = |host: &str, ctr: &str, perms: &str| Device {
+            host: host.into(),
+            container: ctr.into(),
+            permissions: perms.into(),
+        };
+        assert_eq!(device("/dev/fuse").unwrap(), d("/dev/fuse", "/dev/fuse", "rwm"));
+        assert_eq!(device("/dev/null:/dev/n").unwrap(), d("/dev/null", "/dev/n", "rwm"));
+        assert_eq!(device("/dev/null:r").unwrap(), d("/dev/null", "/dev/null", "r"));
+        assert_eq!(device("/dev/null:/dev//n/:rw").unwrap(), d("/dev/null", "/dev/n", "rw"));
+        assert_eq!(e(device("")), "bad format for path: ");
+        assert_eq!(e(device(":/x")), "bad format for path: :/x");
+        assert_eq!(e(device("/a:/b:r:w")), "bad format for path: /a:/b:r:w");
+        assert_eq!(e(device("/dev/null:rel")), "rel is not an absolute path");
+        assert_eq!(e(device("/dev/null:/dev/n:xyz")), "bad mode specified: xyz");
+        assert_eq!(e(device("/dev/null:/dev/n:rr")), "bad mode specified: rr");
     }
 
     #[test]

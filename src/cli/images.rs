@@ -327,7 +327,7 @@ pub struct HistoryArgs {
     #[arg(long)]
     format: Option<String>,
     /// Print sizes and dates in human readable format
-    #[arg(short = 'H', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(short = 'H', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     human: bool,
     /// Don't truncate output
     #[arg(long)]

@@ -21,7 +21,7 @@ pub struct PlayArgs {
     #[arg(long)]
     replace: bool,
     /// Start the pods' containers (false: create only)
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     start: bool,
     /// Build images from DIR/IMAGE/Containerfile (or Dockerfile) next to the file
     #[arg(long)]

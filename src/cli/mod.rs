@@ -337,6 +337,13 @@ pub fn confirm(warning: &str) -> bool {
     matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
+/// The command `rcon ARGS…` parses to (unit tests of the flag grammar).
+#[cfg(test)]
+fn parse_for_test(args: &[&str]) -> Command {
+    let m = cli_command().try_get_matches_from(std::iter::once("rcon").chain(args.iter().copied())).unwrap();
+    <Cli as clap::FromArgMatches>::from_arg_matches(&m).unwrap().command.unwrap()
+}
+
 pub fn cli_command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }

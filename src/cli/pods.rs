@@ -125,7 +125,7 @@ pub struct CreateArgs {
     #[arg(long, value_delimiter = ',')]
     share: Option<Vec<String>>,
     /// Create the infra container that holds the shared namespaces
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     infra: bool,
     /// The name the infra's pause process runs under
     #[arg(long = "infra-command", value_name = "COMMAND")]

@@ -16,7 +16,7 @@ use crate::registry::push::Format;
 #[derive(Args, Clone)]
 pub struct TlsArgs {
     /// Require HTTPS and verify certificates (default: verify, but allow plain HTTP to loopback and configured insecure registries)
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     tls_verify: Option<bool>,
 }
 
@@ -44,7 +44,7 @@ pub struct PullArgs {
     #[arg(long)]
     platform: Option<String>,
     /// Skip image verification (accepted for compatibility; rcon does not sign)
-    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, hide = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     disable_content_trust: Option<bool>,
     #[command(flatten)]
     tls: TlsArgs,
@@ -94,7 +94,7 @@ pub struct PushArgs {
     #[arg(long, value_parser = ["docker", "v2s2", "oci"])]
     format: Option<String>,
     /// Skip image signing (accepted for compatibility)
-    #[arg(long, hide = true, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, hide = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     disable_content_trust: Option<bool>,
     #[command(flatten)]
     tls: TlsArgs,

@@ -235,10 +235,7 @@ impl CreateArgs {
             env.extend(flags::file_lines(&read("env file", f)?).iter().filter_map(|e| flags::env(e, &lookup)));
         }
         for e in &self.env {
-            if e.is_empty() || e.starts_with('=') {
-                anyhow::bail!("invalid argument {e:?} for \"-e, --env\" flag: invalid environment variable: {e}");
-            }
-            env.extend(flags::env(e, &lookup));
+            env.extend(flags::env_flag(e, &lookup)?);
         }
         let mut labels = Vec::new();
         for f in &self.label_file {
@@ -342,7 +339,7 @@ impl CreateArgs {
             publish_all: self.publish_all,
             expose,
             extra_hosts: self.add_host.iter().map(|h| flags::add_host(h)).collect::<crate::Result<Vec<_>>>()?,
-            dns: self.dns.clone(),
+            dns: self.dns.iter().map(|d| flags::dns(d)).collect::<crate::Result<Vec<_>>>()?,
             dns_search: self.dns_search.clone(),
             dns_options: self.dns_option.clone(),
             log_driver: self.log_driver.clone(),
@@ -398,7 +395,7 @@ pub struct RunArgs {
     #[arg(short, long)]
     detach: bool,
     /// Proxy received signals to the process
-    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = "sig-proxy", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     sig_proxy: bool,
     #[command(flatten)]
     create: CreateArgs,
@@ -421,6 +418,11 @@ pub fn create(engine: &Engine, a: CreateArgs) -> CmdResult {
 }
 
 pub fn run(engine: &Engine, a: RunArgs) -> CmdResult {
+    let raw = !a.detach && a.create.tty && a.create.interactive;
+    if raw {
+        // Before anything exists: a refusal leaves nothing behind.
+        terminal::check_foreground()?;
+    }
     let (id, _hold) = a.create.create(engine, a.sig_proxy)?;
     if a.detach {
         match eng::start(engine, &id, eng::StartOptions::default()) {
@@ -436,22 +438,24 @@ pub fn run(engine: &Engine, a: RunArgs) -> CmdResult {
             }
         }
     } else {
-        attached(engine, &id, a.create.tty, a.sig_proxy, a.create.rm, None)
+        attached(engine, &id, raw, a.sig_proxy, a.create.rm, None)
     }
 }
 
 /// Run with our terminal attached until the container exits or we detach.
+/// `raw`: a -t container with our stdin attached; the terminal goes into
+/// raw mode (Docker's rule: with -t alone it stays as it is).
 pub(super) fn attached(
     engine: &Engine,
     id: &str,
-    tty: bool,
+    raw: bool,
     sig_proxy: bool,
     rm: bool,
     detach_keys: Option<&str>,
 ) -> CmdResult {
     // Blocked before the container starts: a ^C meanwhile is proxied too.
     let sfd = terminal::proxy_signals(true);
-    let raw = tty.then(terminal::RawTerminal::enter);
+    let raw = raw.then(terminal::RawTerminal::enter);
     let opts =
         eng::StartOptions { attach: Some(terminal::own_stdio(true)?), detach_keys: detach_keys.map(String::from) };
     let handle = eng::start(engine, id, opts);
@@ -532,14 +536,11 @@ pub fn start(engine: &Engine, a: StartArgs) -> CmdResult {
             }
         };
         if a.attach || a.interactive {
-            return attached(
-                engine,
-                &c.config.id,
-                c.config.tty,
-                true,
-                c.config.host.auto_remove,
-                a.detach_keys.as_deref(),
-            );
+            let raw = c.config.tty && a.interactive && c.config.open_stdin;
+            if raw {
+                terminal::check_foreground()?;
+            }
+            return attached(engine, &c.config.id, raw, true, c.config.host.auto_remove, a.detach_keys.as_deref());
         }
         if c.state.status == Status::Running {
             out(&format!("{name}\n"));
@@ -568,4 +569,57 @@ fn start_all(engine: &Engine) -> CmdResult {
         }
     }
     Ok(if failed { 125 } else { 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{cli_command, parse_for_test as parse, Command};
+
+    fn run(args: &[&str]) -> super::RunArgs {
+        match parse(args) {
+            Command::Run(a) => a,
+            Command::Container(super::super::containers::ContainerCommand::Run(a)) => a,
+            _ => panic!("not run: {args:?}"),
+        }
+    }
+
+    // Issue 17 item 1: the first positional ends rcon's flags, as pflag's
+    // SetInterspersed(false) does for docker run/create/exec.
+    #[test]
+    fn arguments_after_the_image_are_the_command() {
+        let a = run(&["run", "--rm", "-e", "A=1", "--name", "n", "busybox", "-i", "--help", "-e", "B"]);
+        assert!(a.create.rm && !a.create.interactive && !a.detach);
+        assert_eq!((a.create.env.as_slice(), a.create.name.as_deref()), (&["A=1".to_string()][..], Some("n")));
+        assert_eq!(a.create.image_and_command, ["busybox", "-i", "--help", "-e", "B"]);
+        let a = run(&["container", "run", "-it", "busybox", "-d"]);
+        assert!(a.create.tty && a.create.interactive && !a.detach);
+        assert_eq!(a.create.image_and_command, ["busybox", "-d"]);
+        // `--` before the image ends the flags; after it, it is the
+        // command's (docker passes it on, and the runtime looks for "--").
+        assert_eq!(
+            run(&["run", "--rm", "--", "busybox", "echo", "-n"]).create.image_and_command,
+            ["busybox", "echo", "-n"]
+        );
+        assert_eq!(run(&["run", "busybox", "--", "echo"]).create.image_and_command, ["busybox", "--", "echo"]);
+        // A flag's value may start with '-'; the image after it is still the image.
+        let a = run(&["run", "--entrypoint", "echo", "-m", "-1", "busybox", "-x"]);
+        assert_eq!(
+            (a.create.memory.as_deref(), a.create.image_and_command.as_slice()),
+            (Some("-1"), &["busybox".to_string(), "-x".into()][..])
+        );
+        match parse(&["create", "--name", "c", "busybox", "-x", "y"]) {
+            Command::Create(a) => {
+                assert_eq!(a.image_and_command, ["busybox", "-x", "y"]);
+                assert_eq!(a.name.as_deref(), Some("c"));
+            }
+            _ => panic!("not create"),
+        }
+        assert!(cli_command().try_get_matches_from(["rcon", "run", "--rm"]).is_err(), "the image is required");
+        // Docker's boolean flags take a value only after '=': the image
+        // after one is the image.
+        let a = run(&["run", "--sig-proxy", "busybox", "true"]);
+        assert!(a.sig_proxy);
+        assert_eq!(a.create.image_and_command, ["busybox", "true"]);
+        assert!(!run(&["run", "--sig-proxy=false", "busybox"]).sig_proxy);
+    }
 }

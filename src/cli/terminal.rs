@@ -25,7 +25,7 @@ impl RawTerminal {
             }
             let saved = t;
             libc::cfmakeraw(&mut t);
-            libc::tcsetattr(0, libc::TCSANOW, &t);
+            without_sigttou(|| libc::tcsetattr(0, libc::TCSANOW, &t));
             RawTerminal(Some(saved))
         }
     }
@@ -34,9 +34,47 @@ impl RawTerminal {
 impl Drop for RawTerminal {
     fn drop(&mut self) {
         if let Some(t) = &self.0 {
-            unsafe { libc::tcsetattr(0, libc::TCSANOW, t) };
+            without_sigttou(|| unsafe { libc::tcsetattr(0, libc::TCSANOW, t) });
         }
     }
+}
+
+/// `f` with SIGTTOU blocked: a tcsetattr from a background process group
+/// of the terminal stops the process with SIGTTOU unless it is blocked or
+/// ignored (the kernel's tty_check_change), so a client that was put in
+/// the background (`timeout` without `--foreground`, a CI wrapper, ^Z and
+/// `bg`) would stop forever restoring the terminal. Blocked, the call
+/// simply proceeds.
+fn without_sigttou<T>(f: impl FnOnce() -> T) -> T {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+    let mut block = SigSet::empty();
+    block.add(Signal::SIGTTOU);
+    let mut old = SigSet::empty();
+    let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut old));
+    let r = f();
+    if !old.contains(Signal::SIGTTOU) {
+        let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&block), None);
+    }
+    r
+}
+
+/// Before anything is created for a session that takes the terminal
+/// (`-i -t`: raw mode and the keyboard): refuse it when stdin is a terminal
+/// whose foreground process group is not ours. There the terminal belongs
+/// to another job: reading it stops us with SIGTTIN, and raw mode would be
+/// set under the feet of the foreground one. (The docker CLI spins in
+/// tcsetattr there, at 100% CPU, until it is killed; without -i it does not
+/// touch the terminal, and neither do we: see `attached` and `pty_loop`.)
+pub fn check_foreground() -> crate::Result<()> {
+    let background = unsafe { libc::isatty(0) == 1 && libc::tcgetpgrp(0) != libc::getpgrp() };
+    if background {
+        return Err(crate::Error::InvalidArgument(
+            "cannot attach stdin of a -t session: rcon runs in a background process group of its terminal \
+             (e.g. under timeout without --foreground); run it in the foreground or without -i"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Copy the window size of terminal `from` to `to` (a pty master).
@@ -161,7 +199,9 @@ pub fn pty_loop(master: RawFd, interactive: bool, mut try_wait: impl FnMut() -> 
     if unsafe { libc::isatty(0) } == 1 {
         copy_winsize(0, master);
     }
-    let raw = RawTerminal::enter();
+    // Raw mode only with stdin attached, as Docker (-t alone leaves the
+    // terminal as it is, so it also works from a background process group).
+    let raw = interactive.then(RawTerminal::enter);
     let mut buf = vec![0u8; 32 * 1024];
     let mut stdin_open = interactive;
     let mut code = None;

@@ -202,6 +202,10 @@ pub fn create_held(engine: &Engine, o: &ContainerSpec) -> Result<(String, Hold)>
         None => o,
     };
     check_resources(engine, &o.resources)?;
+    // The daemon's check (moby's translateWorkingDir), for every front end.
+    if let Some(w) = o.workdir.as_deref().filter(|w| !w.is_empty() && !w.starts_with('/')) {
+        return Err(bad(format!("the working directory '{w}' is invalid, it needs to be an absolute path")));
+    }
     let images = engine.store()?;
     // The infra container has no image: an empty record and configuration.
     let (img, ic) = if o.infra {

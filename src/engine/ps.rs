@@ -45,9 +45,6 @@ pub enum Filter {
     Pod(String),
 }
 
-const KEYS: &str =
-    "id, name, label, status, exited, ancestor, health, network, volume, before, since, publish, expose and pod";
-
 impl Filter {
     /// `KEY=VALUE` as Docker's filters name them.
     pub fn new(key: &str, v: &str) -> Result<Filter> {
@@ -89,14 +86,18 @@ impl Filter {
             "publish" => Filter::Publish(v.into()),
             "expose" => Filter::Expose(v.into()),
             "pod" => Filter::Pod(v.into()),
-            _ => return Err(bad(format!("invalid filter \"{key}\": ps accepts {KEYS}"))),
+            // The daemon's message (moby's filters.invalidFilter).
+            _ => return Err(bad(format!("invalid filter '{key}'"))),
         })
     }
 
     /// `KEY=VALUE` (the CLI's `--filter`).
     pub fn parse(f: &str) -> Result<Filter> {
-        let (k, v) =
-            f.split_once('=').ok_or_else(|| bad(format!("bad format of filter \"{f}\": expected name=value")))?;
+        let (k, v) = f.split_once('=').ok_or_else(|| {
+            bad(format!(
+                "invalid argument \"{f}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)"
+            ))
+        })?;
         Filter::new(k, v)
     }
 
@@ -250,8 +251,11 @@ mod tests {
         assert_eq!(Filter::parse("status=exited").unwrap(), Filter::Status(Status::Exited));
         assert_eq!(Filter::parse("label=a=b").unwrap(), Filter::Label { key: "a".into(), value: Some("b".into()) });
         assert!(Filter::parse("status=sleeping").unwrap_err().to_string().contains("use created"));
-        assert!(Filter::parse("colour=red").unwrap_err().to_string().contains("ps accepts"));
-        assert!(Filter::parse("nokey").is_err());
+        assert_eq!(Filter::parse("colour=red").unwrap_err().to_string(), "invalid filter 'colour'");
+        assert!(Filter::parse("nokey")
+            .unwrap_err()
+            .to_string()
+            .ends_with("bad format of filter (expected name=value)"));
         let j: Value = serde_json::json!({"label": ["x", "y=1"], "status": {"running": true}});
         assert_eq!(Filter::from_json(&j).unwrap().len(), 3);
     }

@@ -36,7 +36,7 @@ pub struct ExecArgs {
     #[arg(short = 'T', long = "no-TTY")]
     no_tty: bool,
     /// Keep STDIN open even if not attached
-    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     interactive: bool,
     /// Index of the container if service has multiple replicas
     #[arg(long, default_value_t = 1)]
@@ -61,7 +61,7 @@ pub fn exec(ctx: &Ctx, a: ExecArgs) -> CmdResult {
         interactive: a.interactive && !a.detach,
         tty: !a.no_tty && !a.detach && std::io::stdin().is_terminal(),
         detach: a.detach,
-        env: a.env.iter().filter_map(|e| flags::env(e, &|k| std::env::var(k).ok())).collect(),
+        env: crate::cli::containers::flags_env(&a.env)?,
         user: a.user,
         workdir: a.workdir,
         privileged: a.privileged,
@@ -103,7 +103,7 @@ pub struct RunArgs {
     #[arg(short = 'T', long = "no-TTY")]
     no_tty: bool,
     /// Keep STDIN open even if not attached
-    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     interactive: bool,
     /// Don't start linked services
     #[arg(long)]
@@ -157,6 +157,10 @@ pub struct RunArgs {
 /// then a one-off container of it, attached (its exit code is ours) or
 /// detached (its name printed).
 pub fn run(ctx: &Ctx, g: &Globals, a: RunArgs) -> CmdResult {
+    if !a.no_tty && !a.detach && a.interactive && std::io::stdin().is_terminal() {
+        // Before the dependencies start: a refusal leaves nothing behind.
+        crate::cli::terminal::check_foreground()?;
+    }
     let (service, cmd) = service_and_command(&a.args);
     let svc = ctx.service(&service)?;
     let mut err = std::io::stderr();
@@ -187,7 +191,9 @@ pub fn run(ctx: &Ctx, g: &Globals, a: RunArgs) -> CmdResult {
         let text = std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("open env file {}: {e}", f.display()))?;
         spec.env.extend(flags::file_lines(&text).iter().filter_map(|e| flags::env(e, &lookup)));
     }
-    spec.env.extend(a.env.iter().filter_map(|e| flags::env(e, &lookup)));
+    for e in &a.env {
+        spec.env.extend(flags::env_flag(e, &lookup)?);
+    }
     for l in &a.labels {
         let (k, v) = l.split_once('=').unwrap_or((l, ""));
         spec.labels.retain(|(key, _)| key != k);
@@ -229,7 +235,7 @@ pub fn run(ctx: &Ctx, g: &Globals, a: RunArgs) -> CmdResult {
         crate::cli::out(&format!("{name}\n"));
         return Ok(0);
     }
-    crate::cli::run::attached(ctx.engine, &id, tty, true, a.rm, None)
+    crate::cli::run::attached(ctx.engine, &id, tty && a.interactive, true, a.rm, None)
 }
 
 #[derive(Args)]
@@ -267,4 +273,41 @@ pub fn cp(ctx: &Ctx, a: CpArgs) -> CmdResult {
     };
     let (src, dest) = (end(&a.src)?, end(&a.dest)?);
     crate::cli::cp::copy(ctx.engine, &src, &dest, a.archive, a.follow_link)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    #[derive(Parser)]
+    #[allow(clippy::large_enum_variant)]
+    enum Verb {
+        #[command(disable_help_flag = true)]
+        Run(super::RunArgs),
+        #[command(disable_help_flag = true)]
+        Exec(super::ExecArgs),
+    }
+
+    fn parse(args: &[&str]) -> Verb {
+        Verb::try_parse_from(std::iter::once("compose").chain(args.iter().copied())).unwrap()
+    }
+
+    // Issue 17 item 1: the service ends compose's flags; the rest is the command.
+    #[test]
+    fn arguments_after_the_service_are_the_command() {
+        let Verb::Run(a) = parse(&["run", "--rm", "-e", "A=1", "web", "-x", "--rm", "-d"]) else { panic!() };
+        assert!(a.rm && !a.detach);
+        assert_eq!(a.env, ["A=1"]);
+        assert_eq!(
+            super::service_and_command(&a.args),
+            ("web".to_string(), vec!["-x".into(), "--rm".into(), "-d".into()])
+        );
+        let Verb::Run(a) = parse(&["run", "-i", "web", "sh"]) else { panic!() };
+        assert!(a.interactive);
+        assert_eq!(a.args, ["web", "sh"]);
+        let Verb::Run(a) = parse(&["run", "--interactive=false", "-T", "web"]) else { panic!() };
+        assert!(!a.interactive && a.no_tty);
+        let Verb::Exec(a) = parse(&["exec", "-i", "web", "ls", "-l"]) else { panic!() };
+        assert_eq!(a.args, ["web", "ls", "-l"]);
+    }
 }
