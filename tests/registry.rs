@@ -346,6 +346,52 @@ both_modes!(mirrors_are_tried_in_order, |t| {
     assert_eq!(image_id(&u, "busybox:mirrored"), image_id(t, &on_mirror));
 });
 
+/// Rootless Docker's daemon.json (`$XDG_CONFIG_HOME/docker/daemon.json`) is
+/// honoured: its mirrors serve Docker Hub names and `info` lists them; a key
+/// rcon's registries.json sets wins. (As root Docker's file is
+/// /etc/docker/daemon.json, the host's own: a unit test pins that path.)
+#[test]
+fn docker_daemon_json_mirrors_are_used_rootless() {
+    let t = TestEnv::new(Mode::Rootless);
+    let reg = Registry::start();
+    let on_mirror = format!("{}/library/busybox:viadocker", reg.host);
+    t.load_busybox(&on_mirror);
+    t.rcon(["push", "-q", &on_mirror]).ok();
+    let u = TestEnv::new(Mode::Rootless);
+    let docker_dir = u.config.join("docker");
+    std::fs::create_dir_all(&docker_dir).unwrap();
+    let dead = free_port();
+    let mirrors = [format!("http://127.0.0.1:{dead}"), format!("http://{}", reg.host)];
+    std::fs::write(
+        docker_dir.join("daemon.json"),
+        json!({"registry-mirrors": mirrors, "insecure-registries": ["registry.lan:5000"], "log-level": "info"})
+            .to_string(),
+    )
+    .unwrap();
+    u.give(&u.config);
+    let text = u.rcon(["info"]).ok().to_string();
+    let listed = format!("Registry Mirrors:\n  {}\n  {}\n", mirrors[0], mirrors[1]);
+    assert!(text.contains(&listed), "{listed:?} in {text}");
+    assert!(text.contains("Insecure Registries:\n  registry.lan:5000\n"), "{text}");
+    let out = u.rcon(["pull", "busybox:viadocker"]).ok().to_string();
+    assert!(out.contains("Status: Downloaded newer image for busybox:viadocker"), "{out}");
+    assert_eq!(image_id(&u, "busybox:viadocker"), image_id(&t, &on_mirror));
+    // rcon's own file wins for the key it sets, Docker's fills in the rest
+    std::fs::create_dir_all(u.config.join("rcon")).unwrap();
+    std::fs::write(
+        u.config.join("rcon/registries.json"),
+        json!({"registry-mirrors": ["https://ours.example"]}).to_string(),
+    )
+    .unwrap();
+    u.give(&u.config);
+    let info: Value = serde_json::from_str(u.rcon(["info", "--format", "json"]).ok()).unwrap();
+    assert_eq!(info["RegistryConfig"]["Mirrors"], json!(["https://ours.example"]));
+    assert_eq!(info["RegistryConfig"]["IndexConfigs"]["registry.lan:5000"]["Secure"], false);
+    // a broken daemon.json is named, with the fix
+    std::fs::write(docker_dir.join("daemon.json"), "{\"registry-mirrors\": [").unwrap();
+    u.rcon(["info"]).fails(125, "docker/daemon.json is not valid").fails(125, "fix or remove it");
+}
+
 /// A registry that lies in every way the issue lists.
 fn evil_registry() -> HttpServer {
     let layer = fixtures::busybox_layer().to_vec();

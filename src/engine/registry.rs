@@ -27,7 +27,7 @@ fn registry_error(kind: ErrorKind, msg: String) -> Error {
 }
 
 fn config(engine: &Engine) -> Result<RegistryConfig> {
-    RegistryConfig::load(&engine.paths.config)
+    RegistryConfig::load(&engine.paths.config, engine.paths.rootless)
 }
 
 fn client(engine: &Engine, cfg: &RegistryConfig, registry: &str, tls: TlsVerify) -> Result<Client> {

@@ -94,7 +94,7 @@ pub fn info(engine: &Engine) -> Result<Value> {
             _ => stopped += 1,
         }
     }
-    let reg = crate::registry::config::RegistryConfig::load(&engine.paths.config)?;
+    let reg = crate::registry::config::RegistryConfig::load(&engine.paths.config, engine.paths.rootless)?;
     let backends = network_backends();
     let net_plugins: Vec<&str> = ["host", "none"].into_iter().chain(backends.iter().map(|(n, _)| *n)).collect();
     let backend_versions: serde_json::Map<String, Value> =
